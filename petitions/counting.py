@@ -1,0 +1,187 @@
+"""Raw count, random samples stored in the workspace, and the filing's result.
+
+The math lives in :mod:`petitions.sampling` and :mod:`petitions.projection`
+(pure, importable by observers); this module feeds them from the store and
+records what was drawn: seed (a string, always), frame hash, frame size and
+every ticket, so an observer can recompute the sample from published inputs.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+import polars as pl
+
+from petitions.errors import UserError
+from petitions.rulings import line_status
+from petitions.store import Workspace, canonical_json, now_utc
+
+
+def sampling_frame(ws: Workspace, filing_id: int) -> list[str]:
+    """The raw count's lines: every signed line filed, in filing order
+    (blank and struck lines excluded, 2 CCR §20510)."""
+    return [r[0] for r in ws.db.execute(
+        "SELECT label FROM lines WHERE filing_id = ? AND state = 'signed' ORDER BY seq", (filing_id,))]
+
+
+@dataclass
+class SampleInfo:
+    sample_id: int
+    round: int
+    seed: str
+    frame_hash: str
+    frame_size: int
+    size: int
+    total_drawn: int
+    items: list[tuple[str, str]] = field(default_factory=list)
+
+
+def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: int | None = None,
+                purpose: str = "count") -> SampleInfo:
+    """Draw (or extend) the filing's random sample with the public-seed
+    construction of shared/DOMAIN.md. Round 1 takes the rule set's sample
+    size unless `size` is given; later rounds take `size` more lines from the
+    same ticket order. The seed must stay the same across rounds, and so must
+    the frame (its hash is checked)."""
+    from petitions.pipeline import get_filing
+    from petitions.sampling import frame_hash, sample_size, ticket_order
+
+    if not isinstance(seed, str) or not seed.strip():
+        raise UserError("the sampling seed must be a non-empty string (it is published as typed)")
+    filing = get_filing(ws, filing_id)
+    frame = sampling_frame(ws, filing_id)
+    if not frame:
+        raise UserError("no signed lines to sample yet; ingest the petition first")
+    fhash = frame_hash(frame)
+    prior = ws.query("SELECT id, round, seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = ? ORDER BY round",
+                     (filing_id, purpose))
+    if prior:
+        if prior[0]["seed"] != seed:
+            raise UserError(f"this filing's sample was drawn with seed {prior[0]['seed']!r}; later rounds must use the same seed")
+        if prior[0]["frame_hash"] != fhash:
+            raise UserError("the set of signed lines changed since the first round; the sample cannot be extended")
+        if size is None:
+            raise UserError("say how many more lines to draw for a further round")
+    already = {r[0] for r in ws.db.execute(
+        "SELECT l.label FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
+        "WHERE s.filing_id = ? AND s.purpose = ?", (filing_id, purpose))}
+    if size is None:
+        size = sample_size(len(frame), filing.ruleset)
+    order = ticket_order(frame, seed)
+    new = [(lid, t) for lid, t in order if lid not in already][:size]
+    round_no = (prior[-1]["round"] + 1) if prior else 1
+    ids = dict(ws.db.execute("SELECT label, id FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
+    with ws.transaction():
+        sid = int(ws.db.execute(
+            "INSERT INTO samples (filing_id, purpose, round, seed, frame_hash, frame_size, size, params_json, created_at, created_by) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (filing_id, purpose, round_no, seed, fhash, len(frame), len(new),
+             canonical_json({"ruleset": filing.ruleset.id, "construction": "consistent_sampler sha256, without replacement"}),
+             now_utc(), user)).lastrowid)
+        ws.db.conn.executemany(
+            "INSERT INTO sample_items (sample_id, line_id, rank, ticket) VALUES (?, ?, ?, ?)",
+            [(sid, ids[lid], len(already) + i + 1, t) for i, (lid, t) in enumerate(new)])
+        ws.log_event("sample_drawn", user=user, filing_id=filing_id,
+                     payload={"sample_id": sid, "purpose": purpose, "round": round_no, "seed": seed,
+                              "frame_hash": fhash, "frame_size": len(frame), "size": len(new),
+                              "first_tickets": new[:5]})
+    return SampleInfo(sid, round_no, seed, fhash, len(frame), len(new), len(already) + len(new), new)
+
+
+def sample_items(ws: Workspace, filing_id: int, purpose: str = "count") -> pl.DataFrame:
+    rows = ws.query(
+        "SELECT i.line_id AS line_db_id, l.label AS line_id, i.rank, i.ticket, s.round FROM sample_items i "
+        "JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
+        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))
+    schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "rank": pl.Int64, "ticket": pl.Utf8, "round": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+
+
+@dataclass
+class CountResult:
+    method: str                 # 'random_sample' or 'full_count'
+    raw_count: int
+    required: int | None
+    valid: int
+    invalid: int
+    pending: int
+    invalid_by_reason: dict
+    sample_size: int | None = None
+    sample_valid: int | None = None
+    sample_duplicates: int | None = None
+    sample_pending: int | None = None
+    seed: str | None = None
+    frame_hash: str | None = None
+    projection: dict | None = None
+    outcome: str | None = None
+    percent_of_required: float | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _sample_validity(status: pl.DataFrame) -> pl.DataFrame:
+    """Sample lines judged on their own merits: a line flagged only as a
+    duplicate of a line elsewhere counts as valid here, because the
+    projection's duplicate estimate (2 CCR §20532) accounts for duplicates
+    found *within* the sample."""
+    dup_only = (pl.col("status") == "needs_review") & (pl.col("level") == "review") & (
+        pl.col("det_reasons").list.len() == 1) & (pl.col("det_reasons").list.first() == "duplicate")
+    return status.with_columns(
+        pl.when(dup_only).then(pl.lit("valid")).otherwise(pl.col("status")).alias("sample_status"))
+
+
+def count_result(ws: Workspace, filing_id: int) -> CountResult:
+    """The filing's count as it stands: raw count, valid/invalid/pending,
+    invalid by reason, and for sampled filings the projection and outcome."""
+    from petitions.pipeline import get_filing
+    from petitions.projection import outcome, project
+
+    filing = get_filing(ws, filing_id)
+    rs = filing.ruleset
+    status = line_status(ws, filing_id)
+    signed = status.filter(pl.col("state") == "signed")
+    by_reason = (status.filter(pl.col("status") == "invalid").group_by("reason").len()
+                 .sort("len", descending=True))
+    res = CountResult(
+        method="full_count",
+        raw_count=signed.height,
+        required=filing.required,
+        valid=int((signed["status"] == "valid").sum()),
+        invalid=int((signed["status"] == "invalid").sum()),
+        pending=int((signed["status"] == "needs_review").sum()),
+        invalid_by_reason={r["reason"] or "other": r["len"] for r in by_reason.iter_rows(named=True)},
+    )
+    items = sample_items(ws, filing_id)
+    if items.height:
+        first = ws.db.execute("SELECT seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = 'count' "
+                              "ORDER BY round LIMIT 1", (filing_id,)).fetchone()
+        s = _sample_validity(items.join(status.drop("line_id"), on="line_db_id", how="left").sort("rank"))
+        # Duplicates found in the sample: lines whose confirmed voter appears
+        # earlier in the sample (filing order decides "earlier").
+        confirmed = s.filter(pl.col("sample_status") == "valid").sort("seq")
+        dups = int(confirmed.filter(pl.col("voter_id").is_not_null()).select(
+            pl.col("voter_id").is_duplicated() & ~pl.col("voter_id").is_first_distinct()).to_series().sum())
+        res.method = "random_sample"
+        res.sample_size = s.height
+        res.sample_valid = int((s["sample_status"] == "valid").sum())
+        res.sample_duplicates = dups
+        res.sample_pending = int((s["sample_status"] == "needs_review").sum())
+        res.seed, res.frame_hash = first
+        proj = project(res.raw_count, res.sample_size, res.sample_valid, dups)
+        res.projection = _jsonable(proj)
+        if filing.required:
+            out = outcome(proj.projected_valid, filing.required, rs.bands)
+            res.outcome = out.result
+            res.percent_of_required = float(out.percent_of_required)
+    elif filing.required:
+        res.outcome = ("qualifies" if res.valid >= filing.required else
+                       ("pending" if res.valid + res.pending >= filing.required else "fails"))
+        res.percent_of_required = round(100.0 * res.valid / filing.required, 2)
+    return res
+
+
+def _jsonable(obj) -> dict:
+    d = asdict(obj) if hasattr(obj, "__dataclass_fields__") else dict(obj)
+    return json.loads(canonical_json({k: (str(v) if not isinstance(v, (int, float, str, type(None), bool)) else v)
+                                      for k, v in d.items()}))

@@ -1,0 +1,210 @@
+"""People's rulings and each line's final status.
+
+Software only ever accepts. A person accepts, rejects with a reason code, or
+escalates to a supervisor; a rejection on signature grounds stands only once
+the rule set's number of different people have rejected it (Oregon-style
+second person). Rulings are append-only: a change of mind is a new ruling
+that supersedes the old one (``supersedes``), and ``reopen`` returns a line
+to the queue. Each ruling stores what the person was shown (scores, the
+candidate voter, exemplar hashes) and is written in the same transaction as
+its event in the hash-chained log.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import polars as pl
+
+from petitions.errors import UserError
+from petitions.reasons import REASONS
+from petitions.store import Workspace, canonical_json, now_utc
+
+ACTIONS = ("accept", "reject", "escalate", "reopen")
+KINDS = ("review", "second_opinion", "escalation", "audit")
+
+
+@dataclass(frozen=True)
+class RulingResult:
+    ruling_id: int
+    line_id: int
+    final_status: str
+    final_reason: str | None
+
+
+def record_ruling(
+    ws: Workspace,
+    line_id: int,
+    *,
+    user: str,
+    action: str,
+    reason_code: str | None = None,
+    note: str | None = None,
+    shown: dict | None = None,
+    kind: str = "review",
+) -> RulingResult:
+    """Record one person's ruling on one line.
+
+    Parameters
+    ----------
+    line_id : int
+        The line's database id.
+    user : str
+        A user known to the workspace (``Workspace.ensure_user``).
+    action : {'accept', 'reject', 'escalate', 'reopen'}
+    reason_code : str, optional
+        Required for ``reject``; one of :data:`petitions.reasons.REASONS`.
+    shown : dict
+        What the person saw when ruling (scores, candidate, exemplar hashes).
+    kind : {'review', 'second_opinion', 'escalation', 'audit'}
+        ``audit`` rulings are blind re-rulings for QA; they never change the
+        line's status.
+    """
+    role = ws.user_role(user)
+    if role is None:
+        raise UserError(f"unknown user {user!r}; add them to the workspace first")
+    if action not in ACTIONS:
+        raise UserError(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
+    if kind not in KINDS:
+        raise UserError(f"unknown ruling kind {kind!r}")
+    if action == "reject":
+        if not reason_code:
+            raise UserError("a rejection needs a reason code")
+        if reason_code not in REASONS or not REASONS[reason_code].final:
+            raise UserError(f"{reason_code!r} is not a reason a line can be rejected for")
+    elif reason_code and reason_code not in REASONS:
+        raise UserError(f"unknown reason code {reason_code!r}")
+    if kind == "escalation" and role != "supervisor":
+        raise UserError(f"{user} is a reviewer; only a supervisor rules on escalations")
+    if action == "reopen" and role != "supervisor" and kind != "review":
+        raise UserError("only a supervisor may reopen a line")
+    line = ws.db.execute("SELECT filing_id, label FROM lines WHERE id = ?", (line_id,)).fetchone()
+    if line is None:
+        raise UserError(f"no line with id {line_id}")
+    filing_id, label = line
+    if kind == "second_opinion":
+        prior = _rulings_since_reset(ws, line_id)
+        if any(r["user"] == user and r["action"] == "reject" for r in prior):
+            raise UserError(f"{user} already rejected line {label}; a second opinion must come from another person")
+    with ws.transaction():
+        supersedes = ws.scalar(
+            "SELECT MAX(id) FROM rulings WHERE line_id = ? AND kind != 'audit'", (line_id,)) if kind != "audit" else None
+        cur = ws.db.execute(
+            "INSERT INTO rulings (line_id, user, role, kind, action, reason_code, note, shown_json, supersedes, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (line_id, user, role, kind, action, reason_code, note, canonical_json(shown or {}), supersedes, now_utc()))
+        rid = int(cur.lastrowid)
+        ws.log_event("ruling", user=user, filing_id=filing_id, line_id=line_id,
+                     payload={"ruling_id": rid, "line": label, "kind": kind, "action": action,
+                              "reason_code": reason_code, "note": note, "supersedes": supersedes,
+                              "shown": shown or {}})
+    status, reason = final_status_of_line(ws, line_id)
+    return RulingResult(rid, line_id, status, reason)
+
+
+def _rulings_since_reset(ws: Workspace, line_id: int) -> list[dict]:
+    """Non-audit rulings after the last accept or reopen (the ones still in force)."""
+    rows = ws.query("SELECT id, user, role, kind, action, reason_code FROM rulings "
+                    "WHERE line_id = ? AND kind != 'audit' ORDER BY id", (line_id,))
+    cut = 0
+    for i, r in enumerate(rows):
+        if r["action"] in ("accept", "reopen"):
+            cut = i + (1 if r["action"] == "reopen" else 0)
+    return rows[cut:]
+
+
+def resolve(rulings: list[dict], determination: str | None, det_reasons: list[str] | None,
+            rejections_required: int) -> tuple[str, str | None, str]:
+    """Final status of one line from its rulings in order and its determination.
+
+    Returns ``(status, reason, level)``; status is ``valid``, ``invalid`` or
+    ``needs_review``; level names the queue (``review``, ``second_opinion``,
+    ``escalated``) or the decision (``ruled``, ``auto``).
+    """
+    status = determination or "needs_review"
+    reason = (det_reasons or [None])[0] if status != "valid" else None
+    level = "auto" if status != "needs_review" else "review"
+    rejecters: set[str] = set()
+    for r in rulings:
+        act = r["action"]
+        if act == "accept":
+            status, reason, level, rejecters = "valid", None, "ruled", set()
+        elif act == "reopen":
+            status = determination or "needs_review"
+            reason = (det_reasons or [None])[0] if status != "valid" else None
+            level = "auto" if status != "needs_review" else "review"
+            rejecters = set()
+        elif act == "escalate":
+            status, reason, level = "needs_review", r.get("reason_code"), "escalated"
+        elif act == "reject":
+            code = r["reason_code"]
+            needed = rejections_required if REASONS[code].signature_grounds else 1
+            rejecters.add(r["user"])
+            if len(rejecters) >= needed:
+                status, reason, level = "invalid", code, "ruled"
+            else:
+                status, reason, level = "needs_review", code, "second_opinion"
+    return status, reason, level
+
+
+def final_status_of_line(ws: Workspace, line_id: int) -> tuple[str, str | None]:
+    rs = _ruleset_for_line(ws, line_id)
+    det = ws.db.execute("SELECT determination, reasons_json FROM current_determination WHERE line_id = ?",
+                        (line_id,)).fetchone()
+    rulings = ws.query("SELECT user, action, reason_code, kind FROM rulings WHERE line_id = ? AND kind != 'audit' "
+                       "ORDER BY id", (line_id,))
+    status, reason, _ = resolve(rulings, det[0] if det else None, json.loads(det[1]) if det else None,
+                                rs.rejections_required)
+    return status, reason
+
+
+def _ruleset_for_line(ws: Workspace, line_id: int):
+    from petitions.rules import RuleSet
+
+    js = ws.scalar("SELECT f.ruleset_json FROM lines l JOIN filings f ON f.id = l.filing_id WHERE l.id = ?", (line_id,))
+    return RuleSet.from_json(js)
+
+
+def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
+    """Every line of a filing with its determination and final status.
+
+    Columns: line_db_id, line_id (label), seq, section, page, number, state,
+    determination, det_reasons (list[str]), level, status, reason, voter_id,
+    match_status, match_score, sig_score, sig_decision.
+    """
+    from petitions.rules import RuleSet
+
+    rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
+    rows = ws.query(
+        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, s.number AS section, p.number AS page, l.number, l.state, "
+        "d.determination, d.reasons_json, d.level AS det_level, m.voter_id, m.status AS match_status, "
+        "m.score AS match_score, sg.score AS sig_score, sg.decision AS sig_decision "
+        "FROM lines l JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
+        "LEFT JOIN current_determination d ON d.line_id = l.id LEFT JOIN current_match m ON m.line_id = l.id "
+        "LEFT JOIN current_signature sg ON sg.line_id = l.id "
+        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
+    ruled: dict[int, list[dict]] = {}
+    for r in ws.query("SELECT r.line_id, r.user, r.action, r.reason_code, r.kind FROM rulings r "
+                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' "
+                      "ORDER BY r.id", (filing_id,)):
+        ruled.setdefault(r["line_id"], []).append(r)
+    out = []
+    for r in rows:
+        reasons = json.loads(r["reasons_json"]) if r["reasons_json"] else []
+        if r["line_db_id"] in ruled:
+            status, reason, level = resolve(ruled[r["line_db_id"]], r["determination"], reasons, rs.rejections_required)
+        else:
+            status = r["determination"] or "needs_review"
+            reason = reasons[0] if (status != "valid" and reasons) else None
+            level = "auto" if status != "needs_review" else "review"
+        out.append({**{k: r[k] for k in ("line_db_id", "line_id", "seq", "section", "page", "number", "state",
+                                         "determination", "voter_id", "match_status", "match_score", "sig_score",
+                                         "sig_decision")},
+                    "det_reasons": reasons, "det_level": r["det_level"], "level": level,
+                    "status": status, "reason": reason})
+    schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "section": pl.Int64, "page": pl.Int64,
+              "number": pl.Int64, "state": pl.Utf8, "determination": pl.Utf8, "voter_id": pl.Utf8,
+              "match_status": pl.Utf8, "match_score": pl.Float64, "sig_score": pl.Float64, "sig_decision": pl.Utf8,
+              "det_reasons": pl.List(pl.Utf8), "det_level": pl.Utf8, "level": pl.Utf8, "status": pl.Utf8,
+              "reason": pl.Utf8}
+    return pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
