@@ -44,7 +44,8 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
     same ticket order. The seed must stay the same across rounds, and so must
     the frame (its hash is checked)."""
     from petitions.pipeline import get_filing
-    from petitions.sampling import frame_hash, sample_size, ticket_order
+    from petitions.sampling import draw_sample as draw_sample_ids
+    from petitions.sampling import frame_hash, sample_size
 
     if not isinstance(seed, str) or not seed.strip():
         raise UserError("the sampling seed must be a non-empty string (it is published as typed)")
@@ -62,13 +63,13 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
             raise UserError("the set of signed lines changed since the first round; the sample cannot be extended")
         if size is None:
             raise UserError("say how many more lines to draw for a further round")
-    already = {r[0] for r in ws.db.execute(
+    already = [r[0] for r in ws.db.execute(
         "SELECT l.label FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = ?", (filing_id, purpose))}
+        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))]
     if size is None:
         size = sample_size(len(frame), filing.ruleset)
-    order = ticket_order(frame, seed)
-    new = [(lid, t) for lid, t in order if lid not in already][:size]
+    # draw_sample checks that earlier rounds are the start of this seed's order.
+    new = [(d.id, d.ticket) for d in draw_sample_ids(frame, seed, size, already=already)]
     round_no = (prior[-1]["round"] + 1) if prior else 1
     ids = dict(ws.db.execute("SELECT label, id FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
     with ws.transaction():
@@ -135,7 +136,7 @@ def count_result(ws: Workspace, filing_id: int) -> CountResult:
     """The filing's count as it stands: raw count, valid/invalid/pending,
     invalid by reason, and for sampled filings the projection and outcome."""
     from petitions.pipeline import get_filing
-    from petitions.projection import outcome, project
+    from petitions.projection import full_count_status, outcome, project
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
@@ -175,9 +176,9 @@ def count_result(ws: Workspace, filing_id: int) -> CountResult:
             res.outcome = out.result
             res.percent_of_required = float(out.percent_of_required)
     elif filing.required:
-        res.outcome = ("qualifies" if res.valid >= filing.required else
-                       ("pending" if res.valid + res.pending >= filing.required else "fails"))
-        res.percent_of_required = round(100.0 * res.valid / filing.required, 2)
+        fc = full_count_status(res.valid, filing.required, res.pending, early_stop=rs.sampling.early_stop)
+        res.outcome = "qualifies" if fc.met else ("fails" if fc.cannot_reach else "pending")
+        res.percent_of_required = float(fc.percent_of_required)
     return res
 
 
