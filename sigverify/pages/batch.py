@@ -1,0 +1,185 @@
+"""Segment whole documents on every core, page by page, errors per page."""
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from typing import Callable, Iterator
+
+from sigverify.errors import ImageInputError
+from sigverify.pages.documents import Document, PageImage, open_document
+from sigverify.pages.segment import PageSegmentation, segment_page
+from sigverify.pages.templates import FormTemplate, load_template
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PageResult:
+    """What became of one page: a segmentation, or the error that stopped it.
+
+    ``page`` carries the page's number, resolution and file without pixels.
+    """
+
+    page: PageImage
+    segmentation: PageSegmentation | None = None
+    error: ImageInputError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# One open document per worker process: pages of the same file arrive in a
+# row, and reopening a large PDF or TIFF for each page would cost a parse.
+_OPEN: dict[str, Document] = {}
+
+
+def _document(path: str) -> Document:
+    doc = _OPEN.get(path)
+    if doc is None:
+        for d in _OPEN.values():
+            d.close()
+        _OPEN.clear()
+        doc = _OPEN[path] = open_document(path)
+    return doc
+
+
+def process_page(path: str, number: int, template: FormTemplate | None, dpi: float | None,
+                 crops: bool = True) -> PageResult:
+    """Decode and segment one page; never raises for a bad page.
+
+    Parameters
+    ----------
+    path : str
+        The document.
+    number : int
+        1-based page number.
+    template : FormTemplate, optional
+    dpi : float, optional
+        Override the document's resolution.
+    crops : bool
+        Cut crops (default True).
+    """
+    meta = PageImage(number, None, float(dpi or 0.0), "given" if dpi else "unknown", path)
+    try:
+        page = _document(path).read(number, dpi=dpi)
+        meta = page.meta()
+        seg = segment_page(page.image, template=template, dpi=page.dpi, crops=crops)
+        return PageResult(meta, seg, None)
+    except ImageInputError as exc:
+        if exc.page is None or exc.path is None:
+            exc = ImageInputError(str(exc).split(": ", 1)[-1] if exc.path else str(exc), path=path, page=number)
+        return PageResult(meta, None, exc)
+    except MemoryError:
+        return PageResult(meta, None, ImageInputError("page too large to process", path=path, page=number))
+    except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the batch
+        log.exception("segmenting %s page %d failed", path, number)
+        return PageResult(meta, None, ImageInputError(
+            f"page could not be processed (internal error {type(exc).__name__}: {exc})", path=path, page=number))
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    # forkserver/spawn rather than fork: callers may run Qt or threads, and a
+    # forked copy of those can deadlock.
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                               initializer=_worker_init)
+
+
+def _worker_init() -> None:
+    # One process per core already; OpenCV's own threads would only fight them.
+    import cv2
+
+    cv2.setNumThreads(1)
+
+
+def segment_document(
+    path: str | os.PathLike,
+    *,
+    template: FormTemplate | str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: Callable[[], bool] | None = None,
+    dpi: float | None = None,
+    crops: bool = True,
+    executor: ProcessPoolExecutor | None = None,
+) -> Iterator[PageResult]:
+    """Segment every page of a document in parallel, yielding results in page order.
+
+    Parameters
+    ----------
+    path : path-like
+        PDF, TIFF, PNG/JPEG, or a folder of page images.
+    template : FormTemplate or str, optional
+        Form layout; default: detect the project's own forms.
+    workers : int, optional
+        Worker processes; default all cores. 1 runs in this process.
+    progress : callable(done, total), optional
+        Called after each page.
+    cancel : callable() -> bool, optional
+        Polled between pages; when it returns True, pending pages are
+        dropped and the iterator ends.
+    dpi : float, optional
+        Override the resolution.
+    crops : bool
+        Cut crops (default True).
+    executor : ProcessPoolExecutor, optional
+        Reuse a pool across documents (the caller shuts it down).
+
+    Yields
+    ------
+    PageResult
+        One per page; a bad page carries its error and the batch goes on.
+
+    Raises
+    ------
+    ImageInputError
+        The document itself cannot be opened (missing, empty, not a
+        document, encrypted PDF).
+    """
+    path = os.fspath(path)
+    tmpl = load_template(template) if template is not None else None
+    with open_document(path) as doc:
+        total = doc.count
+    workers = workers or os.cpu_count() or 1
+    done = 0
+    if workers <= 1 or total == 1:
+        for n in range(1, total + 1):
+            if cancel is not None and cancel():
+                return
+            r = process_page(path, n, tmpl, dpi, crops)
+            done += 1
+            if progress is not None:
+                progress(done, total)
+            yield r
+        _OPEN.clear()
+        return
+    pool = executor or _pool(workers)
+    try:
+        pending: dict[int, Future] = {}
+        ready: dict[int, PageResult] = {}
+        nxt_submit, nxt_yield = 1, 1
+        window = 3 * workers  # bounded look-ahead keeps memory flat on 9,000 pages
+        while nxt_yield <= total:
+            if cancel is not None and cancel():
+                for f in pending.values():
+                    f.cancel()
+                return
+            while nxt_submit <= total and len(pending) + len(ready) < window:
+                pending[nxt_submit] = pool.submit(process_page, path, nxt_submit, tmpl, dpi, crops)
+                nxt_submit += 1
+            finished, _ = wait(list(pending.values()), timeout=0.2, return_when=FIRST_COMPLETED)
+            for n in [n for n, f in pending.items() if f in finished]:
+                ready[n] = pending.pop(n).result()
+                done += 1
+                if progress is not None:
+                    progress(done, total)
+            while nxt_yield in ready:
+                yield ready.pop(nxt_yield)
+                nxt_yield += 1
+    finally:
+        if executor is None:
+            pool.shutdown(wait=True, cancel_futures=True)

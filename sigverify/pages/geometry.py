@@ -1,0 +1,230 @@
+"""Page geometry: working image, registration marks, table outline, transforms.
+
+Registration maps template inches to scan pixels with one 3x3 transform.
+It is found from the four solid corner squares of the project's forms (any
+three suffice), or from the outer rule of the lines table when marks are
+missing or the form has none. The four right-angle hypotheses (0/90/180/270)
+are then told apart by how much scan ink lies under the template's rules,
+which also picks between candidate templates.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+#: Nominal resolution of the reduced image used to find the page geometry
+#: (the actual one is the scan's halved down to 40-80 dpi). Marks are 0.3 in
+#: (12-24 px there); area averaging keeps thin rules visible as gray.
+WORK_DPI = 50.0
+
+
+@dataclass
+class Working:
+    """A reduced, binarized copy of a page used for geometry."""
+
+    gray: np.ndarray  # (h, w) uint8 reduced page
+    ink: np.ndarray  # (h, w) uint8, 255 where ink
+    factor: float  # full-resolution pixels per working pixel
+    threshold: float  # ink/paper gray threshold (valid at full resolution too)
+    paper: float
+
+
+def working_image(image: np.ndarray, dpi: float) -> Working:
+    """Reduce a page to 40-80 dpi and binarize it.
+
+    Parameters
+    ----------
+    image : (H, W) uint8 array
+    dpi : float
+        Resolution of `image` (estimated is fine).
+    """
+    small = image
+    f = 1.0
+    # Repeated exact halving: OpenCV's 2x area reduction is vectorized and
+    # ~10x faster than a general area resize (a factor 3 one costs more than
+    # decoding the page).
+    while dpi / (2 * f) >= 0.8 * WORK_DPI and min(small.shape) >= 64:
+        h, w = small.shape[0] // 2, small.shape[1] // 2
+        small = cv2.resize(small[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+        f *= 2.0
+    hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    cdf = np.cumsum(hist) / max(1.0, hist.sum())
+    paper = float(np.searchsorted(cdf, 0.5))
+    ink_level = float(np.searchsorted(cdf, 0.003))
+    # Halfway between paper and the darkest ink (the solid marks and bold
+    # rules): robust to paper tone, stains and sensor noise.
+    thr = ink_level + 0.5 * (paper - ink_level)
+    if paper - ink_level < 40:
+        thr = paper - 20.0  # almost no ink: only clearly dark pixels count
+    # A thin rule fills only part of a reduced pixel; a quarter of the way
+    # from paper to ink still marks it (noise averages away at this scale).
+    thr_small = paper - 0.28 * (paper - ink_level) if f > 1.5 else thr
+    _, ink = cv2.threshold(small, thr_small - 1e-3, 255, cv2.THRESH_BINARY_INV)
+    return Working(small, ink, f, thr, paper)
+
+
+def find_mark_candidates(work: Working, size_px: float) -> np.ndarray:
+    """Solid, roughly square blobs about `size_px` working pixels wide.
+
+    Returns
+    -------
+    (N, 5) float array
+        centre x, centre y, width, height, fill ratio (working pixels).
+    """
+    n, _, stats, cent = cv2.connectedComponentsWithStats(work.ink, connectivity=8)
+    if n <= 1:
+        return np.zeros((0, 5))
+    s = stats[1:]
+    w, h, area = s[:, 2].astype(float), s[:, 3].astype(float), s[:, 4].astype(float)
+    fill = area / np.maximum(1.0, w * h)
+    lo, hi = 0.55 * size_px, 1.6 * size_px
+    keep = (w >= lo) & (w <= hi) & (h >= lo) & (h <= hi) & (fill > 0.68) & (np.maximum(w, h) / np.minimum(w, h) < 1.5)
+    c = cent[1:][keep]
+    return np.column_stack([c, w[keep], h[keep], fill[keep]])
+
+
+def pick_corner_marks(cands: np.ndarray, shape: tuple[int, int]) -> list[np.ndarray | None]:
+    """The candidate nearest each image corner (TL, TR, BR, BL), or None.
+
+    A mark must lie in the outer quarter of the page on both axes, so body
+    text and the table never stand in for a missing mark.
+    """
+    h, w = shape
+    corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
+    out: list[np.ndarray | None] = []
+    for cx, cy in corners:
+        if len(cands) == 0:
+            out.append(None)
+            continue
+        dx = np.abs(cands[:, 0] - cx) / w
+        dy = np.abs(cands[:, 1] - cy) / h
+        ok = (dx < 0.25) & (dy < 0.25)
+        if not ok.any():
+            out.append(None)
+            continue
+        d = np.where(ok, np.hypot(dx, dy), np.inf)
+        out.append(cands[int(np.argmin(d))])
+    return out
+
+
+def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshold: float) -> np.ndarray:
+    """Sub-pixel centre of a mark in the full-resolution image."""
+    cx, cy, w, h = cand[:4] * factor
+    r = 0.5 * max(w, h) + 2 * factor + 2
+    H, W = image.shape
+    x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
+    x1, y1 = min(W, int(cx + r) + 1), min(H, int(cy + r) + 1)
+    roi = image[y0:y1, x0:x1]
+    ink = (roi < threshold).astype(np.uint8)
+    n, lab, stats, cent = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return np.array([cx, cy])
+    k = 1 + int(np.argmax(stats[1:, 4]))
+    # Darkness-weighted centroid of the mark's own pixels: edges that are
+    # partly ink (blur, JPEG) pull in proportion.
+    sel = cv2.dilate((lab == k).view(np.uint8), np.ones((3, 3), np.uint8))
+    wts = np.clip(threshold + 40 - roi.astype(np.float32), 0, None) * sel
+    mo = cv2.moments(wts)
+    if mo["m00"] <= 0:
+        return np.array([x0 + cent[k][0], y0 + cent[k][1]])
+    return np.array([x0 + mo["m10"] / mo["m00"], y0 + mo["m01"] / mo["m00"]])
+
+
+def fit_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """3x3 transform taking `src` points to `dst` points.
+
+    Three points give an affine map. Four give a least-squares affine map,
+    or a homography when the fit leaves a residual a flatbed scan cannot
+    explain (a phone photo's perspective).
+    """
+    src = np.asarray(src, np.float64)
+    dst = np.asarray(dst, np.float64)
+    A = np.column_stack([src, np.ones(len(src))])
+    sol, *_ = np.linalg.lstsq(A, dst, rcond=None)
+    M = np.vstack([sol.T, [0.0, 0.0, 1.0]])
+    if len(src) >= 4:
+        res = np.abs(A @ sol - dst).max()
+        span = np.ptp(dst, axis=0).max()
+        if res > 0.002 * span:
+            Hm, _ = cv2.findHomography(src, dst, 0)
+            if Hm is not None:
+                M = Hm / Hm[2, 2]
+    return M
+
+
+def apply(M: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Apply a 3x3 transform to (N, 2) points."""
+    pts = np.asarray(pts, np.float64)
+    p = pts @ M[:2, :2].T + M[:2, 2]
+    if M[2, 0] != 0 or M[2, 1] != 0:
+        wz = pts @ M[2, :2] + M[2, 2]
+        p = (pts @ M[:2, :2].T + M[:2, 2]) / wz[:, None]
+    return p
+
+
+def jacobian(M: np.ndarray, at: tuple[float, float]) -> np.ndarray:
+    """2x2 derivative of the transform at a point."""
+    x, y = at
+    e = 1e-3
+    p = apply(M, np.array([[x, y], [x + e, y], [x, y + e]]))
+    return np.column_stack([(p[1] - p[0]) / e, (p[2] - p[0]) / e])
+
+
+def table_quad(work: Working) -> np.ndarray | None:
+    """Corners (TL, TR, BR, BL, working pixels) of the largest ruled box.
+
+    The rules of a lines table are all connected, so the table is the
+    connected component with the largest bounding box; its minimum-area
+    rectangle is the table's outline even when the page is skewed.
+    """
+    ink = cv2.dilate(work.ink, np.ones((2, 2), np.uint8))
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    if n <= 1:
+        return None
+    k = 1 + int(np.argmax(stats[1:, 2] * stats[1:, 3]))
+    bw, bh = stats[k, 2], stats[k, 3]
+    h, w = ink.shape
+    if bw * bh < 0.08 * w * h:
+        return None
+    x, y = stats[k, 0], stats[k, 1]
+    sub = (lab[y: y + bh, x: x + bw] == k).astype(np.uint8)
+    cnts, _ = cv2.findContours(sub, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    pts = (np.concatenate([c.reshape(-1, 2) for c in cnts]) + [x, y]).astype(np.float32)
+    hull = cv2.convexHull(pts)
+    quad = cv2.boxPoints(cv2.minAreaRect(hull))
+    return order_corners(quad)
+
+
+def order_corners(pts: np.ndarray) -> np.ndarray:
+    """Order four points as TL, TR, BR, BL in image coordinates."""
+    pts = np.asarray(pts, np.float64)
+    c = pts.mean(0)
+    ang = np.arctan2(pts[:, 1] - c[1], pts[:, 0] - c[0])
+    # Image y points down: sorting by angle from -pi runs TL, TR, BR, BL.
+    p = pts[np.argsort(ang)]
+    s = p.sum(1)
+    start = int(np.argmin(s))
+    return np.roll(p, -start, axis=0)
+
+
+def alignment_score(work: Working, M_small: np.ndarray, points: np.ndarray) -> float:
+    """Share of template rule points (inches) that land on ink.
+
+    `M_small` maps inches to working pixels. Ink is dilated by one pixel so
+    a registration off by a pixel still scores fully.
+    """
+    p = apply(M_small, points)
+    h, w = work.ink.shape
+    xi = np.round(p[:, 0]).astype(np.int64)
+    yi = np.round(p[:, 1]).astype(np.int64)
+    inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
+    if inside.mean() < 0.8:
+        return 0.0
+    ink = work.__dict__.get("_dil")
+    if ink is None:
+        ink = cv2.dilate(work.ink, np.ones((3, 3), np.uint8))
+        work.__dict__["_dil"] = ink
+    hit = ink[yi[inside], xi[inside]] > 0
+    return float(hit.sum()) / len(p)

@@ -1,0 +1,77 @@
+"""`petitions segment` per shared/CONTRACT.md."""
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fixtures.forms import FormLine, render_page, scan, write_document
+from petitions.cli import main
+
+
+@pytest.fixture(scope="module")
+def scanned(tmp_path_factory):
+    d = tmp_path_factory.mktemp("scans")
+    rng = np.random.default_rng(1)
+    pages = []
+    for layout in ("single_row", "two_row"):
+        lines = [FormLine("Ann Lee", "1 Main St", "LA", "90012", "3/1/26", None, s) for s in ("signed", "struck", "blank")]
+        img, _ = render_page(lines, layout=layout, dpi=100, rng=rng)
+        pages.append(scan(img, rng=rng, skew_deg=2.0)[0])
+    (pdf,) = write_document(pages, d / "filing.pdf", fmt="pdf", dpi=100)
+    return pdf
+
+
+def test_segment_writes_json_and_crops(tmp_path, scanned, capsys):
+    out = tmp_path / "out"
+    code = main(["segment", str(scanned), "--out", str(out), "--workers", "1"])
+    assert code == 0
+    data = json.loads((out / "segments.json").read_text())
+    assert [p["page"] for p in data["pages"]] == [1, 2] and data["errors"] == []
+    p1 = data["pages"][0]
+    assert p1["size"] == [850, 1100] and abs(p1["skew_deg"] - 2.0) < 0.3
+    ln = p1["lines"][0]
+    assert ln["line"] == 1 and len(ln["signature"]) == 4 and ln["blank"] is False and ln["state"] == "signed"
+    assert [x["state"] for x in p1["lines"][:3]] == ["signed", "struck", "blank"]
+    assert p1["lines"][2]["blank"] is True
+    crop = cv2.imread(str(out / ln["crops"]["signature"]), cv2.IMREAD_GRAYSCALE)
+    assert crop is not None and crop.shape[1] > crop.shape[0] and (crop < 128).any()
+    assert set(ln["crops"]) == {"signature", "printed_name", "address"}
+    assert not list(out.rglob("*.part"))
+    assert "segmented 2 page(s)" in capsys.readouterr().out
+
+
+def test_segment_with_builtin_template_name(tmp_path, scanned):
+    out = tmp_path / "o"
+    assert main(["segment", str(scanned), "--out", str(out), "--template", "sigverify-single-row",
+                 "--no-crops", "--workers", "1"]) == 0
+    data = json.loads((out / "segments.json").read_text())
+    # Page 2 is the two-row form: with the single-row template it is reported, not guessed.
+    assert [p["page"] for p in data["pages"]] == [1] and data["errors"][0]["page"] == 2
+    assert not (out / "crops").exists()
+
+
+def test_unreadable_input_fails_with_one_line(tmp_path, capsys):
+    bad = tmp_path / "scan.pdf"
+    bad.write_bytes(b"%PDF-1.4 garbage")
+    out = tmp_path / "out"
+    assert main(["segment", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "scan.pdf" in err and "Traceback" not in err
+    assert not (out / "segments.json").exists()
+
+
+def test_nothing_segmentable_fails(tmp_path, capsys):
+    blank = tmp_path / "blank.png"
+    cv2.imwrite(str(blank), np.full((1100, 850), 250, np.uint8))
+    assert main(["segment", str(blank), "--out", str(tmp_path / "o")]) == 2
+    assert "no page could be segmented" in capsys.readouterr().err
+
+
+def test_bad_template_is_a_user_error(tmp_path, scanned, capsys):
+    t = tmp_path / "t.json"
+    t.write_text('{"lines": {"count": 3}}')
+    assert main(["segment", str(scanned), "--out", str(tmp_path / "o"), "--template", str(t)]) == 2
+    assert "invalid template" in capsys.readouterr().err

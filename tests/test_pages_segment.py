@@ -1,0 +1,201 @@
+"""Page segmentation on rendered and scanned petition pages with ground truth."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from fixtures.forms import FormLine, render_page, scan, transform_truth
+from sigverify.errors import ImageInputError
+from sigverify.pages import FormTemplate, load_template, segment_page
+from sigverify.pages.segment import clean_cell, despeckle
+
+STATES = ["signed", "struck", "blank", "signed", "signed", "blank", "struck", "signed", "signed", "signed"]
+
+
+def iou(a, b):
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return ix * iy / (aw * ah + bw * bh - ix * iy)
+
+
+def page(layout, seed=0, dpi=150, **artefacts):
+    n = 10 if layout == "single_row" else 8
+    rng = np.random.default_rng(seed)
+    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
+             for s in STATES[:n]]
+    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", section_number=1,
+                             page_number=1, dpi=dpi, rng=rng)
+    if artefacts:
+        img, M = scan(img, rng=rng, **artefacts)
+        truth = transform_truth(truth, M)
+    return img, truth
+
+
+ARTEFACTS = {
+    "clean": {},
+    "skew+noise+stains": dict(skew_deg=4.5, noise=0.05, stains=True),
+    "upside-down+jpeg+shift+scale": dict(skew_deg=-3, rotate180=True, jpeg_quality=45, shift=(14, -9), scale=0.97),
+    "bilevel": dict(bilevel=True, skew_deg=-5, noise=0.03),
+}
+
+
+@pytest.mark.parametrize("layout", ["single_row", "two_row"])
+@pytest.mark.parametrize("name", list(ARTEFACTS))
+def test_boxes_and_states_match_truth(layout, name):
+    img, truth = page(layout, seed=hash(name) % 1000, **ARTEFACTS[name])
+    seg = segment_page(img, dpi=150)
+    assert seg.template == truth["template"]
+    assert len(seg.lines) == len(truth["lines"])
+    for got, want in zip(seg.lines, truth["lines"]):
+        assert iou(got.signature, want["signature"]) >= 0.9, (got.line, got.signature, want["signature"])
+        assert iou(got.printed_name, want["printed_name"]) >= 0.85
+        assert got.state == want["state"], (got.line, got.state, want["state"], got.strike_cover, got.cell_ink)
+    art = ARTEFACTS[name]
+    assert seg.rotation == (180 if art.get("rotate180") else 0)
+    assert seg.skew_deg == pytest.approx(art.get("skew_deg", 0.0), abs=0.3)
+    assert seg.size == (img.shape[1], img.shape[0])
+
+
+def test_dpi_is_estimated_and_boxes_stay_in_the_original_frame():
+    img, truth = page("single_row", seed=3, dpi=120, skew_deg=2.0)
+    seg = segment_page(img)  # no dpi given: US Letter assumed
+    assert seg.dpi == pytest.approx(120, rel=0.02)
+    # to_original carries a registered-page point onto the same original point as the boxes.
+    x, y, w, h = seg.lines[0].signature
+    assert iou(seg.lines[0].signature, truth["lines"][0]["signature"]) > 0.9
+    corner = seg.to_original @ np.array([0.8 * seg.dpi, 3.4 * seg.dpi, 1.0])
+    assert x - 1 <= corner[0] <= x + w + 1 and y - 1 <= corner[1] <= y + h + 1
+
+
+def test_crops_have_form_lines_removed_and_ink_measured():
+    img, truth = page("two_row", seed=4, noise=0.03, skew_deg=2)
+    seg = segment_page(img, dpi=150)
+    blank = [i for i, ln in enumerate(seg.lines) if ln.state == "blank"]
+    signed = [i for i, ln in enumerate(seg.lines) if ln.state == "signed"]
+    for i in blank:
+        for kind in ("signature", "printed_name", "address"):
+            crop = seg.crops[i][kind]
+            assert crop.dtype == np.uint8 and (crop == 255).all(), kind  # no rules, labels or noise left
+        assert seg.lines[i].signature_ink == 0.0
+    for i in signed:
+        crop = seg.crops[i]["signature"]
+        assert abs(crop.shape[1] / crop.shape[0] - 3.6 / 0.41) < 0.2  # the cell, deskewed
+        assert 0.01 < seg.lines[i].signature_ink < 0.5
+        assert (crop < 128).mean() > 0.005
+
+
+def test_circulator_fields_are_located():
+    img, truth = page("single_row", seed=5, skew_deg=1.5)
+    seg = segment_page(img, dpi=150)
+    assert set(seg.fields) == set(truth["fields"])
+    assert iou(seg.fields["circulator_signature"], truth["fields"]["circulator_signature"]) > 0.9
+
+
+def test_works_with_three_marks_and_without_marks():
+    img, truth = page("single_row", seed=6, skew_deg=3)
+    one_gone = img.copy()
+    one_gone[int(10.1 * 150):, int(7.6 * 150):] = 255  # bottom-right mark torn off
+    seg = segment_page(one_gone, dpi=150)
+    assert seg.method == "marks"
+    assert min(iou(a.signature, b["signature"]) for a, b in zip(seg.lines, truth["lines"])) > 0.9
+    clean, truth = page("single_row", seed=6)
+    for cx, cy in [(0.55, 0.55), (7.95, 0.55), (7.95, 10.45), (0.55, 10.45)]:
+        cv2.circle(clean, (int(cx * 150), int(cy * 150)), 30, 255, -1)
+    no_marks, M = scan(clean, rng=np.random.default_rng(7), skew_deg=3)
+    truth = transform_truth(truth, M)
+    seg = segment_page(no_marks, dpi=150)
+    assert seg.method == "table"
+    assert min(iou(a.signature, b["signature"]) for a, b in zip(seg.lines, truth["lines"])) > 0.85
+
+
+def _foreign_form(t: FormTemplate, dpi: int, states, rng) -> tuple[np.ndarray, list]:
+    """Draw another office's layout from a template: rules only, no marks."""
+    W, H = int(t.page_size[0] * dpi), int(t.page_size[1] * dpi)
+    img = np.full((H, W), 255, np.uint8)
+    cv2.putText(img, "COUNTY NOMINATION PAPER", (int(0.7 * dpi), int(0.8 * dpi)), cv2.FONT_HERSHEY_DUPLEX,
+                dpi / 60, 0, 2)
+    boxes = []
+    for i in range(1, t.line_count + 1):
+        for name in t.cells:
+            x, y, w, h = (v * dpi for v in t.cell_box(i, name))
+            cv2.rectangle(img, (int(x), int(y)), (int(x + w), int(y + h)), 0, 2)
+        x, y, w, h = (v * dpi for v in t.cell_box(i, "signature"))
+        boxes.append((x, y, w, h))
+        if states[i - 1] != "blank":
+            pts = np.array([[x + 0.1 * w + k * 0.08 * w, y + h * (0.35 + 0.3 * (k % 2))] for k in range(10)], np.int32)
+            cv2.polylines(img, [pts], False, 20, 2)
+            nx, ny, nw, nh = (v * dpi for v in t.cell_box(i, "printed_name"))
+            cv2.putText(img, "JOHN Q VOTER", (int(nx + 5), int(ny + nh * 0.7)), cv2.FONT_HERSHEY_SIMPLEX, 0.5, 30, 1)
+        if states[i - 1] == "struck":
+            y0 = int((t.line_top + (i - 1) * t.line_pitch + 0.5 * t.line_pitch) * dpi)
+            cv2.line(img, (int(0.8 * dpi), y0), (int(7.4 * dpi), y0 + 6), 10, 3)
+    x, y, w, h = (v * dpi for v in t.table)
+    cv2.rectangle(img, (int(x), int(y)), (int(x + w), int(y + h)), 0, 3)
+    return img, boxes
+
+
+def test_other_layout_with_a_template_file(tmp_path):
+    import json
+
+    spec = {
+        "format": "sigverify-template/1", "name": "county-nomination", "units": "in",
+        "page": {"width": 8.5, "height": 11},
+        "table": {"x": 0.6, "y": 1.5, "w": 7.3, "h": 8.4},
+        "lines": {"count": 12, "top": 1.5, "pitch": 0.7},
+        "cells": {
+            "number": {"x": 0.6, "y": 0, "w": 0.4, "h": 0.7, "content": False},
+            "printed_name": {"x": 1.0, "y": 0, "w": 3.4, "h": 0.3},
+            "address": {"x": 4.4, "y": 0, "w": 3.5, "h": 0.3},
+            "signature": {"x": 1.0, "y": 0.3, "w": 3.4, "h": 0.4},
+            "city": {"x": 4.4, "y": 0.3, "w": 2.3, "h": 0.4},
+            "zip": {"x": 6.7, "y": 0.3, "w": 1.2, "h": 0.4},
+        },
+    }
+    path = tmp_path / "county.json"
+    path.write_text(json.dumps(spec))
+    t = load_template(path)
+    assert t.line_count == 12 and len(t.marks) == 0
+    states = ["signed", "blank", "struck"] * 4
+    clean, boxes = _foreign_form(t, 150, states, np.random.default_rng(0))
+    img, M = scan(clean, rng=np.random.default_rng(1), skew_deg=-2.5, noise=0.02, rotate180=True)
+    seg = segment_page(img, template=t, dpi=150)
+    assert seg.method == "table" and seg.rotation == 180
+    from fixtures.forms import transform_box
+
+    for got, box, st in zip(seg.lines, boxes, states):
+        assert iou(got.signature, transform_box(box, M)) > 0.9
+        assert got.state == st, (got.line, got.state, st, got.strike_cover)
+
+
+def test_not_a_petition_is_a_user_error():
+    rng = np.random.default_rng(0)
+    photo = cv2.GaussianBlur((rng.random((1100, 850)) * 255).astype(np.uint8), (0, 0), 8)
+    for img in (np.full((1100, 850), 250, np.uint8), photo):
+        with pytest.raises(ImageInputError, match="no petition form"):
+            segment_page(img)
+    with pytest.raises(ImageInputError, match="too small"):
+        segment_page(np.zeros((20, 20), np.uint8))
+    with pytest.raises(ValueError, match="`image`"):
+        segment_page(np.zeros((100, 100, 3), np.uint8))
+
+
+def test_clean_cell_removes_a_rule_off_by_a_few_pixels():
+    crop = np.full((60, 300), 240, np.uint8)
+    crop[5:7, :] = 20  # the cell's top rule, registered 5 px inside
+    cv2.line(crop, (40, 40), (200, 30), 30, 2)  # writing
+    clean, ink = clean_cell(crop, 130.0, 150.0)
+    assert not ink[5:7].any() and (clean[5:7] == 255).all()
+    assert ink[25:45].sum() > 200
+
+
+def test_despeckle_keeps_strokes_and_drops_dust():
+    ink = np.zeros((40, 40), bool)
+    ink[5, 5] = ink[10, 10] = ink[10, 11] = True  # dust: one and two pixels
+    ink[20, 5:35] = True  # a one-pixel hairline
+    ink[25:28, 5:35] = True
+    out = despeckle(ink)
+    assert not out[5, 5] and not out[10, 10:12].any()
+    assert out[20, 6:34].all() and out[25:28, 5:35].sum() >= 86
