@@ -12,6 +12,7 @@ import datetime as _dt
 import hashlib
 import json
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -334,21 +335,33 @@ def ingest_document(
         raise UserError(f"section {section} already exists in this filing", where=str(path))
 
     report = IngestReport(str(path), None, section)
+    # Keep the scan itself, bit for bit, addressed by its hash: the evidence
+    # staff and proponents look at, independent of where the file came from.
+    stored = ws.root / "documents" / f"{digest}{path.suffix.lower()}"
+    if not stored.exists():
+        with atomic_path(stored) as tmp:
+            shutil.copyfile(path, tmp)
     page_rows, line_rows = [], []
-    for result in segment_document(path, template=template, workers=workers,
-                                   progress=lambda d, t: progress("segment", d, t), cancel=cancel):
+    try:
+        results = list(segment_document(path, template=template, workers=workers,
+                                        progress=lambda d, t: progress("segment", d, t), cancel=cancel))
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is the user's problem, said plainly
+        if getattr(exc, "user_error", False):
+            raise UserError(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.resolve()}: "),
+                            where=str(path)) from None
+        raise
+    for result in results:
         _check_cancel(cancel)
         if result.error is not None:
             report.problems.append(str(result.error))
             continue
         seg = result.segmentation
         page_no = result.page.number
-        page_hash = ws.crops.put_image(result.image) if getattr(result, "image", None) is not None else None
         page_rows.append(dict(number=page_no, document_page=page_no, width=int(seg.size[0]), height=int(seg.size[1]),
                               dpi=float(result.page.dpi or 0), skew_deg=float(seg.skew_deg), rotation=int(seg.rotation),
-                              image_hash=page_hash, segmentation_json=canonical_json(_seg_json(seg))))
-        for ln in seg.lines:
-            crops = seg.crops.get(ln.line, {}) if seg.crops else {}
+                              image_hash=None, segmentation_json=canonical_json(_seg_json(seg))))
+        for k, ln in enumerate(seg.lines):
+            crops = seg.crops[k] if seg.crops else {}
             hashes = {k: (ws.crops.put_image(v) if v is not None and v.size else None) for k, v in crops.items()}
             line_rows.append(dict(page=page_no, number=int(ln.line), state=ln.state,
                                   signature_box=_box(ln.signature), name_box=_box(ln.printed_name),
@@ -359,8 +372,10 @@ def ingest_document(
         raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
     with ws.transaction():
         doc_id = int(ws.db.execute(
-            "INSERT INTO documents (filing_id, path, sha256, pages, errors_json, ingested_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (filing_id, str(path), digest, len(page_rows), json.dumps(report.problems), now_utc())).lastrowid)
+            "INSERT INTO documents (filing_id, path, stored_path, sha256, pages, errors_json, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (filing_id, str(path), str(stored.relative_to(ws.root)), digest, len(page_rows),
+             json.dumps(report.problems), now_utc())).lastrowid)
         sec_id = int(ws.db.execute(
             "INSERT INTO sections (filing_id, number, circulator_name, circulator_address, document_id) VALUES (?, ?, ?, ?, ?)",
             (filing_id, section, circulator_name, circulator_address, doc_id)).lastrowid)
@@ -383,6 +398,25 @@ def ingest_document(
                               "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
     return report
+
+
+def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:
+    """The scanned page as filed, (H, W) uint8, decoded from the stored scan.
+
+    Line boxes (``lines.*_box``) are in this image's pixel frame.
+    """
+    from sigverify.pages import open_document
+
+    row = ws.db.execute(
+        "SELECT d.stored_path, p.document_page FROM pages p JOIN documents d ON d.id = p.document_id WHERE p.id = ?",
+        (page_db_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no page with id {page_db_id}")
+    doc = open_document(ws.root / row[0])
+    try:
+        return doc.read(int(row[1])).image
+    finally:
+        doc.close()
 
 
 def _box(b) -> str | None:

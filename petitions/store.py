@@ -5,6 +5,7 @@ A workspace is a folder::
     WORKSPACE/
         workspace.sqlite        the store (WAL, foreign keys on, migrations)
         crops/ab/abcdef….png    images addressed by the SHA-256 of their bytes
+        documents/<sha>.pdf     each ingested scan, kept bit for bit
         voterfiles/<sha>.parquet  prepared copies of imported voter files
 
 Everything that writes goes through :class:`Workspace` so that a shared
@@ -88,6 +89,7 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             id INTEGER PRIMARY KEY,
             filing_id INTEGER NOT NULL REFERENCES filings (id),
             path TEXT NOT NULL,
+            stored_path TEXT,
             sha256 TEXT NOT NULL,
             pages INTEGER NOT NULL DEFAULT 0,
             errors_json TEXT NOT NULL DEFAULT '[]',

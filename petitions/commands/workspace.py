@@ -1,11 +1,329 @@
-"""`petitions workspace` — placeholder registered so the CLI imports; being built now."""
+"""Workspace commands: set up a filing and run it from the command line.
+
+Each command opens the workspace, converts its arguments and makes one
+library call from :mod:`petitions.pipeline`, :mod:`petitions.counting` or
+:mod:`petitions.rulings` (the same calls the workbench makes).
+"""
 from __future__ import annotations
+
+import datetime as dt
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from petitions.errors import UserError
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name in some containers
+        return "clerk"
+
+
+def _ws_arg(p, *, filing: bool = False) -> None:
+    p.add_argument("--workspace", "-w", required=True, type=Path, help="workspace folder")
+    p.add_argument("--user", default=None, help="who is doing this (recorded in the event log; default: login name)")
+    if filing:
+        p.add_argument("--filing", default=None, help="filing id or name (default: the newest filing)")
+
+
+def _date(s: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(s)
+    except ValueError:
+        raise UserError(f"expected a date as YYYY-MM-DD, got {s!r}") from None
 
 
 def register(sub) -> None:
-    p = sub.add_parser("workspace", help="(not yet available)")
+    p = sub.add_parser("init", help="create an empty workspace", description="Create an empty workspace folder "
+                       "(SQLite store + crops) and its first user, a supervisor.")
+    _ws_arg(p)
+    p.set_defaults(func=_init)
+
+    p = sub.add_parser("user-add", help="add a reviewer or supervisor", description="Add a user to the workspace.")
+    _ws_arg(p)
+    p.add_argument("name")
+    p.add_argument("--role", choices=("reviewer", "supervisor"), default="reviewer")
+    p.set_defaults(func=_user_add)
+
+    p = sub.add_parser("import-voters", help="import the county voter file",
+                       description="Import a voter file (CSV any delimiter/encoding, fixed width with --layout, or "
+                                   "Parquet) into the workspace's columnar copy; a re-import replaces it atomically.")
+    _ws_arg(p)
+    p.add_argument("file", type=Path)
+    p.add_argument("--mapping", type=Path, default=None, help="column-mapping JSON file for county exports")
+    p.set_defaults(func=_import_voters)
+
+    p = sub.add_parser("import-exemplars", help="import voters' signatures on file",
+                       description="Import exemplar signatures from an index CSV voter_id,path,captured_date,source "
+                                   "(paths relative to the CSV).")
+    _ws_arg(p)
+    p.add_argument("index", type=Path)
+    p.set_defaults(func=_import_exemplars)
+
+    p = sub.add_parser("rulesets", help="list the built-in rule sets")
+    p.set_defaults(func=_rulesets)
+
+    p = sub.add_parser("create-filing", help="create a filing under a rule set",
+                       description="Create a filing. --ruleset takes a built-in name (see `petitions rulesets`) or "
+                                   "a rule-set JSON file.")
+    _ws_arg(p)
+    p.add_argument("--name", required=True)
+    p.add_argument("--ruleset", required=True)
+    p.add_argument("--jurisdiction", required=True, help='e.g. "City of Los Angeles"')
+    p.add_argument("--district", default=None)
+    p.add_argument("--required", type=int, default=None, help="valid signatures required")
+    p.add_argument("--filing-date", type=_date, default=None)
+    p.add_argument("--circulation", nargs=2, type=_date, metavar=("START", "END"), default=None)
+    p.set_defaults(func=_create_filing)
+
+    p = sub.add_parser("ingest", help="ingest scanned sections (PDF, TIFF, PNG/JPEG)",
+                       description="Ingest scanned petition sections, one file per section. The same file twice is "
+                                   "detected by content hash and skipped. A page that cannot be read is reported and "
+                                   "the rest carries on.")
+    _ws_arg(p, filing=True)
+    p.add_argument("files", nargs="+", type=Path)
+    p.add_argument("--section", type=int, default=None, help="section number for a single file (default: next)")
+    p.add_argument("--circulator", default=None, help="circulator's name for a single file")
+    p.add_argument("--template", default=None, help="form template name or JSON file (default: detect own forms)")
+    p.set_defaults(func=_ingest)
+
+    p = sub.add_parser("key", help="import keyed names and addresses (CSV)",
+                       description="Import keyed entries: CSV line_id,name,address,city,zip[,date_signed]. "
+                                   "Unchanged rows are skipped; changed ones become a new entry (history kept).")
+    _ws_arg(p, filing=True)
+    p.add_argument("csv", type=Path)
+    p.add_argument("--source", default="keying vendor CSV")
+    p.set_defaults(func=_key)
+
+    p = sub.add_parser("run", help="match, compare signatures and triage",
+                       description="Run matching, signature comparison and triage on every line that needs it. "
+                                   "Resumable: committed batches are kept and skipped on the next run.")
+    _ws_arg(p, filing=True)
     p.set_defaults(func=_run)
+
+    p = sub.add_parser("sample", help="draw or extend the random sample",
+                       description="Draw the filing's random sample with the public-seed construction "
+                                   "(consistent_sampler SHA-256 tickets). Round 1 takes the rule set's size; "
+                                   "--size N extends by N lines in the same ticket order.")
+    _ws_arg(p, filing=True)
+    p.add_argument("--seed", required=True, help="the published seed, used as a string exactly as typed")
+    p.add_argument("--size", type=int, default=None)
+    p.set_defaults(func=_sample)
+
+    p = sub.add_parser("rule", help="record a person's ruling on a line",
+                       description="Accept, reject with a reason code, escalate, or reopen one line. "
+                                   "Rulings are append-only; a new ruling supersedes the old.")
+    _ws_arg(p, filing=True)
+    p.add_argument("--line", required=True, help="line id, e.g. S001-P02-L07")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--accept", action="store_true")
+    g.add_argument("--reject", metavar="REASON", help="reason code (see petitions reasons)")
+    g.add_argument("--escalate", action="store_true")
+    g.add_argument("--reopen", action="store_true")
+    p.add_argument("--kind", default="review", choices=("review", "second_opinion", "escalation", "audit"))
+    p.add_argument("--note", default=None)
+    p.set_defaults(func=_rule)
+
+    p = sub.add_parser("reasons", help="list reason codes")
+    p.set_defaults(func=_reasons)
+
+    p = sub.add_parser("status", help="counts, sample and projection of a filing")
+    _ws_arg(p, filing=True)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_status)
+
+    p = sub.add_parser("verify-log", help="check the tamper-evident event log",
+                       description="Recompute the hash chain of the event log; exit 1 if any event was altered.")
+    _ws_arg(p)
+    p.set_defaults(func=_verify_log)
+
+
+def _open(args):
+    from petitions.store import Workspace
+
+    return Workspace(args.workspace)
+
+
+def _user(args, ws) -> str:
+    name = args.user or _default_user()
+    if ws.user_role(name) is None:
+        raise UserError(f"unknown user {name!r}; add them with `petitions user-add` (or pass --user)")
+    return name
+
+
+def _init(args) -> int:
+    from petitions.store import DB_NAME, Workspace
+
+    if (args.workspace / DB_NAME).exists():
+        raise UserError("a workspace already exists here", where=str(args.workspace))
+    with Workspace(args.workspace, create=True) as ws:
+        name = args.user or _default_user()
+        ws.ensure_user(name, "supervisor")
+    print(f"created workspace {args.workspace} with supervisor {name}")
+    return 0
+
+
+def _user_add(args) -> int:
+    with _open(args) as ws:
+        ws.ensure_user(args.name, args.role)
+    print(f"{args.name}: {args.role}")
+    return 0
+
+
+def _import_voters(args) -> int:
+    from petitions.pipeline import import_voter_file
+
+    mapping = None
+    if args.mapping:
+        try:
+            mapping = json.loads(args.mapping.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise UserError(f"cannot read the column mapping ({exc})", where=str(args.mapping)) from None
+    with _open(args) as ws:
+        rep = import_voter_file(ws, args.file, user=_user(args, ws), mapping=mapping)
+    print(f"voter file {args.file}: {rep.rows:,} voters" + (" (same file as before; re-activated)" if rep.already_imported else ""))
+    return 0
+
+
+def _import_exemplars(args) -> int:
+    from petitions.pipeline import import_exemplars
+
+    with _open(args) as ws:
+        rep = import_exemplars(ws, args.index, user=_user(args, ws))
+    print(f"exemplars: {rep.imported:,} imported, {rep.skipped_existing:,} already there, {len(rep.problems)} problems")
+    for problem in rep.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 0 if not rep.problems else 1
+
+
+def _rulesets(args) -> int:
+    from petitions.rules import builtin_rulesets, load_ruleset
+
+    for name in builtin_rulesets():
+        rs = load_ruleset(name)
+        print(f"{name:22s} {rs.kind:12s} {rs.name}")
+    return 0
+
+
+def _create_filing(args) -> int:
+    from petitions.pipeline import create_filing
+
+    start, end = args.circulation or (None, None)
+    with _open(args) as ws:
+        fid = create_filing(ws, name=args.name, ruleset=args.ruleset, jurisdiction=args.jurisdiction,
+                            user=_user(args, ws), district=args.district, required=args.required,
+                            filing_date=args.filing_date, circulation_start=start, circulation_end=end)
+    print(f"filing {fid}: {args.name}")
+    return 0
+
+
+def _ingest(args) -> int:
+    from petitions.pipeline import get_filing, ingest_document
+
+    if len(args.files) > 1 and (args.section is not None or args.circulator):
+        raise UserError("--section and --circulator apply to a single file")
+    failed = 0
+    with _open(args) as ws:
+        user = _user(args, ws)
+        filing = get_filing(ws, args.filing)
+        for f in args.files:
+            try:
+                rep = ingest_document(ws, filing.id, f, user=user, section=args.section,
+                                      circulator_name=args.circulator, template=args.template)
+            except UserError as exc:
+                failed += 1
+                print(f"petitions ingest: error: {exc}", file=sys.stderr)
+                continue
+            if rep.already_ingested:
+                print(f"{f}: already ingested as section {rep.section}; skipped")
+            else:
+                print(f"{f}: section {rep.section}, {rep.pages} pages, {rep.lines} lines")
+            for problem in rep.problems:
+                print(f"  problem: {problem}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _key(args) -> int:
+    from petitions.pipeline import get_filing, import_keyed_entries
+
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        rep = import_keyed_entries(ws, filing.id, args.csv, user=_user(args, ws), source=args.source)
+    print(f"keyed entries: {rep.imported:,} new or changed, {rep.unchanged:,} unchanged, {len(rep.problems)} problems")
+    for problem in rep.problems:
+        print(f"  {problem}", file=sys.stderr)
+    return 0
 
 
 def _run(args) -> int:
-    raise NotImplementedError("petitions workspace is being built")
+    from petitions.pipeline import get_filing, run_all
+
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        reports = run_all(ws, filing.id, user=_user(args, ws),
+                          progress=lambda s, d, t: print(f"{s}: {d}/{t}", file=sys.stderr))
+    for r in reports:
+        extra = f" {r.counts}" if r.counts else ""
+        print(f"{r.stage}: {r.processed:,} processed ({r.status}){extra}")
+    return 0
+
+
+def _sample(args) -> int:
+    from petitions.counting import draw_sample
+    from petitions.pipeline import get_filing
+
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        info = draw_sample(ws, filing.id, seed=args.seed, user=_user(args, ws), size=args.size)
+    print(f"round {info.round}: {info.size:,} lines drawn ({info.total_drawn:,} in all) from {info.frame_size:,} "
+          f"signed lines; seed {info.seed!r}; frame sha256 {info.frame_hash}")
+    return 0
+
+
+def _rule(args) -> int:
+    from petitions.pipeline import get_filing
+    from petitions.rulings import record_ruling
+
+    action = "accept" if args.accept else "reject" if args.reject else "escalate" if args.escalate else "reopen"
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        line_id = ws.scalar("SELECT id FROM lines WHERE filing_id = ? AND label = ?", (filing.id, args.line))
+        if line_id is None:
+            raise UserError(f"no line {args.line!r} in filing {filing.name!r}")
+        res = record_ruling(ws, line_id, user=_user(args, ws), action=action, reason_code=args.reject,
+                            note=args.note, kind=args.kind, shown={"via": "command line"})
+    print(f"{args.line}: {action} recorded (ruling {res.ruling_id}); line is now {res.final_status}"
+          + (f" ({res.final_reason})" if res.final_reason else ""))
+    return 0
+
+
+def _reasons(args) -> int:
+    from petitions.reasons import REASONS
+
+    for code, r in REASONS.items():
+        print(f"{code:26s} {r.label}")
+    return 0
+
+
+def _status(args) -> int:
+    from petitions.demo import format_summary, summarize
+    from petitions.pipeline import get_filing
+
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        s = summarize(ws, filing.id)
+    print(json.dumps(s, indent=2, default=str) if args.json else format_summary(s, args.workspace))
+    return 0
+
+
+def _verify_log(args) -> int:
+    with _open(args) as ws:
+        check = ws.verify_chain()
+    if check.ok:
+        print(f"event log intact: {check.events:,} events, hash chain verified")
+        return 0
+    print(f"event log BROKEN at event {check.first_bad_id}: {check.problem}", file=sys.stderr)
+    return 1
