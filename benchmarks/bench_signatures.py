@@ -1,0 +1,346 @@
+"""Signature core benchmark (issue 5, items 6 and 7): accuracy on real
+signatures of writers not used for fitting, speed, and equity on synthetic
+writers. Prints and writes JSON.
+
+    python benchmarks/bench_signatures.py [--data DIR] [--out bench.json]
+        [--pairs 60000] [--workers 2] [--fit-out sigverify/models/signature_default.json
+        --fit-on real|synthetic]
+
+Real data (``../shared/data/sigcomp2011-dev``, internal use only) is read
+when present and skipped otherwise. Writers are split by a fixed rule into
+a *fit* half and an *evaluation* half; nothing of the evaluation writers is
+used to fit the model or choose its threshold.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import sigverify  # noqa: E402
+from sigverify.imageio import read_image  # noqa: E402
+from sigverify.signatures.model import SignatureModel, load_default_model  # noqa: E402
+from sigverify.signatures.verify import describe, score_described  # noqa: E402
+
+DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sigcomp2011-dev"
+REAL_DPI = 400.0
+
+
+# ------------------------------------------------------------------ data
+
+
+def load_real(root: Path):
+    """Images, writer ids, genuine flags and forger ids of the real set."""
+    files = sorted(root.glob("*/*.png"))
+    images, writer, genuine, forger = [], [], [], []
+    for f in files:
+        m = re.fullmatch(r"(\d{3})(_forg)?", f.parent.name)
+        if not m:
+            continue
+        images.append(read_image(f))
+        writer.append(int(m.group(1)))
+        genuine.append(m.group(2) is None)
+        # forgeries: FFFFWWW_NN.png or NN_FFFFWWW.png
+        fm = re.search(r"(\d{4})" + m.group(1), f.stem) if m.group(2) else None
+        forger.append(int(fm.group(1)) if fm else -1)
+    return images, np.array(writer), np.array(genuine), np.array(forger)
+
+
+def split_writers(writers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed split: alternate writers (sorted by id) go to fit / evaluation."""
+    u = np.unique(writers)
+    return u[0::2], u[1::2]
+
+
+def synthetic_set(n_writers: int, n_genuine: int, n_forg: int, *, seed: int = 0, first_writer: int = 0):
+    """Synthetic writers from fixtures.signatures (None when not available)."""
+    try:
+        from fixtures import signatures as fs
+    except Exception:  # noqa: BLE001
+        return None
+    names_rng = np.random.default_rng(seed)
+    first = ["Ann", "Maria", "Jose", "Li", "Robert", "Ngozi", "Kim", "Alexander", "Sue", "Francisco", "Mo", "Elizabeth"]
+    last = ["Lee", "Garcia", "Smith", "Nguyen", "Okafor", "Johnson", "Wu", "Hernandez-Lopez", "Ito", "Kowalczyk", "Baker"]
+    images, writer, genuine, traits, names = [], [], [], [], []
+    for w in range(first_writer, first_writer + n_writers):
+        name = f"{names_rng.choice(first)} {names_rng.choice(last)}"
+        names.append(name)
+        tr = fs.writer_traits(w) if hasattr(fs, "writer_traits") else {}
+        for s in range(n_genuine):
+            images.append(fs.render_signature(name, w, s)), writer.append(w), genuine.append(True), traits.append(tr)
+        for s in range(n_forg):
+            images.append(fs.render_forgery(name, w, 10_000 + w * 7 + s, s)), writer.append(w), genuine.append(False)
+            traits.append(tr)
+    return images, np.array(writer), np.array(genuine), traits, names
+
+
+# ------------------------------------------------------------- metrics
+
+
+def eer(pos: np.ndarray, neg: np.ndarray) -> float:
+    """Equal error rate of scores (higher = same writer)."""
+    s = np.concatenate([pos, neg])
+    t = np.unique(s)
+    frr = np.searchsorted(np.sort(pos), t, side="left") / len(pos)  # pos < t rejected
+    far = 1 - np.searchsorted(np.sort(neg), t, side="left") / len(neg)  # neg >= t accepted
+    i = np.argmin(np.abs(frr - far))
+    return float((frr[i] + far[i]) / 2)
+
+
+def trials(writer, genuine, k: int, *, rng, per_writer: int = 150, writers=None):
+    """Reference sets of k genuine exemplars with genuine / random / skilled
+    questioned signatures (indices into the arrays)."""
+    gi = np.flatnonzero(genuine)
+    writers = np.unique(writer) if writers is None else writers
+    q, refs, kind = [], [], []
+    for w in writers:
+        g = gi[writer[gi] == w]
+        f = np.flatnonzero(~genuine & (writer == w))
+        others = gi[writer[gi] != w]
+        for _ in range(per_writer):
+            perm = rng.permutation(g)
+            r = perm[:k]
+            for kd, pool in ((0, perm[k:]), (1, others), (2, f)):
+                if len(pool):
+                    q.append(rng.choice(pool)), refs.append(r), kind.append(kd)
+    return np.array(q), np.array(refs), np.array(kind)
+
+
+def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None):
+    q, refs, kind = trials(writer, genuine, k, rng=rng, writers=writers)
+    res = score_described(feats, err, q, list(refs), model=model)
+    s = np.nan_to_num(res.score, nan=0.0)
+    pos, rnd, skl = s[kind == 0], s[kind == 1], s[kind == 2]
+    # oracle threshold on this evaluation set: <= 1 % of other writers pass
+    from sigverify.signatures.model import threshold_at_far
+
+    t_eval = threshold_at_far(rnd, 0.01)
+    consistent = res.decision == "consistent"
+    out = {
+        "exemplars": k,
+        "trials": {"genuine": int(len(pos)), "random": int(len(rnd)), "skilled": int(len(skl))},
+        "random_eer": eer(pos, rnd),
+        "skilled_eer": eer(pos, skl) if len(skl) else None,
+        "at_1pct_far_on_eval": {
+            "threshold": t_eval,
+            "genuine_accepted": float((pos >= t_eval).mean()),
+            "random_accepted": float((rnd >= t_eval).mean()),
+            "skilled_accepted": float((skl >= t_eval).mean()) if len(skl) else None,
+        },
+        "at_model_threshold": {
+            "threshold": float(np.nanmedian(res.threshold)),
+            "genuine_accepted": float(consistent[kind == 0].mean()),
+            "random_accepted": float(consistent[kind == 1].mean()),
+            "skilled_accepted": float(consistent[kind == 2].mean()) if len(skl) else None,
+        },
+    }
+    return out
+
+
+# ---------------------------------------------------------------- speed
+
+
+def skimage_loop(crops, canvas=(64, 192)):
+    """The slow reference: the same kind of work, one image at a time with
+    scikit-image (Sauvola, clean-up, crop to ink, resize, HOG)."""
+    from skimage.feature import hog
+    from skimage.filters import threshold_sauvola
+    from skimage.morphology import remove_small_objects
+    from skimage.transform import rescale, resize
+
+    out = []
+    for c in crops:
+        g = rescale(c.astype(np.float64) / 255.0, 0.25, anti_aliasing=True)  # 400 -> 100 dpi
+        ink = g < threshold_sauvola(g, window_size=21)
+        ink = remove_small_objects(ink, 4)
+        ys, xs = np.nonzero(ink)
+        if len(ys) == 0:
+            out.append(np.zeros(5796))
+            continue
+        box = ink[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.float64)
+        im = resize(box, canvas, anti_aliasing=True)
+        out.append(hog(im, 9, (8, 8), (2, 2), block_norm="L2-Hys"))
+    return np.array(out)
+
+
+def speed(images, n_pairs, workers, rng):
+    """Crops → scores for n_pairs (one exemplar each), and the same
+    preprocessing + HOG as a per-image scikit-image loop on a sample."""
+    idx = rng.integers(0, len(images), size=(n_pairs, 2))
+    q = [images[i] for i in idx[:, 0]]
+    refs = [[images[i]] for i in idx[:, 1]]
+    t0 = time.perf_counter()
+    res = sigverify.verify(q, refs, dpi=REAL_DPI, workers=workers)
+    t_ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    sigverify.verify(q[:2000], refs[:2000], dpi=REAL_DPI, workers=1)
+    t_one = time.perf_counter() - t0
+    sample = [images[i] for i in idx[:150].ravel()]
+    t0 = time.perf_counter()
+    skimage_loop(sample)
+    t_sk = time.perf_counter() - t0
+    sk_pairs_per_s = 150 / t_sk
+    return {
+        "pairs": n_pairs,
+        "workers": workers,
+        "seconds": t_ours,
+        "signatures_per_second": n_pairs / t_ours,
+        "images_per_second": 2 * n_pairs / t_ours,
+        "one_process_signatures_per_second_2000_pairs": 2000 / t_one,
+        "skimage_loop_signatures_per_second": sk_pairs_per_s,
+        "speedup_vs_skimage_loop": (n_pairs / t_ours) / sk_pairs_per_s,
+        "consistent_share": float((res.decision == "consistent").mean()),
+        "note": "2 cores shared with other jobs: timings are noisy",
+    }
+
+
+# --------------------------------------------------------------- equity
+
+
+def equity(model, workers, *, n_writers=60, seed=5):
+    """Share of genuine signatures sent to review, by writer group
+    (synthetic writers: name length, style, exemplar age)."""
+    try:
+        from fixtures import signatures as fs
+    except Exception:  # noqa: BLE001
+        return None
+    rng = np.random.default_rng(seed)
+    first = ["Al", "Jo", "Li", "Ann", "Maria", "Francisco", "Elizabeth", "Mohammed", "Kim", "Guadalupe"]
+    last = ["Wu", "Ito", "Lee", "Smith", "Nguyen", "Hernandez-Lopez", "Kowalczyk", "Okonkwo-Adeyemi", "Baker"]
+    q, refs, groups = [], [], []
+    for w in range(1000, 1000 + n_writers):
+        name = f"{rng.choice(first)} {rng.choice(last)}"
+        tr = fs.writer_traits(w)
+        for age in (0.0, 10.0):
+            ex = [fs.render_signature(name, w, 100 + j, dpi=150, age_years=age) for j in range(3)]
+            for k in (1, 3):
+                q.append(fs.render_signature(name, w, int(age) + k, dpi=150))
+                refs.append(ex[:k])
+                groups.append(
+                    {
+                        "name_length": "short (<= 10 letters)" if len(name.replace(" ", "")) <= 10 else "long",
+                        "style": tr["style"],
+                        "exemplar_age": f"{int(age)} years",
+                        "exemplars": k,
+                    }
+                )
+    res = sigverify.verify(q, refs, dpi=150, model=model, workers=workers)
+    review = res.decision == "review"
+    out = {"genuine_trials": len(q), "overall_review_share": float(review.mean()), "groups": {}}
+    for key in ("name_length", "style", "exemplar_age", "exemplars"):
+        vals = np.array([g[key] for g in groups])
+        out["groups"][key] = {
+            str(v): {
+                "n": int((vals == v).sum()),
+                "review_share": float(review[vals == v].mean()),
+                "ratio_to_overall": float(review[vals == v].mean() / max(review.mean(), 1e-9)),
+            }
+            for v in np.unique(vals)
+        }
+    return out
+
+
+# --------------------------------------------------------------- main
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(DEFAULT_DATA))
+    ap.add_argument("--out", default="bench_signatures.json")
+    ap.add_argument("--pairs", type=int, default=60000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--fit-out", default=None, help="fit a model and write it here")
+    ap.add_argument("--fit-on", default="real", choices=["real", "synthetic"])
+    ap.add_argument("--model", default=None, help="model JSON to evaluate (default: the shipped one)")
+    ap.add_argument("--skip-speed", action="store_true")
+    ap.add_argument("--skip-equity", action="store_true")
+    ap.add_argument("--cache", default=None, help="npz cache of real-data features (outside the repository)")
+    args = ap.parse_args(argv)
+
+    report: dict = {"when": dt.datetime.now().isoformat(timespec="seconds"), "cpu_count": os.cpu_count()}
+    data = Path(args.data)
+    real = None
+    if data.is_dir():
+        images, writer, genuine, forger = load_real(data)
+        t0 = time.perf_counter()
+        if args.cache and Path(args.cache).exists():
+            z = np.load(args.cache, allow_pickle=True)
+            feats = {k[2:]: z[k] for k in z.files if k.startswith("f_")}
+            err = z["err"]
+        else:
+            _, err, feats = describe(images, dpi=REAL_DPI, workers=args.workers)
+            if args.cache:
+                np.savez(args.cache, err=err, **{f"f_{k}": v for k, v in feats.items()})
+        report["real_describe_seconds"] = time.perf_counter() - t0
+        fit_w, eval_w = split_writers(writer)
+        real = (images, writer, genuine, forger, feats, err, fit_w, eval_w)
+        report["real_data"] = {
+            "signatures": len(images),
+            "writers": int(len(np.unique(writer))),
+            "fit_writers": fit_w.tolist(),
+            "eval_writers": eval_w.tolist(),
+            "errors": {str(k): int(v) for k, v in zip(*np.unique(err, return_counts=True))},
+        }
+
+    if args.fit_out:
+        from sigverify.signatures.fit import fit_model
+
+        if args.fit_on == "real":
+            assert real is not None, "real data not found"
+            images, writer, genuine, forger, feats, err, fit_w, eval_w = real
+            sel = np.isin(writer, fit_w) & (err == "")
+            prov = {
+                "data": "SigComp2011 offline Dutch dev set (internal copy), 400 dpi",
+                "writers": [int(w) for w in fit_w],
+                "held_out_writers": [int(w) for w in eval_w],
+                "note": "coefficients only; no image is shipped",
+            }
+        else:
+            syn = synthetic_set(40, 12, 4, seed=1)
+            assert syn is not None, "fixtures.signatures not available"
+            simages, writer, genuine, _, _ = syn
+            _, err, feats = describe(simages, dpi=300, workers=args.workers)
+            sel = err == ""
+            prov = {"data": "fixtures.signatures synthetic writers 0-39, 12 genuine + 4 skilled forgeries each"}
+        fsel = {k: v[sel] for k, v in feats.items()}
+        model = sigverify.signatures.fit.fit_model(
+            fsel,
+            writer[sel],
+            genuine[sel],
+            provenance=prov,
+            version=f"sig-{dt.date.today().isoformat()}-{args.fit_on}",
+        )
+        Path(args.fit_out).write_text(model.to_json(), encoding="utf-8")
+        report["fitted"] = {"out": args.fit_out, "version": model.version, "threshold": model.threshold}
+    model = SignatureModel.from_json(Path(args.model).read_text()) if args.model else (
+        SignatureModel.from_json(Path(args.fit_out).read_text()) if args.fit_out else load_default_model()
+    )
+    report["model_version"] = model.version
+    report["model_provenance"] = model.provenance
+
+    if real is not None:
+        images, writer, genuine, forger, feats, err, fit_w, eval_w = real
+        rng = np.random.default_rng(2011)
+        report["real_eval"] = [
+            evaluate(feats, err, writer, genuine, model, k=k, rng=rng, writers=eval_w) for k in (1, 3)
+        ]
+        if not args.skip_speed:
+            report["speed"] = speed(images, args.pairs, args.workers, np.random.default_rng(7))
+    if not args.skip_equity:
+        report["equity_synthetic"] = equity(model, args.workers)
+    print(json.dumps(report, indent=1))
+    Path(args.out).write_text(json.dumps(report, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,394 @@
+"""Questioned signatures against voters' exemplars → calibrated scores.
+
+The whole batch is one computation: every crop (questioned and exemplar) is
+preprocessed and described once, the distance vectors of all (questioned,
+exemplar) pairs are computed in one array operation, and the model turns
+them into probabilities. Software only ever *accepts*: the decisions are
+``consistent`` (safe to accept) or ``review`` (a person looks), never
+reject.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import os
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from sigverify.signatures.compare import DISTANCE_NAMES, family_of, pair_distances
+from sigverify.signatures.features import FAMILIES, extract_features
+from sigverify.signatures.model import SignatureModel, load_default_model
+from sigverify.signatures.preprocess import PrepParams, Prepared, preprocess
+
+__all__ = ["SignatureScores", "verify", "describe", "score_described", "multi_inputs", "MULTI_INPUT_NAMES"]
+
+#: Questioned-signature problems → review reasons.
+_Q_REASON = {
+    "empty": "empty_signature",
+    "form_line_only": "empty_signature",
+    "all_ink": "unreadable_signature",
+    "unreadable": "unreadable_signature",
+    "too_small": "unreadable_signature",
+}
+
+MULTI_INPUT_NAMES = (
+    [f"mean.{n}" for n in DISTANCE_NAMES]
+    + [f"min.{n}" for n in DISTANCE_NAMES]
+    + [f"rel.{n}" for n in DISTANCE_NAMES]
+)
+
+
+@dataclass
+class SignatureScores:
+    """Scores of N questioned signatures against their exemplars.
+
+    Attributes
+    ----------
+    score : (N,) float64
+        Calibrated probability that the questioned signature and the
+        exemplars are by the same writer; NaN when there was nothing to
+        compare (see ``reason``).
+    decision : (N,) object array of str
+        ``'consistent'`` or ``'review'`` — never reject.
+    reason : (N,) object array of str
+        ``''`` when consistent; otherwise ``'low_score'``, ``'no_exemplar'``,
+        ``'bad_exemplar'`` (no exemplar could be read), ``'empty_signature'``,
+        ``'unreadable_signature'``.
+    family_scores : dict of str to (N,) float64
+        Per-family probability (``hog``, ``lbp``, ``zoning``, ``profiles``,
+        ``geometry``): which aspects agree. NaN where ``score`` is NaN.
+    best_reference : (N,) int64
+        Index into ``references[i]`` of the most similar exemplar, -1 if none.
+    n_references : (N,) int64
+        Exemplars actually used (readable ones).
+    threshold : (N,) float64
+        Threshold that applied to each pair (depends on the exemplar count).
+    model_version : str
+    bad_references : (N,) int64
+        Exemplars that could not be used (unreadable, empty …).
+    """
+
+    score: np.ndarray
+    decision: np.ndarray
+    reason: np.ndarray
+    family_scores: dict[str, np.ndarray]
+    best_reference: np.ndarray
+    n_references: np.ndarray
+    threshold: np.ndarray
+    model_version: str
+    bad_references: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    def __len__(self) -> int:
+        return self.score.shape[0]
+
+
+def _load(item):
+    """An array as is; a path read with :func:`sigverify.imageio.read_image`
+    (None when it cannot be read: the crop becomes ``'unreadable'``)."""
+    if isinstance(item, (str, os.PathLike)):
+        from sigverify.errors import ImageInputError
+        from sigverify.imageio import read_image
+
+        try:
+            return read_image(item)
+        except ImageInputError:
+            return None
+    return item
+
+
+def _describe_chunk(crops, dpis, params):
+    crops = [_load(c) for c in crops]
+    prep = preprocess(crops, dpi=dpis, params=params)
+    return prep.ink, prep.error, extract_features(prep)
+
+
+def describe(
+    crops: Sequence[np.ndarray],
+    *,
+    dpi=None,
+    params: PrepParams | None = None,
+    workers: int = 1,
+    chunk: int = 512,
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Preprocess and extract features of many crops, optionally on several
+    processes.
+
+    Parameters
+    ----------
+    crops : sequence of 2-D arrays or image paths
+        Paths are read inside the worker processes; an unreadable file
+        becomes the error ``'unreadable'``.
+    dpi : float, sequence of float or None
+    params : PrepParams, optional
+    workers : int
+        Processes to use (1 = this process; -1 = every core).
+    chunk : int
+        Crops per task.
+
+    Returns
+    -------
+    ink : (N,) float64
+    error : (N,) object array of str
+    features : dict of str to (N, D) float32
+    """
+    crops = list(crops)
+    n = len(crops)
+    dpis = [dpi] * n if dpi is None or np.isscalar(dpi) else list(dpi)
+    if workers is None or workers < 0:
+        workers = os.cpu_count() or 1
+    if workers <= 1 or n <= chunk:
+        return _describe_chunk(crops, dpis, params)
+    bounds = list(range(0, n, chunk))
+    with cf.ProcessPoolExecutor(max_workers=workers) as ex:
+        futs = [ex.submit(_describe_chunk, crops[s : s + chunk], dpis[s : s + chunk], params) for s in bounds]
+        parts = [f.result() for f in futs]
+    ink = np.concatenate([p[0] for p in parts])
+    err = np.concatenate([p[1] for p in parts])
+    feats = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
+    return ink, err, feats
+
+
+def _take(feats: dict, idx) -> dict:
+    return {k: v[idx] for k, v in feats.items()}
+
+
+def multi_inputs(
+    d_qr: np.ndarray,
+    owner: np.ndarray,
+    n_pairs: int,
+    d_rr: np.ndarray,
+    rr_owner: np.ndarray,
+    prior: np.ndarray | None = None,
+):
+    """Inputs of the several-exemplar model for each questioned signature.
+
+    Parameters
+    ----------
+    d_qr : (M, K) distances questioned–exemplar; ``owner[m]`` is its pair.
+    d_rr : (L, K) distances between exemplars of the same pair;
+        ``rr_owner[l]`` is its pair.
+    prior : (K,) typical exemplar-to-exemplar distance (from the model's
+        fitting data), added to each voter's own spread so that two nearly
+        identical exemplars do not make every difference look large.
+        None: the median spread of this call (used when fitting).
+
+    Returns
+    -------
+    x : (n_pairs, 3 K) float64: mean, min, and mean relative to the
+        exemplars' own spread.
+    """
+    k = d_qr.shape[1]
+    cnt = np.bincount(owner, minlength=n_pairs).astype(np.float64)
+    s = np.zeros((n_pairs, k))
+    np.add.at(s, owner, d_qr)
+    mean = s / np.maximum(cnt, 1)[:, None]
+    mn = np.full((n_pairs, k), np.inf)
+    np.minimum.at(mn, owner, d_qr)
+    mn[~np.isfinite(mn)] = 0
+    c2 = np.bincount(rr_owner, minlength=n_pairs).astype(np.float64)
+    s2 = np.zeros((n_pairs, k))
+    if len(rr_owner):
+        np.add.at(s2, rr_owner, d_rr)
+    spread = s2 / np.maximum(c2, 1)[:, None]
+    if prior is None:
+        prior = np.median(spread[c2 > 0], axis=0) if (c2 > 0).any() else np.zeros(k)
+    rel = mean / (spread + np.asarray(prior) + 1e-6)
+    return np.hstack([mean, mn, rel])
+
+
+def verify(
+    questioned: Sequence[np.ndarray],
+    references: Sequence[Sequence[np.ndarray]],
+    *,
+    model: SignatureModel | None = None,
+    dpi=None,
+    ref_dpi=None,
+    workers: int = 1,
+) -> SignatureScores:
+    """Compare each questioned signature with its writer's exemplars.
+
+    Parameters
+    ----------
+    questioned : sequence of N 2-D arrays (or image paths)
+        Raw crops of the signatures to check (uint8 grey, light paper; any
+        size). A crop that is empty, dark all over or not an image (or a
+        path that cannot be read) gets ``review`` with a reason instead of
+        stopping the batch.
+    references : sequence of N sequences of 2-D arrays
+        ``references[i]`` are the exemplars (0, 1 or more) on file for the
+        voter that questioned signature ``i`` is claimed to be.
+    model : SignatureModel, optional
+        Default :func:`~sigverify.signatures.model.load_default_model`.
+    dpi : float, sequence of N floats, or None
+        Resolution of the questioned crops (None: unknown).
+    ref_dpi : float, sequence of N floats, or None
+        Resolution of the exemplars of each pair (default: `dpi`).
+    workers : int
+        Processes for preprocessing and features (-1 = every core).
+
+    Returns
+    -------
+    SignatureScores
+
+    Examples
+    --------
+    >>> import cv2
+    >>> def crop(text):
+    ...     c = np.full((90, 300), 240, np.uint8)
+    ...     _ = cv2.putText(c, text, (8, 60), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 1.6, 30, 2)
+    ...     return c
+    >>> s = verify([crop("Ann Lee"), np.zeros((0, 0), np.uint8)], [[crop("Ann Lee")], []])
+    >>> s.decision[1], s.reason[1]
+    ('review', 'empty_signature')
+    """
+    model = model or load_default_model()
+    params = PrepParams.from_dict(model.prep) if model.prep else PrepParams()
+    q = list(questioned)
+    refs = [list(r) for r in references]
+    n = len(q)
+    if len(refs) != n:
+        raise ValueError("The parameters `questioned` and `references` must have the same length")
+    kref = np.array([len(r) for r in refs], np.int64)
+
+    def per_pair(v, name):
+        if v is None or np.isscalar(v):
+            return [v] * n
+        v = list(v)
+        if len(v) != n:
+            raise ValueError(f"The parameter `{name}` must be a number or one value per pair")
+        return v
+
+    qd = per_pair(dpi, "dpi")
+    rd = per_pair(ref_dpi if ref_dpi is not None else dpi, "ref_dpi")
+    flat = q + [im for r in refs for im in r]
+    flat_dpi = qd + [rd[i] for i in range(n) for _ in range(kref[i])]
+    _, err, feats = describe(flat, dpi=flat_dpi, params=params, workers=workers)
+    starts = n + np.concatenate([[0], np.cumsum(kref)])
+    ref_index = [np.arange(starts[i], starts[i + 1]) for i in range(n)]
+    return score_described(feats, err, np.arange(n), ref_index, model=model)
+
+
+def score_described(
+    feats: dict[str, np.ndarray],
+    error: np.ndarray,
+    q_index: np.ndarray,
+    ref_index: Sequence[np.ndarray],
+    *,
+    model: SignatureModel,
+) -> SignatureScores:
+    """Score pairs of already described signatures (see :func:`describe`).
+
+    Parameters
+    ----------
+    feats : dict of str to (M, D) float32
+        Features of M signatures.
+    error : (M,) object array of str
+        Preprocessing error of each ('' = usable).
+    q_index : (N,) int array
+        Row of each questioned signature.
+    ref_index : sequence of N int arrays
+        Rows of the exemplars of each questioned signature.
+    model : SignatureModel
+
+    Returns
+    -------
+    SignatureScores
+    """
+    q_index = np.asarray(q_index, np.int64)
+    n = len(q_index)
+    kref = np.array([len(r) for r in ref_index], np.int64)
+    err = np.asarray(error, dtype=object)
+    ref_owner = np.repeat(np.arange(n), kref)
+    ref_local = np.concatenate([np.arange(k) for k in kref]) if n else np.zeros(0, np.int64)
+    ref_global = np.concatenate([np.asarray(r, np.int64) for r in ref_index]) if n else np.zeros(0, np.int64)
+    qe = err[q_index]
+    q_ok = qe == ""
+    r_ok = err[ref_global] == ""
+    use = r_ok & q_ok[ref_owner]
+    m_owner = ref_owner[use]
+    m_ref = ref_global[use]
+    m_local = ref_local[use]
+    used = np.bincount(m_owner, minlength=n)
+
+    d = pair_distances(_take(feats, q_index[m_owner]), _take(feats, m_ref)) if len(m_owner) else np.zeros(
+        (0, len(DISTANCE_NAMES)), np.float32
+    )
+    lg = model.single.logit(d) if len(d) else np.zeros(0)
+
+    # best exemplar: highest single-pair log-odds
+    best = np.full(n, -1, np.int64)
+    if len(lg):
+        order = np.lexsort((-lg, m_owner))
+        first = np.ones(len(order), bool)
+        first[1:] = m_owner[order][1:] != m_owner[order][:-1]
+        best[m_owner[order][first]] = m_local[order][first]
+
+    score = np.full(n, np.nan)
+    thr = np.full(n, np.nan)
+    one = used == 1
+    multi = used >= 2
+    # one exemplar: the single model as is
+    if one.any():
+        sel = one[m_owner]
+        score[m_owner[sel]] = 1.0 / (1.0 + np.exp(-lg[sel]))
+        thr[one] = model.threshold["single"]
+    if multi.any():
+        sel = multi[m_owner]
+        if model.multi is not None:
+            # distances between each pair's own exemplars (a voter's spread)
+            own = m_ref[sel]
+            owner = m_owner[sel]
+            starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+            sizes = np.diff(np.r_[starts, len(owner)])
+            ia, ib, io = [], [], []
+            for sz in np.unique(sizes):  # one step per distinct exemplar count
+                st = starts[sizes == sz]
+                a, b = np.triu_indices(sz, 1)
+                ia.append(own[(st[:, None] + a[None]).ravel()])
+                ib.append(own[(st[:, None] + b[None]).ravel()])
+                io.append(np.repeat(owner[st], len(a)))
+            ia, ib, io = (np.concatenate(v) for v in (ia, ib, io))
+            d_rr = pair_distances(_take(feats, ia), _take(feats, ib))
+            x = multi_inputs(d[sel], owner, n, d_rr, io, prior=np.asarray(model.multi_prior) if model.multi_prior else None)
+            score[multi] = model.multi.predict(x[multi])
+            thr[multi] = model.threshold["multi"]
+        else:
+            s = np.zeros(n)
+            np.add.at(s, m_owner[sel], lg[sel])
+            score[multi] = 1.0 / (1.0 + np.exp(-s[multi] / used[multi]))
+            thr[multi] = model.threshold["single"]
+
+    fam = {}
+    for f, fm in model.families.items():
+        cols = [DISTANCE_NAMES.index(c) for c in fm.inputs]
+        fl = fm.logit(d[:, cols]) if len(d) else np.zeros(0)
+        s = np.zeros(n)
+        np.add.at(s, m_owner, fl)
+        fs = 1.0 / (1.0 + np.exp(-s / np.maximum(used, 1)))
+        fs[used == 0] = np.nan
+        fam[f] = fs
+
+    reason = np.full(n, "", dtype=object)
+    reason[(score < thr)] = "low_score"
+    reason[(used == 0) & (kref > 0)] = "bad_exemplar"
+    reason[kref == 0] = "no_exemplar"
+    for code, why in _Q_REASON.items():
+        reason[qe == code] = why
+    score[reason != ""] = np.where(reason[reason != ""] == "low_score", score[reason != ""], np.nan)
+    decision = np.where(reason == "", "consistent", "review").astype(object)
+    bad_refs = np.bincount(ref_owner[~r_ok], minlength=n).astype(np.int64)
+    return SignatureScores(
+        score=score,
+        decision=decision,
+        reason=reason,
+        family_scores=fam,
+        best_reference=best,
+        n_references=used.astype(np.int64),
+        threshold=thr,
+        model_version=model.version,
+        bad_references=bad_refs,
+    )
+
+
+__all__ += ["FAMILIES", "family_of", "Prepared"]

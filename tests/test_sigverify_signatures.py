@@ -1,0 +1,257 @@
+"""The signature core: fast batched kernels against slow per-image
+references (scikit-image), preprocessing invariances, scoring and bad input.
+
+Tiny synthetic data only (strokes drawn with OpenCV, fixtures.signatures)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+from skimage.feature import hog, local_binary_pattern
+from skimage.filters import threshold_sauvola
+
+import sigverify
+from sigverify.signatures import features as F
+from sigverify.signatures.model import LogisticModel, SignatureModel, fit_logistic, threshold_at_far
+from sigverify.signatures.preprocess import GEOMETRY_NAMES, preprocess, sauvola_threshold
+from sigverify.signatures.verify import describe
+
+
+def scribble(seed: int, *, h=120, w=360, ink=30, paper=245, thick=3, dx=0):
+    """A deterministic 'signature': a few smooth polylines of one 'writer'."""
+    rng = np.random.default_rng(seed)
+    img = np.full((h, w), paper, np.uint8)
+    for k in range(3):
+        t = np.linspace(0, 1, 40)
+        x = 20 + dx + t * (w - 60) + 8 * np.sin(2 * np.pi * (t * (2 + k) + rng.random()))
+        y = h / 2 + (h / 4) * np.sin(2 * np.pi * (t * (3 + k) + rng.random())) * (0.5 + 0.5 * rng.random())
+        pts = np.stack([x, y], 1).astype(np.int32)
+        cv2.polylines(img, [pts], False, int(ink), thick, cv2.LINE_AA)
+    return img
+
+
+@pytest.fixture(scope="module")
+def canvases():
+    prep = preprocess([scribble(s) for s in range(4)], dpi=300)
+    assert (prep.error == "").all()
+    return prep.images
+
+
+# ------------------------------------------------- kernels vs references
+
+
+def test_sauvola_matches_skimage_per_image():
+    imgs = np.stack([scribble(s, h=60, w=90) for s in range(3)]).astype(np.float64)
+    fast = sauvola_threshold(imgs, window=15, k=0.2, r=128)
+    for i in range(3):
+        ref = threshold_sauvola(imgs[i], window_size=15, k=0.2, r=128)
+        np.testing.assert_allclose(fast[i], ref, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hog_batch_matches_skimage(canvases, dtype):
+    x = canvases.astype(dtype)
+    fast = F.hog_batch(x)
+    assert fast.dtype == dtype and fast.shape[0] == len(x)
+    for i in range(len(x)):
+        ref = hog(x[i], orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2), block_norm="L2-Hys")
+        np.testing.assert_allclose(fast[i], ref, atol=1e-5)
+
+
+def test_lbp_codes_match_skimage(canvases):
+    q = np.round(canvases * 255).astype(np.uint8)
+    fast = F.lbp_codes_batch(q.astype(np.float32))
+    for i in range(len(q)):
+        ref = local_binary_pattern(q[i], 8, 1, method="uniform")
+        assert (fast[i] == ref).mean() > 0.9999
+    h = F.lbp_histograms(canvases)
+    np.testing.assert_allclose(h.reshape(len(q), -1, 10).sum(axis=2), 1.0, atol=1e-5)
+
+
+def test_zoning_and_profiles_match_per_image_loops(canvases):
+    z = F.zoning_batch(canvases)
+    p = F.profiles_batch(canvases)
+    for i, im in enumerate(canvases):
+        ref = np.array(
+            [np.sqrt(im[r : r + 8, c : c + 8].mean()) for r in range(0, 64, 8) for c in range(0, 192, 8)]
+        )
+        np.testing.assert_allclose(z[i], ref, atol=1e-6)
+        rows = im.sum(axis=1) / im.sum()
+        np.testing.assert_allclose(p[i, :64], rows * 64 / 8, atol=1e-5)
+        top = []
+        for c in range(192):
+            col = np.flatnonzero(im[:, c] > 0.3)
+            top.append(col[0] / 64 if len(col) else 0.5)
+        np.testing.assert_allclose(p[i, 64 + 48 : 64 + 96], np.array(top).reshape(48, 4).mean(1), atol=1e-6)
+
+
+# ------------------------------------------------------- preprocessing
+
+
+def _corr(a, b):
+    """Correlation of two canvases after a slight blur: agreement of shape,
+    tolerant to a pixel of difference in stroke position or width."""
+    a = cv2.GaussianBlur(a, (0, 0), 1.5)
+    b = cv2.GaussianBlur(b, (0, 0), 1.5)
+    a = a.ravel() - a.mean()
+    b = b.ravel() - b.mean()
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+def test_preprocess_shapes_dtypes_and_geometry():
+    prep = preprocess([scribble(1), scribble(2)], dpi=300)
+    assert prep.images.shape == (2, 64, 192) and prep.images.dtype == np.float32
+    assert prep.geometry.shape == (2, len(GEOMETRY_NAMES)) and prep.geometry.dtype == np.float32
+    assert 0 < prep.ink[0] < 0.3 and list(prep.error) == ["", ""]
+    assert 0.0 <= prep.images.min() and prep.images.max() <= 1.0
+    feats = sigverify.extract_features(prep)
+    assert set(feats) == set(sigverify.FAMILIES)
+    assert all(v.dtype == np.float32 and v.shape[0] == 2 for v in feats.values())
+
+
+def test_ink_colour_darkness_and_pen_do_not_matter():
+    base = scribble(5, ink=20, thick=3)
+    light = scribble(5, ink=170, paper=235, thick=2)
+    blue = cv2.cvtColor(scribble(5, ink=60, thick=4), cv2.COLOR_GRAY2BGR)
+    blue[..., 2] = np.maximum(blue[..., 2], 200)  # blue-ish ink on white
+    prep = preprocess([base, light, blue, scribble(6)], dpi=300)
+    assert (prep.error == "").all()
+    assert _corr(prep.images[0], prep.images[1]) > 0.8
+    assert _corr(prep.images[0], prep.images[2]) > 0.8
+    assert _corr(prep.images[0], prep.images[1]) > _corr(prep.images[0], prep.images[3]) + 0.2
+
+
+def test_resolution_and_one_bit_scans():
+    hi = scribble(7, h=240, w=720, thick=6)  # "600 dpi"
+    lo = cv2.resize(hi, (180, 60), interpolation=cv2.INTER_AREA)  # "150 dpi"
+    onebit = hi > 128  # bool, 1-bit scan
+    prep = preprocess([hi, lo, onebit], dpi=[600, 150, 600])
+    assert (prep.error == "").all()
+    assert _corr(prep.images[0], prep.images[1]) > 0.75
+    assert _corr(prep.images[0], prep.images[2]) > 0.9
+
+
+def test_form_lines_are_removed_without_cutting_strokes():
+    clean = scribble(8)
+    lined = clean.copy()
+    cv2.line(lined, (0, 95), (359, 95), 0, 2)  # the printed signature line
+    cv2.line(lined, (2, 0), (2, 119), 0, 2)  # a box edge
+    prep = preprocess([clean, lined], dpi=300)
+    assert (prep.error == "").all()
+    assert _corr(prep.images[0], prep.images[1]) > 0.9
+    # the lined crop had more ink before clean-up
+    assert prep.ink[1] > prep.ink[0]
+
+
+def test_bad_crops_get_reasons_not_exceptions():
+    line_only = np.full((100, 400), 250, np.uint8)
+    cv2.line(line_only, (0, 80), (399, 80), 0, 2)
+    items = [
+        np.zeros((0, 0), np.uint8),  # empty array
+        np.full((80, 200), 250, np.uint8),  # blank paper
+        np.zeros((80, 200), np.uint8),  # all black
+        line_only,
+        None,  # not an image
+        np.full((2, 2), 0, np.uint8),
+        scribble(3),
+    ]
+    prep = preprocess(items)
+    assert list(prep.error) == ["empty", "empty", "all_ink", "form_line_only", "unreadable", "too_small", ""]
+    assert not prep.images[:6].any()
+
+
+def test_huge_crop_is_handled():
+    big = np.full((3000, 9000), 250, np.uint8)
+    cv2.putText(big, "Huge Name", (200, 2000), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, 40, 10, 60)
+    prep = preprocess([big], dpi=600)
+    assert prep.error[0] == "" and prep.images[0].sum() > 100
+
+
+# --------------------------------------------------------- scoring
+
+
+def _synthetic(n_writers=4, n=3):
+    fs = pytest.importorskip("fixtures.signatures")
+    names = ["Ann Lee", "Maria Gonzalez", "Robert Smith", "Li Wu", "Kim Baker", "Jose Ito"]
+    return {
+        w: [fs.render_signature(names[w], w, s, dpi=150) for s in range(n)] for w in range(n_writers)
+    }
+
+
+def test_same_writer_scores_higher_than_other_writers():
+    sig = _synthetic()
+    q, refs, same = [], [], []
+    for w in sig:
+        for v in sig:
+            q.append(sig[w][2])
+            refs.append(sig[v][:2])
+            same.append(w == v)
+    res = sigverify.verify(q, refs, dpi=150)
+    same = np.array(same)
+    assert np.isfinite(res.score).all() and ((res.score >= 0) & (res.score <= 1)).all()
+    assert res.score[same].mean() > res.score[~same].mean() + 0.2
+    assert set(res.decision) <= {"consistent", "review"}
+    assert set(res.family_scores) == set(sigverify.FAMILIES)
+    assert res.model_version == sigverify.load_default_model().version
+    # one exemplar works too, and best_reference points into references[i]
+    one = sigverify.verify(q[:4], [r[:1] for r in refs[:4]], dpi=150)
+    assert (one.best_reference == 0).all() and (one.n_references == 1).all()
+
+
+def test_verify_bad_input_reasons():
+    good = scribble(1)
+    res = sigverify.verify(
+        [good, good, good, np.zeros((0, 0), np.uint8), np.zeros((50, 150), np.uint8), good],
+        [[good], [], [np.zeros((0, 0), np.uint8), "does/not/exist.png"], [good], [good], [None, good]],
+    )
+    assert list(res.decision[:5]) == ["consistent", "review", "review", "review", "review"]
+    assert list(res.reason[:5]) == ["", "no_exemplar", "bad_exemplar", "empty_signature", "unreadable_signature"]
+    assert np.isnan(res.score[1:5]).all()
+    assert res.best_reference[5] == 1 and res.bad_references[5] == 1 and res.n_references[5] == 1
+    assert res.best_reference[1] == -1
+
+
+def test_process_pool_gives_the_same_features():
+    crops = [scribble(s) for s in range(6)]
+    _, e1, f1 = describe(crops, dpi=300, workers=1)
+    _, e2, f2 = describe(crops, dpi=300, workers=2, chunk=2)
+    assert list(e1) == list(e2)
+    for k in f1:
+        np.testing.assert_array_equal(f1[k], f2[k])
+
+
+# ------------------------------------------------------------ model
+
+
+def test_model_json_round_trip_and_provenance():
+    m = sigverify.load_default_model()
+    m2 = SignatureModel.from_json(m.to_json())
+    assert m2 == m
+    d = json.loads(m.to_json())
+    assert d["feature_version"] and d["provenance"]["data"] and d["provenance"]["fitted"]
+    assert 0 < m.threshold["single"] < 1
+
+
+def test_fit_logistic_and_threshold():
+    rng = np.random.default_rng(0)
+    x = np.abs(np.concatenate([rng.normal(0.2, 0.1, (300, 2)), rng.normal(1.0, 0.3, (300, 2))]))
+    y = np.r_[np.ones(300), np.zeros(300)]
+    m = fit_logistic(x, y, ["a", "b"], l2=1.0)
+    assert isinstance(m, LogisticModel)
+    p = m.predict(x)
+    assert p[:300].mean() > 0.8 and p[300:].mean() < 0.2
+    t = threshold_at_far(p[300:], 0.01)
+    assert (p[300:] >= t).mean() <= 0.01
+
+
+def test_core_imports_without_petitions_or_qt():
+    code = (
+        "import sys, sigverify; sigverify.verify; "
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('petitions', 'gui', 'PySide6', 'sqlite_utils', 'polars')]; "
+        "assert not bad, bad"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
