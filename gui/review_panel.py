@@ -1,0 +1,443 @@
+"""The review queue: one case at a time, driven by the keyboard.
+
+Keys: A accept · 1–9, 0 reject with the numbered reason · R all reasons ·
+E escalate · S skip (to the end of the queue) · U undo the last ruling ·
+N or → next · P or ← previous.
+
+The next cases are prefetched by the reader thread (case, voter record and
+decoded images), so moving on is only swapping pictures. Rulings go to a
+serial writer thread in keystroke order; the panel moves on at once and
+reports a refused ruling (e.g. a rule the workspace enforces) by putting the
+case back.
+"""
+from __future__ import annotations
+
+
+from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
+                               QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from gui.case_view import CaseView, LoadedCase, load_full_case
+from gui.images import load_qimage
+from gui.queue_model import QueueModel
+from gui.session import Session
+from petitions import review
+from petitions.errors import UserError
+from petitions.reasons import REASONS, label as reason_label
+
+PREFETCH = 3
+DIGIT_KEYS = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6, Qt.Key.Key_7,
+              Qt.Key.Key_8, Qt.Key.Key_9, Qt.Key.Key_0]
+DIGIT_NAMES = "1234567890"
+
+
+class ReviewPanel(QWidget):
+    """The queue list and the open case, with the ruling keys."""
+
+    case_shown = Signal(int)          # line_db_id now on screen (fully rendered)
+    ruling_recorded = Signal(int, str)  # line_db_id, action (after the writer committed)
+    message = Signal(str)             # status-bar text
+    queue_changed = Signal(int)       # items left
+
+    def __init__(self, session: Session, reader, writer, parent=None):
+        super().__init__(parent)
+        self.session = session
+        self.reader = reader
+        self.writer = writer
+        self.voters = None            # VoterDirectory, loaded once by the reader
+        self.mode = "review"
+        self.cache: dict[int, LoadedCase] = {}
+        self._requested: set[int] = set()
+        self.current: int | None = None
+        self._undo_gui: list[tuple[int, object, int]] = []   # (line_db_id, QueueItem, row)
+        self._writer_stack: list[int] = []                    # ruling ids, touched only in the writer thread
+        self.last_error: str | None = None
+        self._thumbs_asked: set[str] = set()
+        self._build()
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    # ------------------------------------------------------------------ UI
+    def _build(self) -> None:
+        lay = QVBoxLayout(self)
+        top = QHBoxLayout()
+        self.mode_box = QComboBox()
+        self.mode_box.setToolTip("Which queue to work. Escalations, second opinions and QA audits are for supervisors.")
+        for m in review.MODES:
+            self.mode_box.addItem(review.MODE_LABELS[m], m)
+        allowed = review.modes_for_role(self.session.role)
+        model = self.mode_box.model()
+        for i, m in enumerate(review.MODES):
+            model.item(i).setEnabled(m in allowed)
+        self.mode_box.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_box.currentData()))
+        self.mode_box.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        top.addWidget(QLabel("Queue:"))
+        top.addWidget(self.mode_box)
+        self.count_label = QLabel("loading…")
+        self.count_label.setObjectName("queueCount")
+        top.addWidget(self.count_label, 1)
+        self.refresh_btn = QPushButton("Refresh (F5)")
+        self.refresh_btn.setToolTip("Reload the queue from the workspace (F5)")
+        self.refresh_btn.clicked.connect(self.refresh)
+        top.addWidget(self.refresh_btn)
+        lay.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.model = QueueModel(self)
+        self.table = QTableView()
+        self.table.setObjectName("queueTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setDefaultSectionSize(56)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setToolTip("Lines waiting for a person: the petition signature beside the voter's signature on file")
+        self.table.activated.connect(self._row_activated)
+        self.table.clicked.connect(self._row_activated)
+        # Keys belong to the case; the list is for the mouse (N/P move through it).
+        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._want_thumbs())
+        split.addWidget(self.table)
+        self.view = CaseView()
+        scroll = QScrollArea()
+        scroll.setWidget(self.view)
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        split.addWidget(scroll)
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([590, 770])
+        self.splitter = split
+        lay.addWidget(split, 1)
+
+        keys = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+
+        def button(key: str, text: str, tip: str, slot) -> QPushButton:
+            b = QPushButton(text)
+            b.setToolTip(tip)
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            b.clicked.connect(slot)
+            keys.addWidget(b)
+            self.buttons[key] = b
+            return b
+
+        button("accept", "✓ Accept [A]", "Accept the line as valid (A)", lambda: self.act("accept"))
+        button("escalate", "⇧ Escalate [E]", "Send to a supervisor (E)", lambda: self.act("escalate"))
+        button("skip", "Skip [S]", "Leave for later: moves the line to the end of the queue (S)", self.skip)
+        button("undo", "↶ Undo [U]", "Undo your last ruling in this session (U)", self.undo)
+        button("prev", "← Prev [P]", "Previous case (P or Left)", lambda: self.step(-1))
+        button("next", "Next [N] →", "Next case without ruling (N or Right)", lambda: self.step(1))
+        lay.addLayout(keys)
+        self.reason_row = QGridLayout()
+        self.reason_row.setHorizontalSpacing(4)
+        self.reason_row.setVerticalSpacing(2)
+        lay.addLayout(self.reason_row)
+        self.set_reject_codes(self.session.reject_codes)
+
+    def set_reject_codes(self, codes: tuple[str, ...]) -> None:
+        while self.reason_row.count():
+            w = self.reason_row.takeAt(0).widget()
+            if w:
+                w.deleteLater()
+        self.reason_row.addWidget(QLabel("Reject:"), 0, 0)
+        self.hot_codes = list(codes[:10])
+        per_row = 6
+        for i, code in enumerate(self.hot_codes):
+            text = reason_label(code)
+            b = QPushButton(f"{DIGIT_NAMES[i]}  {text if len(text) <= 26 else text[:25] + '…'}")
+            b.setToolTip(f"Reject as “{text}”: {REASONS[code].description} (key {DIGIT_NAMES[i]})")
+            b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            b.setObjectName(f"reject_{code}")
+            b.clicked.connect(lambda _c=False, code=code: self.act("reject", code))
+            self.reason_row.addWidget(b, i // per_row, 1 + i % per_row)
+        more = QPushButton("R  all reasons…")
+        more.setToolTip("Reject with any reason, with a note (R)")
+        more.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        more.clicked.connect(self.reject_with_any)
+        n = len(self.hot_codes)
+        self.reason_row.addWidget(more, n // per_row, 1 + n % per_row)
+        self.all_codes = list(codes)
+
+    # -------------------------------------------------------------- queue
+    def _read(self, fn, callback) -> None:
+        if self.reader is not None and self.reader.isRunning():
+            self.reader.submit(fn, callback)
+
+    def set_mode(self, mode: str) -> None:
+        if mode and mode != self.mode:
+            self.mode = mode
+            self.cache.clear()
+            self._requested.clear()
+            self.refresh()
+
+    def refresh(self) -> None:
+        s, mode = self.session, self.mode
+        if s.filing_id is None:
+            return
+        self.count_label.setText("loading…")
+
+        def fetch(ws):
+            return review.review_queue(ws, s.filing_id, user=s.user, mode=mode)
+
+        self._read(fetch, lambda items, err: self._queue_loaded(mode, items, err))
+
+    def load_voters(self) -> None:
+        def fetch(ws):
+            return review.VoterDirectory.open(ws)
+
+        def done(v, err):
+            if err:
+                self.message.emit(f"Voter file not loaded: {err}")
+            self.voters = v
+
+        self._read(fetch, done)
+
+    def _queue_loaded(self, mode: str, items, err) -> None:
+        if mode != self.mode:
+            return
+        if err:
+            self.count_label.setText("")
+            self.message.emit(err)
+            return
+        self.model.set_items(items)
+        self._update_count()
+        self._want_thumbs()
+        if items:
+            keep = self.current if self.current is not None and self.model.row_of(self.current) >= 0 else None
+            self.show_line(keep if keep is not None else items[0].line_db_id)
+        else:
+            self.current = None
+            self.view.clear("Nothing waiting in this queue. Well done.")
+
+    def _update_count(self) -> None:
+        n = len(self.model.items)
+        self.count_label.setText(f"{n} line{'s' if n != 1 else ''} waiting · signed in as {self.session.user} "
+                                 f"({self.session.role})")
+        self.queue_changed.emit(n)
+
+    def _want_thumbs(self) -> None:
+        first = self.table.rowAt(0)
+        last = self.table.rowAt(max(self.table.viewport().height() - 1, 0))
+        first = 0 if first < 0 else first
+        last = first + 30 if last < 0 else last + 5
+        wanted = self.model.wanted_thumbs(first, last)
+        wanted = [h for h in wanted if h not in self._thumbs_asked]
+        if not wanted:
+            return
+        self._thumbs_asked.update(wanted)
+
+        def fetch(ws, hs=tuple(wanted)):
+            return {h: load_qimage(ws, h) for h in hs}
+
+        self._read(fetch, lambda imgs, err: self.model.thumbs_ready(imgs) if imgs else None)
+
+    # -------------------------------------------------------------- cases
+    def _row_activated(self, index) -> None:
+        lid = self.model.data(self.model.index(index.row(), 0), Qt.ItemDataRole.UserRole)
+        if lid is not None:
+            self.show_line(lid)
+            self.setFocus()
+
+    def show_line(self, line_db_id: int) -> None:
+        """Open a line: at once if prefetched, else as soon as it is loaded."""
+        self.current = line_db_id
+        row = self.model.row_of(line_db_id)
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(self.model.index(row, 0))
+        loaded = self.cache.get(line_db_id)
+        if loaded is not None:
+            self.view.show_case(loaded)
+            self.case_shown.emit(line_db_id)
+        else:
+            self.view.clear(f"Loading {self.model.items[row].label if row >= 0 else line_db_id} …")
+            self._request(line_db_id)
+        self._prefetch()
+
+    def _request(self, line_db_id: int) -> None:
+        if line_db_id in self._requested:
+            return
+        self._requested.add(line_db_id)
+        voters, blind = self.voters, self.mode == "audit"
+
+        def fetch(ws):
+            return load_full_case(ws, line_db_id, voters=voters, blind=blind)
+
+        self._read(fetch, lambda loaded, err: self._case_loaded(line_db_id, loaded, err))
+
+    def _case_loaded(self, line_db_id: int, loaded, err) -> None:
+        self._requested.discard(line_db_id)
+        if err:
+            if line_db_id == self.current:
+                self.view.clear(f"Could not open the case: {err}")
+            self.message.emit(err)
+            return
+        self.cache[line_db_id] = loaded
+        if len(self.cache) > 64:  # keep memory flat on a long day
+            keep = {self.current, *self._upcoming(PREFETCH + 2)}
+            for k in [k for k in self.cache if k not in keep][:len(self.cache) - 48]:
+                del self.cache[k]
+        if line_db_id == self.current:
+            self.view.show_case(loaded)
+            self.case_shown.emit(line_db_id)
+
+    def _upcoming(self, n: int) -> list[int]:
+        row = self.model.row_of(self.current) if self.current is not None else -1
+        items = self.model.items
+        out = []
+        for k in range(1, n + 1):
+            if not items:
+                break
+            out.append(items[(row + k) % len(items)].line_db_id)
+        return out
+
+    def _prefetch(self) -> None:
+        for lid in self._upcoming(PREFETCH):
+            if lid not in self.cache:
+                self._request(lid)
+
+    # ------------------------------------------------------------ actions
+    def keyPressEvent(self, ev) -> None:
+        k, mods = ev.key(), ev.modifiers()
+        if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier):
+            return super().keyPressEvent(ev)
+        if k == Qt.Key.Key_A:
+            self.act("accept")
+        elif k in DIGIT_KEYS[:len(self.hot_codes)]:
+            self.act("reject", self.hot_codes[DIGIT_KEYS.index(k)])
+        elif k == Qt.Key.Key_E:
+            self.act("escalate")
+        elif k == Qt.Key.Key_S:
+            self.skip()
+        elif k == Qt.Key.Key_U:
+            self.undo()
+        elif k in (Qt.Key.Key_N, Qt.Key.Key_Right, Qt.Key.Key_Down):
+            self.step(1)
+        elif k in (Qt.Key.Key_P, Qt.Key.Key_Left, Qt.Key.Key_Up):
+            self.step(-1)
+        elif k == Qt.Key.Key_R:
+            self.reject_with_any()
+        elif k == Qt.Key.Key_F5:
+            self.refresh()
+        else:
+            return super().keyPressEvent(ev)
+        ev.accept()
+
+    def step(self, delta: int) -> None:
+        items = self.model.items
+        if not items:
+            return
+        row = self.model.row_of(self.current) if self.current is not None else -1
+        self.show_line(items[(row + delta) % len(items)].line_db_id)
+
+    def skip(self) -> None:
+        if self.current is None:
+            return
+        lid = self.current
+        nxt = self._upcoming(1)
+        self.model.move_to_end(lid)
+        if nxt and nxt[0] != lid:
+            self.show_line(nxt[0])
+        self.message.emit("Skipped: the line is at the end of the queue.")
+
+    def reject_with_any(self) -> None:
+        if self.current is None:
+            return
+        labels = [f"{reason_label(c)} ({c})" for c in self.all_codes]
+        choice, ok = QInputDialog.getItem(self, "Reject with a reason", "Reason:", labels, 0, False)
+        if not ok:
+            return
+        code = self.all_codes[labels.index(choice)]
+        note = None
+        if code == "other":
+            note, ok = QInputDialog.getText(self, "Reject: other", "Say why (kept with the ruling):")
+            if not ok or not note.strip():
+                self.message.emit("A rejection for “Other” needs a note; nothing recorded.")
+                return
+        self.act("reject", code, note=note)
+
+    def act(self, action: str, reason_code: str | None = None, note: str | None = None) -> None:
+        """Rule on the current case and move on at once; the writer commits."""
+        lid = self.current
+        loaded = self.cache.get(lid) if lid is not None else None
+        if loaded is None:
+            self.message.emit("The case is still loading; nothing recorded.")
+            return
+        if reason_code == "other" and not note:
+            self.reject_with_any()
+            return
+        row = self.model.row_of(lid)
+        item = self.model.items[row]
+        nxt = self._upcoming(1)
+        self.model.remove(lid)
+        self._undo_gui.append((lid, item, row))
+        self._update_count()
+        case, s, mode, stack = loaded.case, self.session, self.mode, self._writer_stack
+
+        def write(ws):
+            res = review.rule(ws, case, user=s.user, action=action, mode=mode, reason_code=reason_code, note=note)
+            stack.append(res.ruling_id)
+            return res
+
+        self.writer.submit(write, lambda res, err: self._written(lid, item, row, action, res, err))
+        self.cache.pop(lid, None)
+        if nxt and nxt[0] != lid:
+            self.show_line(nxt[0])
+        else:
+            self.current = None
+            self.view.clear("Nothing waiting in this queue. Well done.")
+        words = {"accept": "Accepted", "reject": f"Rejected ({reason_label(reason_code)})" if reason_code else "Rejected",
+                 "escalate": "Escalated"}[action]
+        self.message.emit(f"{words} {case.label}. U undoes.")
+
+    def _written(self, lid, item, row, action, res, err) -> None:
+        if err:
+            self.last_error = err
+            # Put the case back where it was and say why.
+            if self._undo_gui and self._undo_gui[-1][0] == lid:
+                self._undo_gui.pop()
+            if self.model.row_of(lid) < 0:
+                self.model.insert(row, item)
+            self._update_count()
+            self.message.emit(f"Not recorded for {item.label}: {err}")
+            self.show_line(lid)
+            return
+        self.ruling_recorded.emit(lid, action)
+
+    def undo(self) -> None:
+        if not self._undo_gui:
+            self.message.emit("Nothing to undo in this session.")
+            return
+        lid, item, row = self._undo_gui.pop()
+        s, stack = self.session, self._writer_stack
+
+        def write(ws):
+            if not stack:
+                raise UserError("nothing to undo")
+            return review.undo_ruling(ws, stack.pop(), user=s.user)
+
+        def done(res, err):
+            if err:
+                self.last_error = err
+                self.message.emit(f"Undo refused: {err}")
+                if self.model.row_of(lid) >= 0:
+                    self.model.remove(lid)
+                    self._update_count()
+                return
+            self.cache.pop(lid, None)  # its history changed: reload
+            if self.current == lid:
+                self._request(lid)
+            self.ruling_recorded.emit(lid, "undo")
+
+        self.writer.submit(write, done)
+        cur_row = self.model.row_of(self.current) if self.current is not None else 0
+        self.model.insert(max(cur_row, 0), item)
+        self._update_count()
+        self.show_line(lid)
+        self.message.emit(f"Undoing the last ruling on {item.label} …")

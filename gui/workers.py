@@ -1,0 +1,164 @@
+"""Worker threads. Each opens its own workspace connection in its thread.
+
+* :class:`DbThread` runs small database tasks one after another (reads for
+  prefetch, or rulings — a serial writer keeps them in keystroke order).
+* :class:`JobThread` runs one long job (pipeline, sampling) with the
+  GUI-agnostic ``progress(stage, done, total)`` / ``cancel()`` callbacks.
+
+Nothing here knows a business rule: tasks are callables ``fn(ws)`` that call
+the :mod:`petitions` API.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from petitions.errors import is_user_error
+from petitions.store import Workspace
+
+log = logging.getLogger(__name__)
+
+
+def describe_error(exc: BaseException) -> str:
+    """Plain words for a user error; the type and message for a bug (logged)."""
+    if is_user_error(exc):
+        return str(exc)
+    log.error("bug in a worker task", exc_info=exc)
+    return f"Unexpected error ({type(exc).__name__}: {exc}). Details are in the log."
+
+
+class DbThread(QThread):
+    """Runs ``fn(ws)`` tasks in submission order on its own connection.
+
+    ``submit`` returns a token; ``finished_task(token, result, error)`` is
+    emitted in the GUI thread when the task is done (error is None or a
+    message). Callbacks given to ``submit`` are called from that signal.
+    """
+
+    # One tuple per signal: PySide6 mis-counts references to a bare None
+    # passed through an ``object`` argument of a queued signal.
+    finished_task = Signal(object)
+
+    def __init__(self, root: str | Path, name: str = "db", parent: QObject | None = None):
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.root = Path(root)
+        self._q: "queue.Queue[tuple[int, Callable] | None]" = queue.Queue()
+        self._tokens = itertools.count(1)
+        self._callbacks: dict[int, Callable[[Any, str | None], None]] = {}
+        self._pending = 0
+        self._lock = threading.Lock()
+        self.finished_task.connect(self._dispatch)
+
+    @property
+    def pending(self) -> int:
+        """Tasks submitted and not yet reported back."""
+        return self._pending
+
+    def submit(self, fn: Callable[[Workspace], Any],
+               callback: Callable[[Any, str | None], None] | None = None) -> int:
+        token = next(self._tokens)
+        if callback is not None:
+            self._callbacks[token] = callback
+        with self._lock:
+            self._pending += 1
+        self._q.put((token, fn))
+        return token
+
+    def stop(self) -> None:
+        self._q.put(None)
+        self.wait(10_000)
+
+    def run(self) -> None:  # the worker thread
+        ws = None
+        try:
+            ws = Workspace(self.root)
+        except Exception as exc:  # noqa: BLE001 - reported to every task
+            open_error = describe_error(exc)
+        else:
+            open_error = None
+        while True:
+            item = self._q.get()
+            if item is None:
+                break
+            token, fn = item
+            if open_error:
+                self.finished_task.emit((token, None, open_error))
+                continue
+            try:
+                result = fn(ws)
+            except Exception as exc:  # noqa: BLE001 - reported to the GUI, not raised in a thread
+                if not is_user_error(exc):
+                    traceback.print_exc()
+                self.finished_task.emit((token, None, describe_error(exc)))
+            else:
+                self.finished_task.emit((token, result, None))
+        if ws is not None:
+            ws.close()
+
+    def _dispatch(self, packet: tuple) -> None:
+        token, result, error = packet
+        with self._lock:
+            self._pending -= 1
+        cb = self._callbacks.pop(token, None)
+        if cb is not None:
+            cb(result, error)
+
+
+class JobThread(QThread):
+    """One long job: ``fn(ws, progress, cancel)`` on its own connection.
+
+    Emits ``progress_changed(stage, done, total, seconds_left)`` (seconds_left
+    is -1 until it can be estimated) and ``job_done((result, error,
+    cancelled))``.
+    """
+
+    progress_changed = Signal(str, int, int, float)
+    job_done = Signal(object)   # (result, error, cancelled); see DbThread on why a tuple
+
+    def __init__(self, root: str | Path, fn: Callable, title: str = "job", parent: QObject | None = None):
+        super().__init__(parent)
+        self.root = Path(root)
+        self.fn = fn
+        self.title = title
+        self._cancel = threading.Event()
+        self._stage_start: dict[str, float] = {}
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        start = self._stage_start.setdefault(stage, now)
+        left = -1.0
+        if done > 0 and total > done and now > start:
+            left = (now - start) / done * (total - done)
+        elif total and done >= total:
+            left = 0.0
+        self.progress_changed.emit(stage, int(done), int(total), float(left))
+
+    def run(self) -> None:
+        from petitions.pipeline import Cancelled
+
+        try:
+            with Workspace(self.root) as ws:
+                result = self.fn(ws, self._progress, self.cancelled)
+        except Cancelled:
+            self.job_done.emit((None, None, True))
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI
+            if not is_user_error(exc):
+                traceback.print_exc()
+            self.job_done.emit((None, describe_error(exc), False))
+        else:
+            self.job_done.emit((result, None, self.cancelled()))
