@@ -239,7 +239,7 @@ class MainWindow(QMainWindow):
                 proj = (f" · sample {c['sample_size']:,} (pending {c['sample_pending']:,}) · projected valid "
                         f"<b>{int(c['projection'].get('projected_valid') or 0):,}</b>")
             outcome = f" → <b>{(c.get('outcome') or '–').replace('_', ' ')}</b>" if c.get("outcome") else ""
-            req = f" of {d['required']:,} required" if d.get("required") else ""
+            req = f" · required {d['required']:,}" if d.get("required") else ""
             self.strip.setText(
                 f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {c['raw_count']:,}{req} · "
                 f"✓ valid {c['valid']:,} · ✗ invalid {c['invalid']:,} · ? needs review {d['needs_review']:,}"
