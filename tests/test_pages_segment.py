@@ -1,6 +1,8 @@
 """Page segmentation on rendered and scanned petition pages with ground truth."""
 from __future__ import annotations
 
+import zlib
+
 import cv2
 import numpy as np
 import pytest
@@ -45,7 +47,8 @@ ARTEFACTS = {
 @pytest.mark.parametrize("layout", ["single_row", "two_row"])
 @pytest.mark.parametrize("name", list(ARTEFACTS))
 def test_boxes_and_states_match_truth(layout, name):
-    img, truth = page(layout, seed=hash(name) % 1000, **ARTEFACTS[name])
+    # crc32, not hash(): str hashes change from run to run.
+    img, truth = page(layout, seed=zlib.crc32(name.encode()) % 1000, **ARTEFACTS[name])
     seg = segment_page(img, dpi=150)
     assert seg.template == truth["template"]
     assert len(seg.lines) == len(truth["lines"])
@@ -199,3 +202,98 @@ def test_despeckle_keeps_strokes_and_drops_dust():
     out = despeckle(ink)
     assert not out[5, 5] and not out[10, 10:12].any()
     assert out[20, 6:34].all() and out[25:28, 5:35].sum() >= 86
+
+
+# --------------------------------------------------------------------------
+# light, thin ink (issue 5/6: a gray 150 hairline next to black print)
+
+
+def _hairline_signature(rng, h_px: int, level: int) -> np.ndarray:
+    """A 1-px, anti-aliasing-free pen line at gray `level`: the faintest a signer writes."""
+    w = int(h_px * rng.uniform(3.0, 4.5))
+    img = np.full((h_px, w), 255, np.uint8)
+    t = np.linspace(0, 1, 300)
+    loops = rng.uniform(4, 8)
+    x = 0.04 + 0.92 * t
+    y = 0.5 + 0.32 * np.sin(2 * np.pi * loops * t + rng.uniform(0, 6)) * (0.6 + 0.4 * np.cos(3 * t))
+    pts = np.round(np.stack([x * (w - 1), y * (h_px - 1)], 1)).astype(np.int32)
+    cv2.polylines(img, [pts], False, int(level), 1, cv2.LINE_8)
+    return img
+
+
+def _light_page(layout, seed):
+    """A 200 dpi page: light hairline signatures, some lines with nothing else written."""
+    dpi = 200
+    rng = np.random.default_rng(seed)
+    t = load_template(f"sigverify-{layout.replace('_', '-')}")
+    sig_h = int(t.cells["signature"].h * dpi * 0.8)
+    plan = ["signed", "blank", "signed", "signed", "blank", "signed", "signed", "signed", "blank", "signed"]
+    lines = []
+    for k, st in enumerate(plan[: t.line_count]):
+        sig = _hairline_signature(rng, sig_h, int(rng.integers(140, 151)))
+        only_signature = k % 3 == 0  # nothing but the light signature on the line
+        lines.append(FormLine("" if only_signature else "Ann Lee", "" if only_signature else "1 Main St",
+                              "" if only_signature else "Pasadena", "" if only_signature else "91101",
+                              "", sig, st))
+    clean, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
+    img, M = scan(clean, rng=rng, skew_deg=1.7, noise=0.03, jpeg_quality=60, blur=0.6, shift=(9, -6))
+    return clean, img, M, transform_truth(truth, M), t, dpi
+
+
+def _truth_in_crop(clean, M_scan, seg, t, line, cd):
+    """The rendered signature's pixels carried into the frame of the line's signature crop."""
+    x, y, _, _ = t.cell_box(line, "signature")
+    w, h = seg.crops[line - 1]["signature"].shape[::-1]
+    d = seg.dpi
+    crop_to_inch = np.array([[1 / cd, 0, x], [0, 1 / cd, y], [0, 0, 1.0]])
+    crop_to_clean = np.linalg.inv(M_scan) @ seg.to_original @ np.diag([d, d, 1.0]) @ crop_to_inch
+    # Signature ink in the clean page: inside the cell, off its rules and printed label.
+    cx, cy, cw, ch = (v * d for v in t.cell_box(line, "signature"))
+    m = 0.05 * d
+    ink = np.zeros(clean.shape, np.uint8)
+    sl = (slice(int(cy + m), int(cy + ch - m)), slice(int(cx + m), int(cx + cw - m)))
+    ink[sl] = clean[sl] < 230
+    for dx, dy, mw, mh in t.cells["signature"].masks:
+        ink[int(cy + dy * d): int(cy + (dy + mh + 0.05) * d), int(cx + dx * d): int(cx + (dx + mw + 0.05) * d)] = 0
+    return cv2.warpPerspective(ink, crop_to_clean, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
+
+
+@pytest.mark.parametrize("layout", ["single_row", "two_row"])
+def test_light_thin_signatures_survive_cleaning(layout):
+    clean, img, M, truth, t, dpi = _light_page(layout, seed=11 if layout == "single_row" else 12)
+    seg = segment_page(img, dpi=dpi)
+    cd = seg.crop_dpi["signature"]
+    assert cd == pytest.approx(dpi, rel=0.02)  # signatures keep the scan's resolution
+    near = np.ones((5, 5), np.uint8)
+    for got, want, crops in zip(seg.lines, truth["lines"], seg.crops):
+        crop = crops["signature"]
+        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)
+        if want["state"] == "blank":
+            assert (crop == 255).all() and got.signature_ink == 0.0, got.line
+            assert sum(got.cell_ink.values()) == 0.0
+            continue
+        assert got.signature_ink > 0.004, (got.line, got.signature_ink)
+        assert got.cell_ink["signature"] > 0.004, (got.line, got.cell_ink)
+        shown = crop < 250
+        true = _truth_in_crop(clean, M, seg, t, got.line, cd)
+        assert true.sum() > 100
+        # Most of the hairline is in the crop, and what the crop shows is the hairline
+        # (not rules, labels, noise or specks), to within two pixels.
+        recall = (cv2.dilate(shown.view(np.uint8), near) > 0)[true].mean()
+        precision = (cv2.dilate(true.view(np.uint8), near) > 0)[shown].mean()
+        assert recall > 0.8, (got.line, recall)
+        assert precision > 0.9, (got.line, precision)
+        # Gray levels are kept, not binarized: the light pen stays light gray.
+        assert 100 < np.percentile(crop[shown], 5) < 235, got.line
+
+
+def test_light_ink_in_the_signature_cell_alone_makes_a_line_signed():
+    clean, img, M, truth, t, dpi = _light_page("single_row", seed=13)
+    seg = segment_page(img, dpi=dpi)
+    only_sig = [k for k in range(len(seg.lines)) if k % 3 == 0 and truth["lines"][k]["state"] == "signed"]
+    assert only_sig
+    for k in only_sig:
+        ln = seg.lines[k]
+        assert ln.state == "signed"
+        others = sum(v for n, v in ln.cell_ink.items() if n != "signature")
+        assert others == 0.0 and ln.cell_ink["signature"] >= 0.004, ln.cell_ink

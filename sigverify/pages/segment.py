@@ -26,6 +26,28 @@ STATE_DPI = 100.0
 RULE_TOL_IN = 0.035
 #: A line holds writing when its cells hold this much ink (square inches).
 MIN_WRITING_IN2 = 0.004
+#: Ink is found by contrast with the local paper, not by a page-wide gray
+#: threshold: a light (gray 150), thin (1 px) ballpoint stroke on a scanned
+#: page is lighter than the page threshold halfway between paper and the
+#: black print, yet stands well clear of the paper next to it. A pixel of a
+#: stroke is at least INK_MIN_CONTRAST gray levels (or INK_LO_SIGMA noise
+#: deviations) darker than its paper after a 3x3 smoothing; a stroke must
+#: hold a pixel INK_SEED_CONTRAST levels (INK_HI_SIGMA deviations) dark.
+INK_MIN_CONTRAST = 8.0
+INK_SEED_CONTRAST = 16.0
+INK_LO_SIGMA = 3.0
+INK_HI_SIGMA = 6.0
+#: Ink marks smaller than this (inches) on both axes are dust and specks.
+MIN_MARK_IN = 0.04
+#: A mark this long (inches) is writing even with no pixel seed-dark.
+LONG_MARK_IN = 0.12
+#: Resolution ink is detected at in crops (they keep their own resolution).
+DETECT_DPI = 100.0
+#: Crops are cut at the scan's resolution, capped: 150 dpi is plenty to
+#: read a printed name or an address; signatures keep up to 300 dpi (the
+#: comparison works at ~100-200 dpi) so thin strokes keep their shape.
+CROP_DPI_MAX = 150.0
+SIGNATURE_DPI_MAX = 300.0
 
 
 @dataclass
@@ -79,7 +101,7 @@ class PageSegmentation:
     size : (int, int)
         Original page width and height in pixels.
     dpi : float
-        Resolution of the registered page (and of the crops).
+        Resolution of the registered page (``to_original`` is in its pixels).
     method : str
         ``'marks'`` or ``'table'``: what the registration used.
     score : float
@@ -87,11 +109,19 @@ class PageSegmentation:
     lines : list of SegmentedLine
     crops : list of dict
         Per line, ``{"signature", "printed_name", "address"}`` uint8 arrays
-        with form rules and printed labels removed.
+        with form rules, printed labels, specks and paper tone removed: paper
+        is 255 and the writing keeps its gray levels (normalized by the
+        local paper).
     fields : dict
         Boxes of the page's other fields (circulator declaration).
     field_crops : dict
-        Crops of those fields.
+        Crops of those fields (plain deskewed resamples, at
+        ``crop_dpi["fields"]``).
+    crop_dpi : dict
+        Resolution of each kind of crop (``"signature"``, ``"printed_name"``,
+        ``"address"``, ``"fields"``): the scan's, capped at
+        :data:`SIGNATURE_DPI_MAX` for signatures and :data:`CROP_DPI_MAX`
+        for the others.
     """
 
     template: str
@@ -106,6 +136,7 @@ class PageSegmentation:
     crops: list[dict[str, np.ndarray]]
     fields: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     field_crops: dict[str, np.ndarray] = field(default_factory=dict)
+    crop_dpi: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {
@@ -119,6 +150,7 @@ class PageSegmentation:
             "to_original": [[round(float(v), 6) for v in r] for r in self.to_original],
             "lines": [ln.to_dict() for ln in self.lines],
             "fields": {k: [round(float(c), 1) for c in v] for k, v in self.fields.items()},
+            "crop_dpi": {k: round(float(v), 2) for k, v in self.crop_dpi.items()},
         }
 
 
@@ -248,25 +280,68 @@ def _refine_by_rules(image: np.ndarray, M: np.ndarray, t: FormTemplate, threshol
 # cells, crops, states
 
 
+def _boxes_in_original(M: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Axis-aligned boxes (N, 4) in the original page of inch boxes (N, 4), in one pass."""
+    x, y, w, h = boxes.T
+    c = np.stack([np.stack([x, y], 1), np.stack([x + w, y], 1), np.stack([x + w, y + h], 1),
+                  np.stack([x, y + h], 1)], 1)  # (N, 4, 2)
+    p = geo.apply(M, c.reshape(-1, 2)).reshape(-1, 4, 2)
+    lo, hi = p.min(1), p.max(1)
+    return np.column_stack([lo, hi - lo])
+
+
 def _box_in_original(M: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-    x, y, w, h = box
-    p = geo.apply(M, np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]))
-    x0, y0 = p.min(0)
-    x1, y1 = p.max(0)
-    return (float(x0), float(y0), float(x1 - x0), float(y1 - y0))
+    return tuple(float(v) for v in _boxes_in_original(M, np.array([box], np.float64))[0])
 
 
-def _warp(image: np.ndarray, M: np.ndarray, box, dpi: float, interp: int = cv2.INTER_LINEAR) -> np.ndarray:
-    """Resample the inch box `box` out of `image` at `dpi`, deskewed."""
+def _crop_transform(M: np.ndarray, box, dpi: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """Crop pixel -> image pixel transform and crop size (w, h) of inch box `box` at `dpi`."""
     x, y, w, h = box
     size = (max(1, int(round(w * dpi))), max(1, int(round(h * dpi))))
     S = np.array([[1.0 / dpi, 0, x], [0, 1.0 / dpi, y], [0, 0, 1.0]])
-    A = M @ S  # crop pixel -> image pixel
+    return M @ S, size
+
+
+def _warp(image: np.ndarray, M: np.ndarray, box, dpi: float, interp: int = cv2.INTER_LINEAR,
+          dst: np.ndarray | None = None) -> np.ndarray:
+    """Resample the inch box `box` out of `image` at `dpi`, deskewed.
+
+    When the box needs no resampling (the scan is straight and at `dpi`: every
+    crop pixel lands within 1 px of a scan pixel) it is sliced instead.
+    """
+    A, size = _crop_transform(M, box, dpi)
+    if dst is None:
+        dst = np.empty((size[1], size[0]), image.dtype)
+    if _copy_crop(image, A, size, dst):
+        return dst
     if A[2, 0] == 0 and A[2, 1] == 0:
-        return cv2.warpAffine(image, A[:2], size, flags=interp | cv2.WARP_INVERSE_MAP,
+        return cv2.warpAffine(image, A[:2], size, dst=dst, flags=interp | cv2.WARP_INVERSE_MAP,
                               borderMode=cv2.BORDER_CONSTANT, borderValue=255)
-    return cv2.warpPerspective(image, A, size, flags=interp | cv2.WARP_INVERSE_MAP,
+    return cv2.warpPerspective(image, A, size, dst=dst, flags=interp | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_CONSTANT, borderValue=255)
+
+
+def _copy_crop(image: np.ndarray, A: np.ndarray, size: tuple[int, int], dst: np.ndarray) -> bool:
+    """Slice (and, upside down, flip) the crop if `A` is a translation to within a pixel."""
+    if A[2, 0] != 0 or A[2, 1] != 0:
+        return False
+    w, h = size
+    a, b, c, d = A[0, 0], A[0, 1], A[1, 0], A[1, 1]
+    if abs(abs(a) - 1) * w + abs(b) * h > 1.0 or abs(abs(d) - 1) * h + abs(c) * w > 1.0:
+        return False
+    if a * d < 0 or abs(a) < 0.5:  # mirrored, or a quarter turn
+        return False
+    x0, y0 = A[0, 2], A[1, 2]
+    xs = int(round(x0 if a > 0 else x0 - (w - 1)))
+    ys = int(round(y0 if d > 0 else y0 - (h - 1)))
+    H, W = image.shape
+    if xs < 0 or ys < 0 or xs + w > W or ys + h > H:
+        return False
+    sub = image[ys:ys + h, xs:xs + w]
+    if a < 0:
+        sub = sub[::-1, ::-1]
+    dst[...] = sub
+    return True
 
 
 def despeckle(ink: np.ndarray) -> np.ndarray:
@@ -280,6 +355,103 @@ def despeckle(ink: np.ndarray) -> np.ndarray:
     u = ink.astype(np.uint8)
     n = cv2.boxFilter(u, -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     return ink & (n >= 3)
+
+
+def paper_background(gray: np.ndarray, dpi: float) -> np.ndarray:
+    """The paper's gray level under every pixel (uint8, same shape).
+
+    A median over ~0.1 in of a ~50 dpi reduction, then the brightest of its
+    neighbours: follows paper tone, uneven light and coffee stains, but not
+    pen strokes (a minority of any 0.1 in window).
+    """
+    h, w = gray.shape
+    f = max(1, int(round(dpi / 50.0)))
+    sw, sh = max(1, w // f), max(1, h // f)
+    small = cv2.resize(gray, (sw, sh), interpolation=cv2.INTER_AREA) if f > 1 else gray
+    if min(sw, sh) >= 5:
+        small = cv2.medianBlur(small, 5)
+    small = cv2.dilate(small, np.ones((3, 3), np.uint8))
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if (sw, sh) != (w, h) else small
+
+
+def detect_ink(gray: np.ndarray, dpi: float, keep: np.ndarray | None = None,
+               bg: np.ndarray | None = None, core: bool = False):
+    """Where the writing is: ink found by contrast with the local paper.
+
+    A local (background-normalized) binarization with hysteresis, so light,
+    thin ballpoint strokes survive next to black print, paper tone and stains
+    do not count, and sensor noise and dust specks are dropped:
+
+    1. darkness = local paper level - the image smoothed 3x3;
+    2. the noise of the darkness is estimated from the paper itself;
+    3. pixels at least ``max(INK_MIN_CONTRAST, INK_LO_SIGMA * noise)`` dark
+       are candidate ink; a connected mark is kept when one of its pixels is
+       ``max(INK_SEED_CONTRAST, INK_HI_SIGMA * noise)`` dark and it spans at
+       least :data:`MIN_MARK_IN` inches, or it is a trace at least
+       :data:`LONG_MARK_IN` long.
+
+    Parameters
+    ----------
+    gray : (h, w) uint8 array
+        0 ink, 255 paper; best at 75-150 dpi (the smoothing is 3x3 pixels).
+    dpi : float
+        Resolution of `gray`.
+    keep : (h, w) bool array, optional
+        Where ink may be (off printed rules and labels).
+    bg : (h, w) uint8 array, optional
+        The paper level (:func:`paper_background`), if already known.
+    core : bool
+        Also return the strokes' cores.
+
+    Returns
+    -------
+    ink : (h, w) bool array
+        The marks found, with their soft edges (a little wider than the
+        strokes: what a cleaned crop shows).
+    core : (h, w) bool array
+        Only with ``core=True``: the pixels of those marks at least half as
+        dark as the darkest near them (the stroke at half its contrast, as
+        wide for a light pen as for a dark one): the measure of how much
+        ink there is and the evidence for long strike-through runs.
+    """
+    if bg is None:
+        bg = paper_background(gray, dpi)
+    dark = cv2.subtract(bg, cv2.GaussianBlur(gray, (3, 3), 0))
+    # A sparse grid of pixels is plenty to measure the noise.
+    step = max(1, int(np.sqrt(dark.size / 20000)))
+    sub = dark[::step, ::step]
+    sub = sub[keep[::step, ::step]] if keep is not None else sub.ravel()
+    # Paper pixels' darkness is the positive half of the noise: its 75th
+    # percentile is 0.674 sigma (ink is a small minority of a cell).
+    sigma = float(np.percentile(sub, 75)) / 0.674 if sub.size else 0.0
+    lo = max(INK_MIN_CONTRAST, INK_LO_SIGMA * sigma)
+    hi = max(INK_SEED_CONTRAST, INK_HI_SIGMA * sigma)
+    weak = dark > lo
+    if keep is not None:
+        weak &= keep
+    if not weak.any():
+        return (weak, weak.copy()) if core else weak
+    # 16-bit labels halve the labelling time; they suffice unless the mask
+    # is a noise field (then fewer than 65,535 labels is not guaranteed).
+    ltype = cv2.CV_16U if weak.size < 4 * 65535 or np.count_nonzero(weak) < 65535 else cv2.CV_32S
+    n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(weak.view(np.uint8), 8, ltype, cv2.CCL_DEFAULT)
+    seeds = lab[(dark > hi) & weak]
+    good = np.zeros(n, bool)
+    good[seeds] = True
+    good[0] = False
+    extent = np.maximum(stats[:, 2], stats[:, 3])
+    # A faint stroke may hold no seed; noise above the low threshold comes in
+    # blobs of a few pixels, never as a trace this long.
+    good |= extent >= max(6.0, LONG_MARK_IN * dpi)
+    good[0] = False
+    good &= extent >= max(2.0, MIN_MARK_IN * dpi)
+    ink = good[lab]
+    if not core:
+        return ink
+    raw = cv2.subtract(bg, gray)
+    peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
+    # raw >= peak / 2, in uint8 without overflow.
+    return ink, ink & (raw >= cv2.max(cv2.subtract(peak, raw), 0)) & (raw > lo)
 
 
 _MASKS: dict[tuple, np.ndarray] = {}
@@ -314,15 +486,99 @@ def _make_rule_free_mask(shape, dpi, masks_in) -> np.ndarray:
     return m
 
 
-def clean_cell(crop: np.ndarray, threshold: float, dpi: float, masks_in=()) -> tuple[np.ndarray, np.ndarray]:
-    """Remove form rules, printed labels and specks from a cell crop.
+def _stack_keep(k: int, h: int, w: int, dpi: float, masks_in) -> np.ndarray:
+    """(k, h, w) bool rule-free masks of `k` stacked cells (cached)."""
+    key = ("stack", k, h, w, round(float(dpi), 3), tuple(masks_in))
+    m = _MASKS.get(key)
+    if m is None:
+        one = _rule_free_mask((h, w), dpi, masks_in).astype(bool)
+        m = _MASKS[key] = np.ascontiguousarray(np.broadcast_to(one, (k, h, w)))
+        m.setflags(write=False)
+    return m
+
+
+def clean_cells(stack: np.ndarray, dpi: float, masks_in=(), shape: tuple[int, int] | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Clean many same-sized cell crops at once (see :func:`clean_cell`).
+
+    Parameters
+    ----------
+    stack : (k, H, W) uint8 array
+        The crops, each in the top-left (h, w) of its slot; the rest of a
+        slot (padding to a multiple of the detection step) is paper (255).
+    dpi : float
+    masks_in : sequence of (dx, dy, w, h)
+        Label rectangles (inches, relative to the cell).
+    shape : (h, w), optional
+        The crops' size inside their slots; default the slot size.
+
+    Returns
+    -------
+    clean : (k, H, W) uint8 array
+    ink : (k, H // f, W // f) bool array
+        The writing found, at the detection resolution (``f`` =
+        ``round(dpi / DETECT_DPI)``, at least 1).
+    """
+    k, H, W = stack.shape
+    h, w = shape or (H, W)
+    f = max(1, int(round(dpi / DETECT_DPI)))
+    if H % f or W % f:
+        raise ValueError("The parameter `stack` must have slots a multiple of the detection step in size")
+    hs, ws = H // f, W // f
+    dd = dpi / f
+    flat = stack.reshape(k * H, W)
+    small = cv2.resize(flat, (ws, k * hs), interpolation=cv2.INTER_AREA) if f > 1 else flat
+    keep = _stack_keep(k, hs, ws, dd, masks_in).copy()
+    # Padding rows/columns of a slot are not part of the cell.
+    keep[:, (h + f - 1) // f:, :] = False
+    keep[:, :, (w + f - 1) // f:] = False
+    bg = paper_background(small, dd)
+    # A rule that registration put slightly inside the cell: a row (column)
+    # near the border that is mostly dark is a rule, not writing.
+    dark3 = cv2.subtract(bg, small).reshape(k, hs, ws) > max(2 * INK_SEED_CONTRAST, 40)
+    hv, wv = max(1, h // f), max(1, w // f)
+    band = min(int(round(0.09 * dd)), hv // 2, wv // 2)
+    if band > 0:
+        rows = np.zeros((k, hs), bool)
+        cols = np.zeros((k, ws), bool)
+        rows[:, :band] = dark3[:, :band, :wv].sum(2) > wv // 2
+        rows[:, hv - band:hv] = dark3[:, hv - band:hv, :wv].sum(2) > wv // 2
+        cols[:, :band] = dark3[:, :hv, :band].sum(1) > hv // 2
+        cols[:, wv - band:wv] = dark3[:, :hv, wv - band:wv].sum(1) > hv // 2
+        if rows.any() or cols.any():
+            rows[:, 1:] |= rows[:, :-1].copy()
+            rows[:, :-1] |= rows[:, 1:].copy()
+            cols[:, 1:] |= cols[:, :-1].copy()
+            cols[:, :-1] |= cols[:, 1:].copy()
+            keep &= ~rows[:, :, None]
+            keep &= ~cols[:, None, :]
+    keep2 = keep.reshape(k * hs, ws)
+    sel_ink, ink = detect_ink(small, dd, keep2, bg, core=True)
+    # Back to the crops' resolution: the ink and a one-pixel rim (the
+    # anti-aliased edge of each stroke), on paper made pure white; the ink
+    # keeps its gray levels, divided by the local paper level.
+    sel = sel_ink.view(np.uint8)
+    if f > 1:
+        sel = cv2.resize(sel, (W, k * H), interpolation=cv2.INTER_NEAREST)
+        bg = cv2.resize(bg, (W, k * H), interpolation=cv2.INTER_LINEAR)
+    sel = cv2.dilate(sel, np.ones((3, 3), np.uint8))
+    norm = cv2.divide(flat, bg, scale=255.0)
+    clean = np.full_like(flat, 255)
+    np.copyto(clean, norm, where=sel.view(bool))
+    return clean.reshape(k, H, W), ink.reshape(k, hs, ws)
+
+
+def clean_cell(crop: np.ndarray, threshold: float | None = None, dpi: float = 150.0, masks_in=()
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """Remove form rules, printed labels, specks and paper tone from a cell crop.
 
     Parameters
     ----------
     crop : (h, w) uint8 array
         A registered (deskewed) cell, rules on its border.
-    threshold : float
-        Gray level below which a pixel is ink.
+    threshold : float, optional
+        Unused; kept for callers of the former global-threshold version (ink
+        is now found by local contrast, see :func:`detect_ink`).
     dpi : float
         Resolution of `crop`.
     masks_in : sequence of (dx, dy, w, h)
@@ -331,38 +587,24 @@ def clean_cell(crop: np.ndarray, threshold: float, dpi: float, masks_in=()) -> t
     Returns
     -------
     clean : (h, w) uint8 array
-        The writing on pure paper (255): rules, labels, specks, stains and
-        background noise removed.
+        The writing on pure paper (255), its gray levels kept: rules, labels,
+        specks, stains and background noise removed.
     ink : (h, w) bool array
         The handwriting that remains.
     """
-    ink = crop < threshold
     h, w = crop.shape
     if h == 0 or w == 0:
-        return crop.copy(), ink
-    keep = _rule_free_mask(crop.shape, dpi, masks_in).astype(bool)  # a copy: edited below
-    # A rule that registration put slightly inside the crop: a row (column)
-    # near the border that is mostly ink is a rule, not writing.
-    band = min(int(round(0.09 * dpi)), h // 2, w // 2)
-    # Only the border strips can hold a misregistered rule; look only there.
-    rows = np.zeros(h, bool)
-    cols = np.zeros(w, bool)
-    rows[:band] = np.count_nonzero(ink[:band], axis=1) > w // 2
-    rows[h - band:] = np.count_nonzero(ink[h - band:], axis=1) > w // 2
-    cols[:band] = np.count_nonzero(ink[:, :band], axis=0) > h // 2
-    cols[w - band:] = np.count_nonzero(ink[:, w - band:], axis=0) > h // 2
-    if rows.any() or cols.any():
-        r = cv2.dilate(rows.astype(np.uint8)[:, None], np.ones((3, 1), np.uint8))[:, 0].astype(bool)
-        c = cv2.dilate(cols.astype(np.uint8)[None, :], np.ones((1, 3), np.uint8))[0].astype(bool)
-        keep[r, :] = False
-        keep[:, c] = False
-    ink &= keep
-    ink = despeckle(ink)
-    # Paper becomes pure white so every scanner's crops look alike; the
-    # anti-aliased rim of each stroke (one pixel round the ink) is kept.
-    rim = cv2.dilate(ink.astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool) & keep
-    clean = np.where(rim, crop, np.uint8(255))
-    return clean, ink
+        return crop.copy(), np.zeros(crop.shape, bool)
+    f = max(1, int(round(dpi / DETECT_DPI)))
+    H, W = -(-h // f) * f, -(-w // f) * f
+    slot = np.full((1, H, W), 255, np.uint8)
+    slot[0, :h, :w] = crop
+    clean, ink = clean_cells(slot, dpi, masks_in, (h, w))
+    if f > 1:
+        ink = cv2.resize(ink[0].view(np.uint8), (W, H), interpolation=cv2.INTER_NEAREST).view(bool)
+    else:
+        ink = ink[0]
+    return clean[0, :h, :w].copy(), ink[:h, :w].copy()
 
 
 @dataclass(frozen=True)
@@ -407,20 +649,23 @@ def _state_layout(t: FormTemplate, x0: float, y0: float, size: tuple[int, int]) 
     return lay
 
 
-def _line_states(table: np.ndarray, threshold: float, lay: _StateLayout) -> list[tuple[str, dict, float]]:
+def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, dict, float]], np.ndarray, np.ndarray]:
     """Decide blank / signed / struck for every line from one table resample.
 
     `table` covers all lines at STATE_DPI; rules and labels are masked at
-    their template positions, so only writing counts. Strike: a long, nearly
-    horizontal stroke across most of a row. The ink is thickened vertically
-    so a sloped, wobbly pen line keeps long horizontal runs; an opening then
-    keeps only runs longer than any letter stroke.
+    their template positions, so only writing counts, found by contrast with
+    the local paper (:func:`detect_ink`) so light ink counts as much as dark.
+    Strike: a long, nearly horizontal stroke across most of a row. The ink is
+    thickened vertically so a sloped, wobbly pen line keeps long horizontal
+    runs; an opening then keeps only runs longer than any letter stroke.
     """
     d = STATE_DPI
-    ink = despeckle((table < threshold) & lay.keep)
+    _bg = paper_background(table, d)
+    _shown, ink = detect_ink(table, d, lay.keep, _bg, core=True)
     thick = cv2.dilate(ink.view(np.uint8), np.ones((7, 1), np.uint8))
     runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, int(0.3 * d)), np.uint8))
-    # Per row of pixels, which columns a long run covers (one pass, then sliced).
+    # Kept for the crops: what to show of each cell.
+    shown, paper = _shown, _bg
     px_in2 = 1.0 / (d * d)
     out = []
     for ly in lay.line_y:
@@ -442,6 +687,33 @@ def _line_states(table: np.ndarray, threshold: float, lay: _StateLayout) -> list
             if cells_hit >= min(2, len(names)):
                 cover = max(cover, hit / max(1, span))
         out.append(("struck" if cover >= 0.5 else "signed", cell_ink, cover))
+    return out, shown, paper
+
+
+def _cut_cells(image, M, t: FormTemplate, name: str, cd: float, table_box, shown_up: np.ndarray,
+               paper: np.ndarray) -> np.ndarray:
+    """Crops of cell `name` on every line, cleaned with the table's ink.
+
+    `shown_up` is the table's ink selection resampled to `cd` dpi; each crop
+    shows the scan's pixels there, divided by the line's paper level
+    (`paper`), and pure paper (255) elsewhere. Returns (lines, h, w) crops.
+    """
+    n_lines = t.line_count
+    _, (w, h) = _crop_transform(M, t.cell_box(1, name), cd)
+    raw = np.empty((n_lines, h, w), np.uint8)
+    sel = np.zeros((n_lines, h, w), bool)
+    tx, ty = table_box[0], table_box[1]
+    for i in range(n_lines):
+        box = t.cell_box(i + 1, name)
+        _warp(image, M, box, cd, dst=raw[i])
+        x0, y0 = int(round((box[0] - tx) * cd)), int(round((box[1] - ty) * cd))
+        sub = shown_up[max(0, y0): y0 + h, max(0, x0): x0 + w]
+        sel[i, max(0, -y0): max(0, -y0) + sub.shape[0], max(0, -x0): max(0, -x0) + sub.shape[1]] = sub
+    out = np.full_like(raw, 255)
+    for i in range(n_lines):
+        if paper[i] > 0:
+            cv2.convertScaleAbs(raw[i], dst=raw[i], alpha=255.0 / paper[i])
+    np.copyto(out, raw, where=sel)
     return out
 
 
@@ -503,34 +775,51 @@ def segment_page(
     ang = np.degrees(np.arctan2(J[1, 0], J[0, 0])) - reg.rotation
     skew = float((ang + 180.0) % 360.0 - 180.0)
     to_original = M @ np.diag([1.0 / d, 1.0 / d, 1.0])
-    thr = work.threshold
 
-    lines, crop_list = [], []
     x0 = min(c.x for c in t.cells.values())
     x1 = max(c.x + c.w for c in t.cells.values())
     y_ext = max(c.y + c.h for c in t.cells.values())
     y0 = t.line_top
     table_box = (x0, y0, x1 - x0, (t.line_count - 1) * t.line_pitch + y_ext)
-    # Nearest neighbour is enough for ink/no-ink decisions at half the
-    # scan's resolution, and half the cost of interpolating.
-    table = _warp(image, M, table_box, STATE_DPI, cv2.INTER_NEAREST)
+    # Line states from the ~100 dpi halving the geometry step made anyway:
+    # area-averaged (a thin light stroke stays visible as gray) and a quarter
+    # of the pixels to resample.
+    f, level = work.level_for(d, STATE_DPI)
+    T = np.array([[1.0 / f, 0, 0.5 / f - 0.5], [0, 1.0 / f, 0.5 / f - 0.5], [0, 0, 1.0]])
+    table = _warp(level, T @ M, table_box, STATE_DPI)
     lay = _state_layout(t, x0, y0, (table.shape[1], table.shape[0]))
-    states = _line_states(table, thr, lay)
-    for i in range(1, t.line_count + 1):
-        state, cell_ink, cover = states[i - 1]
-        boxes = {n: _box_in_original(M, t.cell_box(i, n)) for n in t.cells}
-        cdict: dict[str, np.ndarray] = {}
-        sig_ink = 0.0
-        names = CROP_CELLS if crops else ("signature",)
+    states, shown, paper_t = _line_states(table, lay)
+
+    n_lines = t.line_count
+    names = [n for n in (CROP_CELLS if crops else ("signature",)) if n in t.cells]
+    cell_names = list(t.cells)
+    inch_boxes = np.array([t.cell_box(i, n) for i in range(1, n_lines + 1) for n in cell_names], np.float64)
+    orig = _boxes_in_original(M, inch_boxes).reshape(n_lines, len(cell_names), 4)
+    crop_dpi = {n: min(d, SIGNATURE_DPI_MAX if n == "signature" else CROP_DPI_MAX) for n in names}
+    crop_dpi["fields"] = min(d, CROP_DPI_MAX)
+    cut: dict[str, np.ndarray] = {}
+    # What each crop shows: the table's ink marks (found after a 3x3
+    # smoothing, so they already hold the soft edge of each stroke),
+    # resampled once per crop resolution.
+    shown = shown.view(np.uint8)
+    ups: dict[float, np.ndarray] = {}
+    if crops:
         for n in names:
-            if n not in t.cells:
-                continue
-            raw = _warp(image, M, t.cell_box(i, n), d)
-            clean, ink = clean_cell(raw, thr, d, t.cells[n].masks)
-            if n == "signature":
-                sig_ink = np.count_nonzero(ink) / ink.size if ink.size else 0.0
-            if crops:
-                cdict[n] = clean
+            cd = crop_dpi[n]
+            if cd not in ups:
+                Ht, Wt = shown.shape
+                ups[cd] = cv2.resize(shown, (int(round(Wt * cd / STATE_DPI)), int(round(Ht * cd / STATE_DPI))),
+                                     interpolation=cv2.INTER_NEAREST).view(bool)
+            cx, cy, cw, ch = lay.cells[n]
+            paper = np.array([float(paper_t[ly + cy: ly + cy + ch, cx: cx + cw].mean()) for ly in lay.line_y])
+            cut[n] = _cut_cells(image, M, t, n, cd, table_box, ups[cd], paper)
+    _, _, sw, sh = lay.cells["signature"]
+    sig_area = float(sw * sh) / (STATE_DPI * STATE_DPI)
+
+    lines, crop_list = [], []
+    for i in range(1, n_lines + 1):
+        state, cell_ink, cover = states[i - 1]
+        boxes = {n: tuple(float(v) for v in orig[i - 1, k]) for k, n in enumerate(cell_names)}
         lines.append(SegmentedLine(
             line=i,
             signature=boxes["signature"],
@@ -540,16 +829,19 @@ def segment_page(
             zip=boxes.get("zip"),
             date=boxes.get("date"),
             state=state,
-            signature_ink=sig_ink,
+            signature_ink=float(cell_ink.get("signature", 0.0) / sig_area) if sig_area else 0.0,
             cell_ink=cell_ink,
             strike_cover=float(cover),
         ))
-        crop_list.append(cdict)
-    fields = {n: _box_in_original(M, b) for n, b in t.fields.items()}
+        crop_list.append({n: cut[n][i - 1] for n in names} if crops else {})
+    fields = {}
+    if t.fields:
+        fb = _boxes_in_original(M, np.array(list(t.fields.values()), np.float64))
+        fields = {n: tuple(float(v) for v in fb[k]) for k, n in enumerate(t.fields)}
     field_crops = {}
     if crops:
         for n, b in t.fields.items():
-            field_crops[n] = _warp(image, M, b, d)
+            field_crops[n] = _warp(image, M, b, crop_dpi["fields"])
     return PageSegmentation(
         template=t.name,
         skew_deg=skew,
@@ -563,4 +855,5 @@ def segment_page(
         crops=crop_list,
         fields=fields,
         field_crops=field_crops,
+        crop_dpi=crop_dpi,
     )
