@@ -357,7 +357,10 @@ def ingest_document(
             continue
         seg = result.segmentation
         page_no = result.page.number
-        page_rows.append(dict(number=page_no, document_page=page_no, width=int(seg.size[0]), height=int(seg.size[1]),
+        # The circulator's declaration (name, address, dates, signature) as crops.
+        fields = {k: ws.crops.put_image(v) for k, v in (getattr(seg, "field_crops", None) or {}).items()
+                  if v is not None and v.size}
+        page_rows.append(dict(fields_json=canonical_json(fields), number=page_no, document_page=page_no, width=int(seg.size[0]), height=int(seg.size[1]),
                               dpi=float(result.page.dpi or 0), skew_deg=float(seg.skew_deg), rotation=int(seg.rotation),
                               image_hash=None, segmentation_json=canonical_json(_seg_json(seg))))
         for k, ln in enumerate(seg.lines):
@@ -382,10 +385,10 @@ def ingest_document(
         page_ids = {}
         for p in page_rows:
             page_ids[p["number"]] = int(ws.db.execute(
-                "INSERT INTO pages (section_id, number, document_id, document_page, width, height, dpi, skew_deg, rotation, image_hash, segmentation_json) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO pages (section_id, number, document_id, document_page, width, height, dpi, skew_deg, "
+                "rotation, image_hash, segmentation_json, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (sec_id, p["number"], doc_id, p["document_page"], p["width"], p["height"], p["dpi"], p["skew_deg"],
-                 p["rotation"], p["image_hash"], p["segmentation_json"])).lastrowid)
+                 p["rotation"], p["image_hash"], p["segmentation_json"], p["fields_json"])).lastrowid)
         ws.db.conn.executemany(
             "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state, signature_box, name_box, address_box, "
             "signature_hash, name_hash, address_hash, signature_ink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

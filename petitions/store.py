@@ -121,6 +121,7 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             rotation INTEGER,
             image_hash TEXT,
             segmentation_json TEXT,
+            fields_json TEXT NOT NULL DEFAULT '{}',
             UNIQUE (section_id, number)
         );
         CREATE TABLE lines (
