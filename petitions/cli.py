@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "petitions.commands.sigscore",
     "petitions.commands.segment",
     "petitions.commands.sampling",
+    "petitions.commands.reports",
 )
 
 

@@ -740,15 +740,19 @@ def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
     result = triage(inputs.drop("line_db_id", "seq"), rs, circulation_start=filing.circulation_start,
                     circulation_end=filing.circulation_end, filing_date=filing.filing_date)
     result = result.with_columns(pl.Series("line_db_id", inputs["line_db_id"]))
-    current = {r["line_id"]: (r["determination"], r["reasons_json"], r["inputs_json"]) for r in ws.query(
-        "SELECT d.line_id, d.determination, d.reasons_json, d.inputs_json FROM current_determination d "
-        "JOIN lines l ON l.id = d.line_id WHERE l.filing_id = ?", (filing_id,))}
+    rows_now = ws.query(
+        "SELECT d.line_id, d.determination, d.reasons_json, d.inputs_json, d.level FROM current_determination d "
+        "JOIN lines l ON l.id = d.line_id WHERE l.filing_id = ?", (filing_id,))
+    current = {r["line_id"]: (r["determination"], r["reasons_json"], r["inputs_json"]) for r in rows_now}
+    # A supervisor's QA audit sent these lines back to people (petitions.audit);
+    # automation does not take them back.
+    held = {r["line_id"] for r in rows_now if r["level"] == "qa_audit"}
     ts = now_utc()
     rows = []
     for r in result.iter_rows(named=True):
         reasons = canonical_json(list(r["reasons"] or []))
         key = (r["determination"], reasons, r["inputs"])
-        if current.get(r["line_db_id"]) == key:
+        if current.get(r["line_db_id"]) == key or r["line_db_id"] in held:
             report.skipped += 1
             continue
         rows.append((r["line_db_id"], r["determination"], r["level"], reasons, r["inputs"], rs.id, str(rs.version), ts))

@@ -1,0 +1,478 @@
+"""Reports: the certificate, tallies, CSV exports and the proponents' inspection.
+
+* :func:`certify` — the certificate of sufficiency / insufficiency (PDF,
+  :mod:`petitions.certificate`) from :func:`petitions.counting.count_result`,
+  refused while lines of the count still wait for review; logged with the
+  numbers and the PDF's SHA-256.
+* :func:`tallies` — per-section and per-circulator counts.
+* :func:`export_lines_csv` — every line with its state, determination, final
+  status and reason (an internal record: petitions are not public records).
+* :func:`proponent_export` — for the proponents of an insufficient petition
+  (Gov. Code §7924.110): the disqualified lines only, each with its reason
+  and its crops. Never party, birth date or other voter data; nothing about
+  valid lines.
+* :func:`export_events_csv` — the hash-chained audit trail.
+
+Every file is written atomically (:mod:`petitions.atomic`).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from petitions.atomic import atomic_path, atomic_write
+from petitions.errors import UserError
+from petitions.reasons import REASONS, label as reason_label
+from petitions.rulings import line_status
+from petitions.store import Workspace
+
+__all__ = ["CertifyResult", "Tallies", "count_lines", "certificate_data", "certify", "tallies",
+           "export_lines_csv", "export_tallies_csv", "proponent_export", "ProponentExport", "export_events_csv",
+           "write_report"]
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _counts_in_raw(code: str | None) -> bool:
+    r = REASONS.get(code or "")
+    return r.counts_in_raw if r else True
+
+
+# ---------------------------------------------------------------------------
+# The lines the count rests on
+# ---------------------------------------------------------------------------
+def count_lines(ws: Workspace, filing_id: int) -> pl.DataFrame:
+    """The lines the filing's count rests on, each with the status it counts as.
+
+    For a sampled filing the count sample's lines (a line flagged only as a
+    duplicate of a line outside the sample counts as valid, as in
+    :func:`petitions.counting.count_result`); otherwise every signed line.
+
+    Returns
+    -------
+    pl.DataFrame
+        :func:`petitions.rulings.line_status` columns plus ``count_status``
+        (``valid`` / ``invalid`` / ``needs_review``) and ``sample_rank``
+        (null in a full count), in sample order or filing order.
+    """
+    from petitions.counting import _sample_validity, sample_items
+
+    status = line_status(ws, filing_id)
+    items = sample_items(ws, filing_id)
+    if items.height:
+        s = _sample_validity(items.select("line_db_id", pl.col("rank").alias("sample_rank"))
+                             .join(status, on="line_db_id", how="left").sort("sample_rank"))
+        return s.rename({"sample_status": "count_status"})
+    return (status.filter(pl.col("state") == "signed")
+            .with_columns(pl.col("status").alias("count_status"), pl.lit(None, pl.Int64).alias("sample_rank")))
+
+
+# ---------------------------------------------------------------------------
+# Certificate
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CertifyResult:
+    result: str
+    path: Path
+    sha256: str
+    event_id: int
+    data: "object"   # petitions.certificate.CertificateData
+
+
+def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
+                     official_title: str = "Elections Official", office: str = "",
+                     certified_on: _dt.date | None = None):
+    """The :class:`petitions.certificate.CertificateData` for the filing as it stands.
+
+    Raises
+    ------
+    UserError
+        The filing has no required count, or lines of the count still wait
+        for review (a full count may stop early once the requirement is met
+        when the rule set allows it, EC 9115(b)).
+    """
+    from petitions.certificate import CertificateData
+    from petitions.counting import count_result
+    from petitions.pipeline import get_filing
+    from petitions.projection import full_count_outcome, outcome, project
+
+    filing = get_filing(ws, filing_id)
+    rs = filing.ruleset
+    if not filing.required:
+        raise UserError("the filing has no required number of valid signatures; set it before certifying",
+                        where=filing.name)
+    res = count_result(ws, filing_id)
+    lines = count_lines(ws, filing_id)
+    invalid = lines.filter(pl.col("count_status") == "invalid")
+    by_reason: dict[str, int] = {}
+    for code, n in invalid.group_by("reason").len().sort("reason").iter_rows():
+        if _counts_in_raw(code):
+            by_reason[code or "other"] = by_reason.get(code or "other", 0) + int(n)
+    notes = ""
+    common = dict(filing=filing.name, kind=filing.kind,
+                  jurisdiction=filing.jurisdiction + (f", {filing.district}" if filing.district else ""),
+                  required=int(filing.required), raw_count=res.raw_count, ruleset_id=rs.id,
+                  ruleset_version=str(rs.version), ruleset_hash=rs.content_hash, official_name=official_name,
+                  official_title=official_title, office=office, filed_on=filing.filing_date,
+                  certified_on=certified_on or _dt.date.today())
+    if res.method == "random_sample":
+        if res.sample_pending:
+            raise UserError(f"{res.sample_pending:,} line(s) of the random sample still need review; "
+                            "rule on them before certifying", where=filing.name)
+        proj = project(res.raw_count, res.sample_size, res.sample_valid, res.sample_duplicates)
+        out = outcome(proj.projected_valid, filing.required, rs.bands)
+        return CertificateData(**common, method="random_sample", valid_count=res.sample_valid,
+                               invalid_by_reason=by_reason, duplicates=res.sample_duplicates, result=out.result,
+                               sample_size=res.sample_size, seed=res.seed, frame_hash=res.frame_hash,
+                               projection=proj, outcome=out)
+    if res.pending:
+        if not (rs.sampling.early_stop and res.valid >= filing.required):
+            raise UserError(f"{res.pending:,} signed line(s) still need review; a full count is certified once "
+                            "every line is ruled on (or, where the rule set allows, once the requirement is met)",
+                            where=filing.name)
+        notes = (f"Counting stopped once the requirement was met (EC 9115(b)); {res.pending:,} line(s) were "
+                 "not examined.")
+    return CertificateData(**common, method="full_count", valid_count=res.valid, invalid_by_reason=by_reason,
+                           duplicates=by_reason.get("duplicate", 0),
+                           result=full_count_outcome(res.valid, filing.required), notes=notes)
+
+
+def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathLike, official_name: str,
+            official_title: str = "Elections Official", office: str = "") -> CertifyResult:
+    """Certify the filing's result: write the PDF and log a ``certified`` event.
+
+    Parameters
+    ----------
+    user : str
+        A supervisor.
+    out_pdf : path-like
+        Where the certificate goes; written atomically, and only if the
+        event is logged too.
+    official_name, official_title, office : str
+        Printed on the signature line and under the title.
+
+    Returns
+    -------
+    CertifyResult
+        ``result`` (``qualifies`` / ``full_count`` / ``fails`` for a sample,
+        ``sufficient`` / ``insufficient`` for a full count), the PDF's path
+        and SHA-256, and the event id.
+    """
+    from petitions.certificate import write_certificate
+
+    role = ws.user_role(user)
+    if role is None:
+        raise UserError(f"unknown user {user!r}; add them to the workspace first")
+    if role != "supervisor":
+        raise UserError(f"{user} is a reviewer; only a supervisor may certify a filing")
+    if not (official_name or "").strip():
+        raise UserError("say who certifies: the official's name is printed on the certificate")
+    data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title, office=office)
+    out_pdf = Path(out_pdf)
+    # The PDF is renamed into place only after the event is written, and the
+    # event rolls back if the file cannot be: neither exists without the other.
+    with ws.transaction():
+        with atomic_path(out_pdf) as tmp:
+            write_certificate(tmp, data)
+            digest = _sha256(tmp)
+            payload = {
+                "result": data.result, "method": data.method, "raw_count": data.raw_count,
+                "required": data.required, "valid": data.valid_count, "invalid_by_reason": data.invalid_by_reason,
+                "duplicates": data.duplicates, "sample_size": data.sample_size, "seed": data.seed,
+                "frame_hash": data.frame_hash,
+                "projected_valid": data.projection.projected_valid if data.projection else None,
+                "percent_of_required": str(data.outcome.percent_of_required) if data.outcome else None,
+                "ruleset": data.ruleset_id, "ruleset_version": data.ruleset_version,
+                "ruleset_hash": data.ruleset_hash, "official": data.official_name,
+                "official_title": data.official_title, "certified_on": data.certified_on.isoformat(),
+                "pdf": str(out_pdf), "pdf_sha256": digest, "notes": data.notes,
+            }
+            eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
+    return CertifyResult(data.result, out_pdf, digest, eid, data)
+
+
+def last_certification(ws: Workspace, filing_id: int) -> dict | None:
+    """The payload of the filing's newest ``certified`` event (None if never certified)."""
+    import json
+
+    row = ws.db.execute("SELECT payload_json FROM events WHERE kind = 'certified' AND filing_id = ? "
+                        "ORDER BY id DESC LIMIT 1", (filing_id,)).fetchone()
+    return json.loads(row[0]) if row else None
+
+
+# ---------------------------------------------------------------------------
+# Tallies
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Tallies:
+    """Counts per section and per circulator.
+
+    Both frames have ``lines`` (signed lines), ``valid``, ``invalid``,
+    ``pending`` (needs review), ``not_counted`` (blank or struck lines) and
+    one ``invalid_<code>`` column per reason code found. ``sections`` starts
+    with ``section`` and ``circulator``; ``circulators`` with ``circulator``
+    and ``sections`` (how many sections they circulated).
+    """
+
+    sections: pl.DataFrame
+    circulators: pl.DataFrame
+
+
+def tallies(ws: Workspace, filing_id: int) -> Tallies:
+    """Per-section and per-circulator counts of every line's final status."""
+    status = line_status(ws, filing_id)
+    circ = pl.DataFrame(ws.query("SELECT number AS section, COALESCE(circulator_name, '(unknown)') AS circulator "
+                                 "FROM sections WHERE filing_id = ? ORDER BY number", (filing_id,)),
+                        schema={"section": pl.Int64, "circulator": pl.String}, orient="row")
+    st = status.join(circ, on="section", how="left").with_columns(pl.col("circulator").fill_null("(unknown)"))
+    signed = pl.col("state") == "signed"
+    codes = [c for c in REASONS if REASONS[c].counts_in_raw and
+             c in set(st.filter(signed & (pl.col("status") == "invalid"))["reason"].fill_null("other").to_list())]
+    aggs = [
+        signed.sum().alias("lines"),
+        (signed & (pl.col("status") == "valid")).sum().alias("valid"),
+        (signed & (pl.col("status") == "invalid")).sum().alias("invalid"),
+        (signed & (pl.col("status") == "needs_review")).sum().alias("pending"),
+        (~signed).sum().alias("not_counted"),
+        *[(signed & (pl.col("status") == "invalid") & (pl.col("reason").fill_null("other") == c)).sum()
+          .alias(f"invalid_{c}") for c in codes],
+    ]
+    counts = [c for c in ("lines", "valid", "invalid", "pending", "not_counted", *[f"invalid_{c}" for c in codes])]
+    by_section = (circ.join(st.group_by("section").agg(aggs), on="section", how="left")
+                  .with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in counts]).sort("section"))
+    by_circ = (st.group_by("circulator").agg(pl.col("section").n_unique().alias("sections"), *aggs)
+               .with_columns([pl.col(c).cast(pl.Int64) for c in counts]).sort("circulator"))
+    return Tallies(by_section, by_circ)
+
+
+def export_tallies_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
+    """Write both tallies as one CSV: ``level`` (``section`` / ``circulator``),
+    ``section`` (blank for circulators), ``circulator``, then the counts."""
+    t = tallies(ws, filing_id)
+    sec = t.sections.with_columns(pl.lit("section").alias("level"))
+    cir = t.circulators.drop("sections").with_columns(pl.lit("circulator").alias("level"),
+                                                       pl.lit(None, pl.Int64).alias("section"))
+    df = pl.concat([sec, cir.select(sec.columns)], how="vertical")
+    df = df.select("level", "section", "circulator", *[c for c in df.columns if c not in ("level", "section", "circulator")])
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        df.write_csv(tmp)
+    return path
+
+
+# ---------------------------------------------------------------------------
+# Line export
+# ---------------------------------------------------------------------------
+LINE_COLUMNS = ("line_id", "section", "page", "line", "state", "determination", "suspected_reasons", "status",
+                "level", "reason_code", "reason_label", "match_score", "signature_score", "voter_id",
+                "sample_rank")
+
+
+def export_lines_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
+    """Every line of the filing, in filing order, as CSV.
+
+    Columns: ``line_id`` (label), ``section``, ``page``, ``line``, ``state``
+    (signed / blank / struck), ``determination`` (triage's), ``suspected_reasons``
+    (triage's, ``;``-separated), ``status`` (final: valid / invalid /
+    needs_review), ``level`` (auto / ruled / review / second_opinion /
+    escalated), ``reason_code``, ``reason_label``, ``match_score``,
+    ``signature_score``, ``voter_id``, ``sample_rank`` (rank in the count
+    sample, blank if not sampled). Internal: contains voter ids.
+    """
+    from petitions.counting import sample_items
+
+    st = line_status(ws, filing_id)
+    ranks = sample_items(ws, filing_id).select("line_db_id", pl.col("rank").alias("sample_rank"))
+    df = (st.join(ranks, on="line_db_id", how="left").sort("seq").select(
+        "line_id", "section", "page", pl.col("number").alias("line"), "state", "determination",
+        pl.col("det_reasons").list.join(";").alias("suspected_reasons"), "status", "level",
+        pl.col("reason").alias("reason_code"),
+        pl.col("reason").replace({c: r.label for c, r in REASONS.items()}).alias("reason_label"),
+        "match_score", pl.col("sig_score").alias("signature_score"), "voter_id", "sample_rank"))
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        df.write_csv(tmp)
+    return path
+
+
+def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int | None = None) -> Path:
+    """The event log (the audit trail) as CSV, oldest first.
+
+    Columns: ``id, ts, user, kind, filing_id, line_id, payload_json,
+    prev_hash, hash`` — exactly as stored, so the chain can be re-verified
+    from the file. With `filing_id`, only that filing's events (the chain
+    then has gaps; verify with ``petitions verify-log`` on the workspace).
+    """
+    import csv
+
+    sql = "SELECT id, ts, user, kind, filing_id, line_id, payload_json, prev_hash, hash FROM events"
+    params: tuple = ()
+    if filing_id is not None:
+        sql += " WHERE filing_id = ?"
+        params = (filing_id,)
+    cur = ws.db.execute(sql + " ORDER BY id", params)
+    path = Path(path)
+    with atomic_write(path) as fh:
+        w = csv.writer(fh)
+        w.writerow([d[0] for d in cur.description])
+        for row in cur:
+            w.writerow(["" if v is None else v for v in row])
+    return path
+
+
+def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike) -> dict[str, Path]:
+    """``lines.csv``, ``tallies.csv`` and ``events.csv`` in `out_dir` (no certificate)."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    return {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
+            "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
+            "events": export_events_csv(ws, out / "events.csv")}
+
+
+# ---------------------------------------------------------------------------
+# Proponents' inspection (Gov. Code §7924.110)
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProponentExport:
+    out_dir: Path
+    lines: int
+    images: int
+    result: str
+
+
+_CROPS = (("signature", "signature_hash"), ("printed_name", "name_hash"), ("address", "address_hash"))
+_README = """Disqualified lines of {filing}
+
+Prepared for the proponents' inspection under Gov. Code section 7924.110.
+Result certified: {result} ({method}).
+
+disqualified_lines.csv  one row per line found invalid: line id, section,
+                        page, line, reason code and reason.
+index.csv               the same lines with the image files of their
+                        signature, printed name and address crops.
+crops/                  the crops, as PNG images.
+SHA256SUMS              checksums of every file here.
+
+This is a read-only copy. Petitions are not public records: do not publish.
+"""
+
+
+def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, *,
+                     user: str | None = None) -> ProponentExport:
+    """The disqualified lines of an insufficient petition, for its proponents.
+
+    Only lines of the count found invalid (in a sampled count, the sample's
+    invalid lines — the others were never examined), each with its reason
+    code, reason and the signature, printed-name and address crops. Nothing
+    else: no voter ids, no voter-file data (never party, birth date or other
+    demographics), nothing about valid lines. Files are made read-only and
+    listed with checksums in ``SHA256SUMS``.
+
+    Parameters
+    ----------
+    out_dir : path-like
+        A new (or empty) folder; built beside it and renamed into place, so
+        it is never left half-written.
+    user : str, optional
+        Who made the export, for the event log (default: the certifier).
+
+    Raises
+    ------
+    UserError
+        The filing has not been certified, or was certified as anything but
+        insufficient (``fails`` / ``insufficient``); or `out_dir` is not empty.
+    """
+    from petitions.pipeline import get_filing
+
+    filing = get_filing(ws, filing_id)
+    cert = last_certification(ws, filing_id)
+    if cert is None:
+        raise UserError("the filing has not been certified; proponents may inspect the disqualified lines of a "
+                        "petition certified insufficient", where=filing.name)
+    if cert["result"] not in ("fails", "insufficient"):
+        raise UserError(f"the filing was certified {cert['result'].replace('_', ' ')}; the proponents' inspection "
+                        "applies to an insufficient petition", where=filing.name)
+    out = Path(out_dir)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError("the output folder must be new or empty", where=str(out))
+    not_signatures = [c for c, r in REASONS.items() if not r.counts_in_raw]
+    lines = count_lines(ws, filing_id).filter(
+        (pl.col("count_status") == "invalid") & ~pl.col("reason").fill_null("other").is_in(not_signatures)).sort("seq")
+    ids = lines["line_db_id"].to_list()
+    hashes = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        for r in ws.query(f"SELECT id, signature_hash, name_hash, address_hash FROM lines WHERE id IN "
+                          f"({','.join('?' * len(chunk))})", chunk):
+            hashes[r["id"]] = r
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
+    try:
+        (tmp / "crops").mkdir()
+        disq, index = [], []
+        n_images = 0
+        for r in lines.iter_rows(named=True):
+            code = r["reason"] or "other"
+            base = {"line_id": r["line_id"], "section": r["section"], "page": r["page"], "line": r["number"],
+                    "reason_code": code, "reason": reason_label(code)}
+            disq.append(base)
+            files = {}
+            for part, col in _CROPS:
+                digest = hashes[r["line_db_id"]][col]
+                src = ws.crops.path(digest) if digest else None
+                if src is not None and src.exists():
+                    name = f"crops/{r['line_id']}_{part}.png"
+                    shutil.copyfile(src, tmp / name)
+                    files[part] = name
+                    n_images += 1
+                else:
+                    files[part] = ""
+            index.append({"line_id": r["line_id"], "reason_code": code, "reason": reason_label(code),
+                          "signature_png": files["signature"], "printed_name_png": files["printed_name"],
+                          "address_png": files["address"]})
+        schema_d = {"line_id": pl.String, "section": pl.Int64, "page": pl.Int64, "line": pl.Int64,
+                    "reason_code": pl.String, "reason": pl.String}
+        pl.DataFrame(disq, schema=schema_d, orient="row").write_csv(tmp / "disqualified_lines.csv")
+        schema_i = {"line_id": pl.String, "reason_code": pl.String, "reason": pl.String,
+                    "signature_png": pl.String, "printed_name_png": pl.String, "address_png": pl.String}
+        pl.DataFrame(index, schema=schema_i, orient="row").write_csv(tmp / "index.csv")
+        (tmp / "README.txt").write_text(_README.format(filing=filing.name, result=cert["result"].replace("_", " "),
+                                                       method=cert["method"].replace("_", " ")), encoding="utf-8")
+        files = sorted(p for p in tmp.rglob("*") if p.is_file())
+        (tmp / "SHA256SUMS").write_text("".join(f"{_sha256(p)}  {p.relative_to(tmp).as_posix()}\n" for p in files),
+                                        encoding="utf-8")
+        for p in tmp.rglob("*"):
+            if p.is_file():
+                p.chmod(0o444)
+        who = user or cert.get("official") or "unknown"
+        # The folder is renamed into place last, inside the transaction that
+        # logs the disclosure: neither happens without the other.
+        with ws.transaction():
+            ws.log_event("proponent_export", user=who, filing_id=filing_id,
+                         payload={"out_dir": str(out), "lines": len(disq), "images": n_images,
+                                  "certified_result": cert["result"],
+                                  "sha256sums": _sha256(tmp / "SHA256SUMS")})
+            if out.exists():
+                out.rmdir()  # empty, checked above
+            os.replace(tmp, out)
+    except BaseException:
+        if tmp.exists():
+            for p in tmp.rglob("*"):
+                if p.is_file():
+                    p.chmod(0o644)
+            shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return ProponentExport(out, len(disq), n_images, cert["result"])
