@@ -1,0 +1,561 @@
+"""Match petition lines to the voter file: blocking, comparison, decision.
+
+Pipeline (all vectorized, data frames in and out):
+
+1. :func:`prepare_lines` parses what each signer wrote (name, address,
+   city, zip) into the same keys :func:`matchers.prepare_voters` builds.
+2. :func:`candidate_pairs` joins lines to voters on several blocking keys
+   (zip + house number; house number + street prefix; zip + Soundex surname
+   + street prefix; nickname-canonical first + surname, county-wide; Soundex
+   surname + first name, county-wide) and keeps the union.
+3. :func:`compare_pairs` puts every (line, voter) pair through the named
+   levels of :mod:`matchers.model`, scoring name and address of the **same**
+   candidate with batched rapidfuzz calls on the distinct string pairs.
+4. :func:`score_pairs` turns levels and term frequencies into a calibrated
+   probability; :func:`decide` ranks candidates per line and applies the
+   rules: auto-accept only a clear, name-equivalent, address-tolerated,
+   unflagged identity; everything uncertain goes to review with a reason.
+"""
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from rapidfuzz import process
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from matchers import normalize as N
+from matchers import tables
+from matchers.errors import LinesInputError
+from matchers.model import (ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT, LAST_ACCEPT,
+                            MatchModel, feature_names, load_default_model)
+from matchers.voterfile import first_canon
+
+LINE_COLUMNS = ("line_id", "name", "address", "city", "zip")
+#: Longest field a line may have; longer values cannot be a name or address.
+MAX_LINE_FIELD = 300
+#: County-wide name blocks larger than this are skipped (too common to tell
+#: people apart without an address).
+MAX_NAME_BLOCK = 100
+#: County-wide name-only blocks (moved voters) larger than this are skipped:
+#: beyond a few dozen namesakes, a name alone cannot single out the voter.
+MAX_COUNTY_NAME_BLOCK = 30
+#: Candidates kept per line in the output.
+TOP_K = 5
+
+STATUS_MATCH, STATUS_REVIEW, STATUS_NONE = "match", "review", "no_match"
+
+
+def _nonempty(e: pl.Expr) -> pl.Expr:
+    return pl.when(e.str.len_chars() > 0).then(e).otherwise(None)
+
+
+def prepare_lines(lines: pl.DataFrame, *, signing_date_col: str | None = "date_signed") -> pl.DataFrame:
+    """Parse keyed petition lines into match keys.
+
+    Parameters
+    ----------
+    lines : pl.DataFrame, shape (n_lines, ...)
+        ``line_id``, ``name``, ``address`` and optionally ``city``, ``zip``
+        and a signing date (``pl.Date``, or ISO text).
+
+    Returns
+    -------
+    pl.DataFrame, shape (n_lines, ...)
+        ``_li`` (u32 row position), ``line_id`` and the ``l_*`` keys.
+
+    Raises
+    ------
+    LinesInputError
+        When ``line_id``, ``name`` or ``address`` is missing (user error).
+    """
+    missing = [c for c in ("line_id", "name", "address") if c not in lines.columns]
+    if missing:
+        raise LinesInputError("missing column(s) " + ", ".join(missing)
+                              + f"; expected {', '.join(LINE_COLUMNS)}; found {', '.join(lines.columns)}")
+    df = lines.select(
+        pl.col("line_id"),
+        *[(pl.col(c).cast(pl.String) if c in lines.columns else pl.lit(None, dtype=pl.String)).alias(c)
+          for c in ("name", "address", "city", "zip")],
+        (pl.col(signing_date_col) if signing_date_col and signing_date_col in lines.columns
+         else pl.lit(None, dtype=pl.Date)).alias("date_signed"),
+    )
+    if df.schema["date_signed"] == pl.String:
+        df = df.with_columns(pl.col("date_signed").str.strptime(pl.Date, "%Y-%m-%d", strict=False))
+    df = df.with_row_index("_li")
+    too_long = pl.any_horizontal([pl.col(c).str.len_chars().fill_null(0) > MAX_LINE_FIELD
+                                  for c in ("name", "address", "city", "zip")])
+    df = df.with_columns(too_long.alias("l_too_long"))
+    cut = {c: pl.when(pl.col("l_too_long")).then(None).otherwise(pl.col(c)) for c in ("name", "address", "city", "zip")}
+    df = df.with_columns(cut["name"].alias("_name"), cut["address"].alias("_addr"),
+                         N.normalize_city(cut["city"]).alias("l_city"), N.normalize_zip(cut["zip"]).alias("l_zip"))
+    lf = N.parse_name(df.lazy(), "_name", prefix="_n_")
+    lf = N.parse_address(lf, "_addr", prefix="_a_").drop("_addr", "_name")
+    middle = pl.col("_n_middle")
+    last = pl.col("_n_last")
+    df = lf.with_columns(
+        N.name_key(pl.col("_n_first")).alias("l_first"),
+        N.name_key(middle.str.split(" ").list.first()).alias("l_middle"),
+        N.name_key(last).alias("l_last"),
+        N.name_key(pl.concat_str([middle.fill_null(""), last], separator=" ")).alias("l_tail"),
+        pl.concat_list([N.surname_parts(last), N.surname_parts(middle).fill_null([])]).alias("l_last_parts"),
+        pl.col("_n_suffix").alias("l_suffix"),
+        pl.col("_a_house").alias("l_house"),
+        pl.col("_a_fraction").alias("l_fraction"),
+        _nonempty(pl.col("_a_street").str.replace_all(" ", "")).alias("l_street_key"),
+        pl.col("_a_unit").alias("l_unit"),
+        pl.col("_a_po_box").alias("l_po_box"),
+    ).drop(*[f"_n_{f}" for f in N.NAME_FIELDS], *[f"_a_{f}" for f in N.ADDRESS_FIELDS]).collect()
+    df = df.with_columns(
+        N.soundex(pl.col("l_last")).alias("l_sdx"),
+        pl.col("l_first").str.slice(0, 1).alias("l_finit"),
+        pl.col("l_street_key").str.slice(0, 3).alias("l_spfx"),
+        first_canon(pl.col("l_first")).alias("l_first_canon"),
+    )
+    return df
+
+
+def _voter_keys(voters: pl.DataFrame) -> pl.DataFrame:
+    need = ("k_first", "k_last", "k_last_sdx", "a_house", "a_street_key", "k_zip", "tf_first")
+    missing = [c for c in need if c not in voters.columns]
+    if missing:
+        raise LinesInputError("the voter frame is not prepared (missing " + ", ".join(missing)
+                              + "); pass it through matchers.prepare_voters first")
+    return voters.select(
+        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"),
+        "k_first", "k_last", "k_last_sdx", "a_house", "k_zip",
+        pl.col("a_street_key").str.slice(0, 3).alias("a_spfx"),
+        *_name_hashes("k_first", "k_last", "k_last_sdx", "v"),
+        # surname parts are already letters only, like the keys
+        pl.col("k_last_parts").list.first().hash(4).alias("_vp1"),
+        pl.col("k_last_parts").list.last().hash(4).alias("_vp2"),
+    )
+
+
+def _name_hashes(first: str, last: str, sdx: str, side: str) -> list[pl.Expr]:
+    # integer stand-ins for the cheap "do the names share anything" test
+    return [pl.col(first).hash(1).alias(f"_{side}h1"), pl.col(sdx).hash(2).alias(f"_{side}h2"),
+            pl.col(last).str.slice(0, 3).hash(3).alias(f"_{side}h3"), pl.col(last).hash(4).alias(f"_{side}h4"),
+            pl.col(first).str.slice(0, 3).hash(6).alias(f"_{side}h6")]
+
+
+def _block(L: pl.DataFrame, V: pl.DataFrame, lkeys: list[str], vkeys: list[str], cap: int | None,
+           name_filter: str | None = None) -> pl.DataFrame:
+    extra_l = ["_lh1", "_lh2", "_lh3", "_lh4", "_lh5", "_lh6"] if name_filter else []
+    extra_v = ["_vh1", "_vh2", "_vh3", "_vh4", "_vh6", "_vp1", "_vp2"] if name_filter else []
+    left = L.select(["_li", *lkeys, *extra_l]).drop_nulls(lkeys)
+    right = V.select(["_vi", *vkeys, *extra_v]).drop_nulls(vkeys)
+    # keep only voters whose key occurs among the lines before any counting
+    right = right.join(left.select(lkeys).unique(), left_on=vkeys, right_on=lkeys, how="semi")
+    if cap is not None:
+        right = right.filter(pl.len().over(vkeys) <= cap)
+    out = left.join(right, left_on=lkeys, right_on=vkeys, how="inner")
+    if name_filter == "any":
+        # An address block brings every resident of a building: keep pairs
+        # whose names share a first name, a surname sound or a surname start.
+        # One surname of a double surname counts ("A. Escobar Flores" for
+        # ESCOBAR FLORES, "Maria Garcia Lopez" for GARCIA), and so does a
+        # first name sharing its first three letters. Integer hashes only.
+        h = pl.col
+        out = out.filter(
+            (h("_lh1") == h("_vh1")) | (h("_lh2") == h("_vh2")) | (h("_lh3") == h("_vh3"))
+            | (h("_lh4") == h("_vp1")) | (h("_lh4") == h("_vp2")) | (h("_lh5") == h("_vh4"))
+            | (h("_lh6") == h("_vh6")))
+    elif name_filter == "one_exact":
+        # a name block on sounds: the surname agrees, or the first name does
+        # and the surname starts alike (Garcia / Garza share a Soundex code)
+        out = out.filter((pl.col("_lh4") == pl.col("_vh4"))
+                         | ((pl.col("_lh1") == pl.col("_vh1")) & (pl.col("_lh3") == pl.col("_vh3"))))
+    return out.select("_li", "_vi")
+
+
+def candidate_pairs(L: pl.DataFrame, voters: pl.DataFrame) -> pl.DataFrame:
+    """Union of the blocking joins (see :func:`candidates`), pairs only."""
+    return candidates(L, voters)[0]
+
+
+def candidates(L: pl.DataFrame, voters: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Union of the blocking joins.
+
+    Parameters
+    ----------
+    L : pl.DataFrame
+        Output of :func:`prepare_lines`.
+    voters : pl.DataFrame
+        Output of :func:`matchers.prepare_voters`.
+
+    Returns
+    -------
+    pairs : pl.DataFrame, shape (n_pairs, 2)
+        Distinct ``_li`` (line position) and ``_vi`` (voter position), u32,
+        sorted.
+    namesakes : pl.DataFrame
+        ``_li``, ``namesakes`` (u32): voters county-wide whose nickname-
+        canonical first name and surname equal the line's, counted even when
+        there are too many to score (a moved voter with a common name still
+        goes to review as ``address_mismatch``).
+    """
+    V = _voter_keys(voters)
+    L = L.with_columns(*_name_hashes("l_first", "l_last", "l_sdx", "l"), pl.col("l_middle").hash(4).alias("_lh5"))
+    blocks = [
+        _block(L, V, ["l_zip", "l_house"], ["k_zip", "a_house"], None, name_filter="any"),
+        _block(L, V, ["l_house", "l_spfx"], ["a_house", "a_spfx"], None, name_filter="any"),
+        # a mistyped house number: same street in the same zip, surname alike
+        _block(L, V, ["l_zip", "l_spfx", "l_sdx"], ["k_zip", "a_spfx", "k_last_sdx"], MAX_NAME_BLOCK),
+        _block(L, V, ["l_sdx", "l_first"], ["k_last_sdx", "k_first"], MAX_COUNTY_NAME_BLOCK),
+    ]
+    # nickname-canonical first name + exact surname, county-wide (moved voters)
+    Lc = L.select("_li", "l_last", pl.col("l_first_canon").alias("canon")).explode("canon").drop_nulls()
+    canon = pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()
+    Vc = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last", canon.alias("canon"))
+    Vc = Vc.join(Lc.select("canon", pl.col("l_last").alias("k_last")).unique(), on=["canon", "k_last"], how="semi")
+    Vc = Vc.with_columns(pl.len().over(["canon", "k_last"]).alias("_n"))
+    sizes = Vc.select("canon", "k_last", "_n").unique(["canon", "k_last"])
+    namesakes = (Lc.join(sizes, left_on=["canon", "l_last"], right_on=["canon", "k_last"])
+                 .group_by("_li").agg(pl.col("_n").max().cast(pl.UInt32).alias("namesakes")))
+    Vc = Vc.filter(pl.col("_n") <= MAX_COUNTY_NAME_BLOCK)
+    blocks.append(Lc.join(Vc, left_on=["canon", "l_last"], right_on=["canon", "k_last"]).select("_li", "_vi"))
+    key = pl.concat(blocks).select((pl.col("_li").cast(pl.UInt64) * (1 << 32) + pl.col("_vi")).alias("k"))
+    key = key.unique().sort("k")["k"]
+    pairs = pl.DataFrame({"_li": (key // (1 << 32)).cast(pl.UInt32), "_vi": (key % (1 << 32)).cast(pl.UInt32)})
+    return pairs, namesakes
+
+
+def _string_scores(a: pl.Series, b: pl.Series, scorer) -> np.ndarray:
+    """Score string pairs row by row, computing each distinct pair once.
+
+    Returns
+    -------
+    (n,) float64 array; null on either side scores 0.
+    """
+    df = pl.DataFrame({"a": a.fill_null(""), "b": b.fill_null("")})
+    uniq = df.unique(maintain_order=False)
+    s = process.cpdist(uniq["a"].to_list(), uniq["b"].to_list(), scorer=scorer, workers=-1)
+    uniq = uniq.with_columns(pl.Series("s", np.asarray(s, dtype=np.float64)))
+    out = df.join(uniq, on=["a", "b"], how="left", maintain_order="left")["s"].to_numpy()
+    empty = ((df["a"] == "") | (df["b"] == "")).to_numpy()
+    return np.where(empty, 0.0, out)
+
+
+_LINE_COMPARE_COLS = ("l_first", "l_middle", "l_last", "l_tail", "l_suffix", "l_house", "l_fraction", "l_street_key",
+                      "l_unit", "l_zip", "l_city")
+_VOTER_COMPARE_COLS = ("voter_id", "k_first", "k_middle", "k_last", "k_suffix", "a_house",
+                       "a_fraction", "a_street_key", "a_unit", "k_zip", "k_city", "tf_first", "tf_last",
+                       "tf_address", "status", "registration_date", "district")
+
+
+def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
+    """Comparison levels of each candidate pair.
+
+    Returns
+    -------
+    pl.DataFrame, shape (n_pairs, ...)
+        ``_li``, ``_vi``, ``first_level``, ``last_level``, ``middle_level``,
+        ``suffix_level``, ``address_level`` (str, names from
+        :data:`matchers.model.COMPARISONS`), the term-frequency features and
+        the voter fields the decision needs.
+    """
+    t = model.thresholds
+    li = pairs["_li"]
+    vi = pairs["_vi"]
+    # first-name frequency in the voter file decides whether a near miss is a
+    # keying typo (not a known name) or another real name (maybe a relative)
+    firsts = L.select(pl.col("l_first").unique()).drop_nulls()
+    known = (voters.select("k_first", "tf_first").join(firsts, left_on="k_first", right_on="l_first", how="semi")
+             .unique("k_first").rename({"k_first": "l_first", "tf_first": "l_first_count"}))
+    Lx = L.select(_LINE_COMPARE_COLS).join(known, on="l_first", how="left", maintain_order="left")
+    # names of the nickname table are known given names whatever the file size
+    Lx = Lx.with_columns(pl.when(pl.col("l_first").is_in(tables.nicknames()["name"].implode()))
+                         .then(pl.lit(1 << 20, dtype=pl.UInt32)).otherwise(pl.col("l_first_count")).alias("l_first_count"))
+    P = pl.concat([
+        pairs,
+        Lx.select(pl.all().gather(li)),
+        voters.select([c for c in _VOTER_COMPARE_COLS if c in voters.columns]).select(pl.all().gather(vi)),
+    ], how="horizontal")
+    nick = tables.nickname_pairs()
+    P = P.join(nick, left_on=["l_first", "k_first"], right_on=["a", "b"], how="left", maintain_order="left")
+    jw = JaroWinkler.normalized_similarity
+    P = P.with_columns(
+        pl.Series("jw_first", _string_scores(P["l_first"], P["k_first"], jw)),
+        pl.Series("jw_last", np.maximum(_string_scores(P["l_last"], P["k_last"], jw),
+                                        _string_scores(P["l_tail"], P["k_last"], jw))),
+        pl.Series("jw_street", _string_scores(P["l_street_key"], P["a_street_key"], jw)),
+        pl.Series("osa_house", _string_scores(P["l_house"], P["a_house"], OSA.distance)),
+    )
+    lf, vf = pl.col("l_first"), pl.col("k_first")
+    first = (
+        pl.when(lf.is_null() | vf.is_null()).then(pl.lit("missing"))
+        .when(lf == vf).then(pl.lit("exact"))
+        .when(pl.col("nick").fill_null(False)).then(pl.lit("nickname"))
+        .when(((lf.str.len_chars() == 1) & vf.str.starts_with(lf)) | ((vf.str.len_chars() == 1) & lf.str.starts_with(vf)))
+        .then(pl.lit("initial"))
+        .when((pl.col("jw_first") >= t.first_typo) & (pl.col("l_first_count").fill_null(0) < t.known_name_min_count))
+        .then(pl.lit("typo"))
+        .when((lf == pl.col("k_middle")) & (lf.str.len_chars() > 1)).then(pl.lit("middle_as_first"))
+        .when(pl.col("jw_first") >= t.first_typo).then(pl.lit("similar"))
+        .otherwise(pl.lit("different"))
+    )
+    ll, vl = pl.col("l_last"), pl.col("k_last")
+    last = (
+        pl.when(ll.is_null() | vl.is_null()).then(pl.lit("missing"))
+        .when((ll == vl) | (pl.col("l_tail") == vl)).then(pl.lit("exact"))
+        # one surname of a double surname ("Garcia" for "Garcia Lopez"), either way round
+        .when(((ll.str.len_chars() >= 3) & (vl.str.starts_with(ll) | vl.str.ends_with(ll)))
+              | ((vl.str.len_chars() >= 3) & (ll.str.starts_with(vl) | ll.str.ends_with(vl)
+                                             | pl.col("l_tail").str.starts_with(vl)))).then(pl.lit("part"))
+        .when(pl.col("jw_last") >= t.last_typo).then(pl.lit("typo"))
+        .when(pl.col("jw_last") >= t.last_similar).then(pl.lit("similar"))
+        .otherwise(pl.lit("different"))
+    )
+    lm, vm = pl.col("l_middle"), pl.col("k_middle")
+    middle = (
+        pl.when(lm.is_null() | vm.is_null()).then(pl.lit("missing"))
+        .when((lm == vm) & (lm.str.len_chars() > 1)).then(pl.lit("exact"))
+        .when(lm.str.slice(0, 1) == vm.str.slice(0, 1)).then(pl.lit("initial"))
+        .otherwise(pl.lit("different"))
+    )
+    ls, vs = pl.col("l_suffix"), pl.col("k_suffix")
+    suffix = (
+        pl.when(ls.is_null() & vs.is_null()).then(pl.lit("both_missing"))
+        .when(ls.is_null()).then(pl.lit("line_missing"))
+        .when(vs.is_null()).then(pl.lit("voter_missing"))
+        .when(ls == vs).then(pl.lit("agree"))
+        .otherwise(pl.lit("conflict"))
+    )
+    house_eq = pl.col("l_house") == pl.col("a_house")
+    street_same = pl.col("jw_street") >= t.street_same
+    street_sim = pl.col("jw_street") >= t.street_similar
+    loc_ok = (pl.col("l_zip") == pl.col("k_zip")).fill_null(
+        pl.col("l_zip").is_null() & (pl.col("l_city").is_null() | (pl.col("l_city") == pl.col("k_city")).fill_null(True)))
+    unit_ok = (pl.col("l_unit") == pl.col("a_unit")).fill_null(pl.col("l_unit").is_null() & pl.col("a_unit").is_null())
+    frac_ok = (pl.col("l_fraction") == pl.col("a_fraction")).fill_null(
+        pl.col("l_fraction").is_null() & pl.col("a_fraction").is_null())
+    address = (
+        pl.when(pl.col("l_house").is_null() | pl.col("l_street_key").is_null()).then(pl.lit("missing"))
+        .when(house_eq & street_same & unit_ok & frac_ok & loc_ok).then(pl.lit("exact"))
+        .when(house_eq & street_same & loc_ok).then(pl.lit("unit_differs"))
+        .when(house_eq & street_sim & loc_ok).then(pl.lit("street_similar"))
+        .when((pl.col("osa_house") == 1) & street_same & loc_ok).then(pl.lit("number_typo"))
+        .when(house_eq & street_sim).then(pl.lit("locality_differs"))
+        .when(street_same & loc_ok).then(pl.lit("same_street"))
+        .otherwise(pl.lit("different"))
+    )
+    P = P.with_columns(first_level=first, last_level=last, middle_level=middle, suffix_level=suffix,
+                       address_level=address)
+    n = max(voters.height, 1)
+    P = P.with_columns(
+        pl.when(pl.col("first_level").is_in(["exact", "nickname"]))
+        .then(-((pl.col("tf_first").cast(pl.Float64) + 1) / n).log10()).otherwise(0.0).alias("first_rarity"),
+        pl.when(pl.col("last_level").is_in(["exact", "part", "typo"]))
+        .then(-((pl.col("tf_last").cast(pl.Float64) + 1) / n).log10()).otherwise(0.0).alias("last_rarity"),
+        pl.when(pl.col("address_level").is_in(["exact", "unit_differs", "street_similar"]))
+        .then(pl.col("tf_address").cast(pl.Float64).log10()).otherwise(0.0).alias("address_crowd"),
+    )
+    return P
+
+
+def design_matrix(P: pl.DataFrame) -> np.ndarray:
+    """(n_pairs, n_features) float64 model inputs in :func:`feature_names` order."""
+    cols = []
+    for name in feature_names():
+        if ":" in name:
+            comp, lv = name.split(":")
+            cols.append((pl.col(f"{comp}_level") == lv).cast(pl.Float64).alias(name))
+        else:
+            cols.append(pl.col(name).cast(pl.Float64).alias(name))
+    return P.select(cols).to_numpy()
+
+
+def score_pairs(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
+    """Add ``weight`` (log-odds) and ``p`` (pair probability) to compared pairs."""
+    z = design_matrix(P) @ model.weight_vector() + model.intercept
+    z = np.clip(z, -30, 30)
+    return P.with_columns(pl.Series("weight", z), pl.Series("p", 1.0 / (1.0 + np.exp(-z))))
+
+
+def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_city: str | None = None,
+           district: str | None = None, namesakes: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Rank candidates per line and give each line a status and a reason.
+
+    The line-level score of candidate *i* is ``odds_i / (1 + sum_j odds_j)``:
+    the probability that *i* is the signer when at most one voter is, so two
+    equally good candidates (Jr and Sr without a suffix) share it.
+    """
+    odds = (pl.col("weight")).exp()
+    P = P.with_columns((odds / (1.0 + odds.sum().over("_li"))).clip(1e-12, 1 - 1e-12).alias("share"))
+    a, b = model.line_calibration
+    logit = (pl.col("share") / (1.0 - pl.col("share"))).log()
+    P = P.with_columns((1.0 / (1.0 + (-(a * logit + b)).exp())).alias("score"))
+    name_ok = pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
+    P = P.with_columns(name_ok.alias("name_ok"))
+    P = P.sort(["_li", "score"], descending=[False, True])
+    top = P.group_by("_li", maintain_order=True).agg(
+        pl.all().first(),
+        pl.col("share").get(1, null_on_oob=True).alias("second_share"),
+        ((pl.col("score") >= 0.01) | pl.col("name_ok")).sum().alias("n_candidates"),
+        pl.struct(pl.col("voter_id"), pl.col("score")).head(TOP_K).alias("candidates"),
+    )
+    top = top.drop([c for c in top.columns if c.startswith("l_")])
+    out = L.select("_li", "line_id", "date_signed", "l_first", "l_last", "l_too_long", "l_house",
+                   "l_street_key", "l_po_box").join(top, on="_li", how="left", maintain_order="left")
+    if namesakes is not None:
+        out = out.join(namesakes, on="_li", how="left", maintain_order="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.UInt32).alias("namesakes"))
+    out = out.with_columns(pl.col("namesakes").fill_null(0))
+    # a name found only elsewhere (too many namesakes to score) still counts
+    out = out.with_columns(pl.max_horizontal(pl.col("n_candidates").fill_null(0).cast(pl.UInt32),
+                                             pl.when(pl.col("name_ok").fill_null(False)).then(0)
+                                             .otherwise(pl.col("namesakes"))).cast(pl.UInt32).alias("n_candidates"))
+
+    flags = {
+        "cancelled": pl.col("status") == "cancelled",
+        "registered_after_signing": (pl.col("registration_date") > pl.col("date_signed")).fill_null(False)
+        if "registration_date" in out.columns else pl.lit(False),
+        "out_of_district": pl.lit(False),
+        "inactive": (pl.col("status") == "inactive") & pl.lit(model.inactive_policy == "review"),
+    }
+    ood = pl.lit(False)
+    if jurisdiction_city:
+        jc = pl.DataFrame({"c": [jurisdiction_city]}).select(N.normalize_city(pl.col("c")))["c"][0]
+        ood = ood | (pl.col("k_city") != jc).fill_null(False)
+    if district and "district" in out.columns:
+        ood = ood | (pl.col("district") != district).fill_null(True)
+    flags["out_of_district"] = ood
+    flagged = pl.any_horizontal([f.fill_null(False) for f in flags.values()])
+    # ambiguity on the uncalibrated shares: a runner-up holding a real part
+    # of the probability mass that at most one voter signed
+    ambiguous = (pl.col("second_share").fill_null(0.0) >= model.ambiguity_share)
+    accept = (
+        (pl.col("score") >= model.accept_threshold) & pl.col("name_ok")
+        & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
+        & ~pl.col("suffix_level").is_in(["conflict", "line_missing"])
+        & ~ambiguous & ~flagged
+    ).fill_null(False)
+    # same surname at the address: a housemate, or the voter with a mistyped
+    # first name; either way a person looks
+    household = pl.col("last_level").is_in(list(LAST_ACCEPT)) & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
+    plausible = ((pl.col("score") >= model.review_threshold) | pl.col("name_ok") | household).fill_null(False)
+    elsewhere_only = ~plausible & (pl.col("namesakes") > 0)
+    no_name = pl.col("l_last").is_null()
+    status = (
+        pl.when(pl.col("l_too_long")).then(pl.lit(STATUS_NONE))
+        .when(no_name).then(pl.lit(STATUS_NONE))
+        .when(accept).then(pl.lit(STATUS_MATCH))
+        .when(plausible | elsewhere_only).then(pl.lit(STATUS_REVIEW))
+        .otherwise(pl.lit(STATUS_NONE))
+    )
+    reason = pl.when(pl.col("l_too_long")).then(pl.lit("unreadable")).when(no_name).then(pl.lit("no_name"))
+    reason = reason.when(accept).then(pl.lit(None, dtype=pl.String))
+    reason = reason.when(elsewhere_only).then(pl.lit("address_mismatch"))
+    reason = reason.when(~plausible & (pl.col("l_house").is_null() & pl.col("l_po_box").is_not_null())).then(pl.lit("po_box_only"))
+    reason = reason.when(~plausible).then(pl.lit("not_found"))
+    # registered elsewhere outranks the record's flags: a moved voter is
+    # found by name alone, and the candidates list shows every namesake
+    reason = reason.when(pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE)) & pl.col("name_ok")).then(
+        pl.lit("address_mismatch"))
+    for code, cond in flags.items():
+        reason = reason.when(cond.fill_null(False)).then(pl.lit(code))
+    reason = (
+        reason.when(ambiguous).then(pl.lit("ambiguous"))
+        .when(pl.col("address_level") == "missing").then(
+            pl.when(pl.col("l_po_box").is_not_null()).then(pl.lit("po_box_only")).otherwise(pl.lit("incomplete_address")))
+        .when(~pl.col("first_level").is_in(list(FIRST_ACCEPT))).then(pl.lit("name_mismatch"))
+        .when(pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).then(pl.lit("address_mismatch"))
+        .when(pl.col("suffix_level").is_in(["conflict", "line_missing"])).then(pl.lit("suffix_mismatch"))
+        .otherwise(pl.lit("weak_match"))
+    )
+    out = out.with_columns(status.alias("status"), reason.alias("reason"))
+    out = out.with_columns(
+        pl.when(plausible).then(pl.col("voter_id")).alias("voter_id"),
+        pl.when(plausible).then(pl.col("score")).otherwise(0.0).alias("score"),
+        pl.when(pl.col("first_level").is_not_null()).then(
+            pl.concat_str([pl.lit("first "), pl.col("first_level"), pl.lit(", last "), pl.col("last_level")])
+        ).alias("name_level"),
+        pl.lit(model.version).alias("model_version"),
+    )
+    return out.select(
+        "line_id", "voter_id", "score", "status", "reason", "name_level", "address_level", "first_level",
+        "last_level", "middle_level", "suffix_level", "n_candidates",
+        pl.col("candidates").fill_null(pl.lit([], dtype=pl.List(pl.Struct({"voter_id": pl.String, "score": pl.Float64})))),
+        "model_version",
+    )
+
+
+def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel | None = None,
+                jurisdiction_city: str | None = None, district: str | None = None,
+                signing_date_col: str | None = "date_signed") -> pl.DataFrame:
+    """Match every petition line to its most likely voter.
+
+    Parameters
+    ----------
+    lines : pl.DataFrame, shape (n_lines, ...)
+        ``line_id``, ``name``, ``address``, ``city``, ``zip`` as keyed (free
+        text), and optionally the signing date (``pl.Date``).
+    voters : pl.DataFrame, shape (n_voters, ...)
+        Output of :func:`matchers.prepare_voters`.
+    model : MatchModel, optional
+        Defaults to :func:`matchers.load_default_model`.
+    jurisdiction_city : str, optional
+        Voters whose residence city (after aliases) differs are flagged
+        ``out_of_district``.
+    district : str, optional
+        Voters whose ``district`` differs are flagged ``out_of_district``.
+    signing_date_col : str or None
+        Column of `lines` with the date signed; a voter registered after it
+        is flagged ``registered_after_signing``.
+
+    Returns
+    -------
+    pl.DataFrame, shape (n_lines, 14)
+        One row per input line in input order: ``line_id``, ``voter_id``
+        (null when none), ``score`` (f64, 0..1), ``status`` (match / review
+        / no_match), ``reason`` (null for match), ``name_level``,
+        ``address_level``, ``first_level``, ``last_level``,
+        ``middle_level``, ``suffix_level``, ``n_candidates`` (u32),
+        ``candidates`` (list of struct voter_id/score, best first, at most
+        5), ``model_version``.
+
+    Examples
+    --------
+    >>> import polars as pl, matchers
+    >>> voters = matchers.prepare_voters(pl.DataFrame({
+    ...     "voter_id": ["V1"], "first_name": ["William"], "last_name": ["Smith"],
+    ...     "house_number": ["12"], "street_name": ["Main"], "street_type": ["Street"],
+    ...     "zip": ["90012"], "status": ["active"]}))
+    >>> lines = pl.DataFrame({"line_id": ["1-1-1"], "name": ["Bill Smith"],
+    ...     "address": ["12 Main St"], "city": ["Los Angeles"], "zip": ["90012"]})
+    >>> matchers.match_lines(lines, voters)["status"].to_list()
+    ['match']
+    """
+    model = model or load_default_model()
+    L = prepare_lines(lines, signing_date_col=signing_date_col)
+    pairs, namesakes = candidates(L, voters)
+    P = compare_pairs(pairs, L, voters, model)
+    P = score_pairs(P, model)
+    return decide(L, P, model, jurisdiction_city=jurisdiction_city, district=district, namesakes=namesakes)
+
+
+def find_duplicates(matches: pl.DataFrame) -> pl.DataFrame:
+    """Lines whose matched voter appears on more than one line of the filing.
+
+    Parameters
+    ----------
+    matches : pl.DataFrame
+        Output of :func:`match_lines` (in filing order).
+
+    Returns
+    -------
+    pl.DataFrame
+        ``line_id``, ``duplicate_group`` (the voter id), ``occurrence``
+        (1 for the first line of the voter in input order, 2, ...), and
+        ``group_size``; only lines with status match or review.
+    """
+    m = matches.with_row_index("_pos").filter(
+        pl.col("status").is_in([STATUS_MATCH, STATUS_REVIEW]) & pl.col("voter_id").is_not_null())
+    m = m.with_columns(pl.len().over("voter_id").alias("group_size")).filter(pl.col("group_size") > 1)
+    return m.sort("_pos").select(
+        "line_id",
+        pl.col("voter_id").alias("duplicate_group"),
+        (pl.int_range(pl.len()).over("voter_id") + 1).cast(pl.UInt32).alias("occurrence"),
+        pl.col("group_size").cast(pl.UInt32),
+    )

@@ -1,0 +1,383 @@
+"""Voter-file import: county exports -> the standard columns -> match keys.
+
+:func:`read_voter_file` reads CSV (any delimiter, UTF-8, Latin-1 or a mix of
+the two), fixed-width text with a layout file, or Parquet; renames columns
+through an optional mapping; validates every row and reports every problem
+with file, row and column. :func:`prepare_voters` adds the normalised match
+keys and term frequencies the matcher uses; its output is what a workspace
+stores as its columnar copy.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import polars as pl
+
+from matchers import normalize as N
+from matchers import tables
+from matchers.errors import VoterFileError
+
+#: The standard voter-file schema (shared/CONTRACT.md).
+STANDARD_COLUMNS = (
+    "voter_id", "first_name", "middle_name", "last_name", "suffix", "house_number",
+    "house_fraction", "street_dir", "street_name", "street_type", "street_post_dir",
+    "unit_type", "unit_number", "city", "zip", "birth_date", "registration_date", "status",
+    "party", "precinct", "district",
+)
+REQUIRED_COLUMNS = ("voter_id", "first_name", "last_name", "house_number", "street_name")
+DATE_COLUMNS = ("birth_date", "registration_date")
+STATUSES = {"active": "active", "a": "active", "act": "active", "inactive": "inactive", "i": "inactive",
+            "inact": "inactive", "cancelled": "cancelled", "canceled": "cancelled", "c": "cancelled",
+            "can": "cancelled", "cancel": "cancelled"}
+#: Longest value accepted in a text column of a voter file.
+MAX_FIELD_CHARS = 500
+#: Columns :func:`prepare_voters` adds (all start with ``k_``, ``a_`` or ``tf_``).
+PREPARED_VERSION = "voters-prepared/1"
+
+
+def _latin1_fallback(err: UnicodeDecodeError):
+    # A byte that is not UTF-8 is read as Latin-1: county exports mix the two.
+    return err.object[err.start:err.end].decode("latin-1"), err.end
+
+
+codecs.register_error("sigverify_latin1", _latin1_fallback)
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    return data.decode("utf-8", errors="sigverify_latin1")
+
+
+def _sniff_delimiter(first_line: str) -> str:
+    counts = {d: first_line.count(d) for d in (",", "\t", "|", ";")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] > 0 else ","
+
+
+def load_mapping(mapping: dict | str | os.PathLike | None) -> dict[str, str]:
+    """Read a column mapping: county header -> standard column.
+
+    Accepts a dict, a JSON file (an object) or a two-column CSV file
+    (``source,standard``). Either direction is understood: when the keys are
+    standard column names and the values are not, the mapping is inverted.
+    """
+    if mapping is None:
+        return {}
+    if not isinstance(mapping, dict):
+        path = Path(mapping)
+        try:
+            text = _decode(path.read_bytes())
+        except OSError as exc:
+            raise VoterFileError(f"cannot read the column mapping ({exc.strerror})", path=str(path)) from None
+        if path.suffix.lower() == ".json":
+            try:
+                mapping = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise VoterFileError(f"not valid JSON at line {exc.lineno}, column {exc.colno}", path=str(path)) from None
+            if not isinstance(mapping, dict):
+                raise VoterFileError("expected a JSON object {\"county header\": \"standard column\"}", path=str(path))
+        else:
+            rows = [r for r in csv.reader(io.StringIO(text)) if r and any(c.strip() for c in r)]
+            if rows and [c.strip().lower() for c in rows[0][:2]] in (["source", "standard"], ["standard", "source"]):
+                flip = rows[0][0].strip().lower() == "standard"
+                rows = [[r[1], r[0]] if flip else r for r in rows[1:]]
+            bad = [i + 1 for i, r in enumerate(rows) if len(r) < 2]
+            if bad:
+                raise VoterFileError("each mapping row needs two columns: county header, standard column",
+                                     path=str(path), problems=[f"row {i}" for i in bad])
+            mapping = {r[0].strip(): r[1].strip() for r in rows}
+    mapping = {str(k): str(v) for k, v in mapping.items()}
+    std = set(STANDARD_COLUMNS)
+    keys_std = sum(k in std for k in mapping)
+    vals_std = sum(v in std for v in mapping.values())
+    if keys_std > vals_std:
+        mapping = {v: k for k, v in mapping.items()}
+    return mapping
+
+
+def _read_layout(layout) -> list[tuple[str, int, int]]:
+    if isinstance(layout, (str, os.PathLike)):
+        path = Path(layout)
+        try:
+            text = path.read_text("utf-8")
+        except OSError as exc:
+            raise VoterFileError(f"cannot read the fixed-width layout ({exc.strerror})", path=str(path)) from None
+        if path.suffix.lower() == ".json":
+            layout = json.loads(text)
+        else:
+            rows = list(csv.DictReader(io.StringIO(text)))
+            layout = rows
+    if isinstance(layout, dict):
+        layout = layout.get("columns", layout)
+        if isinstance(layout, dict):
+            layout = [{"name": k, **v} for k, v in layout.items()]
+    out = []
+    for i, spec in enumerate(layout):
+        try:
+            out.append((str(spec["name"]), int(spec["start"]), int(spec["width"])))
+        except (KeyError, TypeError, ValueError):
+            raise VoterFileError(f"layout entry {i + 1} needs name, start (1-based) and width") from None
+    return out
+
+
+def _read_raw(path: Path, layout) -> tuple[pl.DataFrame, int]:
+    """Return all-string columns and the file line number of the first data row."""
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        try:
+            df = pl.read_parquet(path)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is the file's problem
+            raise VoterFileError(f"not a readable Parquet file ({exc.__class__.__name__})", path=str(path)) from None
+        return df.with_columns(pl.all().cast(pl.String)), 1
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise VoterFileError(f"cannot read the voter file ({exc.strerror})", path=str(path)) from None
+    text = _decode(data)
+    if not text.strip():
+        raise VoterFileError("the voter file is empty", path=str(path))
+    if layout is not None:
+        spec = _read_layout(layout)
+        lines = pl.DataFrame({"_line": text.splitlines()}).filter(pl.col("_line").str.strip_chars() != "")
+        df = lines.select([
+            pl.col("_line").str.slice(start - 1, width).str.strip_chars().alias(name) for name, start, width in spec
+        ])
+        return df, 1
+    first_line = text.split("\n", 1)[0]
+    sep = _sniff_delimiter(first_line)
+    try:
+        df = pl.read_csv(io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False,
+                         truncate_ragged_lines=False)
+    except pl.exceptions.PolarsError as exc:
+        msg = str(exc).splitlines()[0][:200]
+        raise VoterFileError(f"cannot parse as delimited text ({msg})", path=str(path)) from None
+    df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+    return df, 2
+
+
+def read_voter_file(path, *, mapping: dict | str | os.PathLike | None = None, layout=None) -> pl.DataFrame:
+    """Read a county voter-file export into the standard columns.
+
+    Parameters
+    ----------
+    path : str or path-like
+        CSV / TSV / pipe-delimited text (delimiter sniffed; UTF-8, Latin-1
+        or mixed), fixed-width text (with `layout`), or Parquet.
+    mapping : dict or path, optional
+        County header -> standard column (JSON object or two-column CSV).
+    layout : list, dict or path, optional
+        Fixed-width layout: entries ``{"name", "start" (1-based), "width"}``
+        as JSON, or a CSV with those headers.
+
+    Returns
+    -------
+    pl.DataFrame
+        One row per voter: the standard columns (strings; ``birth_date`` and
+        ``registration_date`` as ``pl.Date``; ``status`` one of active,
+        inactive, cancelled) followed by any extra columns, unchanged.
+
+    Raises
+    ------
+    VoterFileError
+        ``user_error = True``; lists every problem with file, row and column.
+    """
+    path = Path(path)
+    df, first_row = _read_raw(path, layout)
+    mp = load_mapping(mapping)
+    if mp:
+        missing_src = [k for k in mp if k not in df.columns]
+        present = {k: v for k, v in mp.items() if k in df.columns}
+        df = df.rename(present)
+        if missing_src and not all(v in df.columns for k, v in mp.items() if k in missing_src):
+            raise VoterFileError("the column mapping names headers that are not in the file",
+                                 path=str(path), problems=[f"column {k!r}" for k in missing_src])
+    df = df.rename({c: c.strip().lower() for c in df.columns if c.strip().lower() in STANDARD_COLUMNS})
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise VoterFileError(
+            "wrong headers: missing required column(s) " + ", ".join(missing)
+            + f"; found {', '.join(df.columns[:12])}{'...' if len(df.columns) > 12 else ''}"
+            + " (use a column mapping for county exports with other headers)",
+            path=str(path),
+        )
+    if df.height == 0:
+        raise VoterFileError("the voter file has a header but no voters", path=str(path))
+    for c in STANDARD_COLUMNS:
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    df = df.with_columns([pl.col(c).cast(pl.String).str.strip_chars() for c in STANDARD_COLUMNS])
+    df = df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in STANDARD_COLUMNS])
+    problems = _validate(df, first_row)
+    if problems:
+        raise VoterFileError(f"{len(problems)} problem(s) in the voter file", path=str(path), problems=problems)
+    df = df.with_columns(
+        [_parse_date(pl.col(c)).alias(c) for c in DATE_COLUMNS]
+        + [pl.col("status").str.to_lowercase().replace_strict(STATUSES, default=None).fill_null("active").alias("status")]
+    )
+    extra = [c for c in df.columns if c not in STANDARD_COLUMNS]
+    return df.select(list(STANDARD_COLUMNS) + extra)
+
+
+def _parse_date(e: pl.Expr) -> pl.Expr:
+    return pl.coalesce(
+        e.str.strptime(pl.Date, "%Y-%m-%d", strict=False),
+        e.str.strptime(pl.Date, "%m/%d/%Y", strict=False),
+        e.str.strptime(pl.Date, "%Y%m%d", strict=False),
+        e.str.strptime(pl.Date, "%m-%d-%Y", strict=False),
+    )
+
+
+def _validate(df: pl.DataFrame, first_row: int, limit: int = 1000) -> list[str]:
+    """Every problem as "row R, column C: what" (vectorized checks)."""
+    checks: list[tuple[str, pl.Expr, str]] = [
+        ("voter_id", pl.col("voter_id").is_null(), "voter id is blank"),
+        ("voter_id", pl.col("voter_id").is_duplicated() & pl.col("voter_id").is_not_null(), "voter id appears more than once"),
+        ("last_name", pl.col("last_name").is_null(), "last name is blank"),
+        ("status", pl.col("status").is_not_null()
+         & pl.col("status").str.to_lowercase().replace_strict(STATUSES, default=None).is_null(),
+         "status must be active, inactive or cancelled"),
+        ("zip", pl.col("zip").is_not_null() & ~pl.col("zip").str.contains(r"^\d{5}(?:-?\d{4})?$"),
+         "expected a 5-digit ZIP or ZIP+4"),
+    ]
+    for c in DATE_COLUMNS:
+        checks.append((c, pl.col(c).is_not_null() & _parse_date(pl.col(c)).is_null(),
+                       "expected a date like 2024-03-01 or 03/01/2024"))
+    for c in STANDARD_COLUMNS:
+        checks.append((c, pl.col(c).str.len_chars() > MAX_FIELD_CHARS, f"value longer than {MAX_FIELD_CHARS} characters"))
+    flagged = df.with_row_index("_row").select(
+        [pl.col("_row")] + [e.fill_null(False).alias(f"_c{i}") for i, (_, e, _) in enumerate(checks)]
+    )
+    problems: list[str] = []
+    for i, (col, _, what) in enumerate(checks):
+        rows = flagged.filter(pl.col(f"_c{i}"))["_row"].head(limit).to_list()
+        for r in rows:
+            val = df[col][r]
+            shown = f" (got {val[:30]!r})" if isinstance(val, str) and col not in ("voter_id",) and val else ""
+            problems.append(f"row {r + first_row}, column {col}: {what}{shown}")
+    return problems
+
+
+def prepare_voters(voters: pl.DataFrame) -> pl.DataFrame:
+    """Add normalised match keys and term frequencies to a standard voter frame.
+
+    Parameters
+    ----------
+    voters : pl.DataFrame, shape (n_voters, ...)
+        Output of :func:`read_voter_file` (or any frame with the standard
+        columns).
+
+    Returns
+    -------
+    pl.DataFrame, shape (n_voters, ...)
+        The input columns plus ``k_first``, ``k_middle``, ``k_last``,
+        ``k_last_parts`` (list[str]), ``k_suffix``, ``k_last_sdx``,
+        ``k_first_canon`` (list[str]), ``k_canon`` (its first), ``a_house``, ``a_fraction``,
+        ``a_street``, ``a_street_key``, ``a_unit``, ``a_po_box``, ``k_zip``,
+        ``k_city``, term frequencies ``tf_first``, ``tf_last`` (counts,
+        u32) and ``tf_address`` (voters at the same address), and
+        ``prepared_version``. Re-preparing a prepared frame recomputes them.
+    """
+    voters = voters.drop([c for c in voters.columns if c.startswith(("k_", "a_", "tf_")) or c == "prepared_version"])
+    schema = set(voters.columns)
+    for c in STANDARD_COLUMNS:
+        if c not in schema:
+            voters = voters.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    schema = set(voters.columns)
+    voters = voters.with_columns([_parse_date(pl.col(c)).alias(c) for c in DATE_COLUMNS
+                                  if voters.schema[c] == pl.String])
+    # Names and addresses repeat (a few thousand first names, tens of
+    # thousands of surnames, one address per household): normalise each
+    # distinct value once and join the keys back.
+    firsts = voters.select(pl.col("first_name").unique()).lazy().with_columns(
+        N.clean_text(pl.col("first_name")).alias("_fc"))
+    firsts = firsts.with_columns(
+        N.name_key(pl.col("_fc").str.split(" ").list.first()).alias("k_first"),
+        pl.col("_fc").str.split(" ").list.slice(1).list.join(" ").alias("_first_rest"),
+    ).with_columns(first_canon(pl.col("k_first")).alias("k_first_canon")).drop("_fc")
+    # one canonical per voter for the county-wide name block (registered
+    # names are mostly the formal form, whose only canonical is itself)
+    firsts = firsts.with_columns(pl.col("k_first_canon").list.first().alias("k_canon"))
+    lasts = voters.select(pl.col("last_name").unique()).lazy().with_columns(
+        N.clean_text(pl.col("last_name")).alias("_lc"))
+    lasts = lasts.with_columns(pl.col("_lc").str.extract(N._SUFFIX_RE, 1).alias("_suffix_in_last"))
+    lasts = lasts.with_columns(
+        pl.when(pl.col("_suffix_in_last").is_not_null() & pl.col("_lc").str.contains(" "))
+        .then(pl.col("_lc").str.replace(N._SUFFIX_RE, "").str.strip_chars()).otherwise(pl.col("_lc")).alias("_lc"))
+    lasts = lasts.with_columns(N.name_key(pl.col("_lc")).alias("k_last"),
+                               N.surname_parts(pl.col("_lc")).alias("k_last_parts"))
+    lasts = lasts.with_columns(N.soundex(pl.col("k_last")).alias("k_last_sdx")).drop("_lc")
+    addr_text = N.voter_address_text(schema)
+    addrs = voters.lazy().select(addr_text.alias("_addr_text")).unique()
+    addrs = N.parse_address(addrs, "_addr_text", prefix="_a_")
+    addrs = addrs.select(
+        "_addr_text",
+        pl.col("_a_house").alias("a_house"),
+        pl.col("_a_fraction").alias("a_fraction"),
+        pl.col("_a_street").alias("a_street"),
+        pl.col("_a_street").str.replace_all(" ", "").alias("a_street_key"),
+        pl.col("_a_unit").alias("a_unit"),
+        pl.col("_a_po_box").alias("a_po_box"),
+    )
+    out = (voters.lazy().with_columns(addr_text.alias("_addr_text"))
+           .join(firsts, on="first_name", how="left", nulls_equal=True, maintain_order="left")
+           .join(lasts, on="last_name", how="left", nulls_equal=True, maintain_order="left")
+           .join(addrs, on="_addr_text", how="left", nulls_equal=True, maintain_order="left"))
+    middle = pl.concat_str([pl.col("_first_rest").fill_null(""), N.clean_text(pl.col("middle_name")).fill_null("")],
+                           separator=" ").str.strip_chars()
+    suffix = pl.coalesce(N.clean_text(pl.col("suffix")).str.replace_all(r"[^A-Z0-9]", ""), pl.col("_suffix_in_last"))
+    out = out.with_columns(
+        pl.when(middle != "").then(N.name_key(middle.str.split(" ").list.first())).alias("k_middle"),
+        suffix.replace_strict(N.SUFFIXES, default=None).alias("k_suffix"),
+        N.normalize_zip(pl.col("zip")).alias("k_zip"),
+        N.normalize_city(pl.col("city")).alias("k_city"),
+    ).drop("_first_rest", "_suffix_in_last", "_addr_text")
+    out = out.with_columns(
+        pl.len().over("k_first").cast(pl.UInt32).alias("tf_first"),
+        pl.len().over("k_last").cast(pl.UInt32).alias("tf_last"),
+        pl.len().over(["a_house", "a_street_key", "k_zip"]).cast(pl.UInt32).alias("tf_address"),
+        pl.lit(PREPARED_VERSION).alias("prepared_version"),
+    )
+    return out.collect()
+
+
+def first_canon(expr: pl.Expr) -> pl.Expr:
+    """The canonical given names a first name belongs to (list[str]).
+
+    "BILL" -> ["WILLIAM"], "AL" -> ["ALAN", "ALBERT", ...], a name not in
+    the nickname table -> [itself]. Two names whose lists intersect are
+    nickname-equivalent.
+    """
+    nk = tables.nicknames()
+    grouped = nk.group_by("name").agg(pl.col("canonical").sort())
+    mapping = dict(zip(grouped["name"].to_list(), grouped["canonical"].to_list()))
+    as_list = expr.replace_strict(mapping, default=None, return_dtype=pl.List(pl.String))
+    return pl.when(expr.is_null()).then(None).otherwise(pl.coalesce(as_list, pl.concat_list(expr)))
+
+
+def voter_file_fingerprint(voters: pl.DataFrame) -> str:
+    """SHA-256 of the standard columns, to record which voter-file copy a match used.
+
+    Parameters
+    ----------
+    voters : pl.DataFrame
+        Raw or prepared voters (only the standard columns are hashed, in
+        file order), so re-preparing the same import keeps the fingerprint.
+
+    Returns
+    -------
+    str
+        ``"sha256:<hex>"``.
+    """
+    import hashlib
+
+    # CSV text, not Arrow buffers: equal values give equal bytes whatever
+    # the memory layout
+    cols = [c for c in STANDARD_COLUMNS if c in voters.columns]
+    text = voters.select([pl.col(c).cast(pl.String) for c in cols]).write_csv()
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
