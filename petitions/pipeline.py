@@ -550,7 +550,7 @@ def run_matching(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 
     report = StageReport("match")
     if pending.height == 0:
         return report
-    model = matchers.load_default_model()
+    model = matchers.load_default_model().at_operating_point(filing.ruleset.triage.match_operating_point)
     run_id = ws.start_run("match", filing_id=filing_id, user=user, voter_file_id=vf_id,
                           model_json=model.to_json(), model_version=model.version,
                           params={"lines": pending.height, "batch_size": batch_size})
@@ -715,10 +715,14 @@ def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
         df = df.join(vinfo, on="voter_id", how="left", maintain_order="left")
     except UserError:
         df = df.with_columns(pl.lit(None, pl.Utf8).alias("voter_status"), pl.lit(None, pl.Date).alias("registration_date"))
-    # Duplicates: only identities the matcher is sure of, by the rule set's policy.
+    # Duplicates by the rule set's policy, over every line with a candidate
+    # voter (match or review): if an earlier line of the same voter is still
+    # in review, a later clear match must not count first. A flag only ever
+    # sends a line to a person.
     dup_in = df.select(
         "line_id", pl.col("seq").alias("order"),
-        pl.when(pl.col("match_status") == "match").then(pl.col("voter_id")).otherwise(None).alias("voter_id"),
+        pl.when(pl.col("match_status").is_in(["match", "review"])).then(pl.col("voter_id")).otherwise(None)
+        .alias("voter_id"),
         "date_signed")
     dups = apply_duplicate_policy(dup_in, filing.ruleset.duplicate_policy)
     df = df.join(dups.select("line_id", "duplicate_group", "duplicate_rank"), on="line_id", how="left",

@@ -49,6 +49,7 @@ SAMPLING_METHODS = ("full_count", "random_sample", "sample_if_large")
 DUPLICATE_POLICIES = ("one_counts", "reject_all_but_first", "earliest_dated")
 REGISTRATION_TESTS = ("before_signing", "before_filing")
 MATCH_STATUSES = ("match",)  # software accepts identity only on a clear match
+MATCH_OPERATING_POINTS = ("strict", "balanced", "identity")  # matchers.MatchModel.operating_points
 #: Triage levels at which software may mark a line invalid, if the rule set
 #: lists them. Each needs no human judgement; nothing about identity or the
 #: signature is ever among them (EC 3019, 2 CCR §20961).
@@ -251,12 +252,20 @@ class TriageRules:
     ``auto_invalid_levels``
         Triage levels software may mark invalid (subset of
         :data:`AUTO_INVALID_LEVELS`); anything else goes to a person.
+    ``match_operating_point``
+        The matcher model's named operating point the pipeline matches at
+        (``strict``, ``balanced``, ``identity``; see
+        :meth:`matchers.MatchModel.at_operating_point`). Looser points
+        accept more identities and rely on the signature comparison, which
+        must also agree before a line is auto-accepted, to catch same-name
+        housemates.
     """
 
     min_match_status: str = "match"
     min_match_score: float | None = None
     min_signature_score: float | None = None
     auto_invalid_levels: tuple[str, ...] = ("blank_line", "struck_line", "empty_line")
+    match_operating_point: str = "strict"
 
 
 # ----------------------------------------------------------------- RuleSet
@@ -570,6 +579,8 @@ def _ruleset_from_dict(data: Any, where: str) -> RuleSet:
             min_match_score=score(tr.get("min_match_score"), f"{where}.triage.min_match_score"),
             min_signature_score=score(tr.get("min_signature_score"), f"{where}.triage.min_signature_score"),
             auto_invalid_levels=levels,
+            match_operating_point=_choice(tr.get("match_operating_point", "strict"), MATCH_OPERATING_POINTS,
+                                          f"{where}.triage.match_operating_point"),
         ),
         partisan=bool(data.get("partisan", False)),
         citations=tuple(str(c) for c in data.get("citations", [])),
