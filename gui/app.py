@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-TAB_CHOICES = ("dashboard", "review", "pages", "lookup", "supervisor")
+TAB_CHOICES = ("dashboard", "review", "pages", "lookup", "keying", "supervisor")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -80,6 +80,13 @@ def screenshot(app, win, out: str | Path, *, tab: str = "review", size=(1366, 76
     win.show_tab(tab)
     if tab == "lookup" and win.session and win.session.filing_id is not None:
         _demo_lookup(win)
+    elif tab == "keying" and win.session and win.session.filing_id is not None:
+        _demo_keying(win)
+    elif tab == "supervisor" and win.session and win.session.is_supervisor:
+        _wait(lambda: False, 600)   # the QA queue and agreement report load with the window
+        if win.supervisor.audit.cases:
+            win.supervisor.show_page("audit")
+            _wait(lambda: win.supervisor.audit.view.case is not None, 3000)
     # let layouts and the chosen tab settle
     t = QElapsedTimer()
     t.start()
@@ -97,6 +104,26 @@ def screenshot(app, win, out: str | Path, *, tab: str = "review", size=(1366, 76
         return 1
     print(out)
     return 0
+
+
+def _wait(cond, ms: int) -> None:
+    from PySide6.QtCore import QElapsedTimer
+    from PySide6.QtWidgets import QApplication
+
+    t = QElapsedTimer()
+    t.start()
+    while t.elapsed() < ms and not cond():
+        QApplication.processEvents()
+
+
+def _demo_keying(win) -> None:
+    """For a keying screenshot: open the first unkeyed line, else the open case's line."""
+    k = win.keying
+    _wait(lambda: k.line is not None, 1500)
+    if k.line is None and win.review.view.loaded is not None:
+        k.line_requested.emit(str(win.review.view.loaded.case.line_db_id))
+        _wait(lambda: k.line is not None, 3000)
+    _wait(lambda: k.model.rows, 3000)
 
 
 def _demo_lookup(win) -> None:

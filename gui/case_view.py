@@ -44,11 +44,11 @@ def case_hashes(case: Case) -> list[str]:
     return [h for h in hs if h]
 
 
-def load_full_case(ws, line_db_id: int, *, voters=None, blind: bool = False) -> LoadedCase:
+def load_full_case(ws, line_db_id: int, *, voters=None) -> LoadedCase:
     """Worker-side: the case and every image it shows, decoded."""
     from petitions.review import load_case
 
-    case = load_case(ws, line_db_id, voters=voters, blind=blind)
+    case = load_case(ws, line_db_id, voters=voters)
     return LoadedCase(case, {h: load_qimage(ws, h) for h in case_hashes(case)})
 
 
@@ -183,7 +183,7 @@ class CaseView(QWidget):
         self.history = QLabel()
         self.history.setObjectName("caseHistory")
         self.history.setWordWrap(True)
-        self.history.setToolTip("Earlier rulings on this line (hidden during a blind QA audit)")
+        self.history.setToolTip("Earlier rulings on this line")
         outer.addWidget(self.history)
         outer.addStretch(1)
 
@@ -248,9 +248,7 @@ class CaseView(QWidget):
             self.others_box.show()
         else:
             self.others_box.hide()
-        if c.blind:
-            self.history.setText("<i>Blind audit: earlier rulings are hidden.</i>")
-        elif c.history:
+        if c.history:
             self.history.setText("<b>Rulings so far</b>: " + "; ".join(
                 html.escape(f"{r.created_at[:16].replace('T', ' ')} {r.user} ({r.kind}) {r.action}"
                             + (f" — {reason_label(r.reason_code)}" if r.reason_code else ""))

@@ -27,6 +27,7 @@ class JobDialog(QDialog):
         self.setWindowTitle(title)
         self.setModal(False)
         self.result = self.error = None
+        self.problems: list[str] = []
         self.was_cancelled = False
         lay = QVBoxLayout(self)
         self.stage = QLabel(f"{title} …")
@@ -35,6 +36,7 @@ class JobDialog(QDialog):
         self.bar.setRange(0, 0)
         self.bar.setToolTip("Progress of the current stage")
         self.eta = QLabel("")
+        self.eta.setObjectName("jobTimeLeft")
         self.cancel_btn = QPushButton("Cancel")
         self.cancel_btn.setToolTip("Stop after the batch in progress; committed work is kept and a rerun continues")
         self.cancel_btn.clicked.connect(self._cancel)
@@ -62,5 +64,6 @@ class JobDialog(QDialog):
     def _finished(self, packet) -> None:
         self.thread.wait()
         self.result, self.error, self.was_cancelled = packet
+        self.problems = list(self.thread.problems)
         self.done.emit(packet)
         self.accept()

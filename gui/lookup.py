@@ -76,6 +76,7 @@ class VoterLookup(QWidget):
         self.table = QTableView()
         self.table.setObjectName("lookupTable")
         self.table.setModel(self.model)
+        self.table.setCornerButtonEnabled(False)
         self.table.setToolTip("Voters found (party, race and ethnicity are never shown)")
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         lay.addWidget(self.table, 1)

@@ -1,10 +1,13 @@
 """The main window: a counts strip over tabs for the dashboard, the review
-queue, the page viewer, voter look-up and supervisor tools.
+queue, the page viewer, voter look-up, keying and supervisor tools, with a
+File menu to open or set up a workspace and a Filing menu to certify and
+export.
 
-All reads go through a reader :class:`DbThread`, rulings through a serial
-writer :class:`DbThread`, long jobs through :class:`JobDialog`; each has its
+All reads go through a reader :class:`DbThread`, rulings and keyed entries
+through a serial writer :class:`DbThread`, long jobs (imports, scans, the
+pipeline, samples, certify, exports) through :class:`JobDialog`; each has its
 own workspace connection. The window only arranges what :mod:`petitions`
-returns.
+returns and shows its refusals in its words.
 """
 from __future__ import annotations
 
@@ -12,29 +15,54 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
+                               QWidget)
 
 from gui.dashboard import Dashboard
+from gui.dialogs import (CertifyDialog, FormDialog, NewFilingDialog, NewWorkspaceDialog, NoticeDialog, PathEdit,
+                         scans_in)
 from gui.images import load_qimage, to_qimage
 from gui.jobs import JobDialog
+from gui.keying import KeyingPanel
 from gui.lookup import VoterLookup
 from gui.page_view import PageViewer
 from gui.review_panel import ReviewPanel
 from gui.session import Session
-from gui.supervisor import SupervisorPanel
+from gui.supervisor import SupervisorPanel, load_blind_images
 from gui.workers import DbThread
 from petitions import review
 from petitions.errors import UserError
 from petitions.store import Workspace
 
-TABS = ("dashboard", "review", "pages", "lookup", "supervisor")
+ORG, APP = "sigverify", "petition-workbench"
+TABS = ("dashboard", "review", "pages", "lookup", "keying", "supervisor")
+TAB_INFO = {
+    "dashboard": ("Dashboard", "Counts, progress, sample and outcome"),
+    "review": ("Review queue", "Rule on lines one at a time by keyboard"),
+    "pages": ("Pages", "Scanned pages with line boxes by status"),
+    "lookup": ("Voter lookup", "Search the voter file by name or address"),
+    "keying": ("Keying", "Key printed names and addresses from the crops"),
+    "supervisor": ("Supervisor", "Samples, QA audits, agreement, certify and export"),
+}
 FOCUS_CSS = """
-QPushButton:focus, QComboBox:focus, QLineEdit:focus, QTableView:focus, QSpinBox:focus { border: 2px solid #1565c0; }
-ReviewPanel:focus { border: 2px solid #1565c0; }
+QPushButton:focus, QToolButton:focus, QComboBox:focus, QLineEdit:focus, QTableView:focus, QTableWidget:focus,
+QListWidget:focus, QSpinBox:focus, QDateEdit:focus, QPlainTextEdit:focus, QCheckBox:focus
+    { border: 2px solid #1565c0; }
+QPushButton:focus { background: #e3f2fd; }
+QTabBar::tab:focus { border: 2px solid #1565c0; }
+ReviewPanel:focus, AuditPage:focus { border: 2px solid #1565c0; }
 """
+SUPERVISOR_ONLY = "Only a supervisor may do this; you are signed in as a reviewer."
 
 
-def open_session(root: str | Path, *, user: str | None = None, filing: str | None = None) -> Session:
+def settings() -> QSettings:
+    """The workbench's settings (window state). An INI file under the user's
+    config folder; tests point ``QSettings.setPath(IniFormat, UserScope, …)``
+    at a temporary folder."""
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+def open_session(root: str | Path, *, user: str | None = None, filing: str | int | None = None) -> Session:
     """Resolve who works on which filing (a few quick reads)."""
     from petitions.pipeline import get_filing
 
@@ -61,6 +89,7 @@ class MainWindow(QMainWindow):
     def __init__(self, root: str | Path | None = None, *, user: str | None = None, filing: str | None = None,
                  restore_state: bool = True):
         super().__init__()
+        self.setObjectName("mainWindow")
         self.setWindowTitle("Petition workbench")
         self.setStyleSheet(FOCUS_CSS)
         self.session: Session | None = None
@@ -69,8 +98,10 @@ class MainWindow(QMainWindow):
         self._ready_parts: set[str] = set()
         self._is_ready = False
         self._jobs: list[JobDialog] = []
+        self.notices: list[NoticeDialog] = []
+        self._audit_undo: list[int] = []
         self._make_menu()
-        self.strip = QLabel("Open a workspace (Ctrl+O) to begin.")
+        self.strip = QLabel("Open a workspace (Ctrl+O) or create one (Ctrl+N) to begin.")
         self.strip.setObjectName("countsStrip")
         self.strip.setTextFormat(Qt.TextFormat.RichText)
         self.strip.setWordWrap(True)
@@ -78,6 +109,7 @@ class MainWindow(QMainWindow):
         self.strip.setToolTip("The filing's counts as they stand")
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
+        self.tabs.tabBar().setToolTip("Ctrl+1 … Ctrl+6 switch tabs")
         central = QWidget()
         lay = QVBoxLayout(central)
         lay.setContentsMargins(4, 4, 4, 4)
@@ -85,54 +117,122 @@ class MainWindow(QMainWindow):
         lay.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
         self.statusBar().showMessage("Ready")
+        self._restore = restore_state
+        self.resize(1366, 768)
         if restore_state:
-            st = QSettings("sigverify", "petition-workbench")
+            st = settings()
             geo = st.value("geometry")
             if geo is not None:
                 self.restoreGeometry(geo)
-            else:
-                self.resize(1366, 768)
-        else:
-            self.resize(1366, 768)
-        self._restore = restore_state
+            state = st.value("windowState")
+            if state is not None:
+                self.restoreState(state)
+        self._update_actions()
         if root is not None:
             self.open_workspace(root, user=user, filing=filing)
 
     # ----------------------------------------------------------------- menus
+    def _action(self, menu, text: str, tip: str, slot, shortcut=None) -> QAction:
+        a = QAction(text, self)
+        if shortcut is not None:
+            a.setShortcut(shortcut)
+        a.setToolTip(tip)
+        a.setStatusTip(tip)
+        a.triggered.connect(lambda _c=False: slot())
+        menu.addAction(a)
+        return a
+
     def _make_menu(self) -> None:
-        m = self.menuBar().addMenu("&Workspace")
-        a = QAction("&Open workspace…", self, shortcut=QKeySequence.StandardKey.Open, triggered=self._choose_workspace)
-        a.setToolTip("Open a workspace folder")
-        m.addAction(a)
-        self.run_action = QAction("&Run matching, signatures and triage", self, shortcut="Ctrl+Shift+R",
-                                  triggered=self.run_pipeline)
-        self.run_action.setToolTip("Run the pipeline on the filing (in the background, with progress and cancel)")
-        m.addAction(self.run_action)
-        self.refresh_action = QAction("Re&fresh", self, shortcut="F5", triggered=self.refresh)
-        m.addAction(self.refresh_action)
+        m = self.menuBar().addMenu("&File")
+        m.setToolTipsVisible(True)
+        A = self._action
+        self.new_ws_action = A(m, "&New workspace…", "Create a workspace folder; you become its first supervisor",
+                               self.new_workspace, QKeySequence.StandardKey.New)
+        self.open_action = A(m, "&Open workspace…", "Open a workspace folder", self._choose_workspace,
+                             QKeySequence.StandardKey.Open)
         m.addSeparator()
-        m.addAction(QAction("&Quit", self, shortcut=QKeySequence.StandardKey.Quit, triggered=self.close))
+        self.voters_action = A(m, "Import &voter file…", "Import the county voter file (optional column mapping); "
+                               "problems are listed with their row and column", self.import_voter_file)
+        self.exemplars_action = A(m, "Import &exemplars…", "Import voters' signatures on file from an index CSV "
+                                  "(voter_id, path, captured_date, source)", self.import_exemplars)
+        self.filing_action = A(m, "New &filing…", "Create a filing under a rule set (supervisors)", self.new_filing)
+        self.scans_action = A(m, "Add &scans…", "Add scanned sections: each file becomes a section", self.add_scans)
+        self.scan_dir_action = A(m, "Add a f&older of scans…", "Add every scan in a folder, each file a section",
+                                 self.add_scan_folder)
+        self.keyed_action = A(m, "Import &keyed entries…", "Import keyed names and addresses "
+                              "(line_id, name, address, city, zip[, date_signed])", self.import_keyed)
+        self.run_action = A(m, "&Run matching, signatures and triage", "Run the pipeline on the filing "
+                            "(in the background, with progress and cancel)", self.run_pipeline, "Ctrl+Shift+R")
+        m.addSeparator()
+        self.refresh_action = A(m, "Re&fresh", "Reload everything from the workspace", self.refresh, "F5")
+        A(m, "&Quit", "Close the workbench (queued rulings are saved first)", self.close, QKeySequence.StandardKey.Quit)
+        f = self.menuBar().addMenu("Fi&ling")
+        f.setToolTipsVisible(True)
+        self.certify_action = A(f, "&Certify…", "Certify the result and write the certificate PDF", self.certify)
+        self.report_action = A(f, "&Export report…", "Write lines.csv, tallies.csv and events.csv to a folder",
+                               self.export_report)
+        self.proponent_action = A(f, "&Proponent export…", "Disqualified lines with reasons and crops, read-only, "
+                                  "for the proponents of an insufficient petition", self.proponent_export)
         v = self.menuBar().addMenu("&View")
-        for i, (key, title) in enumerate((("dashboard", "&Dashboard"), ("review", "&Review queue"),
-                                          ("pages", "&Pages"), ("lookup", "Voter &lookup"),
-                                          ("supervisor", "&Supervisor"))):
-            act = QAction(title, self, shortcut=f"Ctrl+{i + 1}",
-                          triggered=lambda _c=False, key=key: self.show_tab(key))
-            v.addAction(act)
-        v.addAction(QAction("Voter lookup", self, shortcut="Ctrl+L", triggered=lambda: self.show_tab("lookup")))
+        v.setToolTipsVisible(True)
+        for i, key in enumerate(TABS):
+            title, tip = TAB_INFO[key]
+            A(v, title, tip, lambda key=key: self.show_tab(key), f"Ctrl+{i + 1}")
+        A(v, "Voter lookup", "Search the voter file", lambda: self.show_tab("lookup"), "Ctrl+L")
         h = self.menuBar().addMenu("&Help")
-        h.addAction(QAction("&Keys", self, shortcut="F1", triggered=self._keys_help))
+        A(h, "&Keys", "The keyboard keys of the workbench", self._keys_help, "F1")
+        for m in (v, h):
+            m.setToolTipsVisible(True)
+        ext = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
+        if ext is not None:   # shown when the window is too narrow for every menu
+            ext.setToolTip("More menus")
+
+    def _update_actions(self) -> None:
+        """Enable what makes sense now; say why in the tooltip when not."""
+        s = self.session
+        has_ws = s is not None
+        has_filing = has_ws and s.filing_id is not None
+        sup = has_ws and s.is_supervisor
+        for a, need, base in ((self.voters_action, has_ws, "Import the county voter file"),
+                              (self.exemplars_action, has_ws, "Import voters' signatures on file"),
+                              (self.scans_action, has_filing, "Add scanned sections"),
+                              (self.scan_dir_action, has_filing, "Add a folder of scans"),
+                              (self.keyed_action, has_filing, "Import keyed entries"),
+                              (self.run_action, has_filing, "Run the pipeline"),
+                              (self.refresh_action, has_ws, "Reload")):
+            a.setEnabled(need)
+            if not need:
+                a.setToolTip(f"{base}: open a workspace{' and create a filing' if a is not self.voters_action else ''} first")
+        for a, what in ((self.filing_action, "Create a filing under a rule set"),
+                        (self.certify_action, "Certify the result"),
+                        (self.report_action, "Export the report"),
+                        (self.proponent_action, "Export for the proponents' inspection")):
+            ok = sup and (has_filing or a is self.filing_action)
+            a.setEnabled(ok)
+            if not has_ws:
+                a.setToolTip(f"{what}: open a workspace first")
+            elif not sup:
+                a.setToolTip(f"{what}: {SUPERVISOR_ONLY}")
+            elif not ok:
+                a.setToolTip(f"{what}: create a filing first")
+            else:
+                a.setToolTip(a.statusTip())
 
     def _keys_help(self) -> None:
         QMessageBox.information(self, "Keys", (
             "Review queue:\n  A accept\n  1–9, 0 reject with the numbered reason\n  R reject with any reason\n"
             "  E escalate to a supervisor\n  S skip (to the end of the queue)\n  U undo your last ruling\n"
-            "  N or → next, P or ← previous\n  F5 refresh\n\nTabs: Ctrl+1 … Ctrl+5, Ctrl+L voter lookup"))
+            "  N or → next, P or ← previous\n  F5 refresh\n\nQA audit (Supervisor tab): A accept, R reject with "
+            "the chosen reason, E escalate, U undo\n\nKeying: Enter saves and opens the next unkeyed line\n\n"
+            "Tabs: Ctrl+1 … Ctrl+6, Ctrl+L voter lookup"))
 
     def _choose_workspace(self) -> None:
         d = QFileDialog.getExistingDirectory(self, "Open a workspace folder")
         if d:
-            self.open_workspace(d)
+            try:
+                self.open_workspace(d)
+            except UserError as exc:
+                self.notice("Open workspace", str(exc))
 
     def show_tab(self, key: str) -> None:
         if key in TABS and self.tabs.count() == len(TABS):
@@ -140,8 +240,16 @@ class MainWindow(QMainWindow):
             if key == "review":
                 self.review.setFocus()
 
+    def notice(self, title: str, message: str, problems: list[str] | None = None) -> NoticeDialog:
+        """A non-modal message, with every located problem listed."""
+        dlg = NoticeDialog(title, message, problems, self)
+        self.notices.append(dlg)
+        dlg.finished.connect(lambda _r, d=dlg: self.notices.remove(d) if d in self.notices else None)
+        dlg.show()
+        return dlg
+
     # ------------------------------------------------------------- workspace
-    def open_workspace(self, root, *, user: str | None = None, filing: str | None = None) -> None:
+    def open_workspace(self, root, *, user: str | None = None, filing=None) -> None:
         try:
             session = open_session(root, user=user, filing=filing)
         except UserError as exc:
@@ -156,20 +264,24 @@ class MainWindow(QMainWindow):
         self.reader.start()
         self.writer.start()
         self.tabs.clear()
+        self._audit_undo.clear()
         self.dashboard = Dashboard()
         self.review = ReviewPanel(session, self.reader, self.writer)
         self.pages = PageViewer()
         self.lookup = VoterLookup()
-        self.supervisor = SupervisorPanel()
+        self.keying = KeyingPanel()
+        self.supervisor = SupervisorPanel(session.reject_codes)
         self.supervisor.set_enabled_for(session.is_supervisor)
-        for w, title, tip in ((self.dashboard, "Dashboard", "Counts, progress, sample and outcome (Ctrl+1)"),
-                              (self.review, "Review queue", "Rule on lines one at a time by keyboard (Ctrl+2)"),
-                              (self.pages, "Pages", "Scanned pages with line boxes by status (Ctrl+3)"),
-                              (self.lookup, "Voter lookup", "Search the voter file by name or address (Ctrl+4)"),
-                              (self.supervisor, "Supervisor", "Samples, escalations and audits (Ctrl+5)")):
-            i = self.tabs.addTab(w, title)
-            self.tabs.setTabToolTip(i, tip)
-        self.tabs.setTabEnabled(TABS.index("supervisor"), session.is_supervisor)
+        widgets = {"dashboard": self.dashboard, "review": self.review, "pages": self.pages, "lookup": self.lookup,
+                   "keying": self.keying, "supervisor": self.supervisor}
+        for i, key in enumerate(TABS):
+            title, tip = TAB_INFO[key]
+            self.tabs.addTab(widgets[key], title)
+            self.tabs.setTabToolTip(i, f"{tip} (Ctrl+{i + 1})")
+        sup_i = TABS.index("supervisor")
+        self.tabs.setTabEnabled(sup_i, session.is_supervisor)
+        if not session.is_supervisor:
+            self.tabs.setTabToolTip(sup_i, f"Supervisor tools: {SUPERVISOR_ONLY}")
         self.review.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.review.ruling_recorded.connect(lambda *_: self._schedule_counts())
         self.review.case_shown.connect(lambda _lid: self._mark_ready("case"))
@@ -177,7 +289,20 @@ class MainWindow(QMainWindow):
         self.pages.page_requested.connect(self._load_page)
         self.pages.line_clicked.connect(self._open_line)
         self.lookup.search_requested.connect(self._search)
-        self.supervisor.draw_requested.connect(self._draw_sample)
+        self.keying.queue_requested.connect(self._load_keying)
+        self.keying.line_requested.connect(self._open_keying_line)
+        self.keying.search_requested.connect(self._keying_search)
+        self.keying.save_requested.connect(self._save_keyed)
+        sp = self.supervisor
+        sp.count_draw_requested.connect(self._draw_sample)
+        sp.audit.draw_requested.connect(self.draw_qa_sample)
+        sp.audit.case_wanted.connect(self._load_blind_case)
+        sp.audit.ruling_requested.connect(self._record_audit)
+        sp.audit.undo_requested.connect(self._undo_audit)
+        sp.agreement.route_requested.connect(self.route_disagreements)
+        sp.certify_requested.connect(self.certify)
+        sp.report_requested.connect(self.export_report)
+        sp.proponent_requested.connect(self.proponent_export)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setWindowTitle(f"Petition workbench — {session.filing_name or 'no filing'} — {session.root}")
         self._counts_timer = QTimer(self)
@@ -186,8 +311,10 @@ class MainWindow(QMainWindow):
         self._counts_timer.timeout.connect(self._load_counts)
         self._ready_parts.clear()
         self._is_ready = False
+        self._update_actions()
         if session.filing_id is None:
-            self.strip.setText(f"<b>{session.root}</b>: no filing yet. Signed in as {session.user} ({session.role}).")
+            self.strip.setText(f"<b>{session.root}</b>: no filing yet — File ▸ New filing… "
+                               f"Signed in as {session.user} ({session.role}).")
             self._mark_ready("all")
             return
         self.review.load_voters()
@@ -195,7 +322,12 @@ class MainWindow(QMainWindow):
         self._load_counts()
         self._load_pages()
         self._load_samples()
+        self._load_keying()
         self.show_tab("review")
+        if self._restore:
+            tab = settings().value("tab")
+            if tab in TABS and tab != "review" and self.tabs.isTabEnabled(TABS.index(tab)):
+                self.show_tab(tab)
 
     def refresh(self) -> None:
         if self.session and self.session.filing_id is not None and self.reader is not None:
@@ -203,6 +335,7 @@ class MainWindow(QMainWindow):
             self._load_counts()
             self._load_pages()
             self._load_samples()
+            self._load_keying()
 
     def _mark_ready(self, part: str) -> None:
         self._ready_parts.add(part)
@@ -289,7 +422,8 @@ class MainWindow(QMainWindow):
                            lambda df, err: self.lookup.show_results(q, df, err))
 
     def _load_samples(self) -> None:
-        fid = self.session.filing_id
+        s = self.session
+        fid = s.filing_id
 
         def fetch(ws):
             from petitions.counting import sample_items
@@ -297,14 +431,169 @@ class MainWindow(QMainWindow):
             return review.samples_of(ws, fid), sample_items(ws, fid)
 
         self._read(fetch, lambda res, err: self.supervisor.show_samples(*res) if res else None)
+        if s.is_supervisor:
+            self._load_audit()
+
+    def _load_audit(self) -> None:
+        """The blind QA queue, the agreement report and the last certification."""
+        s = self.session
+
+        def fetch(ws):
+            from petitions import audit
+            from petitions.reports import last_certification
+
+            return (audit.qa_queue(ws, s.filing_id, user=s.user), audit.agreement_report(ws, s.filing_id),
+                    last_certification(ws, s.filing_id))
+
+        def done(res, err):
+            if err:
+                self.statusBar().showMessage(f"QA audit: {err}")
+                return
+            queue, rep, cert = res
+            self.supervisor.audit.set_queue(queue)
+            self.supervisor.agreement.show_report(rep)
+            self.supervisor.show_certification(cert)
+
+        self._read(fetch, done)
 
     def _tab_changed(self, i: int) -> None:
-        if 0 <= i < len(TABS) and TABS[i] == "review":
+        key = TABS[i] if 0 <= i < len(TABS) else None
+        if key == "review":
             self.review.setFocus()
+        elif key == "keying" and self.keying.line is not None:
+            self.keying.fields["name"].setFocus()
+
+    # --------------------------------------------------------------- keying
+    def _load_keying(self) -> None:
+        fid = self.session.filing_id
+        if fid is None:
+            return
+        self._read(lambda ws: review.keying_queue(ws, fid),
+                   lambda lines, err: self.keying.set_queue(lines) if not err else
+                   self.statusBar().showMessage(f"Keying: {err}"))
+
+    def _open_keying_line(self, ident: str) -> None:
+        fid = self.session.filing_id
+
+        def fetch(ws):
+            ln = review.keying_line(ws, ident, filing_id=fid)
+            return ln, {h: load_qimage(ws, h) for h in (ln.name_hash, ln.address_hash) if h}
+
+        def done(res, err):
+            if err:
+                self.keying.status.setText(err)
+            else:
+                self.keying.open_line(*res)
+
+        self._read(fetch, done)
+
+    def _keying_search(self, name: str, address: str, zip_: str) -> None:
+        voters = self.review.voters
+        q = (name, address, zip_)
+        if voters is None:
+            self.keying.show_candidates(q, None, "No voter file is loaded in this workspace.")
+            return
+        self._read(lambda ws: voters.search(name=name, address=address, zip=zip_),
+                   lambda df, err: self.keying.show_candidates(q, df, err))
+
+    def _save_keyed(self, line_db_id: int, values: dict) -> None:
+        user = self.session.user
+
+        def write(ws):
+            from petitions.pipeline import key_line
+
+            key_line(ws, line_db_id, user=user, **values)
+
+        def done(_res, err):
+            if err:
+                self.keying.status.setText(f"Not saved: {err}")
+                self.statusBar().showMessage(f"Keying not saved: {err}")
+            else:
+                self.statusBar().showMessage("Keyed. Run the pipeline (Ctrl+Shift+R) to match keyed lines.", 8000)
+
+        self.writer.submit(write, done)
+
+    # ------------------------------------------------------------- QA audit
+    def _load_blind_case(self, case) -> None:
+        voters = self.review.voters
+
+        def fetch(ws):
+            records = voters.get([v for v, _ in case.candidates]) if voters is not None else {}
+            return load_blind_images(ws, case), records
+
+        def done(res, err):
+            if err:
+                self.statusBar().showMessage(err)
+            elif self.supervisor.audit.current_case() is case:
+                self.supervisor.audit.view.show_case(case, *res)
+
+        self._read(fetch, done)
+
+    def _record_audit(self, line_db_id: int, action: str, reason) -> None:
+        user, stack = self.session.user, self._audit_undo
+
+        def write(ws):
+            from petitions.audit import record_audit
+
+            return record_audit(ws, line_db_id, user=user, action=action, reason_code=reason)
+
+        def done(res, err):
+            if err:
+                self.statusBar().showMessage(f"Audit ruling not recorded: {err}")
+                self.notice("QA audit", f"Audit ruling not recorded: {err}")
+            else:
+                stack.append(res.ruling_id)
+                self.statusBar().showMessage("Audit ruling recorded. U undoes.", 8000)
+            self._load_audit()
+
+        self.writer.submit(write, done)
+
+    def _undo_audit(self) -> None:
+        if not self._audit_undo:
+            self.statusBar().showMessage("No audit ruling of this session to undo.", 8000)
+            return
+        rid, user = self._audit_undo.pop(), self.session.user
+
+        def done(_res, err):
+            self.statusBar().showMessage(f"Undo refused: {err}" if err else "Audit ruling undone.", 8000)
+            self._load_audit()
+
+        self.writer.submit(lambda ws: review.undo_ruling(ws, rid, user=user), done)
+
+    def draw_qa_sample(self, seed: str) -> JobDialog:
+        s = self.session
+
+        def fn(ws, progress, cancel):
+            from petitions.audit import draw_qa_sample
+
+            return draw_qa_sample(ws, s.filing_id, seed=seed, user=s.user)
+
+        return self.run_job(fn, "Drawing the QA audit sample",
+                            lambda res, err, _c: self.supervisor.audit.show_draw(res) if res is not None else None)
+
+    def route_disagreements(self) -> JobDialog:
+        s = self.session
+
+        def fn(ws, progress, cancel):
+            from petitions.audit import route_disagreements
+
+            return route_disagreements(ws, s.filing_id, user=s.user)
+
+        def done(rep, err, _c):
+            if rep is not None:
+                self.supervisor.agreement.routed.setText(
+                    f"Sent back: {len(rep.routed)}" + (f" ({', '.join(rep.routed[:8])})" if rep.routed else "")
+                    + f" · already sent back earlier: {len(rep.already_routed)}"
+                    + f" · re-ruled since the audit (left alone): {len(rep.reruled_since)}")
+
+        return self.run_job(fn, "Sending disagreements back to review", done)
 
     # ------------------------------------------------------------------ jobs
-    def run_job(self, fn, title: str, on_done=None) -> JobDialog:
-        dlg = JobDialog(self.session.root, fn, title, self)
+    def run_job(self, fn, title: str, on_done=None, *, quiet: bool = False, root=None) -> JobDialog:
+        """Run `fn(ws, progress, cancel)` off the GUI thread with progress,
+        time left and Cancel. Errors are shown (with every located problem)
+        unless `quiet` (the caller shows them, e.g. in its form)."""
+        dlg = JobDialog(root or self.session.root, fn, title, self)
         self._jobs.append(dlg)
 
         def finished(packet):
@@ -312,7 +601,8 @@ class MainWindow(QMainWindow):
             self._jobs.remove(dlg)
             if error:
                 self.statusBar().showMessage(f"{title}: {error}")
-                QMessageBox.warning(self, title, error)
+                if not quiet or dlg.problems:
+                    self.notice(title, error, dlg.problems)
             elif cancelled:
                 self.statusBar().showMessage(f"{title}: cancelled; everything finished before is kept.")
             else:
@@ -323,6 +613,25 @@ class MainWindow(QMainWindow):
 
         dlg.done.connect(finished)
         dlg.start()
+        return dlg
+
+    def _form_job(self, dlg: FormDialog, title: str, make_fn, on_ok) -> FormDialog:
+        """Show a form; on OK run its job; keep it open with the refusal, or
+        close it and call ``on_ok(result, values)``."""
+        def submitted(values):
+            def done(result, error, cancelled):
+                if error:
+                    dlg.show_error(error)
+                elif cancelled:
+                    dlg.show_error("cancelled")
+                else:
+                    dlg.done_ok()
+                    on_ok(result, values)
+
+            self.run_job(make_fn(values), title, done, quiet=True)
+
+        dlg.submitted.connect(submitted)
+        dlg.show()
         return dlg
 
     def run_pipeline(self) -> JobDialog | None:
@@ -337,17 +646,243 @@ class MainWindow(QMainWindow):
 
         return self.run_job(fn, "Matching, signatures and triage")
 
-    def _draw_sample(self, purpose: str, seed: str, size: int) -> None:
+    def _draw_sample(self, seed: str, size: int) -> JobDialog:
         s = self.session
 
         def fn(ws, progress, cancel):
             from petitions.counting import draw_sample
 
-            if ws.user_role(s.user) != "supervisor":
-                raise UserError("only a supervisor draws samples")
-            return draw_sample(ws, s.filing_id, seed=seed, user=s.user, size=size or None, purpose=purpose)
+            return draw_sample(ws, s.filing_id, seed=seed, user=s.user, size=size or None, purpose="count")
 
-        self.run_job(fn, "Drawing the sample")
+        return self.run_job(fn, "Drawing the sample")
+
+    # --------------------------------------------------------------- set-up
+    def new_workspace(self) -> NewWorkspaceDialog:
+        dlg = NewWorkspaceDialog(self)
+
+        def submitted(v):
+            from petitions.store import DB_NAME
+
+            folder = Path(v["folder"])
+            if (folder / DB_NAME).exists():
+                dlg.show_error("a workspace already exists there; use File ▸ Open workspace…")
+                return
+            try:
+                with Workspace(folder, create=True) as ws:
+                    ws.ensure_user(v["user"], "supervisor")
+                self.open_workspace(folder, user=v["user"])
+            except UserError as exc:
+                dlg.show_error(str(exc))
+                return
+            dlg.done_ok()
+            self.statusBar().showMessage(f"Created {folder}; next: File ▸ Import voter file…", 10000)
+
+        dlg.submitted.connect(submitted)
+        dlg.show()
+        return dlg
+
+    def import_voter_file(self) -> FormDialog:
+        dlg = FormDialog("Import voter file", self)
+        dlg.path = PathEdit(mode="open", caption="The county voter file", filter="Voter files (*.csv *.txt *.tsv "
+                            "*.parquet);;All files (*)", tip="The county's voter-file export (CSV, TSV or Parquet)")
+        dlg.mapping = PathEdit(mode="open", caption="Column mapping (optional)", filter="JSON (*.json);;All files (*)",
+                               tip="Optional JSON {\"county header\": \"standard column\"} for county exports")
+        dlg.form.addRow("&Voter file:", dlg.path)
+        dlg.form.addRow("Column &mapping:", dlg.mapping)
+        dlg.values = lambda: {"path": _need(dlg.path.text(), "choose the voter file"), "mapping": dlg.mapping.text() or None}
+        user = self.session.user
+
+        def make(v):
+            def fn(ws, progress, cancel):
+                from petitions.pipeline import import_voter_file
+
+                return import_voter_file(ws, v["path"], user=user, mapping=v["mapping"])
+            return fn
+
+        def ok(rep, v):
+            self.notice("Import voter file", f"{rep.rows:,} voters imported from {v['path']}"
+                        + (" (the same file as before; re-activated)" if rep.already_imported else ""))
+            self.review.load_voters()
+
+        return self._form_job(dlg, "Importing the voter file", make, ok)
+
+    def import_exemplars(self, path: str | None = None) -> JobDialog | None:
+        path = path or QFileDialog.getOpenFileName(self, "Exemplar index CSV", "", "CSV (*.csv);;All files (*)")[0]
+        if not path:
+            return None
+        user = self.session.user
+
+        def fn(ws, progress, cancel):
+            from petitions.pipeline import import_exemplars
+
+            return import_exemplars(ws, path, user=user)
+
+        def done(rep, err, _c):
+            if rep is not None:
+                self.notice("Import exemplars", f"{rep.imported:,} signatures on file imported, "
+                            f"{rep.skipped_existing:,} already there.", rep.problems)
+
+        return self.run_job(fn, "Importing exemplars", done)
+
+    def new_filing(self) -> NewFilingDialog:
+        from petitions.rules import builtin_rulesets, load_ruleset
+
+        choices = []
+        for name in builtin_rulesets():
+            try:
+                choices.append((name, f"{load_ruleset(name).name} ({name})"))
+            except UserError:
+                choices.append((name, name))
+        dlg = NewFilingDialog(choices, self)
+        user, root = self.session.user, self.session.root
+
+        def make(v):
+            def fn(ws, progress, cancel):
+                from petitions.pipeline import create_filing
+
+                return create_filing(ws, user=user, **v)
+            return fn
+
+        def ok(fid, v):
+            self.open_workspace(root, user=user, filing=fid)
+            self.statusBar().showMessage(f"Filing {v['name']} created; next: File ▸ Add scans…", 10000)
+
+        return self._form_job(dlg, "Creating the filing", make, ok)
+
+    def add_scan_folder(self, folder: str | None = None) -> JobDialog | None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "A folder of scanned sections")
+        if not folder:
+            return None
+        files = scans_in(folder)
+        if not files:
+            self.notice("Add scans", f"No scans (PDF, TIFF, PNG, JPEG) in {folder}.")
+            return None
+        return self.add_scans([str(p) for p in files])
+
+    def add_scans(self, paths: list[str] | None = None) -> JobDialog | None:
+        if paths is None:
+            paths, _ = QFileDialog.getOpenFileNames(self, "Scanned sections (each file is a section)", "",
+                                                    "Scans (*.pdf *.tif *.tiff *.png *.jpg *.jpeg);;All files (*)")
+        if not paths:
+            return None
+        s = self.session
+
+        def fn(ws, progress, cancel):
+            from petitions.errors import is_user_error
+            from petitions.pipeline import Cancelled, ingest_document
+
+            out = []
+            n = len(paths)
+            for i, p in enumerate(paths, start=1):
+                name = Path(p).name
+                if cancel():
+                    out.append((p, None, "not started (cancelled)"))
+                    continue
+                progress(f"{name} ({i} of {n})", 0, 1)
+                try:
+                    rep = ingest_document(ws, s.filing_id, p, user=s.user, cancel=cancel,
+                                          progress=lambda st, d, t, name=name, i=i: progress(
+                                              f"{name} ({i} of {n}): {st}", d, t))
+                except Cancelled:
+                    out.append((p, None, "cancelled; nothing of this file was stored"))
+                    continue
+                except Exception as exc:  # noqa: BLE001 - a user error is reported per file; a bug is raised
+                    if not is_user_error(exc):
+                        raise
+                    out.append((p, None, str(exc)))
+                    continue
+                out.append((p, rep, None))
+            return out
+
+        def done(results, err, _c):
+            if results is None:
+                return
+            lines, problems = [], []
+            for p, rep, error in results:
+                name = Path(p).name
+                if error:
+                    problems.append(f"{name}: {error}")
+                elif rep.already_ingested:
+                    lines.append(f"{name}: already ingested (section {rep.section}); skipped")
+                else:
+                    lines.append(f"{name}: section {rep.section}, {rep.pages} page(s), {rep.lines} line(s)")
+                    problems.extend(f"{name}: {pr}" for pr in rep.problems)
+            self.last_scan_results = results
+            self.notice("Add scans", "\n".join(lines) or "No file was added.", problems)
+
+        return self.run_job(fn, "Adding scans", done)
+
+    def import_keyed(self, path: str | None = None) -> JobDialog | None:
+        path = path or QFileDialog.getOpenFileName(self, "Keyed entries CSV", "", "CSV (*.csv);;All files (*)")[0]
+        if not path:
+            return None
+        s = self.session
+
+        def fn(ws, progress, cancel):
+            from petitions.pipeline import import_keyed_entries
+
+            return import_keyed_entries(ws, s.filing_id, path, user=s.user)
+
+        def done(rep, err, _c):
+            if rep is not None:
+                self.notice("Import keyed entries", f"{rep.imported:,} new or changed, {rep.unchanged:,} unchanged. "
+                            "Run the pipeline (Ctrl+Shift+R) to match them.", rep.problems)
+
+        return self.run_job(fn, "Importing keyed entries", done)
+
+    # ------------------------------------------------------ certify, export
+    def certify(self) -> CertifyDialog:
+        s = self.session
+        safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (s.filing_name or "filing"))
+        dlg = CertifyDialog(str(s.root / "reports" / f"certificate-{safe}.pdf"), self)
+
+        def make(v):
+            def fn(ws, progress, cancel):
+                from petitions.reports import certify
+
+                return certify(ws, s.filing_id, user=s.user, **v)
+            return fn
+
+        def ok(res, v):
+            self.notice("Certified", f"Certified: {res.result.replace('_', ' ')}.\nCertificate: {res.path}\n"
+                        f"SHA-256 {res.sha256}")
+
+        return self._form_job(dlg, "Certifying", make, ok)
+
+    def export_report(self, folder: str | None = None) -> JobDialog | None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "Folder for the report (lines, tallies, events)")
+        if not folder:
+            return None
+        fid = self.session.filing_id
+
+        def fn(ws, progress, cancel):
+            from petitions.reports import write_report
+
+            return write_report(ws, fid, folder)
+
+        def done(files, err, _c):
+            if files:
+                self.notice("Export report", "Written:\n" + "\n".join(str(p) for p in files.values()))
+
+        return self.run_job(fn, "Exporting the report", done)
+
+    def proponent_export(self, folder: str | None = None) -> JobDialog | None:
+        folder = folder or QFileDialog.getExistingDirectory(self, "A new or empty folder for the proponents' copy")
+        if not folder:
+            return None
+        s = self.session
+
+        def fn(ws, progress, cancel):
+            from petitions.reports import proponent_export
+
+            return proponent_export(ws, s.filing_id, folder, user=s.user)
+
+        def done(res, err, _c):
+            if res is not None:
+                self.notice("Proponent export", f"{res.lines:,} disqualified line(s) with {res.images:,} crop(s) "
+                            f"written read-only to {res.out_dir}.")
+
+        return self.run_job(fn, "Proponent export", done)
 
     # -------------------------------------------------------------- shutdown
     def _stop_threads(self) -> None:
@@ -362,5 +897,17 @@ class MainWindow(QMainWindow):
             dlg.thread.wait(30_000)
         self._stop_threads()   # the writer finishes every ruling queued before closing
         if self._restore:
-            QSettings("sigverify", "petition-workbench").setValue("geometry", self.saveGeometry())
+            st = settings()
+            st.setValue("geometry", self.saveGeometry())
+            st.setValue("windowState", self.saveState())
+            i = self.tabs.currentIndex()
+            if self.tabs.count() == len(TABS) and i >= 0:
+                st.setValue("tab", TABS[i])
+            st.sync()
         super().closeEvent(ev)
+
+
+def _need(value: str, message: str) -> str:
+    if not value:
+        raise ValueError(message)
+    return value

@@ -61,13 +61,17 @@ class ReviewPanel(QWidget):
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         self.mode_box = QComboBox()
-        self.mode_box.setToolTip("Which queue to work. Escalations, second opinions and QA audits are for supervisors.")
-        for m in review.MODES:
+        self.mode_box.setToolTip("Which queue to work. Escalations and second opinions are for supervisors; "
+                                 "the blind QA audit is in the Supervisor tab.")
+        modes = [m for m in review.MODES if m != "audit"]   # the QA audit is blind: Supervisor tab
+        for m in modes:
             self.mode_box.addItem(review.MODE_LABELS[m], m)
         allowed = review.modes_for_role(self.session.role)
         model = self.mode_box.model()
-        for i, m in enumerate(review.MODES):
+        for i, m in enumerate(modes):
             model.item(i).setEnabled(m in allowed)
+            if m not in allowed:
+                model.item(i).setToolTip("Only a supervisor works this queue")
         self.mode_box.currentIndexChanged.connect(lambda _i: self.set_mode(self.mode_box.currentData()))
         self.mode_box.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         top.addWidget(QLabel("Queue:"))
@@ -91,6 +95,7 @@ class ReviewPanel(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setDefaultSectionSize(56)
         self.table.verticalHeader().hide()
+        self.table.setCornerButtonEnabled(False)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setToolTip("Lines waiting for a person: the petition signature beside the voter's signature on file")
@@ -264,10 +269,10 @@ class ReviewPanel(QWidget):
         if line_db_id in self._requested:
             return
         self._requested.add(line_db_id)
-        voters, blind = self.voters, self.mode == "audit"
+        voters = self.voters
 
         def fetch(ws):
-            return load_full_case(ws, line_db_id, voters=voters, blind=blind)
+            return load_full_case(ws, line_db_id, voters=voters)
 
         self._read(fetch, lambda loaded, err: self._case_loaded(line_db_id, loaded, err))
 

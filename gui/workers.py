@@ -131,6 +131,7 @@ class JobThread(QThread):
         self.title = title
         self._cancel = threading.Event()
         self._stage_start: dict[str, float] = {}
+        self.problems: list[str] = []   # located problems of a failed job (file / row / column), if it listed any
 
     def cancel(self) -> None:
         self._cancel.set()
@@ -159,6 +160,7 @@ class JobThread(QThread):
         except Exception as exc:  # noqa: BLE001 - reported to the GUI
             if not is_user_error(exc):
                 traceback.print_exc()
+            self.problems = [str(p) for p in (getattr(exc, "problems", None) or [])]
             self.job_done.emit((None, describe_error(exc), False))
         else:
             self.job_done.emit((result, None, self.cancelled()))

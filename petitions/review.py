@@ -30,7 +30,7 @@ from petitions.store import Workspace
 __all__ = [
     "MODES", "MODE_KIND", "VOTER_DISPLAY_COLUMNS", "QueueItem", "Exemplar", "FieldDiff", "Candidate", "Case",
     "PageLine", "PageView", "VoterDirectory", "modes_for_role", "review_queue", "load_case", "page_view",
-    "reject_codes", "rule", "undo_ruling", "explain",
+    "reject_codes", "rule", "undo_ruling", "explain", "KeyingLine", "keying_queue", "keying_line",
 ]
 
 #: Queues, in the order the workbench offers them, and the ruling kind each records.
@@ -105,8 +105,9 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
     mode : {'review', 'escalations', 'second_opinion', 'audit'}
         ``review``: lines triage sent to a person. ``escalations``: lines a
         reviewer escalated. ``second_opinion``: rejections waiting for
-        another person (never the one who rejected). ``audit``: the QA sample
-        (``samples.purpose = 'qa'``) not yet re-ruled by `user`.
+        another person (never the one who rejected). ``audit``: the blind QA
+        queue of :func:`petitions.audit.qa_queue` (no status, reason or
+        score of the audited decision; ticket order).
     status : pl.DataFrame, optional
         A :func:`petitions.rulings.line_status` frame already at hand.
     """
@@ -117,27 +118,20 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
         raise UserError(f"unknown queue {mode!r}; use one of {', '.join(MODES)}")
     if mode not in modes_for_role(role):
         raise UserError(f"{user} is a reviewer; only a supervisor works the {MODE_LABELS[mode].lower()}")
+    if mode == "audit":
+        return _audit_queue(ws, filing_id, user)
     st = line_status(ws, filing_id) if status is None else status
     if mode == "review":
         sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "review"))
     elif mode == "escalations":
         sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "escalated"))
-    elif mode == "second_opinion":
+    else:
         sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "second_opinion"))
         mine = _own_open_rejections(ws, filing_id, user)
         sel = sel.filter(~pl.col("line_db_id").is_in(list(mine)))
-    else:
-        qa = {r[0] for r in ws.db.execute(
-            "SELECT i.line_id FROM sample_items i JOIN samples s ON s.id = i.sample_id "
-            "WHERE s.filing_id = ? AND s.purpose = 'qa'", (filing_id,))}
-        done = {r[0] for r in ws.db.execute(
-            "SELECT r.line_id FROM rulings r JOIN lines l ON l.id = r.line_id "
-            "WHERE l.filing_id = ? AND r.kind = 'audit' AND r.user = ? AND r.action != 'reopen'", (filing_id, user))}
-        sel = st.filter(pl.col("line_db_id").is_in(list(qa - done)))
     ranks = dict(ws.db.execute(
         "SELECT i.line_id, MIN(i.rank) FROM sample_items i JOIN samples s ON s.id = i.sample_id "
-        "WHERE s.filing_id = ? AND s.purpose = ? GROUP BY i.line_id",
-        (filing_id, "qa" if mode == "audit" else "count")).fetchall())
+        "WHERE s.filing_id = ? AND s.purpose = 'count' GROUP BY i.line_id", (filing_id,)).fetchall())
     if sel.height == 0:
         return []
     ids = sel["line_db_id"].to_list()
@@ -154,6 +148,17 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
     # A stable sort: unsampled lines keep filing order (line_status is in seq order).
     items.sort(key=lambda it: (it.sample_rank is None, it.sample_rank or 0))
     return items
+
+
+def _audit_queue(ws: Workspace, filing_id: int, user: str) -> list[QueueItem]:
+    """The blind QA queue (:func:`petitions.audit.qa_queue`) as queue rows:
+    no status, level, reason or score of the original decision."""
+    from petitions.audit import qa_queue
+
+    return [QueueItem(line_db_id=c.line_db_id, label=c.label, level="audit", reason=None,
+                      reason_label="blind QA audit", section=c.section, page=c.page, sample_rank=None,
+                      match_score=None, sig_score=None, signature_hash=c.signature_hash, exemplar_hashes=())
+            for c in qa_queue(ws, filing_id, user=user)]
 
 
 def _own_open_rejections(ws: Workspace, filing_id: int, user: str) -> set[int]:
@@ -284,7 +289,6 @@ class Case:
     why: tuple[str, ...]
     history: tuple[Ruling, ...]
     sample_rank: int | None = None
-    blind: bool = False
 
     @property
     def shown(self) -> dict:
@@ -302,8 +306,7 @@ class Case:
         }
 
 
-def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None" = None,
-              blind: bool = False) -> Case:
+def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None" = None) -> Case:
     """Everything about one line: crops, keyed entry, candidate voters with
     every exemplar and field-by-field differences, scores, status, and why
     the line is waiting, in plain words.
@@ -312,8 +315,9 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
     ----------
     voters : VoterDirectory, optional
         The active voter file, loaded once and shared; loaded here if None.
-    blind : bool
-        Hide earlier rulings (QA audits re-rule without seeing them).
+
+    A QA audit re-rules blind: it uses :func:`petitions.audit.qa_queue`'s
+    :class:`~petitions.audit.BlindCase`, never a case from here.
     """
     row = ws.db.execute(
         "SELECT l.id, l.label, l.filing_id, s.number, p.number, l.page_id, l.number, l.state, l.signature_hash, "
@@ -366,7 +370,7 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
         sig_decision=sg.get("decision") if sig_same_voter else None,
         sig_reason=sg.get("reason") if sig_same_voter else None,
         status=status, level=level, reason=reason, det_reasons=det_reasons, why=(),
-        history=() if blind else tuple(Ruling(**r) for r in rulings), sample_rank=rank, blind=blind)
+        history=tuple(Ruling(**r) for r in rulings), sample_rank=rank)
     return _with_why(case)
 
 
@@ -660,6 +664,58 @@ class VoterDirectory:
 
 
 # ---------------------------------------------------------------------------
+# Keying
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KeyingLine:
+    """A line to key by hand: its printed-name and address crops and what is
+    keyed for it so far (None when nothing came with the scans)."""
+
+    line_db_id: int
+    label: str
+    section: int
+    page: int | None
+    number: int
+    name_hash: str | None
+    address_hash: str | None
+    signature_hash: str | None
+    keyed: dict | None
+
+
+_KEYING_SQL = (
+    "SELECT l.id, l.label, s.number AS section, p.number AS page, l.number, l.name_hash, l.address_hash, "
+    "l.signature_hash, k.id AS keyed_id, k.name, k.address, k.city, k.zip, k.date_signed FROM lines l "
+    "JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
+    "LEFT JOIN current_keyed k ON k.line_id = l.id ")
+
+
+def _keying_line(r: dict) -> KeyingLine:
+    keyed = ({k: r[k] for k in ("name", "address", "city", "zip", "date_signed")}
+             if r["keyed_id"] is not None else None)
+    return KeyingLine(r["id"], r["label"], r["section"], r["page"], r["number"], r["name_hash"],
+                      r["address_hash"], r["signature_hash"], keyed)
+
+
+def keying_queue(ws: Workspace, filing_id: int) -> list[KeyingLine]:
+    """Signed lines of the filing with nothing keyed yet, in filing order."""
+    rows = ws.query(_KEYING_SQL + "WHERE l.filing_id = ? AND l.state = 'signed' AND k.id IS NULL ORDER BY l.seq",
+                    (filing_id,))
+    return [_keying_line(r) for r in rows]
+
+
+def keying_line(ws: Workspace, line_db_id: int | str, *, filing_id: int | None = None) -> KeyingLine:
+    """One line to key (or re-key), by database id or label (``S001-P02-L07``,
+    with `filing_id`)."""
+    if isinstance(line_db_id, str) and not line_db_id.isdigit():
+        rows = ws.query(_KEYING_SQL + "WHERE l.label = ? AND l.filing_id = ?", (line_db_id.strip().upper(), filing_id))
+    else:
+        rows = ws.query(_KEYING_SQL + "WHERE l.id = ?", (int(line_db_id),))
+    if not rows:
+        raise UserError(f"no line {line_db_id!r} in this filing")
+    return _keying_line(rows[0])
+
+
+# ---------------------------------------------------------------------------
 # Pages
 # ---------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -742,6 +798,12 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
     role = ws.user_role(user)
     if mode not in modes_for_role(role):
         raise UserError(f"{user} is a reviewer; only a supervisor works the {MODE_LABELS[mode].lower()}")
+    if mode == "audit":
+        # Blind re-rulings go through the audit module's checks (sampled,
+        # not already audited, not the auditor's own decision).
+        from petitions.audit import record_audit
+
+        return record_audit(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note)
     kind = MODE_KIND[mode]
     if action == "escalate" and reason_code is None:
         reason_code = case.det_reasons[0] if case.det_reasons and case.det_reasons[0] in REASONS else None

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
 import gui  # noqa: E402,F401  (applies the PySide6 work-around before any Qt call)
-from gui.main_window import MainWindow  # noqa: E402
+from gui.main_window import TABS, MainWindow  # noqa: E402
 from gui_workspace_fixture import REVIEWER, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions.rulings import line_status  # noqa: E402
 from petitions.store import Workspace  # noqa: E402
@@ -61,7 +61,7 @@ def test_window_shows_counts_and_queue_with_signatures_beside_exemplars(qtbot, t
     for party in ("DEM", "REP", "NPP", "GRN"):
         assert party not in view.fields.text()
     # reviewers do not get the supervisor tab
-    assert not win.tabs.isTabEnabled(4)
+    assert not win.tabs.isTabEnabled(TABS.index("supervisor"))
     win.close()
 
 
@@ -123,7 +123,7 @@ def test_skip_next_previous_do_not_rule(qtbot, tiny):
 
 def test_refused_ruling_puts_the_case_back(qtbot, tiny):
     win = open_window(qtbot, tiny.root, user=SUPERVISOR)
-    assert win.tabs.isTabEnabled(4)   # supervisors get the supervisor tab
+    assert win.tabs.isTabEnabled(TABS.index("supervisor"))   # supervisors get the supervisor tab
     panel = win.review
     wait_case(qtbot, panel)
     lid = panel.current
