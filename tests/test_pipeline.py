@@ -1,0 +1,188 @@
+"""The whole pipeline on a small synthetic filing, with real components:
+real scans through real segmentation, a real SQLite workspace, the real
+matcher and signature core. One demo run is shared by the module."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import polars as pl
+import pytest
+
+from petitions import pipeline
+from petitions.cli import main as cli_main
+from petitions.demo import REVIEWER, SUPERVISOR, run_demo
+from petitions.errors import UserError
+from petitions.rulings import line_status, record_ruling
+from petitions.store import Workspace
+
+N = 40
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    result = run_demo(root, signatures=N, seed=SEED, log=lambda m: None)
+    return root, result
+
+
+def test_demo_runs_every_stage_and_agrees_with_truth(demo):
+    root, result = demo
+    s = result.summary
+    truth = s["truth"]
+    # N signer lines plus the unused rows of each section's last page.
+    assert truth["lines"] >= N and s["lines"] == truth["lines"]
+    # Every line got a determination and the three outcomes add up.
+    assert s["auto_valid"] + s["needs_review"] + s["invalid"] == s["lines"]
+    # Segmentation read (nearly) every line's state right on these scans.
+    assert truth["states_right"] >= truth["lines"] - 1
+    # Software never rejects on identity or signature grounds.
+    assert set(s["invalid_by_reason"]) <= {"no_signature", "blank_line", "struck_line", "empty_line"}
+    # Automation did real work and let nothing (or almost nothing) wrong through.
+    assert s["auto_valid"] > 0
+    assert truth["auto_valid_false_accepts"] <= max(1, s["auto_valid"] // 50)
+    assert truth["identity_matches_right"] >= 0.95 * truth["identity_matches"]
+    # The random sample and projection ran with the published seed.
+    c = s["count"]
+    assert c["method"] == "random_sample" and c["seed"] == f"demo-{SEED}"
+    assert c["sample_size"] == c["raw_count"]  # n = max(500, 3%) capped at N
+    assert c["projection"]["projected_valid"] >= 0
+
+
+def test_store_holds_every_stage_and_the_log_verifies(demo):
+    root, _ = demo
+    with Workspace(root) as ws:
+        counts = {t: ws.scalar(f"SELECT COUNT(*) FROM {t}") for t in
+                  ("documents", "sections", "pages", "lines", "keyed_entries", "matches", "signature_scores",
+                   "determinations", "samples", "sample_items", "exemplars", "voter_files")}
+        assert all(v > 0 for v in counts.values()), counts
+        assert counts["lines"] >= N
+        assert ws.verify_chain().ok
+        kinds = {r[0] for r in ws.db.execute("SELECT DISTINCT kind FROM events")}
+        for k in ("voter_file_imported", "exemplars_imported", "filing_created", "document_ingested",
+                  "keyed_entries_imported", "match_batch", "signature_batch", "triage", "sample_drawn"):
+            assert k in kinds, k
+        # Every determination names its inputs, thresholds and rule set.
+        d = ws.query("SELECT * FROM current_determination LIMIT 1")[0]
+        assert d["ruleset_id"] == "ca-initiative" and json.loads(d["inputs_json"])
+        # Page images decode from the stored scans, in the frame the boxes use.
+        page = ws.query("SELECT id, width, height FROM pages LIMIT 1")[0]
+        img = pipeline.page_image(ws, page["id"])
+        assert img.shape == (page["height"], page["width"])
+
+
+def test_rerun_resumes_without_duplicating_anything(demo):
+    root, first = demo
+    with Workspace(root) as ws:
+        before = {t: ws.scalar(f"SELECT COUNT(*) FROM {t}") for t in
+                  ("documents", "lines", "keyed_entries", "matches", "signature_scores", "determinations",
+                   "sample_items")}
+    again = run_demo(root, signatures=N, seed=SEED, log=lambda m: None)
+    with Workspace(root) as ws:
+        after = {t: ws.scalar(f"SELECT COUNT(*) FROM {t}") for t in before}
+    assert after == before
+    assert again.summary["auto_valid"] == first.summary["auto_valid"]
+    with pytest.raises(UserError, match="seed"):
+        run_demo(root, signatures=N, seed=SEED + 1, log=lambda m: None)
+
+
+def test_same_scan_twice_is_detected(demo):
+    root, _ = demo
+    with Workspace(root) as ws:
+        filing = pipeline.get_filing(ws)
+        doc = ws.query("SELECT path FROM documents ORDER BY id LIMIT 1")[0]["path"]
+        n = ws.scalar("SELECT COUNT(*) FROM lines")
+        rep = pipeline.ingest_document(ws, filing.id, doc, user=SUPERVISOR)
+        assert rep.already_ingested
+        assert ws.scalar("SELECT COUNT(*) FROM lines") == n
+
+
+def test_ruling_changes_the_count(demo, tmp_path):
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    with Workspace(copy) as ws:
+        filing = pipeline.get_filing(ws)
+        st = line_status(ws, filing.id)
+        pending = st.filter(pl.col("status") == "needs_review")
+        if pending.height == 0:
+            pytest.skip("no line needs review in this small filing")
+        lid = pending["line_db_id"][0]
+        res = record_ruling(ws, lid, user=REVIEWER, action="accept", shown={"test": True})
+        assert res.final_status == "valid"
+        st2 = line_status(ws, filing.id)
+        assert int((st2["status"] == "valid").sum()) == int((st["status"] == "valid").sum()) + 1
+
+
+def test_a_crash_mid_matching_keeps_committed_batches(demo, tmp_path, monkeypatch):
+    import matchers
+
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    with Workspace(copy) as ws:
+        filing = pipeline.get_filing(ws)
+        # Make every line pending again by re-keying all of them (new keyed entries).
+        rows = ws.query("SELECT line_id, name, address, city, zip FROM current_keyed")
+        for r in rows:
+            pipeline.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
+                              zip=r["zip"] or "", user=SUPERVISOR)
+        real = matchers.match_lines
+        calls = {"n": 0}
+
+        def flaky(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise RuntimeError("power cut")
+            return real(*a, **k)
+
+        monkeypatch.setattr(matchers, "match_lines", flaky)
+        matches_before = ws.scalar("SELECT COUNT(*) FROM matches")
+        with pytest.raises(RuntimeError, match="power cut"):
+            pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+        committed = ws.scalar("SELECT COUNT(*) FROM matches") - matches_before
+        assert committed == 10
+        monkeypatch.setattr(matchers, "match_lines", real)
+        rep = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+        assert rep.processed == len(rows) - 10
+        # Exactly one current match per keyed line, nothing matched twice in the new runs.
+        assert ws.scalar("SELECT COUNT(*) FROM matches") - matches_before == len(rows)
+        assert ws.verify_chain().ok
+
+
+def test_bad_inputs_get_located_errors_and_lose_nothing(demo, tmp_path):
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    bad_pdf = tmp_path / "broken.pdf"
+    bad_pdf.write_bytes(b"%PDF-1.4\n" + b"\x00garbage" * 50)
+    empty = tmp_path / "empty.tiff"
+    empty.write_bytes(b"")
+    keyed = tmp_path / "keyed.csv"
+    keyed.write_text("id,nombre\n1,x\n")
+    with Workspace(copy) as ws:
+        filing = pipeline.get_filing(ws)
+        n = ws.scalar("SELECT COUNT(*) FROM lines")
+        with pytest.raises(UserError) as e:
+            pipeline.ingest_document(ws, filing.id, bad_pdf, user=SUPERVISOR)
+        assert "broken.pdf" in str(e.value)
+        with pytest.raises(UserError) as e:
+            pipeline.ingest_document(ws, filing.id, empty, user=SUPERVISOR)
+        assert "empty.tiff" in str(e.value)
+        with pytest.raises(UserError, match="missing column"):
+            pipeline.import_keyed_entries(ws, filing.id, keyed, user=SUPERVISOR)
+        assert ws.scalar("SELECT COUNT(*) FROM lines") == n
+        assert ws.verify_chain().ok
+
+
+def test_cli_status_and_verify_log(demo, capsys):
+    root, _ = demo
+    assert cli_main(["status", "--workspace", str(root), "--user", SUPERVISOR, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["lines"] >= N and out["auto_valid"] + out["needs_review"] + out["invalid"] == out["lines"]
+    assert cli_main(["verify-log", "--workspace", str(root)]) == 0
+    assert "intact" in capsys.readouterr().out
+    assert cli_main(["status", "--workspace", str(root / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert "not a workspace" in err and "Traceback" not in err
