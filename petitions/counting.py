@@ -47,6 +47,9 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
     from petitions.sampling import draw_sample as draw_sample_ids
     from petitions.sampling import frame_hash, sample_size
 
+    if purpose != "count":
+        raise UserError("QA audit samples are drawn per population with petitions.audit.draw_qa_sample")
+    ws.require_supervisor(user, "draw the filing's random sample")
     if not isinstance(seed, str) or not seed.strip():
         raise UserError("the sampling seed must be a non-empty string (it is published as typed)")
     filing = get_filing(ws, filing_id)

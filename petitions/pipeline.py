@@ -75,6 +75,7 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
     """
     import matchers
 
+    ws.require_supervisor(user, "import a voter file")
     path = Path(path)
     if not path.exists():
         raise UserError("voter file not found", where=str(path))
@@ -195,6 +196,7 @@ def create_filing(
     """Create a filing under a rule set (a built-in name or a JSON file)."""
     from petitions.rules import load_ruleset
 
+    ws.require_supervisor(user, "create a filing or choose its rule set")
     rs = load_ruleset(ruleset)
     if ws.scalar("SELECT id FROM filings WHERE name = ?", (name,)) is not None:
         raise UserError(f"a filing named {name!r} already exists in this workspace", where=str(ws.root))

@@ -397,6 +397,8 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
     """
     from petitions.pipeline import get_filing
 
+    if user is not None:
+        ws.require_supervisor(user, "export the disqualified lines for the proponents")
     filing = get_filing(ws, filing_id)
     cert = last_certification(ws, filing_id)
     if cert is None:

@@ -491,6 +491,14 @@ class Workspace:
     def user_role(self, name: str) -> str | None:
         return self.scalar("SELECT role FROM users WHERE name = ?", (name,))
 
+    def require_supervisor(self, user: str, what: str) -> None:
+        """Refuse `what` unless `user` is a supervisor of this workspace."""
+        role = self.user_role(user)
+        if role is None:
+            raise UserError(f"unknown user {user!r}; add them to the workspace first")
+        if role != "supervisor":
+            raise UserError(f"{user} is a reviewer; only a supervisor may {what}")
+
     # -- runs ------------------------------------------------------------
     def start_run(self, stage: str, *, filing_id: int | None, user: str, params: dict | None = None,
                   model_json: str | None = None, model_version: str | None = None,

@@ -152,3 +152,17 @@ def test_sample_projection_counts_duplicates_within_the_sample(ws):
     assert (res.sample_size, res.sample_valid, res.sample_duplicates) == (6, 6, 1)
     assert res.projection["projected_valid"] == 6  # A = 1 -> weight 0
     assert res.outcome == "qualifies"
+
+
+def test_roles_are_enforced_in_the_library_not_just_the_gui(ws):
+    from petitions.pipeline import create_filing
+
+    fid, ids = filing_with_lines(ws, ["signed"] * 3)
+    with pytest.raises(UserError, match="only a supervisor"):
+        create_filing(ws, name="Mine", ruleset="ca-recall-local", jurisdiction="City of Los Angeles", user="rev1")
+    with pytest.raises(UserError, match="only a supervisor"):
+        draw_sample(ws, fid, seed="7", user="rev1")
+    with pytest.raises(UserError, match="draw_qa_sample"):
+        draw_sample(ws, fid, seed="7", user="sup", purpose="qa")
+    assert ws.scalar("SELECT COUNT(*) FROM samples") == 0
+    assert ws.scalar("SELECT COUNT(*) FROM filings") == 1
