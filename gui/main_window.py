@@ -696,7 +696,8 @@ class MainWindow(QMainWindow):
             def fn(ws, progress, cancel):
                 from petitions.pipeline import import_voter_file
 
-                return import_voter_file(ws, v["path"], user=user, mapping=v["mapping"])
+                return import_voter_file(ws, v["path"], user=user, mapping=v["mapping"], progress=progress,
+                                         cancel=cancel)
             return fn
 
         def ok(rep, v):
@@ -715,7 +716,7 @@ class MainWindow(QMainWindow):
         def fn(ws, progress, cancel):
             from petitions.pipeline import import_exemplars
 
-            return import_exemplars(ws, path, user=user)
+            return import_exemplars(ws, path, user=user, progress=progress, cancel=cancel)
 
         def done(rep, err, _c):
             if rep is not None:

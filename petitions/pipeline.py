@@ -65,7 +65,8 @@ class VoterFileImport:
     already_imported: bool
 
 
-def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=None) -> VoterFileImport:
+def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=None,
+                      progress: ProgressFn = _noop_progress, cancel: CancelFn = _never) -> VoterFileImport:
     """Import a county voter file into the workspace's columnar copy.
 
     The prepared copy (normalised match keys added) is written to
@@ -88,11 +89,17 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
             ws.db.execute("UPDATE voter_files SET active = (id = ?)", (existing[0],))
             ws.log_event("voter_file_reactivated", user=user, payload={"voter_file_id": existing[0], "sha256": digest})
         return VoterFileImport(existing[0], existing[1], True)
+    progress("voters", 0, 3)
     voters = matchers.read_voter_file(path, mapping=mapping)
+    progress("voters", 1, 3)
+    _check_cancel(cancel)
     prepared = matchers.prepare_voters(voters)
+    progress("voters", 2, 3)
+    _check_cancel(cancel)
     target = ws.root / "voterfiles" / f"{digest}.parquet"
     with atomic_path(target) as tmp:
         prepared.write_parquet(tmp)
+    progress("voters", 3, 3)
     with ws.transaction():
         cur = ws.db.execute(
             "INSERT INTO voter_files (source_path, source_sha256, parquet_path, rows, mapping_json, imported_at, imported_by, active) "
@@ -122,12 +129,14 @@ class ExemplarImport:
     problems: list[str] = field(default_factory=list)
 
 
-def import_exemplars(ws: Workspace, index_csv: str | Path, *, user: str) -> ExemplarImport:
+def import_exemplars(ws: Workspace, index_csv: str | Path, *, user: str,
+                     progress: ProgressFn = _noop_progress, cancel: CancelFn = _never) -> ExemplarImport:
     """Import voters' signature exemplars from an index CSV.
 
     The CSV has ``voter_id,path,captured_date,source``; paths are relative to
     the CSV's folder. A bad image is reported with its row and skipped; the
-    good ones are stored.
+    good ones are stored. Rows are committed together at the end, so a
+    cancel (:class:`Cancelled`) leaves the store as it was.
     """
     from sigverify.imageio import read_image
 
@@ -135,7 +144,11 @@ def import_exemplars(ws: Workspace, index_csv: str | Path, *, user: str) -> Exem
     table = _read_csv_strings(index_csv, required=("voter_id", "path"))
     report = ExemplarImport()
     rows = []
+    total = table.height
     for i, rec in enumerate(table.iter_rows(named=True), start=2):
+        if (i - 2) % 200 == 0:
+            _check_cancel(cancel)  # nothing is committed until the end: a cancel keeps the store as it was
+            progress("exemplars", i - 2, total)
         img_path = index_csv.parent / (rec["path"] or "")
         try:
             image = read_image(img_path)

@@ -186,3 +186,18 @@ def test_cli_status_and_verify_log(demo, capsys):
     assert cli_main(["status", "--workspace", str(root / "nope")]) == 2
     err = capsys.readouterr().err
     assert "not a workspace" in err and "Traceback" not in err
+
+
+def test_cancelled_exemplar_import_keeps_the_store_as_it_was(demo, tmp_path):
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    index = root / "inputs" / "county" / "exemplars.csv"
+    with Workspace(copy) as ws:
+        before = ws.scalar("SELECT COUNT(*) FROM exemplars"), ws.scalar("SELECT COUNT(*) FROM events")
+        seen = []
+        with pytest.raises(pipeline.Cancelled):
+            pipeline.import_exemplars(ws, index, user=SUPERVISOR, progress=lambda s, d, t: seen.append((s, d, t)),
+                                      cancel=lambda: bool(seen))
+        assert seen and seen[0][0] == "exemplars"
+        assert (ws.scalar("SELECT COUNT(*) FROM exemplars"), ws.scalar("SELECT COUNT(*) FROM events")) == before
