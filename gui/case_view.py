@@ -180,6 +180,11 @@ class CaseView(QWidget):
         self.others_box.setToolTip("The matcher found more than one plausible voter; compare with each")
         self.others_layout = QVBoxLayout(self.others_box)
         outer.addWidget(self.others_box)
+        self.duplicates = QLabel()
+        self.duplicates.setObjectName("caseDuplicates")
+        self.duplicates.setWordWrap(True)
+        self.duplicates.setToolTip("Other lines of this filing matched to the same voter (a duplicate group)")
+        outer.addWidget(self.duplicates)
         self.history = QLabel()
         self.history.setObjectName("caseHistory")
         self.history.setWordWrap(True)
@@ -194,6 +199,7 @@ class CaseView(QWidget):
         self.why.setText("")
         self.scores.setText("")
         self.fields.setText("")
+        self.duplicates.setText("")
         self.history.setText("")
         _set_image(self.signature, None, SIG_W, SIG_H, "")
         _set_image(self.name_crop, None, CROP_W, CROP_H, "")
@@ -248,6 +254,14 @@ class CaseView(QWidget):
             self.others_box.show()
         else:
             self.others_box.hide()
+        if c.same_voter:
+            self.duplicates.setText("<b>Same voter on other lines</b> (duplicate group, filing order): " + "; ".join(
+                html.escape(f"{d['label']} ({'earlier' if d['earlier'] else 'later'}; "
+                            f"{(d['determination'] or 'not triaged').replace('_', ' ')})")
+                for d in c.same_voter))
+            self.duplicates.show()
+        else:
+            self.duplicates.hide()
         if c.history:
             self.history.setText("<b>Rulings so far</b>: " + "; ".join(
                 html.escape(f"{r.created_at[:16].replace('T', ' ')} {r.user} ({r.kind}) {r.action}"

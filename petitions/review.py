@@ -289,6 +289,10 @@ class Case:
     why: tuple[str, ...]
     history: tuple[Ruling, ...]
     sample_rank: int | None = None
+    #: Other lines of this filing matched (or proposed) to the same voter, in
+    #: filing order: dicts with label, seq, match_status, determination,
+    #: earlier (bool: before this line in filing order).
+    same_voter: tuple[dict, ...] = ()
 
     @property
     def shown(self) -> dict:
@@ -370,8 +374,24 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
         sig_decision=sg.get("decision") if sig_same_voter else None,
         sig_reason=sg.get("reason") if sig_same_voter else None,
         status=status, level=level, reason=reason, det_reasons=det_reasons, why=(),
-        history=tuple(Ruling(**r) for r in rulings), sample_rank=rank)
+        history=tuple(Ruling(**r) for r in rulings), sample_rank=rank,
+        same_voter=_same_voter_lines(ws, lid, m.get("voter_id")))
     return _with_why(case)
+
+
+def _same_voter_lines(ws: Workspace, line_db_id: int, voter_id: str | None) -> tuple[dict, ...]:
+    """The duplicate group this line belongs to, as staff see it."""
+    if not voter_id:
+        return ()
+    rows = ws.query(
+        "SELECT l.label, l.seq, m.status AS match_status, d.determination, "
+        "l.seq < (SELECT seq FROM lines WHERE id = ?) AS earlier "
+        "FROM current_match m JOIN lines l ON l.id = m.line_id "
+        "LEFT JOIN current_determination d ON d.line_id = l.id "
+        "WHERE m.voter_id = ? AND m.status IN ('match', 'review') AND l.id != ? "
+        "AND l.filing_id = (SELECT filing_id FROM lines WHERE id = ?) ORDER BY l.seq",
+        (line_db_id, voter_id, line_db_id, line_db_id))
+    return tuple({**r, "earlier": bool(r["earlier"])} for r in rows)
 
 
 def _with_why(case: Case) -> Case:

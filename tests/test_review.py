@@ -182,3 +182,22 @@ def test_voter_search_uses_the_matcher_index_on_a_prepared_file():
     assert set(hits["voter_id"].to_list()[:2]) == {"V001", "V021"}
     assert "party" not in hits.columns and "score" in hits.columns
     assert vd.search(address="107 broad")["voter_id"][0] == "V002"
+
+
+def test_case_shows_the_duplicate_group(tmp_path):
+    """Lines matched to the same voter are shown to staff as one group."""
+    from petitions.review import load_case
+    from petitions.store import Workspace
+    from store_helpers import determine, filing_with_lines
+
+    ws = Workspace(tmp_path / "dups", create=True)
+    fid, ids = filing_with_lines(ws, ["signed"] * 4)
+    determine(ws, ids[0], "valid", voter_id="V1")
+    determine(ws, ids[1], "valid", voter_id="V2")
+    determine(ws, ids[2], "needs_review", ["duplicate"], voter_id="V1")
+    determine(ws, ids[3], "needs_review", ["duplicate"], voter_id="V1")
+    case = load_case(ws, ids[2])
+    assert [d["label"] for d in case.same_voter] == ["S001-P01-L01", "S001-P01-L04"]
+    assert [d["earlier"] for d in case.same_voter] == [True, False]
+    assert load_case(ws, ids[1]).same_voter == ()
+    ws.close()
