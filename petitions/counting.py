@@ -157,7 +157,8 @@ def count_result(ws: Workspace, filing_id: int) -> CountResult:
         invalid_by_reason={r["reason"] or "other": r["len"] for r in by_reason.iter_rows(named=True)},
     )
     items = sample_items(ws, filing_id)
-    if items.height:
+    full_count_ordered = full_count_order(ws, filing_id) is not None
+    if items.height and not full_count_ordered:
         first = ws.db.execute("SELECT seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = 'count' "
                               "ORDER BY round LIMIT 1", (filing_id,)).fetchone()
         s = _sample_validity(items.join(status.drop("line_id"), on="line_db_id", how="left").sort("rank"))
@@ -179,10 +180,44 @@ def count_result(ws: Workspace, filing_id: int) -> CountResult:
             res.outcome = out.result
             res.percent_of_required = float(out.percent_of_required)
     elif filing.required:
+        # Full count, ordered by the rule set or escalated from a sample:
+        # a live count against the requirement; it may stop once met
+        # (EC 9115(b)) when the rule set allows early stop.
         fc = full_count_status(res.valid, filing.required, res.pending, early_stop=rs.sampling.early_stop)
         res.outcome = "qualifies" if fc.met else ("fails" if fc.cannot_reach else "pending")
         res.percent_of_required = float(fc.percent_of_required)
     return res
+
+
+def full_count_order(ws: Workspace, filing_id: int) -> dict | None:
+    """The event that escalated this filing to a full count, if any."""
+    row = ws.db.execute("SELECT id, ts, user, payload_json FROM events WHERE filing_id = ? AND kind = "
+                        "'full_count_ordered' ORDER BY id DESC LIMIT 1", (filing_id,)).fetchone()
+    return None if row is None else {"event_id": row[0], "ts": row[1], "user": row[2], **json.loads(row[3])}
+
+
+def order_full_count(ws: Workspace, filing_id: int, *, user: str, reason: str | None = None) -> dict:
+    """Escalate a sampled filing to a full count (a supervisor's decision).
+
+    Allowed when the sample's projection fell in the full-count band, or
+    with a stated `reason` (e.g. a court order). From then on every signed
+    line is verified and :func:`count_result` counts them all; the sample
+    and its projection stay on record.
+    """
+    ws.require_supervisor(user, "order a full count")
+    if full_count_order(ws, filing_id) is not None:
+        raise UserError("a full count was already ordered for this filing")
+    res = count_result(ws, filing_id)
+    if res.method != "random_sample":
+        raise UserError("this filing is already counted in full; there is no sample to escalate from")
+    if res.outcome != "full_count" and not reason:
+        raise UserError(f"the sample's outcome is {res.outcome!r}, not the full-count band; give a reason to order "
+                        "a full count anyway")
+    payload = {"sample_outcome": res.outcome, "projected_valid": (res.projection or {}).get("projected_valid"),
+               "percent_of_required": res.percent_of_required, "reason": reason}
+    with ws.transaction():
+        ws.log_event("full_count_ordered", user=user, filing_id=filing_id, payload=payload)
+    return payload
 
 
 def _jsonable(obj) -> dict:

@@ -334,12 +334,33 @@ def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int 
 
 
 def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``lines.csv``, ``tallies.csv`` and ``events.csv`` in `out_dir` (no certificate)."""
+    """``lines.csv``, ``tallies.csv``, ``events.csv`` and ``sample.csv`` in `out_dir` (no certificate)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
             "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
-            "events": export_events_csv(ws, out / "events.csv")}
+            "events": export_events_csv(ws, out / "events.csv"),
+            "sample": export_sample_csv(ws, filing_id, out / "sample.csv")}
+
+
+def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
+    """The published random sample: round, rank, line id and ticket, with the
+    seed and the frame's hash on every row, so an observer can recompute it
+    (``petitions sample-tickets`` or the reference ``consistent-sampler``)."""
+    import csv
+
+    from petitions.atomic import atomic_write
+
+    rows = ws.query(
+        "SELECT s.round, i.rank, l.label AS line_id, i.ticket, s.seed, s.frame_hash, s.frame_size "
+        "FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
+        "WHERE s.filing_id = ? AND s.purpose = 'count' ORDER BY i.rank", (filing_id,))
+    cols = ["round", "rank", "line_id", "ticket", "seed", "frame_hash", "frame_size"]
+    with atomic_write(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(rows)
+    return Path(path)
 
 
 # ---------------------------------------------------------------------------

@@ -255,7 +255,15 @@ def test_full_count_refuses_with_pending_lines_below_requirement(tmp_path):
 def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     root = str(demo["root"])
     assert cli_main(["report", "-w", root, "--out", str(tmp_path / "rep"), "--user", SUPERVISOR]) == 0
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "tallies.csv"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "sample.csv",
+                                                                    "tallies.csv"]
+    # The published sample: every ticket, in ticket order, recomputable from the seed.
+    import csv
+
+    from petitions.sampling import ticket
+    sample = list(csv.DictReader(open(tmp_path / "rep" / "sample.csv")))
+    assert sample and all(r["ticket"] == ticket(r["seed"], r["line_id"]) for r in sample)
+    assert [r["ticket"] for r in sample] == sorted(r["ticket"] for r in sample)
     tal = pl.read_csv(tmp_path / "rep" / "tallies.csv")
     assert tal.filter(pl.col("level") == "section")["lines"].sum() == 38
     capsys.readouterr()

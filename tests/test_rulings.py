@@ -166,3 +166,39 @@ def test_roles_are_enforced_in_the_library_not_just_the_gui(ws):
         draw_sample(ws, fid, seed="7", user="sup", purpose="qa")
     assert ws.scalar("SELECT COUNT(*) FROM samples") == 0
     assert ws.scalar("SELECT COUNT(*) FROM filings") == 1
+
+
+def test_escalation_to_a_full_count(ws):
+    from petitions.counting import order_full_count
+
+    # 10 signed lines, required 8: a sample of 10 with 8 valid projects 8 = 100 % -> full-count band.
+    fid, ids = filing_with_lines(ws, ["signed"] * 10, required=8)
+    for i, lid in enumerate(ids):
+        determine(ws, lid, "valid" if i < 8 else "needs_review", [] if i < 8 else ["signature_mismatch"],
+                  voter_id=f"V{i}")
+    draw_sample(ws, fid, seed="9", user="sup", size=10)
+    res = count_result(ws, fid)
+    assert (res.method, res.outcome) == ("random_sample", "full_count")
+    with pytest.raises(UserError, match="only a supervisor"):
+        order_full_count(ws, fid, user="rev1")
+    order_full_count(ws, fid, user="sup")
+    res = count_result(ws, fid)
+    # Now a live full count: 8 valid of 8 required -> met (early stop allowed), 2 still pending.
+    assert (res.method, res.valid, res.pending, res.outcome) == ("full_count", 8, 2, "qualifies")
+    with pytest.raises(UserError, match="already"):
+        order_full_count(ws, fid, user="sup")
+    assert ws.verify_chain().ok
+
+
+def test_full_count_needs_a_reason_outside_the_band(ws):
+    from petitions.counting import order_full_count
+
+    fid, ids = filing_with_lines(ws, ["signed"] * 4, required=2)
+    for lid in ids:
+        determine(ws, lid, "valid", voter_id=f"V{lid}")
+    draw_sample(ws, fid, seed="9", user="sup", size=4)
+    assert count_result(ws, fid).outcome == "qualifies"
+    with pytest.raises(UserError, match="give a reason"):
+        order_full_count(ws, fid, user="sup")
+    order_full_count(ws, fid, user="sup", reason="court order 2026-CV-1")
+    assert count_result(ws, fid).method == "full_count"

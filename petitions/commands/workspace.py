@@ -127,6 +127,15 @@ def register(sub) -> None:
     p.add_argument("--note", default=None)
     p.set_defaults(func=_rule)
 
+    p = sub.add_parser("full-count", help="escalate a sampled filing to a full count",
+                       description="Order a full count of a sampled filing (supervisors). Allowed when the sample's "
+                                   "projection is in the full-count band, or with --reason. From then on every "
+                                   "signed line is verified and `petitions status` shows the live count against "
+                                   "the requirement; the sample stays on record.")
+    _ws_arg(p, filing=True)
+    p.add_argument("--reason", default=None, help="why, when the sample did not land in the full-count band")
+    p.set_defaults(func=_full_count)
+
     p = sub.add_parser("reasons", help="list reason codes")
     p.set_defaults(func=_reasons)
 
@@ -297,6 +306,18 @@ def _rule(args) -> int:
                             note=args.note, kind=args.kind, shown={"via": "command line"})
     print(f"{args.line}: {action} recorded (ruling {res.ruling_id}); line is now {res.final_status}"
           + (f" ({res.final_reason})" if res.final_reason else ""))
+    return 0
+
+
+def _full_count(args) -> int:
+    from petitions.counting import order_full_count
+    from petitions.pipeline import get_filing
+
+    with _open(args) as ws:
+        filing = get_filing(ws, args.filing)
+        order = order_full_count(ws, filing.id, user=_user(args, ws), reason=args.reason)
+    print(f"full count ordered for {filing.name} (sample outcome {order['sample_outcome']}, "
+          f"{order['percent_of_required']}% of required); verify every signed line")
     return 0
 
 
