@@ -173,7 +173,10 @@ class CaseView(QWidget):
         self.fields.setTextFormat(Qt.TextFormat.RichText)
         self.fields.setWordWrap(True)
         grid.addWidget(self.fields, 0, 2, 2, 1)
-        grid.setColumnStretch(2, 1)
+        # The crops scale to what they are given (Ignored policy): give them
+        # a real share of the width, or they shrink to slivers on wide screens.
+        grid.setColumnStretch(1, 2)
+        grid.setColumnStretch(2, 3)
         outer.addWidget(id_box)
 
         self.others_box = QGroupBox("Other voters who fit")
