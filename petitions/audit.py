@@ -334,31 +334,25 @@ def _audits(ws: Workspace, filing_id: int) -> dict[int, dict]:
 def _blind_cases(ws: Workspace, line_ids: list[int]) -> dict[int, BlindCase]:
     from petitions.review import _parse_candidates
 
+    from petitions.pipeline import exemplars_for
+
+    rows = ws.query_in(
+        "SELECT l.id, l.label, s.number AS section, p.number AS page, l.page_id, l.number, l.signature_hash, "
+        "l.name_hash, l.address_hash, k.name, k.address, k.city, k.zip, k.date_signed, k.id AS keyed_id, "
+        "m.voter_id, m.candidates_json FROM lines l JOIN sections s ON s.id = l.section_id "
+        "LEFT JOIN pages p ON p.id = l.page_id LEFT JOIN current_keyed k ON k.line_id = l.id "
+        "LEFT JOIN current_match m ON m.line_id = l.id WHERE l.id IN ({ids})", line_ids)
+    cands = {r["id"]: sorted({v for v in [r["voter_id"]] + [c for c, _ in _parse_candidates(r["candidates_json"])]
+                              if v}) for r in rows}
+    ex = {v: [e["image_hash"] for e in es]
+          for v, es in exemplars_for(ws, sorted({v for vs in cands.values() for v in vs})).items()}
     out: dict[int, BlindCase] = {}
-    for start in range(0, len(line_ids), 500):
-        chunk = line_ids[start:start + 500]
-        q = ",".join("?" * len(chunk))
-        rows = ws.query(
-            f"SELECT l.id, l.label, s.number AS section, p.number AS page, l.page_id, l.number, l.signature_hash, "
-            f"l.name_hash, l.address_hash, k.name, k.address, k.city, k.zip, k.date_signed, k.id AS keyed_id, "
-            f"m.voter_id, m.candidates_json FROM lines l JOIN sections s ON s.id = l.section_id "
-            f"LEFT JOIN pages p ON p.id = l.page_id LEFT JOIN current_keyed k ON k.line_id = l.id "
-            f"LEFT JOIN current_match m ON m.line_id = l.id WHERE l.id IN ({q})", chunk)
-        cands = {r["id"]: sorted({v for v in [r["voter_id"]] + [c for c, _ in _parse_candidates(r["candidates_json"])]
-                                  if v}) for r in rows}
-        voters = sorted({v for vs in cands.values() for v in vs})
-        ex: dict[str, list[str]] = {}
-        for vs in range(0, len(voters), 500):
-            part = voters[vs:vs + 500]
-            for e in ws.query(f"SELECT voter_id, image_hash FROM exemplars WHERE voter_id IN "
-                              f"({','.join('?' * len(part))}) ORDER BY voter_id, captured_date, id", part):
-                ex.setdefault(e["voter_id"], []).append(e["image_hash"])
-        for r in rows:
-            keyed = ({k: r[k] for k in ("name", "address", "city", "zip", "date_signed")}
-                     if r["keyed_id"] is not None else None)
-            out[r["id"]] = BlindCase(r["id"], r["label"], r["section"], r["page"], r["page_id"], r["number"],
-                                     r["signature_hash"], r["name_hash"], r["address_hash"], keyed,
-                                     tuple((v, tuple(ex.get(v, []))) for v in cands[r["id"]]))
+    for r in rows:
+        keyed = ({k: r[k] for k in ("name", "address", "city", "zip", "date_signed")}
+                 if r["keyed_id"] is not None else None)
+        out[r["id"]] = BlindCase(r["id"], r["label"], r["section"], r["page"], r["page_id"], r["number"],
+                                 r["signature_hash"], r["name_hash"], r["address_hash"], keyed,
+                                 tuple((v, tuple(ex.get(v, []))) for v in cands[r["id"]]))
     return out
 
 

@@ -633,13 +633,10 @@ def _pending_signature_lines(ws: Workspace, filing_id: int, model_version: str) 
 def exemplars_for(ws: Workspace, voter_ids: Sequence[str]) -> dict[str, list[dict]]:
     """Each voter's exemplars on file (hash, captured date, source), oldest first."""
     out: dict[str, list[dict]] = {}
-    ids = list(dict.fromkeys(voter_ids))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        q = ",".join("?" * len(chunk))
-        for r in ws.query(f"SELECT voter_id, image_hash, captured_date, source FROM exemplars "
-                          f"WHERE voter_id IN ({q}) ORDER BY voter_id, captured_date, id", chunk):
-            out.setdefault(r["voter_id"], []).append(r)
+    for r in ws.query_in("SELECT voter_id, image_hash, captured_date, source FROM exemplars "
+                         "WHERE voter_id IN ({ids}) ORDER BY voter_id, captured_date, id",
+                         list(dict.fromkeys(v for v in voter_ids if v))):
+        out.setdefault(r["voter_id"], []).append(r)
     return out
 
 

@@ -435,12 +435,8 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
     lines = count_lines(ws, filing_id).filter(
         (pl.col("count_status") == "invalid") & ~pl.col("reason").fill_null("other").is_in(not_signatures)).sort("seq")
     ids = lines["line_db_id"].to_list()
-    hashes = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        for r in ws.query(f"SELECT id, signature_hash, name_hash, address_hash FROM lines WHERE id IN "
-                          f"({','.join('?' * len(chunk))})", chunk):
-            hashes[r["id"]] = r
+    hashes = {r["id"]: r for r in ws.query_in(
+        "SELECT id, signature_hash, name_hash, address_hash FROM lines WHERE id IN ({ids})", ids)}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:

@@ -176,22 +176,18 @@ def _own_open_rejections(ws: Workspace, filing_id: int, user: str) -> set[int]:
 
 def _queue_images(ws: Workspace, line_ids: list[int]) -> dict[int, tuple[str | None, tuple[str, ...]]]:
     out: dict[int, tuple[str | None, tuple[str, ...]]] = {}
-    for start in range(0, len(line_ids), 500):
-        chunk = line_ids[start:start + 500]
-        q = ",".join("?" * len(chunk))
-        rows = ws.query(
-            f"SELECT l.id, l.signature_hash, m.voter_id, s.best_exemplar_hash FROM lines l "
-            f"LEFT JOIN current_match m ON m.line_id = l.id LEFT JOIN current_signature s ON s.line_id = l.id "
-            f"WHERE l.id IN ({q})", chunk)
-        voters = [r["voter_id"] for r in rows if r["voter_id"]]
-        ex = _exemplars(ws, voters)
-        for r in rows:
-            hs = [e.image_hash for e in ex.get(r["voter_id"], [])]
-            best = r["best_exemplar_hash"]
-            if best in hs:  # the exemplar the score came from first
-                hs.remove(best)
-                hs.insert(0, best)
-            out[r["id"]] = (r["signature_hash"], tuple(hs))
+    rows = ws.query_in(
+        "SELECT l.id, l.signature_hash, m.voter_id, s.best_exemplar_hash FROM lines l "
+        "LEFT JOIN current_match m ON m.line_id = l.id LEFT JOIN current_signature s ON s.line_id = l.id "
+        "WHERE l.id IN ({ids})", line_ids)
+    ex = _exemplars(ws, [r["voter_id"] for r in rows if r["voter_id"]])
+    for r in rows:
+        hs = [e.image_hash for e in ex.get(r["voter_id"], [])]
+        best = r["best_exemplar_hash"]
+        if best in hs:  # the exemplar the score came from first
+            hs.remove(best)
+            hs.insert(0, best)
+        out[r["id"]] = (r["signature_hash"], tuple(hs))
     return out
 
 
@@ -432,16 +428,10 @@ def _parse_candidates(js: str | None) -> list[tuple[str, float | None]]:
 
 
 def _exemplars(ws: Workspace, voter_ids: list[str], best: str | None = None) -> dict[str, list[Exemplar]]:
-    out: dict[str, list[Exemplar]] = {}
-    ids = list(dict.fromkeys(v for v in voter_ids if v))
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        q = ",".join("?" * len(chunk))
-        for r in ws.query(f"SELECT voter_id, image_hash, captured_date, source FROM exemplars "
-                          f"WHERE voter_id IN ({q}) ORDER BY voter_id, captured_date, id", chunk):
-            out.setdefault(r["voter_id"], []).append(
-                Exemplar(r["image_hash"], r["captured_date"], r["source"], best=r["image_hash"] == best))
-    return out
+    from petitions.pipeline import exemplars_for
+
+    return {v: [Exemplar(r["image_hash"], r["captured_date"], r["source"], best=r["image_hash"] == best)
+                for r in rows] for v, rows in exemplars_for(ws, voter_ids).items()}
 
 
 _SUSPECT_WORDS = {

@@ -26,7 +26,7 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 import sqlite_utils
@@ -430,6 +430,16 @@ class Workspace:
 
     def query(self, sql: str, params: Any = ()) -> list[dict]:
         return list(self.db.query(sql, params))
+
+    def query_in(self, sql: str, ids: Sequence[Any], *, chunk: int = 500) -> list[dict]:
+        """Rows of `sql` whose ``{ids}`` placeholder is filled with `ids`,
+        queried in chunks below SQLite's parameter limit."""
+        ids = list(ids)
+        out: list[dict] = []
+        for start in range(0, len(ids), chunk):
+            part = ids[start:start + chunk]
+            out.extend(self.db.query(sql.format(ids=",".join("?" * len(part))), part))
+        return out
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
         row = self.db.execute(sql, params).fetchone()

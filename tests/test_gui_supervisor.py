@@ -199,7 +199,7 @@ def test_certify_refused_while_pending_then_certify_and_export(qtbot, demo, tmp_
     job = sup.export_report(str(out))
     with qtbot.waitSignal(job.done, timeout=30_000):
         pass
-    assert {p.name for p in out.iterdir()} == {"lines.csv", "tallies.csv", "events.csv"}
+    assert {p.name for p in out.iterdir()} == {"lines.csv", "tallies.csv", "events.csv", "sample.csv"}
 
     # Proponent export: allowed only for a petition certified insufficient.
     pout = tmp_path / "proponents"
