@@ -62,12 +62,61 @@ def test_hog_batch_matches_skimage(canvases, dtype):
         np.testing.assert_allclose(fast[i], ref, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_hog_pair_matches_skimage_8_and_16_pixel_cells(canvases, dtype):
+    x = canvases.astype(dtype)
+    h8, h16 = F.hog_pair(x)
+    for i in range(len(x)):
+        for fast, ppc in ((h8, 8), (h16, 16)):
+            ref = hog(x[i], orientations=9, pixels_per_cell=(ppc, ppc), cells_per_block=(2, 2), block_norm="L2-Hys")
+            np.testing.assert_allclose(fast[i], ref, atol=1e-5)
+
+
+def test_lbp_histograms_match_a_per_image_loop(canvases):
+    fast = F.lbp_histograms(canvases)
+    for i, im in enumerate(canvases):
+        q = np.round(im * 255).astype(np.uint8)
+        codes = local_binary_pattern(q, 8, 1, method="uniform").astype(int)
+        mask = im > 0.05
+        ref = []
+        for r in range(2):
+            for c in range(4):
+                z = (slice(r * 32, r * 32 + 32), slice(c * 48, c * 48 + 48))
+                ref.append(np.bincount(codes[z][mask[z]], minlength=10))
+        ref.append(np.bincount(codes[mask], minlength=10))
+        ref = np.array(ref, float)
+        ref /= np.maximum(ref.sum(axis=1, keepdims=True), 1)
+        np.testing.assert_allclose(fast[i], ref.ravel(), atol=1e-3)
+
+
+def test_despeckle_matches_skimage_remove_small_objects():
+    from skimage.morphology import remove_small_objects
+
+    from sigverify.signatures.preprocess import _despeckle
+
+    rng = np.random.default_rng(3)
+    ink = np.zeros((3, 40, 60), bool)
+    ink[:, 8:30, 20:23] = True  # a stroke
+    ink[:, 35:37, 5:6] = True  # a 2-pixel speck
+    ink |= rng.random(ink.shape) < 0.02  # dust
+    ink[:, :2] = ink[:, -2:] = False  # slots keep blank margins
+    out, counts = _despeckle(ink, 4)
+    for i in range(3):
+        ref = remove_small_objects(ink[i], max_size=3, connectivity=2)
+        np.testing.assert_array_equal(out[i], ref)
+        from skimage.measure import label
+
+        assert counts[i] == label(ref, connectivity=2).max()
+
+
 def test_lbp_codes_match_skimage(canvases):
     q = np.round(canvases * 255).astype(np.uint8)
     fast = F.lbp_codes_batch(q.astype(np.float32))
+    slow = F.lbp_codes_reference(q)
     for i in range(len(q)):
         ref = local_binary_pattern(q[i], 8, 1, method="uniform")
         assert (fast[i] == ref).mean() > 0.9999
+        assert (slow[i] == ref).mean() > 0.9999
     h = F.lbp_histograms(canvases)
     np.testing.assert_allclose(h.reshape(len(q), -1, 10).sum(axis=2), 1.0, atol=1e-5)
 
@@ -215,13 +264,24 @@ def test_verify_bad_input_reasons():
     assert res.best_reference[1] == -1
 
 
-def test_process_pool_gives_the_same_features():
+def test_threads_give_the_same_features():
     crops = [scribble(s) for s in range(6)]
     _, e1, f1 = describe(crops, dpi=300, workers=1)
     _, e2, f2 = describe(crops, dpi=300, workers=2, chunk=2)
     assert list(e1) == list(e2)
     for k in f1:
         np.testing.assert_array_equal(f1[k], f2[k])
+
+
+def test_shared_exemplars_are_described_once_with_the_same_scores():
+    a, b, c = scribble(1), scribble(2), scribble(3)
+    q = [a, b, c, a.copy()]
+    refs = [[b], [b, c], [b], [b]]  # one array object shared by every pair
+    s1 = sigverify.verify(q, refs, dpi=300)
+    s2 = sigverify.verify(q, refs, dpi=300, dedupe=False)
+    np.testing.assert_allclose(s1.score, s2.score, rtol=1e-6)
+    assert list(s1.decision) == list(s2.decision)
+    np.testing.assert_allclose(s1.score[0], s1.score[3], rtol=1e-6)
 
 
 # ------------------------------------------------------------ model

@@ -41,7 +41,7 @@ def register(sub) -> None:
         "score is 0 when there was nothing to compare)",
     )
     p.add_argument("--dpi", type=float, default=None, help="scan resolution of all images (default: unknown)")
-    p.add_argument("--workers", type=int, default=-1, help="processes to use (default -1: every core)")
+    p.add_argument("--workers", type=int, default=-1, help="threads to use (default -1: every core)")
     p.set_defaults(func=_run)
 
 

@@ -14,6 +14,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from sigverify.signatures.compare import DISTANCE_NAMES, family_of, pair_distances
@@ -112,17 +113,20 @@ def describe(
     chunk: int = 512,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Preprocess and extract features of many crops, optionally on several
-    processes.
+    threads.
+
+    Threads, not processes: the heavy steps are OpenCV and numpy calls that
+    release the GIL, and the crops are not copied (pickled) to workers.
 
     Parameters
     ----------
     crops : sequence of 2-D arrays or image paths
-        Paths are read inside the worker processes; an unreadable file
-        becomes the error ``'unreadable'``.
+        Paths are read inside the workers; an unreadable file becomes the
+        error ``'unreadable'``.
     dpi : float, sequence of float or None
     params : PrepParams, optional
     workers : int
-        Processes to use (1 = this process; -1 = every core).
+        Threads to use (1 = this thread only; -1 = every core).
     chunk : int
         Crops per task.
 
@@ -140,9 +144,15 @@ def describe(
     if workers <= 1 or n <= chunk:
         return _describe_chunk(crops, dpis, params)
     bounds = list(range(0, n, chunk))
-    with cf.ProcessPoolExecutor(max_workers=workers) as ex:
-        futs = [ex.submit(_describe_chunk, crops[s : s + chunk], dpis[s : s + chunk], params) for s in bounds]
-        parts = [f.result() for f in futs]
+    # our threads are the parallelism: OpenCV's own thread pool would only
+    # oversubscribe the cores (restored afterwards)
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)
+    try:
+        with cf.ThreadPoolExecutor(max_workers=workers) as ex:
+            parts = list(ex.map(lambda s: _describe_chunk(crops[s : s + chunk], dpis[s : s + chunk], params), bounds))
+    finally:
+        cv2.setNumThreads(cv_threads)
     ink = np.concatenate([p[0] for p in parts])
     err = np.concatenate([p[1] for p in parts])
     feats = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
@@ -205,6 +215,7 @@ def verify(
     dpi=None,
     ref_dpi=None,
     workers: int = 1,
+    dedupe: bool = True,
 ) -> SignatureScores:
     """Compare each questioned signature with its writer's exemplars.
 
@@ -225,7 +236,12 @@ def verify(
     ref_dpi : float, sequence of N floats, or None
         Resolution of the exemplars of each pair (default: `dpi`).
     workers : int
-        Processes for preprocessing and features (-1 = every core).
+        Threads for preprocessing and features (-1 = every core).
+    dedupe : bool
+        Describe each distinct crop once: the same array object (or the
+        same path) given several times — a voter's exemplars shared by
+        several lines of the batch — is preprocessed and described once
+        (at its first dpi).
 
     Returns
     -------
@@ -263,10 +279,24 @@ def verify(
     rd = per_pair(ref_dpi if ref_dpi is not None else dpi, "ref_dpi")
     flat = q + [im for r in refs for im in r]
     flat_dpi = qd + [rd[i] for i in range(n) for _ in range(kref[i])]
-    _, err, feats = describe(flat, dpi=flat_dpi, params=params, workers=workers)
+    row = np.arange(len(flat))
+    flat_u, dpi_u = flat, flat_dpi
+    if dedupe:
+        first: dict = {}
+        uniq: list[int] = []
+        for i, item in enumerate(flat):  # objects are alive in `flat`: ids are stable
+            key = (item if isinstance(item, (str, os.PathLike)) else id(item), flat_dpi[i])
+            j = first.get(key)
+            if j is None:
+                j = first[key] = len(uniq)
+                uniq.append(i)
+            row[i] = j
+        flat_u = [flat[i] for i in uniq]
+        dpi_u = [flat_dpi[i] for i in uniq]
+    _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers)
     starts = n + np.concatenate([[0], np.cumsum(kref)])
-    ref_index = [np.arange(starts[i], starts[i + 1]) for i in range(n)]
-    return score_described(feats, err, np.arange(n), ref_index, model=model)
+    ref_index = [row[starts[i] : starts[i + 1]] for i in range(n)]
+    return score_described(feats, err, row[:n], ref_index, model=model)
 
 
 def score_described(
