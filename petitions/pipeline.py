@@ -640,10 +640,17 @@ def exemplars_for(ws: Workspace, voter_ids: Sequence[str]) -> dict[str, list[dic
     return out
 
 
-def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 512,
+def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 512, workers: int | None = None,
                    progress: ProgressFn = _noop_progress, cancel: CancelFn = _never) -> StageReport:
-    """Compare each matched line's signature with the candidate voter's exemplars."""
+    """Compare each matched line's signature with the candidate voter's exemplars.
+
+    `workers` threads (default: every core) share each batch.
+    """
+    import os
+
     import sigverify
+
+    workers = workers or os.cpu_count() or 1
 
     model = sigverify.load_default_model()
     pending = _pending_signature_lines(ws, filing_id, model.version)
@@ -661,8 +668,11 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
             questioned = [ws.crops.get_image(r["signature_hash"]) if r["signature_hash"] else np.zeros((0, 0), np.uint8)
                           for r in batch]
             refs_meta = [ex.get(r["voter_id"], []) for r in batch]
-            references = [[ws.crops.get_image(e["image_hash"]) for e in metas] for metas in refs_meta]
-            scores = sigverify.verify(questioned, references, model=model)
+            # One array per exemplar image: lines of the same voter share it and
+            # verify() describes each distinct image once.
+            images = {h: ws.crops.get_image(h) for h in {e["image_hash"] for metas in refs_meta for e in metas}}
+            references = [[images[e["image_hash"]] for e in metas] for metas in refs_meta]
+            scores = sigverify.verify(questioned, references, model=model, workers=workers)
             rows = []
             for i, r in enumerate(batch):
                 fam = {k: float(v[i]) for k, v in scores.family_scores.items()}
