@@ -14,7 +14,7 @@ import datetime as _dt
 import numpy as np
 import polars as pl
 
-from matchers.match import candidate_pairs, compare_pairs, decide, design_matrix, prepare_lines, score_pairs
+from matchers.match import decide, design_matrix, prepare_lines, score_pairs, scored_pairs
 from matchers.model import MatchModel, feature_names, fit_logistic
 
 
@@ -46,8 +46,9 @@ def fit_model(lines: pl.DataFrame, voters: pl.DataFrame, truth: pl.Series, *, ve
     base = base or MatchModel()
     operating_targets = operating_targets or {"strict": 0.9995, "balanced": 0.995, "identity": 0.985}
     L = prepare_lines(lines)
-    pairs = candidate_pairs(L, voters)
-    P = compare_pairs(pairs, L, voters, base)
+    # the same two-pass candidates as matching (pass 2 depends on levels only)
+    P, _ = scored_pairs(L, voters, base)
+    P = P.drop("weight", "p")
     truth_li = pl.DataFrame({"_li": pl.int_range(len(truth), dtype=pl.UInt32, eager=True),
                              "_truth": truth.cast(pl.String)})
     P = P.join(truth_li, on="_li", how="left", maintain_order="left")

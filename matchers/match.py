@@ -39,6 +39,11 @@ MAX_NAME_BLOCK = 100
 #: County-wide name-only blocks (moved voters) larger than this are skipped:
 #: beyond a few dozen namesakes, a name alone cannot single out the voter.
 MAX_COUNTY_NAME_BLOCK = 30
+#: Second pass (lines with no name-equivalent candidate at a tolerated
+#: address: moved voters, household members, keying slips): county-wide
+#: name blocks up to this size are scored. Beyond it the namesakes are only
+#: counted (the line still goes to review as ``address_mismatch``).
+MAX_WIDE_NAME_BLOCK = 250
 #: Candidates kept per line in the output.
 TOP_K = 5
 
@@ -166,6 +171,67 @@ def _block(L: pl.DataFrame, V: pl.DataFrame, lkeys: list[str], vkeys: list[str],
         out = out.filter((pl.col("_lh4") == pl.col("_vh4"))
                          | ((pl.col("_lh1") == pl.col("_vh1")) & (pl.col("_lh3") == pl.col("_vh3"))))
     return out.select("_li", "_vi")
+
+
+def wide_name_pairs(L: pl.DataFrame, voters: pl.DataFrame, cap: int = MAX_WIDE_NAME_BLOCK) -> pl.DataFrame:
+    """County-wide name blocks for the lines of `L` (a subset of the
+    prepared lines): nickname-canonical first name + exact surname, and
+    exact surname + first initial (a mistyped or abbreviated first name),
+    each up to `cap` voters, and Soundex surname + exact first name (a
+    mistyped surname). Finds moved voters by name alone.
+
+    Returns
+    -------
+    pl.DataFrame
+        Distinct ``_li``, ``_vi`` (u32).
+    """
+    if L.height == 0:
+        return pl.DataFrame(schema={"_li": pl.UInt32, "_vi": pl.UInt32})
+    Lc = L.select("_li", "l_last", pl.col("l_first_canon").alias("canon")).explode("canon").drop_nulls()
+    canon = pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()
+    V = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last", canon.alias("canon"),
+                      pl.col("k_first").str.slice(0, 1).alias("finit"))
+    Vc = V.join(Lc.select("canon", pl.col("l_last").alias("k_last")).unique(), on=["canon", "k_last"], how="semi")
+    Vc = Vc.filter(pl.len().over(["canon", "k_last"]) <= cap)
+    by_name = Lc.join(Vc, left_on=["canon", "l_last"], right_on=["canon", "k_last"]).select("_li", "_vi")
+    Li = L.select("_li", "l_last", pl.col("l_finit").alias("finit")).drop_nulls()
+    Vi = V.join(Li.select(pl.col("l_last").alias("k_last"), "finit").unique(), on=["k_last", "finit"], how="semi")
+    Vi = Vi.filter(pl.len().over(["k_last", "finit"]) <= min(cap, MAX_COUNTY_NAME_BLOCK))
+    by_initial = Li.join(Vi, left_on=["l_last", "finit"], right_on=["k_last", "finit"]).select("_li", "_vi")
+    # a mistyped surname that keeps its sound ("Martinz"), first name exact
+    Ls = L.select("_li", "l_sdx", "l_first").drop_nulls()
+    Vs = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last_sdx", "k_first")
+    Vs = Vs.join(Ls.select(pl.col("l_sdx").alias("k_last_sdx"), pl.col("l_first").alias("k_first")).unique(),
+                 on=["k_last_sdx", "k_first"], how="semi")
+    Vs = Vs.filter(pl.len().over(["k_last_sdx", "k_first"]) <= cap)
+    by_sound = Ls.join(Vs, left_on=["l_sdx", "l_first"], right_on=["k_last_sdx", "k_first"]).select("_li", "_vi")
+    return pl.concat([by_name, by_initial, by_sound]).unique().sort("_li", "_vi")
+
+
+def scored_pairs(L: pl.DataFrame, voters: pl.DataFrame, model: MatchModel) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Blocking, comparison and pair scores in two passes.
+
+    Pass 1 is :func:`candidates`. Lines left without a name-equivalent
+    candidate at a tolerated address (which depends on the levels only, not
+    on the weights) get pass 2, :func:`wide_name_pairs`, so a moved voter
+    with a name shared by dozens of voters is still scored by name.
+
+    Returns
+    -------
+    P : pl.DataFrame
+        Compared and scored pairs (:func:`compare_pairs`, :func:`score_pairs`).
+    namesakes : pl.DataFrame
+        As from :func:`candidates`.
+    """
+    pairs, namesakes = candidates(L, voters)
+    P = compare_pairs(pairs, L, voters, model)
+    resolved = P.filter(pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
+                        & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))).select("_li").unique()
+    U = L.join(resolved, on="_li", how="anti").filter(pl.col("l_last").is_not_null() & ~pl.col("l_too_long"))
+    extra = wide_name_pairs(U, voters).join(pairs, on=["_li", "_vi"], how="anti")
+    if extra.height:
+        P = pl.concat([P, compare_pairs(extra, L, voters, model)], how="vertical_relaxed")
+    return score_pairs(P, model), namesakes
 
 
 def candidate_pairs(L: pl.DataFrame, voters: pl.DataFrame) -> pl.DataFrame:
@@ -392,6 +458,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
         pl.all().first(),
         pl.col("share").get(1, null_on_oob=True).alias("second_share"),
         ((pl.col("score") >= 0.01) | pl.col("name_ok")).sum().alias("n_candidates"),
+        (pl.col("name_ok") & pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).any().alias("name_elsewhere"),
         pl.struct(pl.col("voter_id"), pl.col("score")).head(TOP_K).alias("candidates"),
     )
     top = top.drop([c for c in top.columns if c.startswith("l_")])
@@ -452,6 +519,12 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
     # registered elsewhere outranks the record's flags: a moved voter is
     # found by name alone, and the candidates list shows every namesake
     reason = reason.when(pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE)) & pl.col("name_ok")).then(
+        pl.lit("address_mismatch"))
+    # the best candidate is not name-equivalent (a same-surname neighbour at
+    # the written address) but a voter of the very name is registered
+    # elsewhere: most likely that voter moved; the candidates list has both
+    reason = reason.when(~pl.col("name_ok").fill_null(False)
+                         & (pl.col("name_elsewhere").fill_null(False) | (pl.col("namesakes") > 0))).then(
         pl.lit("address_mismatch"))
     for code, cond in flags.items():
         reason = reason.when(cond.fill_null(False)).then(pl.lit(code))
@@ -529,9 +602,7 @@ def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel 
     """
     model = model or load_default_model()
     L = prepare_lines(lines, signing_date_col=signing_date_col)
-    pairs, namesakes = candidates(L, voters)
-    P = compare_pairs(pairs, L, voters, model)
-    P = score_pairs(P, model)
+    P, namesakes = scored_pairs(L, voters, model)
     return decide(L, P, model, jurisdiction_city=jurisdiction_city, district=district, namesakes=namesakes)
 
 

@@ -216,3 +216,19 @@ def test_exemplar_table(county):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="n_voters"):
         generate_county(0)
+
+
+def test_household_namesakes_are_jr_sr_or_rare(county):
+    # Identical first + last names in one home are Jr/Sr pairs (with a
+    # suffix) and, rarely, a parent and child who use none; chance Zipf
+    # collisions are redrawn (they used to give ~1 in 10 pairs one name).
+    p = county.people
+    g = p.group_by("household_id", "last_name", "first_name").agg(
+        pl.len(), pl.col("suffix").is_in(["Jr", "Sr"]).any().alias("jrsr")).filter(pl.col("len") > 1)
+    assert g.height > 0
+    assert g["jrsr"].mean() > 0.5
+    assert (~g["jrsr"]).sum() < 0.003 * p.height
+    # most Jr/Sr records carry their suffix in the voter file, not all
+    jrsr = p.filter(pl.col("registered") & pl.col("suffix").is_in(["Jr", "Sr"])).join(
+        county.voters.select("person_id", pl.col("suffix").alias("recorded")), on="person_id")
+    assert 0.8 < jrsr["recorded"].is_not_null().mean() < 0.97

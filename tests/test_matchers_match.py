@@ -244,3 +244,53 @@ def test_moved_voter_with_many_namesakes_still_goes_to_review(voters, model):
     r = one(voters, model, "Maria Garcia", "4500 Crenshaw Blvd", "", "90043")
     assert (r["status"], r["reason"]) == ("review", "address_mismatch")
     assert r["n_candidates"] >= 31
+
+
+def test_moved_voter_found_among_namesakes_by_second_pass(voters, model):
+    # 31 Maria Garcias: too many for the first-pass name block, scored by the
+    # second (county-wide, name only); the middle name ranks V2 first
+    r = one(voters, model, "Maria Elena Garcia", "4500 Crenshaw Blvd", "", "90043")
+    assert (r["status"], r["reason"]) == ("review", "address_mismatch")
+    assert r["candidates"][0]["voter_id"] == "V2"
+
+
+def test_same_surname_neighbour_does_not_hide_a_moved_voter(voters, model):
+    # a Carla Smith at the written address is not the signer; the one
+    # William Smith of the county is, registered elsewhere
+    extra = pl.DataFrame([("N1", "Carla", None, "Smith", None, "77", None, None, "Pine", "St", None, None,
+                           "Los Angeles", "90042", "active", "2010-01-01", "CD-14")], schema=COLS, orient="row")
+    v = matchers.prepare_voters(pl.concat([pl.DataFrame(ROWS, schema=COLS, orient="row"), extra]))
+    r = one(v, model, "William Smith", "77 Pine St", "", "90042")
+    assert (r["status"], r["reason"]) == ("review", "address_mismatch")
+    assert "V1" in [c["voter_id"] for c in r["candidates"]]
+
+
+def test_wide_name_pairs_match_a_slow_reference(voters):
+    from matchers.match import wide_name_pairs
+    lines = pl.DataFrame({
+        "line_id": ["a", "b", "c", "d", "e"],
+        "name": ["Maria Garcia", "Bill Smith", "M. Garcia", "J Doe", "Maria Garsia"],
+        "address": ["1 Elsewhere Rd"] * 5, "city": [""] * 5, "zip": ["90043"] * 5,
+    })
+    L = prepare_lines(lines)
+    for cap in (5, 40, 250):
+        got = set(wide_name_pairs(L, voters, cap=cap).iter_rows())
+        want = set()
+        V = voters.with_row_index("_vi").select(
+            "_vi", "k_first", "k_last", "k_last_sdx",
+            (pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()).alias("canon"))
+        vrows = list(V.iter_rows(named=True))
+        for ln in L.iter_rows(named=True):
+            for canon in ln["l_first_canon"] or []:
+                block = [v for v in vrows if v["canon"] == canon and v["k_last"] == ln["l_last"]]
+                if 0 < len(block) <= cap:
+                    want |= {(ln["_li"], v["_vi"]) for v in block}
+            if ln["l_finit"] and ln["l_last"]:
+                block = [v for v in vrows if v["k_last"] == ln["l_last"] and (v["k_first"] or "")[:1] == ln["l_finit"]]
+                if len(block) <= min(cap, matchers.match.MAX_COUNTY_NAME_BLOCK):
+                    want |= {(ln["_li"], v["_vi"]) for v in block}
+            if ln["l_first"] and ln["l_sdx"]:
+                block = [v for v in vrows if v["k_last_sdx"] == ln["l_sdx"] and v["k_first"] == ln["l_first"]]
+                if len(block) <= cap:
+                    want |= {(ln["_li"], v["_vi"]) for v in block}
+        assert got == want, cap
