@@ -75,3 +75,54 @@ def test_bad_template_is_a_user_error(tmp_path, scanned, capsys):
     t.write_text('{"lines": {"count": 3}}')
     assert main(["segment", str(scanned), "--out", str(tmp_path / "o"), "--template", str(t)]) == 2
     assert "invalid template" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("case", ["empty", "encrypted", "truncated", "not-a-form", "huge"])
+def test_nothing_readable_is_one_line_naming_the_file(tmp_path, scanned, capsys, case):
+    from test_pages_documents import _png_header, encrypted_pdf
+
+    f = tmp_path / {"empty": "e.pdf", "encrypted": "locked.pdf", "truncated": "cut.pdf",
+                    "not-a-form": "photo.png", "huge": "huge.png"}[case]
+    if case == "empty":
+        f.write_bytes(b"")
+    elif case == "encrypted":
+        f.write_bytes(encrypted_pdf())
+    elif case == "truncated":
+        f.write_bytes(scanned.read_bytes()[: scanned.stat().st_size // 2])
+    elif case == "not-a-form":
+        rng = np.random.default_rng(0)
+        cv2.imwrite(str(f), cv2.GaussianBlur((rng.random((1100, 850)) * 255).astype(np.uint8), (0, 0), 6))
+    else:
+        f.write_bytes(_png_header(20_000, 20_000))
+    out = tmp_path / "out"
+    assert main(["segment", str(f), "--out", str(out), "--workers", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f.name in err and "Traceback" not in err, err
+    want = {"empty": "empty", "encrypted": "encrypted", "truncated": "truncated",
+            "not-a-form": "no petition form", "huge": "too large"}[case]
+    assert want in err
+    assert not (out / "segments.json").exists()
+
+
+def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    img, _ = render_page([FormLine("Ann Lee", "1 Main St", "LA", "90012", "3/1/26", None, "signed")],
+                         dpi=100, rng=rng)
+    good = scan(img, rng=rng, skew_deg=1.0)[0]
+    folder = tmp_path / "pages"
+    write_document([good, good], folder, fmt="png", dpi=100)
+    (folder / "page-001a.png").write_bytes(b"")  # a 0-byte file between them
+    cv2.imwrite(str(folder / "page-003.png"), np.full((1100, 850), 245, np.uint8))  # a blank sheet
+    out = tmp_path / "out"
+    assert main(["segment", str(folder), "--out", str(out), "--workers", "2", "--no-crops"]) == 0
+    captured = capsys.readouterr()
+    data = json.loads((out / "segments.json").read_text())
+    assert [p["page"] for p in data["pages"]] == [1, 3]
+    errs = {e["page"]: e for e in data["errors"]}
+    assert set(errs) == {2, 4}
+    assert errs[2]["file"].endswith("page-001a.png") and "empty" in errs[2]["error"]
+    assert errs[4]["file"].endswith("page-003.png") and "no petition form" in errs[4]["error"]
+    assert captured.err.count("warning") == 2 and "page-001a.png" in captured.err
+    assert "2 page(s) failed" in captured.out
+    assert main(["segment", str(folder), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-crops",
+                 "--strict"]) == 1

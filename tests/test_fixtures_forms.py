@@ -85,3 +85,17 @@ def test_bad_arguments():
         render_page([FormLine(state="torn")], rng=np.random.default_rng(0))
     with pytest.raises(ValueError, match="lines"):
         render_page(_lines(["signed"] * 9), layout="two_row", rng=np.random.default_rng(0))
+
+
+def test_scan_perspective_is_a_homography_that_carries_truth():
+    page, t = render_page(_lines(["signed"]), dpi=100, rng=np.random.default_rng(2))
+    img, M = scan(page, rng=np.random.default_rng(3), perspective=0.05, skew_deg=1.0)
+    assert M[2, :2].any() and M[2, 2] == pytest.approx(1.0)
+    # Every registration mark's centre lands on the mark in the photo.
+    for x, y in ((55.0, 55.0), (795.0, 55.0), (795.0, 1045.0), (55.0, 1045.0)):
+        c = M @ np.array([x, y, 1.0])
+        assert img[int(round(c[1] / c[2])), int(round(c[0] / c[2]))] < 100
+    # Without perspective the random stream, and so the scan, is unchanged.
+    a, Ma = scan(page, rng=np.random.default_rng(3), skew_deg=1.0)
+    b, Mb = scan(page, rng=np.random.default_rng(3), skew_deg=1.0, perspective=0.0)
+    assert np.array_equal(a, b) and np.array_equal(Ma, Mb)

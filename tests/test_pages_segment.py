@@ -297,3 +297,20 @@ def test_light_ink_in_the_signature_cell_alone_makes_a_line_signed():
         assert ln.state == "signed"
         others = sum(v for n, v in ln.cell_ink.items() if n != "signature")
         assert others == 0.0 and ln.cell_ink["signature"] >= 0.004, ln.cell_ink
+
+
+@pytest.mark.parametrize("layout, seed, keystone", [("single_row", 2, 0.06), ("two_row", 1, 0.02),
+                                                    ("two_row", 0, 0.04)])
+def test_phone_photo_perspective_is_registered_by_homography(layout, seed, keystone):
+    # A mild keystone moves the page's middle several pixels off any affine
+    # map while the corners fit one to ~2 px: the registration must go projective.
+    img, truth = page(layout, seed=seed, perspective=keystone, skew_deg=2.0, noise=0.02, jpeg_quality=70)
+    seg = segment_page(img, dpi=150)
+    assert seg.method == "marks" and seg.template == truth["template"]
+    assert seg.to_original[2, :2].any()  # a homography, not an affine map
+    for got, want in zip(seg.lines, truth["lines"]):
+        assert iou(got.signature, want["signature"]) >= 0.95, (got.line, got.signature, want["signature"])
+        assert got.state == want["state"]
+    # Crops are cut through the homography too: a signed line's signature holds ink.
+    signed = [i for i, ln in enumerate(seg.lines) if ln.state == "signed"]
+    assert all((seg.crops[i]["signature"] < 128).sum() > 50 for i in signed)

@@ -52,6 +52,12 @@ def _write_png(path: Path, image) -> str:
     return path.name
 
 
+def _flush(held: list[str]) -> None:
+    for line in held:
+        print(line, file=sys.stderr)
+    held.clear()
+
+
 def _run(args) -> int:
     from sigverify.pages import load_template, segment_document
 
@@ -59,14 +65,18 @@ def _run(args) -> int:
     if out.exists() and not out.is_dir():
         raise UserError("output exists and is not a folder", where=str(out))
     template = load_template(args.template) if args.template else None
-    pages, errors = [], []
-    crops_dir = out / "crops"
+    pages, errors, held = [], [], []
     for r in segment_document(args.input, template=template, workers=args.workers, dpi=args.dpi,
                               crops=not args.no_crops):
         if r.error is not None:
             errors.append({"page": r.page.number, "file": r.page.path, "error": str(r.error)})
-            print(f"petitions segment: warning: {r.error}", file=sys.stderr)
+            # Until a page has been segmented, hold the warnings back: when
+            # nothing can be read the command says so in one line.
+            held.append(f"petitions segment: warning: {r.error}")
+            if pages:
+                _flush(held)
             continue
+        _flush(held)
         seg = r.segmentation
         entry = {"page": r.page.number, "file": r.page.path, "dpi": round(r.page.dpi, 2),
                  "dpi_source": r.page.dpi_source}
@@ -88,7 +98,10 @@ def _run(args) -> int:
         pages.append(entry)
     if not pages:
         first = errors[0]["error"] if errors else "no pages"
-        raise UserError(f"no page could be segmented ({len(errors)} failed; first: {first})", where=str(args.input))
+        if len(errors) == 1:
+            raise UserError(f"no page could be segmented: {first}")
+        raise UserError(f"no page could be segmented ({len(errors)} pages failed; first: {first})",
+                        where=str(args.input))
     doc = {
         "format": "sigverify-segments/1",
         "input": str(args.input),

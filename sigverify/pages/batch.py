@@ -71,14 +71,19 @@ def process_page(path: str, number: int, template: FormTemplate | None, dpi: flo
         return PageResult(meta, seg, None)
     except ImageInputError as exc:
         if exc.page is None or exc.path is None:
-            exc = ImageInputError(str(exc).split(": ", 1)[-1] if exc.path else str(exc), path=path, page=number)
+            exc = ImageInputError(str(exc).split(": ", 1)[-1] if exc.path else str(exc), path=exc.path or meta.path,
+                                  page=number)
+        # In a folder the page is a file of its own: name it, not the folder.
+        meta.path = exc.path or meta.path
         return PageResult(meta, None, exc)
     except MemoryError:
-        return PageResult(meta, None, ImageInputError("page too large to process", path=path, page=number))
+        return PageResult(meta, None, ImageInputError("page too large to process (out of memory)", path=meta.path,
+                                                      page=number))
     except Exception as exc:  # noqa: BLE001 - a bug on one page must not lose the batch
         log.exception("segmenting %s page %d failed", path, number)
         return PageResult(meta, None, ImageInputError(
-            f"page could not be processed (internal error {type(exc).__name__}: {exc})", path=path, page=number))
+            f"page could not be processed (internal error {type(exc).__name__}: {exc})", path=meta.path,
+            page=number))
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:

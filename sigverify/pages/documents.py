@@ -77,7 +77,8 @@ def _check_pixels(w: int, h: int, path: str, page: int | None) -> None:
     if w <= 0 or h <= 0:
         raise ImageInputError("page has no pixels", path=path, page=page)
     if w * h > MAX_PIXELS:
-        raise ImageInputError(f"page image too large ({w} x {h} pixels)", path=path, page=page)
+        raise ImageInputError(f"page image too large ({w} x {h} pixels; at most {MAX_PIXELS // 1_000_000} "
+                              f"megapixels): not decoded", path=path, page=page)
 
 
 class Document:
@@ -114,7 +115,11 @@ class Document:
         elif head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
             self.kind = "tiff"
             self._tif = _open_pil(p)
-            self.count = int(getattr(self._tif, "n_frames", 1))
+            try:
+                self.count = int(getattr(self._tif, "n_frames", 1))
+            except Exception as exc:  # noqa: BLE001 - a broken chain of pages
+                self._tif.close()
+                raise ImageInputError(f"TIFF is damaged: its pages cannot be counted ({exc})", path=p) from None
         else:
             self.kind = "image"
             self.count = 1
@@ -139,17 +144,19 @@ class Document:
                 img, meta_dpi = _pil_frame(self._tif, number - 1, p)
             elif self.kind == "folder":
                 f = self._files[number - 1]
-                img, meta_dpi = _read_single(f, None)
                 p = str(f)
+                img, meta_dpi = _read_single(f, None)
             else:
                 img, meta_dpi = _read_single(self.path, None)
         except ImageInputError as exc:
-            if exc.page is None and self.count > 1:
-                raise ImageInputError(str(exc).split(": ", 1)[-1], path=p, page=number) from None
+            if exc.path is None or (exc.page is None and self.count > 1):
+                msg = str(exc).split(": ", 1)[-1] if exc.path else str(exc)
+                raise ImageInputError(msg, path=p, page=number if self.count > 1 or self.kind != "image"
+                                      else None) from None
             raise
         except Exception as exc:  # noqa: BLE001 - decoders fail in many ways on corrupt data
-            raise ImageInputError(f"page cannot be decoded ({type(exc).__name__}: {exc})", path=p,
-                                  page=number) from None
+            raise ImageInputError(f"page image data is corrupt or truncated and cannot be decoded "
+                                  f"({type(exc).__name__}: {exc})", path=p, page=number) from None
         d, src = _resolve_dpi(meta_dpi, img.shape, dpi)
         return PageImage(number, img, d, src, p)
 
@@ -205,14 +212,19 @@ def read_document(path: str | os.PathLike, *, dpi: float | None = None) -> Itera
 
 
 def _open_pil(p: str):
+    """Open an image's header (size, resolution, frames) without decoding it."""
     from PIL import Image
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(p)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageInputError("image too large", path=p) from None
+            # Opening reads the header only; the size is checked against our
+            # own limit (with the numbers in the message) before decoding.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+            try:
+                im = Image.open(p)
+            finally:
+                Image.MAX_IMAGE_PIXELS = limit
     except Exception as exc:  # noqa: BLE001
         raise ImageInputError(f"not a readable image ({type(exc).__name__}: {exc})", path=p) from None
     return im
@@ -276,7 +288,21 @@ def _open_pdf(p: str):
         msg = str(exc)
         if "password" in msg.lower():
             raise ImageInputError("PDF is encrypted (password protected); save an unprotected copy", path=p) from None
-        raise ImageInputError(f"PDF cannot be opened ({msg})", path=p) from None
+        if not _has_pdf_end(p):
+            raise ImageInputError(f"PDF is truncated (the file ends before the document does: an interrupted "
+                                  f"copy or download?) and cannot be opened ({msg})", path=p) from None
+        raise ImageInputError(f"PDF is damaged and cannot be opened ({msg})", path=p) from None
+
+
+def _has_pdf_end(p: str) -> bool:
+    """Whether the file ends with a PDF end-of-file marker (%%EOF)."""
+    try:
+        with open(p, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 2048))
+            return b"%%EOF" in fh.read()
+    except OSError:
+        return False
 
 
 def _pdf_page(pdf, index: int, p: str) -> tuple[np.ndarray, float | None]:
@@ -317,7 +343,11 @@ def _pdf_image(obj, w: int, h: int) -> np.ndarray | None:
     if filters == ["DCTDecode"]:
         # The scanner's JPEG, decoded by OpenCV straight from the stream.
         raw = obj.get_data(decode_simple=False)
-        img = cv2.imdecode(np.frombuffer(ctypes.string_at(raw, len(raw)), np.uint8), cv2.IMREAD_GRAYSCALE)
+        data = ctypes.string_at(raw, len(raw))
+        if not data.rstrip(b"\x00\r\n \t").endswith(b"\xff\xd9"):
+            # libjpeg would fill the missing rows with gray and carry on.
+            raise ImageInputError("the page's scanned image is truncated (its JPEG data is cut off)")
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_GRAYSCALE)
         if img is not None and img.shape == (h, w):
             return img
     bmp = obj.get_bitmap(render=False)
