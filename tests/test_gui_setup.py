@@ -120,13 +120,13 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     # Keying: with no keyed data yet, every signed line waits; Enter saves and moves on.
     win.show_tab("keying")
     k = win.keying
-    qtbot.waitUntil(lambda: len(k.lines) == n_signed and k.line is not None, timeout=10_000)
+    qtbot.waitUntil(lambda: len(k.lines) == n_signed and k.line is not None, timeout=30_000)
     first = k.line.line_db_id
     qtbot.keyClicks(k.fields["name"], "Maria Garcia")
     qtbot.keyClicks(k.fields["address"], "12 Main St")
     qtbot.keyClick(k.fields["address"], Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: k.line is not None and k.line.line_db_id != first, timeout=10_000)
-    qtbot.waitUntil(lambda: win.writer.pending == 0, timeout=10_000)
+    qtbot.waitUntil(lambda: k.line is not None and k.line.line_db_id != first, timeout=30_000)
+    qtbot.waitUntil(lambda: win.writer.pending == 0, timeout=30_000)
     assert len(k.lines) == n_signed - 1
     with Workspace(root) as ws:
         keyed = ws.query("SELECT line_id, name, address, source FROM keyed_entries")
@@ -142,5 +142,5 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
         assert ws.scalar("SELECT COUNT(DISTINCT line_id) FROM determinations") == ws.scalar(
             "SELECT COUNT(*) FROM lines")
         assert ws.verify_chain().ok
-    qtbot.waitUntil(lambda: "Measure X" in win.strip.text(), timeout=10_000)
+    qtbot.waitUntil(lambda: "Measure X" in win.strip.text(), timeout=30_000)
     win.close()
