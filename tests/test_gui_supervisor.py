@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QComboBox, QLa
 
 import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
+from gui_helpers import open_window, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions import audit  # noqa: E402
 from petitions.rulings import line_status  # noqa: E402
@@ -43,20 +44,6 @@ def demo(demo_master, tmp_path):
     root = tmp_path / "demo"
     shutil.copytree(demo_master.workspace, root)
     return root, demo_master.filing_id
-
-
-def open_window(qtbot, root, user=REVIEWER, **kw) -> MainWindow:
-    win = MainWindow(root, user=user, restore_state=kw.pop("restore_state", False), **kw)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.is_ready, timeout=20_000)
-    return win
-
-
-def wait_case(qtbot, panel):
-    qtbot.waitUntil(lambda: panel.current is not None and panel.current in panel.cache
-                    and panel.view.loaded is not None and panel.view.loaded.case.line_db_id == panel.current,
-                    timeout=10_000)
 
 
 def wait_idle(qtbot, win):

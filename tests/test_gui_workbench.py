@@ -12,8 +12,9 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtGui import QImage  # noqa: E402
 
-import gui  # noqa: E402,F401  (applies the PySide6 work-around before any Qt call)
+import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
+from gui_helpers import open_window, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions.rulings import line_status  # noqa: E402
 from petitions.store import Workspace  # noqa: E402
@@ -22,20 +23,6 @@ from petitions.store import Workspace  # noqa: E402
 @pytest.fixture()
 def tiny(tmp_path):
     return build_tiny_workspace(tmp_path / "ws")
-
-
-def open_window(qtbot, root, user=REVIEWER) -> MainWindow:
-    win = MainWindow(root, user=user, restore_state=False)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.is_ready, timeout=20_000)
-    return win
-
-
-def wait_case(qtbot, panel):
-    qtbot.waitUntil(lambda: panel.current is not None and panel.current in panel.cache
-                    and panel.view.loaded is not None and panel.view.loaded.case.line_db_id == panel.current,
-                    timeout=10_000)
 
 
 def wait_written(qtbot, panel):

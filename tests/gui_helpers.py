@@ -1,0 +1,21 @@
+"""Helpers shared by the GUI tests: open the real main window and wait for it."""
+from __future__ import annotations
+
+from gui.main_window import MainWindow
+from gui_workspace_fixture import REVIEWER
+
+
+def open_window(qtbot, root, user=REVIEWER, **kw) -> MainWindow:
+    """The main window on `root`, shown and ready, without restoring saved state."""
+    win = MainWindow(root, user=user, restore_state=kw.pop("restore_state", False), **kw)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.is_ready, timeout=20_000)
+    return win
+
+
+def wait_case(qtbot, panel):
+    """Until the panel shows the (prefetched) current case."""
+    qtbot.waitUntil(lambda: panel.current is not None and panel.current in panel.cache
+                    and panel.view.loaded is not None and panel.view.loaded.case.line_db_id == panel.current,
+                    timeout=30_000)
