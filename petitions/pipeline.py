@@ -8,6 +8,7 @@ already committed (see ``_pending_*`` helpers) and continues.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import hashlib
 import json
@@ -544,6 +545,25 @@ def _pending_match_lines(ws: Workspace, filing_id: int, voter_file_id: int) -> p
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
+@contextlib.contextmanager
+def _stage_run(ws: Workspace, report: "StageReport", user: str):
+    """Close a stage's run row however the stage ends: done, cancelled (the
+    exception is absorbed; committed batches stay) or failed (re-raised)."""
+    try:
+        yield
+    except Cancelled:
+        report.status = "cancelled"
+        ws.finish_run(report.run_id, status="cancelled", user=user, summary={"processed": report.processed})
+    except BaseException as exc:
+        report.status = "failed"
+        with contextlib.suppress(Exception):  # the store itself may be what failed
+            ws.finish_run(report.run_id, status="failed", user=user,
+                          summary={"processed": report.processed, "error": f"{type(exc).__name__}: {exc}"})
+        raise
+    else:
+        ws.finish_run(report.run_id, status="done", user=user, summary={"processed": report.processed})
+
+
 @dataclass
 class StageReport:
     stage: str
@@ -574,7 +594,7 @@ def run_matching(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 
         pl.col("line_id").cast(pl.Utf8).alias("line_key"),
         pl.col("date_signed").str.to_date(strict=False),
     )
-    try:
+    with _stage_run(ws, report, user):
         for start in range(0, lines.height, batch_size):
             _check_cancel(cancel)
             batch = lines.slice(start, batch_size)
@@ -585,11 +605,6 @@ def run_matching(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 
             _store_matches(ws, filing_id, run_id, vf_id, batch, result, model.version, user)
             report.processed += batch.height
             progress("match", report.processed, lines.height)
-    except Cancelled:
-        ws.finish_run(run_id, status="cancelled", user=user, summary={"processed": report.processed})
-        report.status = "cancelled"
-        return report
-    ws.finish_run(run_id, status="done", user=user, summary={"processed": report.processed})
     return report
 
 
@@ -660,7 +675,7 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
     run_id = ws.start_run("signature", filing_id=filing_id, user=user, model_json=model.to_json(),
                           model_version=model.version, params={"lines": len(pending), "batch_size": batch_size})
     report.run_id = run_id
-    try:
+    with _stage_run(ws, report, user):
         for start in range(0, len(pending), batch_size):
             _check_cancel(cancel)
             batch = pending[start:start + batch_size]
@@ -690,10 +705,7 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
                                       "consistent": int(sum(1 for r in rows if r[4] == "consistent"))})
             report.processed += len(batch)
             progress("signature", report.processed, len(pending))
-    except Cancelled:
-        ws.finish_run(run_id, status="cancelled", user=user, summary={"processed": report.processed})
-        report.status = "cancelled"
-        return report
+    return report
     ws.finish_run(run_id, status="done", user=user, summary={"processed": report.processed})
     return report
 

@@ -143,6 +143,8 @@ def test_a_crash_mid_matching_keeps_committed_batches(demo, tmp_path, monkeypatc
             pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         committed = ws.scalar("SELECT COUNT(*) FROM matches") - matches_before
         assert committed == 10
+        # The run is closed as failed, with the error, not left "running".
+        assert ws.query("SELECT status FROM runs WHERE stage = 'match' ORDER BY id DESC LIMIT 1")[0]["status"] == "failed"
         monkeypatch.setattr(matchers, "match_lines", real)
         rep = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         assert rep.processed == len(rows) - 10
@@ -201,3 +203,22 @@ def test_cancelled_exemplar_import_keeps_the_store_as_it_was(demo, tmp_path):
                                       cancel=lambda: bool(seen))
         assert seen and seen[0][0] == "exemplars"
         assert (ws.scalar("SELECT COUNT(*) FROM exemplars"), ws.scalar("SELECT COUNT(*) FROM events")) == before
+
+
+def test_cancelled_matching_keeps_batches_and_resumes(demo, tmp_path):
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    with Workspace(copy) as ws:
+        filing = pipeline.get_filing(ws)
+        rows = ws.query("SELECT line_id, name, address, city, zip FROM current_keyed")
+        for r in rows:  # new keyed entries make every line pending again
+            pipeline.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
+                              zip=r["zip"] or "", user=SUPERVISOR)
+        seen = []
+        rep = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10,
+                                    progress=lambda s, d, t: seen.append(d), cancel=lambda: len(seen) >= 2)
+        assert rep.status == "cancelled" and rep.processed == 20
+        assert ws.query("SELECT status FROM runs WHERE id = ?", (rep.run_id,))[0]["status"] == "cancelled"
+        rest = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+        assert rest.status == "done" and rest.processed == len(rows) - 20
