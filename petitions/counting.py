@@ -135,15 +135,19 @@ def _sample_validity(status: pl.DataFrame) -> pl.DataFrame:
         pl.when(dup_only).then(pl.lit("valid")).otherwise(pl.col("status")).alias("sample_status"))
 
 
-def count_result(ws: Workspace, filing_id: int) -> CountResult:
+def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = None) -> CountResult:
     """The filing's count as it stands: raw count, valid/invalid/pending,
-    invalid by reason, and for sampled filings the projection and outcome."""
+    invalid by reason, and for sampled filings the projection and outcome.
+
+    `status` is :func:`petitions.rulings.line_status` of the filing when the
+    caller has it already (it is the expensive part on a large filing).
+    """
     from petitions.pipeline import get_filing
     from petitions.projection import full_count_status, outcome, project
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
-    status = line_status(ws, filing_id)
+    status = line_status(ws, filing_id) if status is None else status
     signed = status.filter(pl.col("state") == "signed")
     by_reason = (status.filter(pl.col("status") == "invalid").group_by("reason").len()
                  .sort("len", descending=True))

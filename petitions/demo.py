@@ -90,15 +90,16 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0,
         ws.close()
 
 
-def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None) -> dict:
+def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
+              status: pl.DataFrame | None = None) -> dict:
     """Counts from the store and, when ground truth is given, the same
     counts as the truth has them and the accuracy of each automatic stage."""
     from petitions.projection import outcome, project
     from petitions.reasons import label
 
     filing = pipeline.get_filing(ws, filing_id)
-    status = line_status(ws, filing_id)
-    res = count_result(ws, filing_id)
+    status = line_status(ws, filing_id) if status is None else status
+    res = count_result(ws, filing_id, status=status)
     review = status.filter(pl.col("status") == "needs_review")
     review_reasons = (review.select(pl.col("det_reasons").list.first().fill_null("review").alias("r"))
                       .group_by("r").len().sort("len", descending=True))

@@ -54,7 +54,7 @@ def _counts_in_raw(code: str | None) -> bool:
 # ---------------------------------------------------------------------------
 # The lines the count rests on
 # ---------------------------------------------------------------------------
-def count_lines(ws: Workspace, filing_id: int) -> pl.DataFrame:
+def count_lines(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = None) -> pl.DataFrame:
     """The lines the filing's count rests on, each with the status it counts as.
 
     For a sampled filing the count sample's lines (a line flagged only as a
@@ -70,7 +70,7 @@ def count_lines(ws: Workspace, filing_id: int) -> pl.DataFrame:
     """
     from petitions.counting import _sample_validity, sample_items
 
-    status = line_status(ws, filing_id)
+    status = line_status(ws, filing_id) if status is None else status
     items = sample_items(ws, filing_id)
     if items.height:
         s = _sample_validity(items.select("line_db_id", pl.col("rank").alias("sample_rank"))
@@ -114,8 +114,9 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
     if not filing.required:
         raise UserError("the filing has no required number of valid signatures; set it before certifying",
                         where=filing.name)
-    res = count_result(ws, filing_id)
-    lines = count_lines(ws, filing_id)
+    status = line_status(ws, filing_id)
+    res = count_result(ws, filing_id, status=status)
+    lines = count_lines(ws, filing_id, status=status)
     invalid = lines.filter(pl.col("count_status") == "invalid")
     by_reason: dict[str, int] = {}
     for code, n in invalid.group_by("reason").len().sort("reason").iter_rows():

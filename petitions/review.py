@@ -900,12 +900,15 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
     from petitions.demo import summarize
     from petitions.pipeline import get_filing
 
-    out = summarize(ws, filing_id)
+    # One line_status for the whole dashboard: it is the costly query on a
+    # 60,000-line filing, and summarize/count_result would each redo it.
+    status = line_status(ws, filing_id)
+    out = summarize(ws, filing_id, status=status)
     filing = get_filing(ws, filing_id)
     out["filing_id"] = filing_id
     out["kind"] = filing.kind
     out["jurisdiction"] = filing.jurisdiction
-    st = line_status(ws, filing_id).filter(pl.col("state") == "signed")
+    st = status.filter(pl.col("state") == "signed")
     if st.height:
         sec = (st.group_by("section").agg(
             pl.len().alias("lines"),
