@@ -314,3 +314,84 @@ def test_phone_photo_perspective_is_registered_by_homography(layout, seed, keyst
     # Crops are cut through the homography too: a signed line's signature holds ink.
     signed = [i for i, ln in enumerate(seg.lines) if ln.state == "signed"]
     assert all((seg.crops[i]["signature"] < 128).sum() > 50 for i in signed)
+
+
+# --------------------------------------------------------------------------
+# fast paths against their references (issue 6, item 6: speed)
+
+
+def _table_of(img, dpi=150):
+    """The registered lines table of a scanned page at STATE_DPI, as the segmenter resamples it."""
+    from sigverify.pages import segment as S
+
+    seg = segment_page(img, dpi=dpi)
+    t = load_template(seg.template)
+    M = seg.to_original @ np.diag([seg.dpi, seg.dpi, 1.0])
+    x0 = min(c.x for c in t.cells.values())
+    x1 = max(c.x + c.w for c in t.cells.values())
+    y_ext = max(c.y + c.h for c in t.cells.values())
+    box = (x0, t.line_top, x1 - x0, (t.line_count - 1) * t.line_pitch + y_ext)
+    table = S._warp(img, M, box, S.STATE_DPI, cv2.INTER_AREA)
+    lay = S._state_layout(t, x0, t.line_top, (table.shape[1], table.shape[0]))
+    return table, lay
+
+
+@pytest.mark.parametrize("name", ["clean", "skew+noise+stains", "bilevel"])
+def test_reduced_labelling_agrees_with_per_pixel_labelling(name):
+    from sigverify.pages.segment import STATE_DPI, detect_ink, paper_background
+
+    img, _ = page("two_row", seed=21, **ARTEFACTS[name])
+    table, lay = _table_of(img)
+    bg = paper_background(table, STATE_DPI)
+    ref_ink, ref_core = detect_ink(table, STATE_DPI, lay.keep, bg, core=True)
+    ink, core = detect_ink(table, STATE_DPI, lay.keep, bg, core=True, label_step=2)
+    assert ink.dtype == bool and ink.shape == table.shape and core.shape == table.shape
+    # Marks closer than ~2 px are judged together: a speck beside a stroke
+    # may stay; nothing else changes.
+    assert (ink & ref_ink).sum() >= 0.99 * ref_ink.sum()
+    assert (ink | ref_ink).sum() <= 1.02 * ref_ink.sum() + 20
+    assert abs(int(core.sum()) - int(ref_core.sum())) <= 0.02 * ref_core.sum() + 20
+
+
+def test_segmentation_pickles_with_crops_intact():
+    import pickle
+
+    img, _ = page("single_row", seed=8, skew_deg=2.5, noise=0.03)
+    seg = segment_page(img, dpi=150)
+    back = pickle.loads(pickle.dumps(seg))
+    assert [ln.to_dict() for ln in back.lines] == [ln.to_dict() for ln in seg.lines]
+    for a, b in zip(seg.crops, back.crops):
+        assert list(a) == list(b)
+        for k in a:
+            assert b[k].dtype == np.uint8 and np.array_equal(a[k], b[k]), k
+    # Crops are read-only views of one block per kind; a crop put in their
+    # place still travels.
+    assert not seg.crops[0]["signature"].flags.writeable
+    mine = np.full((5, 7), 200, np.uint8)
+    seg.crops[3]["signature"] = mine
+    back = pickle.loads(pickle.dumps(seg))
+    assert np.array_equal(back.crops[3]["signature"], mine)
+    assert np.array_equal(back.crops[4]["signature"], seg.crops[4]["signature"])
+
+
+def test_fit_transform_matches_least_squares():
+    from sigverify.pages import geometry as geo
+
+    rng = np.random.default_rng(3)
+    src = np.array([[0.55, 0.55], [7.95, 0.55], [7.95, 10.45], [0.55, 10.45]])
+    M = np.array([[199.0, 3.5, 12.0], [-3.4, 201.0, -7.0], [0.0, 0.0, 1.0]])
+    for n in (3, 4):
+        dst = geo.apply(M, src[:n]) + rng.normal(0, 0.05, (n, 2))
+        A = np.column_stack([src[:n], np.ones(n)])
+        ref, *_ = np.linalg.lstsq(A, dst, rcond=None)
+        np.testing.assert_allclose(geo.fit_transform(src[:n], dst)[:2], ref.T, atol=1e-6)
+
+
+def test_pick_corner_marks_takes_the_nearest_in_each_corner():
+    from sigverify.pages.geometry import pick_corner_marks
+
+    c = np.array([[10, 12, 15, 15, 1.0], [30, 40, 15, 15, 1.0], [390, 15, 15, 15, 1.0], [200, 270, 15, 15, 1.0],
+                  [15, 540, 15, 15, 1.0]])
+    tl, tr, br, bl = pick_corner_marks(c, (550, 425))
+    assert tl[0] == 10 and tr[0] == 390 and br is None and bl[1] == 540
+    assert pick_corner_marks(np.zeros((0, 5)), (550, 425)) == [None] * 4

@@ -135,21 +135,15 @@ def pick_corner_marks(cands: np.ndarray, shape: tuple[int, int]) -> list[np.ndar
     text and the table never stand in for a missing mark.
     """
     h, w = shape
+    if len(cands) == 0:
+        return [None] * 4
     corners = np.array([[0, 0], [w, 0], [w, h], [0, h]], float)
-    out: list[np.ndarray | None] = []
-    for cx, cy in corners:
-        if len(cands) == 0:
-            out.append(None)
-            continue
-        dx = np.abs(cands[:, 0] - cx) / w
-        dy = np.abs(cands[:, 1] - cy) / h
-        ok = (dx < 0.25) & (dy < 0.25)
-        if not ok.any():
-            out.append(None)
-            continue
-        d = np.where(ok, np.hypot(dx, dy), np.inf)
-        out.append(cands[int(np.argmin(d))])
-    return out
+    # (4 corners, N candidates) at once.
+    dx = np.abs(cands[None, :, 0] - corners[:, None, 0]) / w
+    dy = np.abs(cands[None, :, 1] - corners[:, None, 1]) / h
+    d = np.where((dx < 0.25) & (dy < 0.25), np.hypot(dx, dy), np.inf)
+    best = d.argmin(1)
+    return [cands[j] if np.isfinite(d[i, j]) else None for i, j in enumerate(best.tolist())]
 
 
 def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshold: float) -> np.ndarray:
@@ -175,20 +169,28 @@ def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshol
     return np.array([x0 + mo["m10"] / mo["m00"], y0 + mo["m01"] / mo["m00"]])
 
 
-def fit_transform(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+def fit_transform(src: np.ndarray, dst: np.ndarray, *, projective: bool = True) -> np.ndarray:
     """3x3 transform taking `src` points to `dst` points.
 
     Three points give an affine map. Four give a least-squares affine map,
     or a homography when the fit leaves a residual a flatbed scan cannot
     explain (a phone photo's perspective; see :func:`scan` in
-    ``fixtures/forms.py`` for the test artefact).
+    ``fixtures/forms.py`` for the test artefact). ``projective=False``
+    returns the affine fit always (a cheap first look at a hypothesis).
     """
     src = np.asarray(src, np.float64)
     dst = np.asarray(dst, np.float64)
-    A = np.column_stack([src, np.ones(len(src))])
-    sol, *_ = np.linalg.lstsq(A, dst, rcond=None)
+    A = np.ones((len(src), 3))
+    A[:, :2] = src
+    # Least squares through the 3x3 normal equations (exact for three
+    # points): for a handful of points lstsq's SVD costs more than the rest
+    # of the registration's arithmetic.
+    try:
+        sol = np.linalg.solve(A.T @ A, A.T @ dst)
+    except np.linalg.LinAlgError:  # collinear points
+        sol, *_ = np.linalg.lstsq(A, dst, rcond=None)
     M = np.vstack([sol.T, [0.0, 0.0, 1.0]])
-    if len(src) >= 4:
+    if projective and len(src) >= 4:
         res = np.abs(A @ sol - dst).max()
         span = np.ptp(dst, axis=0).max()
         # A mild keystone leaves the four corners only ~1-2 px off the best

@@ -114,7 +114,8 @@ class PageSegmentation:
         Per line, ``{"signature", "printed_name", "address"}`` uint8 arrays
         with form rules, printed labels, specks and paper tone removed: paper
         is 255 and the writing keeps its gray levels (normalized by the
-        local paper).
+        local paper). Read-only: each kind of crop is a view of one block
+        cut for all lines (copy a crop to change it).
     fields : dict
         Boxes of the page's other fields (circulator declaration).
     field_crops : dict
@@ -144,14 +145,25 @@ class PageSegmentation:
     # Pages travel from worker processes to the caller pickled; a cleaned
     # crop is pure paper (255) outside its writing, so only the writing's
     # bounding box is sent (a tenth of the bytes), and rebuilt on arrival.
+    # segment_page cuts each kind of crop for all lines as one read-only
+    # block and knows every line's writing box (``_blocks``): such crops are
+    # sent as one buffer per kind, with no per-crop work on either side.
     def __getstate__(self) -> dict:
         st = self.__dict__.copy()
-        st["crops"] = [{k: _pack_crop(v) for k, v in c.items()} for c in self.crops]
+        blocks = st.pop("_blocks", None) or {}
+        packed = {}
+        for k, (block, boxes) in blocks.items():
+            if _rows_of(block, [c.get(k) for c in self.crops]):
+                packed[k] = _pack_block(block, boxes)
+        st["crops"] = [{k: (_BLOCK if k in packed else _pack_crop(v)) for k, v in c.items()} for c in self.crops]
+        st["_packed_blocks"] = packed
         return st
 
     def __setstate__(self, st: dict) -> None:
         st = dict(st)
-        st["crops"] = [{k: _unpack_crop(v) for k, v in c.items()} for c in st.get("crops", [])]
+        blocks = {k: _unpack_block(v) for k, v in st.pop("_packed_blocks", {}).items()}
+        st["crops"] = [{k: (blocks[k][i] if isinstance(v, str) and v == _BLOCK else _unpack_crop(v))
+                        for k, v in c.items()} for i, c in enumerate(st.get("crops", []))]
         self.__dict__.update(st)
 
     def to_dict(self) -> dict:
@@ -168,6 +180,41 @@ class PageSegmentation:
             "fields": {k: [round(float(c), 1) for c in v] for k, v in self.fields.items()},
             "crop_dpi": {k: round(float(v), 2) for k, v in self.crop_dpi.items()},
         }
+
+
+_BLOCK = "<crop block>"
+
+
+def _rows_of(block: np.ndarray, crops: list) -> bool:
+    """Whether ``crops[i]`` is ``block[i]`` for every i (and the block is unchanged)."""
+    if block.flags.writeable or len(crops) != len(block):
+        return False
+    base = block.__array_interface__["data"][0]
+    for i, c in enumerate(crops):
+        if (not isinstance(c, np.ndarray) or c.base is not block or c.shape != block.shape[1:]
+                or c.__array_interface__["data"][0] != base + i * block.strides[0]):
+            return False
+    return True
+
+
+def _pack_block(block: np.ndarray, boxes: np.ndarray):
+    """(lines, h, w) crops, pure paper outside `boxes` (lines, 4: y0, y1, x0, x1), as one buffer."""
+    parts = [block[i, y0:y1, x0:x1].ravel() for i, (y0, y1, x0, x1) in enumerate(boxes.tolist()) if y1 > y0]
+    buf = np.concatenate(parts) if parts else np.zeros(0, np.uint8)
+    return block.shape, boxes, buf
+
+
+def _unpack_block(v) -> np.ndarray:
+    shape, boxes, buf = v
+    block = np.full(shape, 255, np.uint8)
+    off = 0
+    for i, (y0, y1, x0, x1) in enumerate(boxes.tolist()):
+        if y1 > y0:
+            n = (y1 - y0) * (x1 - x0)
+            block[i, y0:y1, x0:x1] = buf[off:off + n].reshape(y1 - y0, x1 - x0)
+            off += n
+    block.setflags(write=False)
+    return block
 
 
 def _pack_crop(a):
@@ -214,10 +261,12 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
     to_small = np.diag([1.0 / f, 1.0 / f, 1.0])
     by_marks: dict[tuple, tuple] = {}
     fits: dict[tuple, np.ndarray] = {}
+    scored = []
     for t in templates:
         hyps = []  # (M, rotation, method)
         if len(t.marks):
-            size = float(np.median(t.marks[:, 2])) * dpi / f
+            mark_size, tmpl = _mark_layout(t)
+            size = mark_size * dpi / f
             key = round(size, 1)
             if key not in by_marks:
                 cands = geo.find_mark_candidates(work, size)
@@ -227,7 +276,6 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
             pts = by_marks[key]
             found = [i for i, p in enumerate(pts) if p is not None]
             if len(found) >= 3:
-                tmpl = geo.order_corners(t.marks[:, :2])
                 for k in range(4):
                     # Template corner j sits at image corner (j + k) % 4 when
                     # the form is turned k quarter turns clockwise.
@@ -236,8 +284,12 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                     src_a, dst_a = np.array(src), np.array(dst)
                     fkey = (src_a.tobytes(), dst_a.tobytes())
                     if fkey not in fits:
-                        fits[fkey] = geo.fit_transform(src_a, dst_a)
-                    hyps.append((fits[fkey], 90 * k, "marks"))
+                        # A quarter turn of a non-square form squashes it: the
+                        # affine fit shows that before the projective one is tried.
+                        aff = geo.fit_transform(src_a, dst_a, projective=False)
+                        fits[fkey] = geo.fit_transform(src_a, dst_a) if _plausible(aff, t, dpi) else None
+                    if fits[fkey] is not None:
+                        hyps.append((fits[fkey], 90 * k, "marks"))
         if not hyps:
             quad = geo.table_quad(work)
             if quad is not None:
@@ -250,9 +302,17 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         for M, rot, method in hyps:
             if not _plausible(M, t, dpi):
                 continue
-            s = geo.alignment_score(work, to_small @ M, pts_in)
-            if best is None or s > best.score:
-                best = _Registration(t, M, rot, method, s)
+            # Every 4th rule point ranks the hypotheses (a wrong orientation
+            # or form scores far below the right one); the full set scores
+            # the close contenders.
+            scored.append((geo.alignment_score(work, to_small @ M, pts_in[::4]), t, M, rot, method))
+    if scored:
+        top = max(c[0] for c in scored)
+        for s, t, M, rot, method in scored:
+            if s >= top - 0.1:
+                s = geo.alignment_score(work, to_small @ M, _rule_points(t))
+                if best is None or s > best.score:
+                    best = _Registration(t, M, rot, method, s)
     if best is None or best.score < MIN_ALIGNMENT:
         got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
         raise ImageInputError(
@@ -269,21 +329,39 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
     return best
 
 
-_RULE_CACHE: dict[int, np.ndarray] = {}
+# Per-template constants, keyed by identity; the entry holds the template so
+# its id is never reused while cached.
+_RULE_CACHE: dict[int, tuple] = {}
+
+
+def _template_cache(t: FormTemplate) -> tuple:
+    hit = _RULE_CACHE.get(id(t))
+    if hit is None or hit[0] is not t:
+        if len(_RULE_CACHE) > 64:
+            _RULE_CACHE.clear()
+        marks = (float(np.median(t.marks[:, 2])), geo.order_corners(t.marks[:, :2])) if len(t.marks) else None
+        hit = _RULE_CACHE[id(t)] = (t, t.rule_points(), marks)
+    return hit
 
 
 def _rule_points(t: FormTemplate) -> np.ndarray:
-    key = id(t)
-    if key not in _RULE_CACHE:
-        _RULE_CACHE[key] = t.rule_points()
-    return _RULE_CACHE[key]
+    return _template_cache(t)[1]
+
+
+def _mark_layout(t: FormTemplate) -> tuple[float, np.ndarray]:
+    """Side length of the marks (median) and their centres ordered TL, TR, BR, BL."""
+    return _template_cache(t)[2]
 
 
 def _plausible(M: np.ndarray, t: FormTemplate, dpi: float) -> bool:
     """Reject transforms that squash, mirror or wildly rescale the form."""
-    J = geo.jacobian(M, (t.page_size[0] / 2, t.page_size[1] / 2))
-    sx, sy = np.linalg.norm(J[:, 0]), np.linalg.norm(J[:, 1])
-    if np.linalg.det(J) <= 0:
+    if M[2, 0] == 0 and M[2, 1] == 0:
+        J = M[:2, :2]  # affine: the same everywhere
+    else:
+        J = geo.jacobian(M, (t.page_size[0] / 2, t.page_size[1] / 2))
+    (a, b), (c, d) = J.tolist()
+    sx, sy = float(np.hypot(a, c)), float(np.hypot(b, d))
+    if a * d - b * c <= 0:
         return False
     if not (0.85 < sx / sy < 1.18):
         return False
@@ -428,7 +506,7 @@ def paper_background(gray: np.ndarray, dpi: float) -> np.ndarray:
 
 
 def detect_ink(gray: np.ndarray, dpi: float, keep: np.ndarray | None = None,
-               bg: np.ndarray | None = None, core: bool = False):
+               bg: np.ndarray | None = None, core: bool = False, *, label_step: int = 1):
     """Where the writing is: ink found by contrast with the local paper.
 
     A local (background-normalized) binarization with hysteresis, so light,
@@ -455,6 +533,13 @@ def detect_ink(gray: np.ndarray, dpi: float, keep: np.ndarray | None = None,
         The paper level (:func:`paper_background`), if already known.
     core : bool
         Also return the strokes' cores.
+    label_step : int, keyword-only
+        Label the marks on a `label_step` times reduced copy of the
+        candidate mask (a pixel of it is candidate when any pixel it covers
+        is), then keep the full-resolution candidates of the marks kept.
+        2 labels a quarter of the pixels (the labelling is most of the cost);
+        marks closer than ~2 pixels are judged together. 1 (default) is
+        the exact per-pixel labelling, the reference.
 
     Returns
     -------
@@ -472,39 +557,118 @@ def detect_ink(gray: np.ndarray, dpi: float, keep: np.ndarray | None = None,
     dark = cv2.subtract(bg, cv2.GaussianBlur(gray, (3, 3), 0))
     # A sparse grid of pixels is plenty to measure the noise.
     step = max(1, int(np.sqrt(dark.size / 20000)))
-    sub = dark[::step, ::step]
-    sub = sub[keep[::step, ::step]] if keep is not None else sub.ravel()
+    if _fixed_mask(keep):
+        # A fixed layout's mask (the table's): its grid points are cached.
+        sub = np.take(dark, _keep_info(keep, step)[1])
+    else:
+        sub = dark[::step, ::step]
+        sub = sub[keep[::step, ::step]] if keep is not None else sub.ravel()
     # Paper pixels' darkness is the positive half of the noise: its 75th
     # percentile is 0.674 sigma (ink is a small minority of a cell).
     sigma = _percentile_u8(sub, 75.0) / 0.674 if sub.size else 0.0
     lo = max(INK_MIN_CONTRAST, INK_LO_SIGMA * sigma)
     hi = max(INK_SEED_CONTRAST, INK_HI_SIGMA * sigma)
+    s = max(1, int(label_step))
+    if s > 1:
+        return _detect_reduced(gray, dark, bg, keep, lo, hi, dpi, s, core)
     weak = dark > lo
     if keep is not None:
         weak &= keep
     if not weak.any():
         return (weak, weak.copy()) if core else weak
-    # 16-bit labels halve the labelling time; they suffice unless the mask
-    # is a noise field (then fewer than 65,535 labels is not guaranteed).
-    ltype = cv2.CV_16U if weak.size < 4 * 65535 or np.count_nonzero(weak) < 65535 else cv2.CV_32S
-    n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(weak.view(np.uint8), 8, ltype, cv2.CCL_DEFAULT)
-    seeds = lab.ravel()[np.flatnonzero((dark > hi) & weak)]
-    good = np.zeros(n, bool)
-    good[seeds] = True
-    good[0] = False
-    extent = np.maximum(stats[:, 2], stats[:, 3])
-    # A faint stroke may hold no seed; noise above the low threshold comes in
-    # blobs of a few pixels, never as a trace this long.
-    good |= extent >= max(6.0, LONG_MARK_IN * dpi)
-    good[0] = False
-    good &= extent >= max(2.0, MIN_MARK_IN * dpi)
-    ink = _lookup(good, lab)
+    ink = _hysteresis(weak, dark > hi, dpi, 1)
     if not core:
         return ink
     raw = cv2.subtract(bg, gray)
     peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
     # raw >= peak / 2, in uint8 without overflow.
-    return ink, ink & (raw >= cv2.max(cv2.subtract(peak, raw), 0)) & (raw > lo)
+    return ink, ink & (raw >= cv2.subtract(peak, raw)) & (raw > lo)
+
+
+def _detect_reduced(gray, dark, bg, keep, lo, hi, dpi, s, core):
+    """:func:`detect_ink` past the thresholds, labelling on an `s`-fold reduction.
+
+    The same decisions in fewer full-size passes: the darkness (off `keep`
+    set to 0) is max-reduced once, which gives both the reduced candidate
+    mask (> lo) and the reduced seeds (> hi).
+    """
+    if keep is not None:
+        if _fixed_mask(keep):
+            dark = cv2.bitwise_and(dark, _keep_info(keep, 1)[0])
+        else:
+            dark = cv2.bitwise_and(dark, dark, mask=keep.view(np.uint8))
+    _, weak = cv2.threshold(dark, lo, 1, cv2.THRESH_BINARY)  # 0/1, as `dark > lo`
+    if not cv2.countNonZero(weak):
+        ink = weak.view(bool)
+        return (ink, ink.copy()) if core else ink
+    H, W = weak.shape
+    Hs, Ws = -(-H // s), -(-W // s)
+    if (Hs * s, Ws * s) != (H, W):
+        dark = cv2.copyMakeBorder(dark, 0, Hs * s - H, 0, Ws * s - W, cv2.BORDER_CONSTANT, value=0)
+    # Max over each s x s block: the block's top-left pixel after a dilation anchored there.
+    dmax = np.ascontiguousarray(cv2.dilate(dark, np.ones((s, s), np.uint8), anchor=(0, 0))[::s, ::s])
+    good = _hysteresis(dmax > lo, dmax > hi, dpi, s, strong_in_weak=True)
+    up = cv2.resize(good.view(np.uint8), (Ws * s, Hs * s), interpolation=cv2.INTER_NEAREST)
+    if (Hs * s, Ws * s) != (H, W):
+        up = up[:H, :W]
+    ink = cv2.bitwise_and(weak, up)
+    if not core:
+        return ink.view(bool)
+    raw = cv2.subtract(bg, gray)
+    peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
+    # raw >= peak / 2 (raw >= peak - raw in uint8, no overflow) and raw > lo.
+    half = cv2.compare(raw, cv2.subtract(peak, raw), cv2.CMP_GE)
+    _, over = cv2.threshold(raw, lo, 255, cv2.THRESH_BINARY)
+    c = cv2.bitwise_and(cv2.bitwise_and(ink, half), over)
+    return ink.view(bool), c.view(bool)
+
+
+_KEEP: dict[int, tuple] = {}
+
+
+def _fixed_mask(keep) -> bool:
+    """A mask that owns its pixels and is read-only (the cached layouts'): safe to key caches on."""
+    return keep is not None and keep.base is None and not keep.flags.writeable
+
+
+def _keep_info(keep: np.ndarray, step: int) -> tuple[np.ndarray, np.ndarray]:
+    """For a read-only (cached layout) `keep` mask: it as 0/255 uint8, and the
+    flat indices of its pixels on a `step` grid (cached)."""
+    hit = _KEEP.get(id(keep))
+    if hit is None or hit[0] is not keep:
+        if len(_KEEP) > 64:
+            _KEEP.clear()
+        hit = _KEEP[id(keep)] = (keep, np.where(keep, np.uint8(255), np.uint8(0)), {})
+    by_step = hit[2]
+    if step not in by_step:
+        H, W = keep.shape
+        ys, xs = np.mgrid[0:H:step, 0:W:step]
+        sel = keep[::step, ::step]
+        by_step[step] = (ys[sel] * W + xs[sel]).astype(np.intp)
+    return hit[1], by_step[step]
+
+
+def _hysteresis(weak: np.ndarray, strong: np.ndarray, dpi: float, scale: int, strong_in_weak: bool = False
+                ) -> np.ndarray:
+    """The 8-connected marks of `weak` that hold a `strong` pixel and span
+    :data:`MIN_MARK_IN`, or span :data:`LONG_MARK_IN` (`weak` at `dpi` /
+    `scale`; the extents are measured in pixels of `dpi`)."""
+    # 16-bit labels halve the labelling time; they suffice unless the mask
+    # is a noise field (then fewer than 65,535 labels is not guaranteed).
+    ltype = cv2.CV_16U if weak.size < 4 * 65535 or np.count_nonzero(weak) < 65535 else cv2.CV_32S
+    n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(weak.view(np.uint8), 8, ltype, cv2.CCL_DEFAULT)
+    seeds = lab.ravel()[np.flatnonzero(strong if strong_in_weak else strong & weak)]
+    good = np.zeros(n, bool)
+    good[seeds] = True
+    # On a reduced mask a mark of e pixels spans at least e * scale - (scale - 1)
+    # of the original's: the lower bound, so specks stay specks.
+    extent = np.maximum(stats[:, 2], stats[:, 3]) * scale - (scale - 1)
+    # A faint stroke may hold no seed; noise above the low threshold comes in
+    # blobs of a few pixels, never as a trace this long.
+    good |= extent >= max(6.0, LONG_MARK_IN * dpi)
+    good &= extent >= max(2.0, MIN_MARK_IN * dpi)
+    good[0] = False
+    return _lookup(good, lab)
 
 
 def _lookup(table: np.ndarray, lab: np.ndarray) -> np.ndarray:
@@ -740,9 +904,15 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     """
     d = STATE_DPI
     _bg = paper_background(table, d)
-    _shown, ink = detect_ink(table, d, lay.keep, _bg, core=True)
+    _shown, ink = detect_ink(table, d, lay.keep, _bg, core=True, label_step=2)
     thick = cv2.dilate(ink.view(np.uint8), np.ones((7, 1), np.uint8))
-    runs = cv2.morphologyEx(thick, cv2.MORPH_OPEN, np.ones((1, int(0.3 * d)), np.uint8))
+    # The opening (erode, then dilate) in two steps: on most pages nothing
+    # survives the erosion and the dilation is skipped.
+    run_k = np.ones((1, int(0.3 * d)), np.uint8)
+    runs = cv2.erode(thick, run_k)
+    any_runs = cv2.countNonZero(runs) > 0
+    if any_runs:
+        runs = cv2.dilate(runs, run_k)
     # Kept for the crops: what to show of each cell.
     shown, paper = _shown, _bg
     px_in2 = 1.0 / (d * d)
@@ -760,28 +930,45 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     X1 = np.broadcast_to(np.clip(cx + cw, 0, W), Y0.shape)
     counts = (I[Y1, X1] - I[Y0, X1] - I[Y1, X0] + I[Y0, X0]) * px_in2  # (lines, cells)
     totals = counts.sum(1)
+    # Strike cover of every row of every line at once: the columns a long run
+    # crosses, summed per cell through a cumulative sum along each row band.
+    n_lines = len(lay.line_y)
+    cover = np.zeros(n_lines)
+    blank = totals < MIN_WRITING_IN2
+    # No long run anywhere (most pages): no line is struck.
+    written = np.flatnonzero(~blank).tolist() if any_runs else []
+    row_has_run = runs.view(bool).any(1) if written else None
+    for y0, y1, row_names in lay.rows if written else ():
+        colhit = np.zeros((n_lines, W), np.uint8)  # (lines, W): columns a run crosses
+        for li in written:
+            ly = int(lay.line_y[li])
+            a, b = min(max(ly + y0, 0), H), min(max(ly + y1, 0), H)
+            if b > a and row_has_run[a:b].any():
+                colhit[li] = runs[a:b].max(0)
+        csum = np.zeros((n_lines, W + 1), np.int32)
+        np.cumsum(colhit > 0, axis=1, out=csum[:, 1:])
+        a_ = np.array([min(max(lay.cells[n][0], 0), W) for n in row_names])
+        b_ = np.array([min(max(lay.cells[n][0] + lay.cells[n][2], 0), W) for n in row_names])
+        w_ = np.array([lay.cells[n][2] for n in row_names])
+        hc = csum[:, b_] - csum[:, a_]  # (lines, cells of the row)
+        cells_hit = (hc > 0.5 * w_).sum(1)
+        row_cover = hc.sum(1) / max(1, int(w_.sum()))
+        ok = cells_hit >= min(2, len(row_names))
+        cover = np.maximum(cover, np.where(ok, row_cover, 0.0))
+    cover[blank] = 0.0
     out = []
-    for li, ly in enumerate(lay.line_y):
+    for li in range(n_lines):
         cell_ink = {n: float(counts[li, k]) for k, n in enumerate(names)}
-        if totals[li] < MIN_WRITING_IN2:
-            out.append(("blank", cell_ink, 0.0))
-            continue
-        cover = 0.0
-        for y0, y1, row_names in lay.rows:
-            colhit = runs[ly + y0: ly + y1].any(0)
-            csum = np.concatenate(([0], np.cumsum(colhit)))
-            span = hit = cells_hit = 0
-            for n in row_names:
-                x, _, w, _ = lay.cells[n]
-                a, b = min(max(x, 0), W), min(max(x + w, 0), W)
-                hc = int(csum[b] - csum[a])
-                span += w
-                hit += hc
-                cells_hit += hc > 0.5 * w
-            if cells_hit >= min(2, len(row_names)):
-                cover = max(cover, hit / max(1, span))
-        out.append(("struck" if cover >= 0.5 else "signed", cell_ink, cover))
+        state = "blank" if blank[li] else ("struck" if cover[li] >= 0.5 else "signed")
+        out.append((state, cell_ink, float(cover[li])))
     return out, shown, paper
+
+
+def _masked_copy(src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
+    """``np.copyto(dst, src, where=mask)`` through OpenCV (~10x faster), in place."""
+    r = cv2.copyTo(src, mask.view(np.uint8), dst)
+    if r is not dst:  # the binding wrote to a copy (it returns `dst` itself when it wrote in place)
+        dst[...] = r
 
 
 def _cut_cells(image, M, t: FormTemplate, name: str, cd: float, table_box, shown: np.ndarray,
@@ -793,7 +980,11 @@ def _cut_cells(image, M, t: FormTemplate, name: str, cd: float, table_box, shown
     nearest neighbour) holds ink, divided by the line's paper level
     (`paper`), and pure paper (255) elsewhere. Only the bounding box of a
     crop's ink is resampled out of the scan: a blank cell costs nothing and a
-    signature rarely fills its box. Returns (lines, h, w) crops.
+    signature rarely fills its box.
+
+    Returns the (lines, h, w) crops, read-only, and each line's writing box
+    (lines, 4: y0, y1, x0, x1; empty when y0 == y1) outside which a crop is
+    pure paper.
     """
     n_lines = t.line_count
     A1, (w, h) = _crop_transform(M, t.cell_box(1, name), cd)
@@ -811,40 +1002,57 @@ def _cut_cells(image, M, t: FormTemplate, name: str, cd: float, table_box, shown
     xok = (X >= 0) & (X < Wup)
     cols = np.minimum((np.maximum(X, 0) * fx).astype(np.intp), Wt - 1)
     c_lo, c_hi = int(cols.min()), int(cols.max()) + 1
-    strip = shown[:, c_lo:c_hi]
-    row_any = strip.any(1)
     y0s = np.array([int(round((t.line_top + i * t.line_pitch + t.cells[name].y - ty) * cd))
                     for i in range(n_lines)])
     Y = y0s[:, None] + np.arange(h)[None, :]
     yok = (Y >= 0) & (Y < Hup)
     R = np.minimum((np.maximum(Y, 0) * fy).astype(np.intp), Ht - 1)
-    rmask = row_any[R] & yok  # (lines, h): crop rows that hold ink
-    step = np.array([[1.0, 0, 0], [0, 1.0, 0], [0, 0, 1.0]])
-    dy_line = t.line_pitch * cd
+    strip = shown[:, c_lo:c_hi]
     cols_rel = cols - c_lo
-    inside = bool(xok.all() and yok.all())
-    for i in np.flatnonzero(rmask.any(1)):
-        ry = np.flatnonzero(rmask[i])
-        cy0, cy1 = int(ry[0]), int(ry[-1]) + 1
-        sub = strip[R[i, cy0:cy1]]  # (rows, table cols)
-        cmask = sub.any(0)[cols_rel]
-        if not inside:
-            cmask &= xok
-        cx = np.flatnonzero(cmask)
-        if not len(cx):
-            continue
-        cx0, cx1 = int(cx[0]), int(cx[-1]) + 1
-        sel = sub[:, cols_rel[cx0:cx1]]
-        if not inside:
-            sel &= yok[i, cy0:cy1, None] & xok[None, cx0:cx1]
-        # Crop pixel (cx0, cy0) of line i: the first line's crop transform
-        # moved down i pitches (template inches are exact; M may be projective).
-        step[0, 2], step[1, 2] = cx0, cy0 + i * dy_line
-        raw = _warp_A(image, A1 @ step, (cx1 - cx0, cy1 - cy0))
+    # Crop rows that hold ink, from the table's rows (lines, h).
+    rmask = strip.any(1)[R] & yok
+    # Crop columns that hold ink (lines, w): the table rows of each line.
+    if fy <= 1.0:  # every table row between a line's first and last is one of its rows
+        tcols = np.zeros((n_lines, c_hi - c_lo), bool)
+        for i in np.flatnonzero(rmask.any(1)).tolist():
+            r = R[i][yok[i]]
+            tcols[i] = strip[r[0]: r[-1] + 1].any(0)
+        cmask = tcols[:, cols_rel]
+    else:
+        rows = strip[R] & yok[:, :, None]
+        cmask = rows.any(1)[:, cols_rel]
+    if not xok.all():
+        cmask &= xok
+    has = rmask.any(1) & cmask.any(1)
+    # First and last ink row / column of every line.
+    ry0 = rmask.argmax(1)
+    ry1 = h - rmask[:, ::-1].argmax(1)
+    rx0 = cmask.argmax(1)
+    rx1 = w - cmask[:, ::-1].argmax(1)
+    dy_line = t.line_pitch * cd
+    scale = np.where(paper > 0, 255.0 / np.maximum(paper, 1e-6), 1.0).tolist()
+    boxes = np.zeros((n_lines, 4), np.int32)
+    lines = np.flatnonzero(has)
+    boxes[lines] = np.column_stack([ry0[lines], ry1[lines], rx0[lines], rx1[lines]])
+    # Crop pixel (cx0, cy0) of line i is the first line's crop transform
+    # moved right cx0 and down cy0 + i pitches (template inches are exact;
+    # M may be projective): all lines' transforms at once.
+    S = np.zeros((len(lines), 3, 3))
+    S[:, 0, 0] = S[:, 1, 1] = S[:, 2, 2] = 1.0
+    S[:, 0, 2] = rx0[lines]
+    S[:, 1, 2] = ry0[lines] + lines * dy_line
+    A_all = A1 @ S
+    x_all = xok.all()
+    for k, (i, (cy0, cy1, cx0, cx1)) in enumerate(zip(lines.tolist(), boxes[lines].tolist())):
+        sel = strip[R[i, cy0:cy1]][:, cols_rel[cx0:cx1]]
+        if not x_all:
+            sel &= xok[None, cx0:cx1]
+        raw = _warp_A(image, A_all[k], (cx1 - cx0, cy1 - cy0))
         if paper[i] > 0:
-            cv2.convertScaleAbs(raw, dst=raw, alpha=255.0 / paper[i])
-        np.copyto(out[i, cy0:cy1, cx0:cx1], raw, where=sel)
-    return out
+            cv2.convertScaleAbs(raw, dst=raw, alpha=scale[i])
+        _masked_copy(raw, sel, out[i, cy0:cy1, cx0:cx1])
+    out.setflags(write=False)
+    return out, boxes
 
 
 def segment_page(
@@ -928,6 +1136,7 @@ def segment_page(
     crop_dpi = {n: min(d, SIGNATURE_DPI_MAX if n == "signature" else CROP_DPI_MAX) for n in names}
     crop_dpi["fields"] = min(d, CROP_DPI_MAX)
     cut: dict[str, np.ndarray] = {}
+    ink_boxes: dict[str, np.ndarray] = {}
     # What each crop shows: the table's ink marks (found after a 3x3
     # smoothing, so they already hold the soft edge of each stroke).
     shown = shown.view(bool)
@@ -935,17 +1144,19 @@ def segment_page(
         for n in names:
             cx, cy, cw, ch = lay.cells[n]
             # The paper level of each line's cell: one reduction for all lines.
-            rows = paper_t[np.minimum(lay.line_y[:, None] + cy + np.arange(ch)[None, :], paper_t.shape[0] - 1),
-                           cx: cx + cw]
-            paper = rows.reshape(len(lay.line_y), -1).mean(1)
-            cut[n] = _cut_cells(image, M, t, n, crop_dpi[n], table_box, shown, paper)
+            row_sums = cv2.reduce(np.ascontiguousarray(paper_t[:, cx: cx + cw]), 1, cv2.REDUCE_SUM,
+                                  dtype=cv2.CV_32S)[:, 0]
+            rows = row_sums[np.minimum(lay.line_y[:, None] + cy + np.arange(ch)[None, :], paper_t.shape[0] - 1)]
+            paper = rows.sum(1) / float(ch * cw)
+            cut[n], ink_boxes[n] = _cut_cells(image, M, t, n, crop_dpi[n], table_box, shown, paper)
     _, _, sw, sh = lay.cells["signature"]
     sig_area = float(sw * sh) / (STATE_DPI * STATE_DPI)
 
     lines, crop_list = [], []
+    orig_l = orig.tolist()
     for i in range(1, n_lines + 1):
         state, cell_ink, cover = states[i - 1]
-        boxes = {n: tuple(float(v) for v in orig[i - 1, k]) for k, n in enumerate(cell_names)}
+        boxes = dict(zip(cell_names, map(tuple, orig_l[i - 1])))
         lines.append(SegmentedLine(
             line=i,
             signature=boxes["signature"],
@@ -968,7 +1179,7 @@ def segment_page(
     if crops:
         for n, b in t.fields.items():
             field_crops[n] = _warp(image, M, b, crop_dpi["fields"])
-    return PageSegmentation(
+    seg = PageSegmentation(
         template=t.name,
         skew_deg=skew,
         rotation=int(reg.rotation),
@@ -983,3 +1194,5 @@ def segment_page(
         field_crops=field_crops,
         crop_dpi=crop_dpi,
     )
+    seg._blocks = {n: (cut[n], ink_boxes[n]) for n in cut}
+    return seg
