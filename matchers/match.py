@@ -18,6 +18,8 @@ Pipeline (all vectorized, data frames in and out):
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import polars as pl
 from rapidfuzz import process
@@ -26,8 +28,8 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from matchers import normalize as N
 from matchers import tables
 from matchers.errors import LinesInputError
-from matchers.model import (ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT, LAST_ACCEPT,
-                            MatchModel, feature_names, load_default_model)
+from matchers.model import (ACCEPT_FEATURES, ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT,
+                            LAST_ACCEPT, MatchModel, Thresholds, feature_names, load_default_model)
 from matchers.voterfile import first_canon
 
 LINE_COLUMNS = ("line_id", "name", "address", "city", "zip")
@@ -52,6 +54,14 @@ STATUS_MATCH, STATUS_REVIEW, STATUS_NONE = "match", "review", "no_match"
 
 def _nonempty(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() > 0).then(e).otherwise(None)
+
+
+def _part_key(e: pl.Expr) -> pl.Expr:
+    # N.name_key of a part N.parse_name returns: the parts are already
+    # clean_text output (A-Z, digits, blanks, hyphens), so the key is only
+    # the letters (the same keys at a fifth of the cost)
+    k = e.str.replace_all(r"[^A-Z]", "")
+    return pl.when(k.str.len_chars() > 0).then(k).otherwise(None)
 
 
 def prepare_lines(lines: pl.DataFrame, *, signing_date_col: str | None = "date_signed") -> pl.DataFrame:
@@ -98,10 +108,10 @@ def prepare_lines(lines: pl.DataFrame, *, signing_date_col: str | None = "date_s
     middle = pl.col("_n_middle")
     last = pl.col("_n_last")
     df = lf.with_columns(
-        N.name_key(pl.col("_n_first")).alias("l_first"),
-        N.name_key(middle.str.split(" ").list.first()).alias("l_middle"),
-        N.name_key(last).alias("l_last"),
-        N.name_key(pl.concat_str([middle.fill_null(""), last], separator=" ")).alias("l_tail"),
+        _part_key(pl.col("_n_first")).alias("l_first"),
+        _part_key(middle.str.split(" ").list.first()).alias("l_middle"),
+        _part_key(last).alias("l_last"),
+        _part_key(pl.concat_str([middle.fill_null(""), last], separator=" ")).alias("l_tail"),
         pl.concat_list([N.surname_parts(last), N.surname_parts(middle).fill_null([])]).alias("l_last_parts"),
         pl.col("_n_suffix").alias("l_suffix"),
         pl.col("_a_house").alias("l_house"),
@@ -119,20 +129,76 @@ def prepare_lines(lines: pl.DataFrame, *, signing_date_col: str | None = "date_s
     return df
 
 
+#: Per-voter-frame work that does not depend on the lines (hashed block
+#: keys, a contiguous copy of the compared columns, name counts), kept while
+#: the frame lives: a second match against the same prepared voters (the
+#: next batch of a filing) skips it. Frames are treated as immutable; one
+#: changed in place (rows or columns added) gets a fresh entry.
+_VOTER_CACHE: dict[int, tuple[weakref.ref, tuple, dict]] = {}
+
+
+def _voter_cache(voters: pl.DataFrame) -> dict:
+    key = id(voters)
+    shape = (voters.height, tuple(voters.columns))
+    hit = _VOTER_CACHE.get(key)
+    if hit is not None and hit[0]() is voters and hit[1] == shape:
+        return hit[2]
+    store: dict = {}
+    _VOTER_CACHE[key] = (weakref.ref(voters, lambda _r, k=key: _VOTER_CACHE.pop(k, None)), shape, store)
+    return store
+
+
+def _hkey(*cols: pl.Expr) -> pl.Expr:
+    """One u64 per row standing for the tuple of `cols` (null if any is
+    null): block joins on one integer instead of several strings. Hash
+    seeds differ by position, so ("A", "B") and ("B", "A") differ."""
+    h = cols[0].hash(101)
+    for i, c in enumerate(cols[1:]):
+        h = h ^ c.hash(211 + 97 * i)
+    return pl.when(pl.any_horizontal([c.is_null() for c in cols])).then(None).otherwise(h)
+
+
+def _canon_expr(voters: pl.DataFrame) -> pl.Expr:
+    return pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()
+
+
 def _voter_keys(voters: pl.DataFrame) -> pl.DataFrame:
+    """Block keys and name hashes of every voter (cached per voter frame)."""
     need = ("k_first", "k_last", "k_last_sdx", "a_house", "a_street_key", "k_zip", "tf_first")
     missing = [c for c in need if c not in voters.columns]
     if missing:
         raise LinesInputError("the voter frame is not prepared (missing " + ", ".join(missing)
                               + "); pass it through matchers.prepare_voters first")
-    return voters.select(
-        pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"),
-        "k_first", "k_last", "k_last_sdx", "a_house", "k_zip",
-        pl.col("a_street_key").str.slice(0, 3).alias("a_spfx"),
-        *_name_hashes("k_first", "k_last", "k_last_sdx", "v"),
-        # surname parts are already letters only, like the keys
-        pl.col("k_last_parts").list.first().hash(4).alias("_vp1"),
-        pl.col("k_last_parts").list.last().hash(4).alias("_vp2"),
+    cache = _voter_cache(voters)
+    if "keys" not in cache:
+        spfx = pl.col("a_street_key").str.slice(0, 3)
+        cache["keys"] = voters.select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"),
+            _hkey(pl.col("k_zip"), pl.col("a_house")).alias("zip_house"),
+            _hkey(pl.col("a_house"), spfx).alias("house_spfx"),
+            _hkey(pl.col("k_zip"), spfx, pl.col("k_last_sdx")).alias("zip_spfx_sdx"),
+            _hkey(pl.col("k_last_sdx"), pl.col("k_first")).alias("sdx_first"),
+            _hkey(_canon_expr(voters), pl.col("k_last")).alias("canon_last"),
+            _hkey(pl.col("k_last"), pl.col("k_first").str.slice(0, 1)).alias("last_finit"),
+            *_name_hashes("k_first", "k_last", "k_last_sdx", "v"),
+            # surname parts are already letters only, like the keys
+            pl.col("k_last_parts").list.first().hash(4).alias("_vp1"),
+            pl.col("k_last_parts").list.last().hash(4).alias("_vp2"),
+        ).rechunk()
+    return cache["keys"]
+
+
+def _line_keys(L: pl.DataFrame) -> pl.DataFrame:
+    """The lines' side of :func:`_voter_keys` (same hashes, same names)."""
+    return L.select(
+        "_li",
+        _hkey(pl.col("l_zip"), pl.col("l_house")).alias("zip_house"),
+        _hkey(pl.col("l_house"), pl.col("l_spfx")).alias("house_spfx"),
+        _hkey(pl.col("l_zip"), pl.col("l_spfx"), pl.col("l_sdx")).alias("zip_spfx_sdx"),
+        _hkey(pl.col("l_sdx"), pl.col("l_first")).alias("sdx_first"),
+        _hkey(pl.col("l_last"), pl.col("l_finit")).alias("last_finit"),
+        *_name_hashes("l_first", "l_last", "l_sdx", "l"),
+        pl.col("l_middle").hash(4).alias("_lh5"),
     )
 
 
@@ -143,34 +209,53 @@ def _name_hashes(first: str, last: str, sdx: str, side: str) -> list[pl.Expr]:
             pl.col(first).str.slice(0, 3).hash(6).alias(f"_{side}h6")]
 
 
-def _block(L: pl.DataFrame, V: pl.DataFrame, lkeys: list[str], vkeys: list[str], cap: int | None,
-           name_filter: str | None = None) -> pl.DataFrame:
-    extra_l = ["_lh1", "_lh2", "_lh3", "_lh4", "_lh5", "_lh6"] if name_filter else []
-    extra_v = ["_vh1", "_vh2", "_vh3", "_vh4", "_vh6", "_vp1", "_vp2"] if name_filter else []
-    left = L.select(["_li", *lkeys, *extra_l]).drop_nulls(lkeys)
-    right = V.select(["_vi", *vkeys, *extra_v]).drop_nulls(vkeys)
+def _key_join(left: pl.DataFrame, right: pl.DataFrame, key: str, cap: int | None) -> pl.DataFrame:
+    """Pairs (``_li``, ``_vi``) of equal `key`; voter blocks over `cap` dropped."""
+    left = left.select("_li", key).drop_nulls()
+    right = right.select("_vi", key).drop_nulls()
     # keep only voters whose key occurs among the lines before any counting
-    right = right.join(left.select(lkeys).unique(), left_on=vkeys, right_on=lkeys, how="semi")
+    right = right.join(left.select(key).unique(), on=key, how="semi")
     if cap is not None:
-        right = right.filter(pl.len().over(vkeys) <= cap)
-    out = left.join(right, left_on=lkeys, right_on=vkeys, how="inner")
+        right = right.filter(pl.len().over(key) <= cap)
+    return left.join(right, on=key, how="inner").select("_li", "_vi")
+
+
+#: Name-filter conditions of the address blocks, (line hash, voter hash):
+#: same first name, same surname sound, same surname start, the line's
+#: surname is one part of the voter's double surname (either part), the
+#: line's middle word is the voter's surname ("Maria Garcia Lopez" for
+#: GARCIA), same first-name start.
+_ANY_NAME = (("_lh1", "_vh1"), ("_lh2", "_vh2"), ("_lh3", "_vh3"), ("_lh4", "_vp1"), ("_lh4", "_vp2"),
+             ("_lh5", "_vh4"), ("_lh6", "_vh6"))
+
+
+def _block(LK: pl.DataFrame, VK: pl.DataFrame, key: str, cap: int | None,
+           name_filter: str | None = None) -> pl.DataFrame:
+    """Pairs sharing the block `key`; with ``name_filter="any"`` only those
+    whose names share something (:data:`_ANY_NAME`). Pairs may repeat (the
+    caller takes the union)."""
+    if name_filter is None:
+        return _key_join(LK, VK, key, cap)
     if name_filter == "any":
-        # An address block brings every resident of a building: keep pairs
-        # whose names share a first name, a surname sound or a surname start.
-        # One surname of a double surname counts ("A. Escobar Flores" for
-        # ESCOBAR FLORES, "Maria Garcia Lopez" for GARCIA), and so does a
-        # first name sharing its first three letters. Integer hashes only.
-        h = pl.col
-        out = out.filter(
-            (h("_lh1") == h("_vh1")) | (h("_lh2") == h("_vh2")) | (h("_lh3") == h("_vh3"))
-            | (h("_lh4") == h("_vp1")) | (h("_lh4") == h("_vp2")) | (h("_lh5") == h("_vh4"))
-            | (h("_lh6") == h("_vh6")))
-    elif name_filter == "one_exact":
-        # a name block on sounds: the surname agrees, or the first name does
-        # and the surname starts alike (Garcia / Garza share a Soundex code)
-        out = out.filter((pl.col("_lh4") == pl.col("_vh4"))
-                         | ((pl.col("_lh1") == pl.col("_vh1")) & (pl.col("_lh3") == pl.col("_vh3"))))
-    return out.select("_li", "_vi")
+        # An address block brings every resident of a building: join on the
+        # block key and one name hash at a time (XOR of two u64 hashes), so
+        # the building's other residents are never materialised.
+        left = LK.select("_li", key, *{c for c, _ in _ANY_NAME}).drop_nulls(key)
+        right = VK.select("_vi", key, *{c for _, c in _ANY_NAME}).drop_nulls(key)
+        right = right.join(left.select(key).unique(), on=key, how="semi")
+        if cap is not None:
+            right = right.filter(pl.len().over(key) <= cap)
+        parts = [left.select("_li", (pl.col(key) ^ pl.col(lc)).alias("_k")).join(
+                 right.select("_vi", (pl.col(key) ^ pl.col(vc)).alias("_k")), on="_k").select("_li", "_vi")
+                 for lc, vc in _ANY_NAME]
+        return pl.concat(parts)
+    raise ValueError(f"unknown name_filter {name_filter!r}")
+
+
+def _canon_keys(L: pl.DataFrame) -> pl.DataFrame:
+    """(``_li``, ``canon_last``): one row per nickname-canonical first name of each line."""
+    Lc = L.select("_li", "l_last", pl.col("l_first_canon").alias("canon")).explode("canon").drop_nulls()
+    return Lc.select("_li", _hkey(pl.col("canon"), pl.col("l_last")).alias("canon_last"))
 
 
 def wide_name_pairs(L: pl.DataFrame, voters: pl.DataFrame, cap: int = MAX_WIDE_NAME_BLOCK) -> pl.DataFrame:
@@ -187,24 +272,12 @@ def wide_name_pairs(L: pl.DataFrame, voters: pl.DataFrame, cap: int = MAX_WIDE_N
     """
     if L.height == 0:
         return pl.DataFrame(schema={"_li": pl.UInt32, "_vi": pl.UInt32})
-    Lc = L.select("_li", "l_last", pl.col("l_first_canon").alias("canon")).explode("canon").drop_nulls()
-    canon = pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()
-    V = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last", canon.alias("canon"),
-                      pl.col("k_first").str.slice(0, 1).alias("finit"))
-    Vc = V.join(Lc.select("canon", pl.col("l_last").alias("k_last")).unique(), on=["canon", "k_last"], how="semi")
-    Vc = Vc.filter(pl.len().over(["canon", "k_last"]) <= cap)
-    by_name = Lc.join(Vc, left_on=["canon", "l_last"], right_on=["canon", "k_last"]).select("_li", "_vi")
-    Li = L.select("_li", "l_last", pl.col("l_finit").alias("finit")).drop_nulls()
-    Vi = V.join(Li.select(pl.col("l_last").alias("k_last"), "finit").unique(), on=["k_last", "finit"], how="semi")
-    Vi = Vi.filter(pl.len().over(["k_last", "finit"]) <= min(cap, MAX_COUNTY_NAME_BLOCK))
-    by_initial = Li.join(Vi, left_on=["l_last", "finit"], right_on=["k_last", "finit"]).select("_li", "_vi")
+    VK = _voter_keys(voters)
+    LK = _line_keys(L)
+    by_name = _key_join(_canon_keys(L), VK, "canon_last", cap)
+    by_initial = _key_join(LK, VK, "last_finit", min(cap, MAX_COUNTY_NAME_BLOCK))
     # a mistyped surname that keeps its sound ("Martinz"), first name exact
-    Ls = L.select("_li", "l_sdx", "l_first").drop_nulls()
-    Vs = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last_sdx", "k_first")
-    Vs = Vs.join(Ls.select(pl.col("l_sdx").alias("k_last_sdx"), pl.col("l_first").alias("k_first")).unique(),
-                 on=["k_last_sdx", "k_first"], how="semi")
-    Vs = Vs.filter(pl.len().over(["k_last_sdx", "k_first"]) <= cap)
-    by_sound = Ls.join(Vs, left_on=["l_sdx", "l_first"], right_on=["k_last_sdx", "k_first"]).select("_li", "_vi")
+    by_sound = _key_join(LK, VK, "sdx_first", cap)
     return pl.concat([by_name, by_initial, by_sound]).unique().sort("_li", "_vi")
 
 
@@ -221,7 +294,8 @@ def scored_pairs(L: pl.DataFrame, voters: pl.DataFrame, model: MatchModel) -> tu
     P : pl.DataFrame
         Compared and scored pairs (:func:`compare_pairs`, :func:`score_pairs`).
     namesakes : pl.DataFrame
-        As from :func:`candidates`.
+        As from :func:`candidates`, raised by :func:`wide_namesakes` for
+        the lines of pass 2.
     """
     pairs, namesakes = candidates(L, voters)
     P = compare_pairs(pairs, L, voters, model)
@@ -231,7 +305,77 @@ def scored_pairs(L: pl.DataFrame, voters: pl.DataFrame, model: MatchModel) -> tu
     extra = wide_name_pairs(U, voters).join(pairs, on=["_li", "_vi"], how="anti")
     if extra.height:
         P = pl.concat([P, compare_pairs(extra, L, voters, model)], how="vertical_relaxed")
+    wide = wide_namesakes(U, voters, model.thresholds)
+    if wide.height:
+        namesakes = (pl.concat([namesakes, wide]).group_by("_li").agg(pl.col("namesakes").max())
+                     .sort("_li"))
     return score_pairs(P, model), namesakes
+
+
+def wide_namesakes(U: pl.DataFrame, voters: pl.DataFrame, thresholds: Thresholds) -> pl.DataFrame:
+    """Count, county-wide, the voters whose name the line's could be within
+    keying tolerance, for lines with no name-equivalent candidate at a
+    tolerated address (`U`, a subset of the prepared lines).
+
+    A voter counts when the surname is exact and the first names share the
+    initial and are equal, one is an initial ("A. Garcia"), or the line's is
+    a keying typo of the voter's (Jaro-Winkler >= ``thresholds.first_typo``
+    and not itself a known given name: "Rchard"); or when the first name is
+    exact and the surname a typo that keeps its sound ("Maritnez"). No cap:
+    these are only counted, so a moved voter with a common name or a slip in
+    it still goes to a person as ``address_mismatch`` rather than
+    ``not_found``.
+
+    Returns
+    -------
+    pl.DataFrame
+        ``_li``, ``namesakes`` (u32, > 0).
+    """
+    empty = pl.DataFrame(schema={"_li": pl.UInt32, "namesakes": pl.UInt32})
+    Ui = U.select("_li", "l_last", "l_first", "l_sdx").drop_nulls(["l_last", "l_first"])
+    if Ui.height == 0:
+        return empty
+    Ui = Ui.with_columns(pl.col("l_first").str.slice(0, 1).alias("fi"))
+    LK = Ui.select(_hkey(pl.col("l_last")).alias("last"), _hkey(pl.col("l_sdx"), pl.col("l_first")).alias("sdx_first"))
+    cache = _voter_cache(voters)
+    if "name_counts" not in cache:
+        # distinct (surname, first name, surname sound) with their counts
+        cache["name_counts"] = (voters.select("k_last", "k_first", "k_last_sdx").drop_nulls(["k_last", "k_first"])
+                                .group_by("k_last", "k_first", "k_last_sdx").len("n")
+                                .with_columns(_hkey(pl.col("k_last")).alias("last"),
+                                              _hkey(pl.col("k_last_sdx"), pl.col("k_first")).alias("sdx_first"))
+                                .rechunk())
+    NC = cache["name_counts"]
+
+    def rows(key: str) -> pl.DataFrame:  # (surname, first name) counts sharing `key` with a line
+        return NC.join(LK.select(key).drop_nulls().unique(), on=key, how="semi")
+
+    # distinct (surname, first name) of the lines' surnames, with counts
+    D = (rows("last").group_by("k_last", "k_first").agg(pl.col("n").sum())
+         .with_columns(pl.col("k_first").str.slice(0, 1).alias("fi")))
+    J = Ui.join(D, left_on=["l_last", "fi"], right_on=["k_last", "fi"])
+    # a near miss counts only when the line's first name is not itself a
+    # known given name (as for the "typo" level): "Mario" is not "Maria"
+    if "first_counts" not in cache:
+        cache["first_counts"] = voters.select("k_first", "tf_first").drop_nulls().unique("k_first")
+    known = cache["first_counts"].rename({"k_first": "l_first", "tf_first": "l_first_count"})
+    J = J.join(known, on="l_first", how="left")
+    unknown = ((pl.col("l_first_count").fill_null(0) < thresholds.known_name_min_count)
+               & ~pl.col("l_first").is_in(tables.nicknames()["name"].implode()))
+    jw = _string_scores(J["l_first"], J["k_first"], JaroWinkler.normalized_similarity)
+    J = J.with_columns(pl.Series("jw", jw)).filter(
+        (pl.col("l_first").str.len_chars() == 1) | (pl.col("k_first").str.len_chars() == 1)
+        | (pl.col("l_first") == pl.col("k_first")) | ((pl.col("jw") >= thresholds.first_typo) & unknown))
+    by_first = J.group_by("_li").agg(pl.col("n").sum().alias("namesakes"))
+    # exact first name, surname a typo of the same sound
+    Us = Ui.drop_nulls("l_sdx")
+    S = rows("sdx_first").select("k_last_sdx", "k_first", "k_last", "n")
+    S = Us.join(S, left_on=["l_sdx", "l_first"], right_on=["k_last_sdx", "k_first"])
+    jl = _string_scores(S["l_last"], S["k_last"], JaroWinkler.normalized_similarity)
+    by_last = (S.with_columns(pl.Series("jw", jl)).filter(pl.col("jw") >= thresholds.last_typo)
+               .group_by("_li").agg(pl.col("n").sum().alias("namesakes")))
+    out = pl.concat([by_first, by_last]).group_by("_li").agg(pl.col("namesakes").max().cast(pl.UInt32))
+    return out.filter(pl.col("namesakes") > 0).sort("_li") if out.height else empty
 
 
 def candidate_pairs(L: pl.DataFrame, voters: pl.DataFrame) -> pl.DataFrame:
@@ -260,26 +404,24 @@ def candidates(L: pl.DataFrame, voters: pl.DataFrame) -> tuple[pl.DataFrame, pl.
         there are too many to score (a moved voter with a common name still
         goes to review as ``address_mismatch``).
     """
-    V = _voter_keys(voters)
-    L = L.with_columns(*_name_hashes("l_first", "l_last", "l_sdx", "l"), pl.col("l_middle").hash(4).alias("_lh5"))
+    VK = _voter_keys(voters)
+    LK = _line_keys(L)
     blocks = [
-        _block(L, V, ["l_zip", "l_house"], ["k_zip", "a_house"], None, name_filter="any"),
-        _block(L, V, ["l_house", "l_spfx"], ["a_house", "a_spfx"], None, name_filter="any"),
+        _block(LK, VK, "zip_house", None, name_filter="any"),
+        _block(LK, VK, "house_spfx", None, name_filter="any"),
         # a mistyped house number: same street in the same zip, surname alike
-        _block(L, V, ["l_zip", "l_spfx", "l_sdx"], ["k_zip", "a_spfx", "k_last_sdx"], MAX_NAME_BLOCK),
-        _block(L, V, ["l_sdx", "l_first"], ["k_last_sdx", "k_first"], MAX_COUNTY_NAME_BLOCK),
+        _block(LK, VK, "zip_spfx_sdx", MAX_NAME_BLOCK),
+        _block(LK, VK, "sdx_first", MAX_COUNTY_NAME_BLOCK),
     ]
     # nickname-canonical first name + exact surname, county-wide (moved voters)
-    Lc = L.select("_li", "l_last", pl.col("l_first_canon").alias("canon")).explode("canon").drop_nulls()
-    canon = pl.col("k_canon") if "k_canon" in voters.columns else pl.col("k_first_canon").list.first()
-    Vc = voters.select(pl.int_range(pl.len(), dtype=pl.UInt32).alias("_vi"), "k_last", canon.alias("canon"))
-    Vc = Vc.join(Lc.select("canon", pl.col("l_last").alias("k_last")).unique(), on=["canon", "k_last"], how="semi")
-    Vc = Vc.with_columns(pl.len().over(["canon", "k_last"]).alias("_n"))
-    sizes = Vc.select("canon", "k_last", "_n").unique(["canon", "k_last"])
-    namesakes = (Lc.join(sizes, left_on=["canon", "l_last"], right_on=["canon", "k_last"])
+    Lc = _canon_keys(L)
+    Vc = VK.select("_vi", "canon_last").join(Lc.select("canon_last").unique(), on="canon_last", how="semi")
+    Vc = Vc.with_columns(pl.len().over("canon_last").alias("_n"))
+    sizes = Vc.select("canon_last", "_n").unique("canon_last")
+    namesakes = (Lc.join(sizes, on="canon_last")
                  .group_by("_li").agg(pl.col("_n").max().cast(pl.UInt32).alias("namesakes")))
     Vc = Vc.filter(pl.col("_n") <= MAX_COUNTY_NAME_BLOCK)
-    blocks.append(Lc.join(Vc, left_on=["canon", "l_last"], right_on=["canon", "k_last"]).select("_li", "_vi"))
+    blocks.append(Lc.join(Vc, on="canon_last").select("_li", "_vi"))
     key = pl.concat(blocks).select((pl.col("_li").cast(pl.UInt64) * (1 << 32) + pl.col("_vi")).alias("k"))
     key = key.unique().sort("k")["k"]
     pairs = pl.DataFrame({"_li": (key // (1 << 32)).cast(pl.UInt32), "_vi": (key % (1 << 32)).cast(pl.UInt32)})
@@ -289,16 +431,22 @@ def candidates(L: pl.DataFrame, voters: pl.DataFrame) -> tuple[pl.DataFrame, pl.
 def _string_scores(a: pl.Series, b: pl.Series, scorer) -> np.ndarray:
     """Score string pairs row by row, computing each distinct pair once.
 
+    Distinct pairs are found on a u64 hash of the pair (numpy unique), not
+    on the strings.
+
     Returns
     -------
     (n,) float64 array; null on either side scores 0.
     """
-    df = pl.DataFrame({"a": a.fill_null(""), "b": b.fill_null("")})
-    uniq = df.unique(maintain_order=False)
-    s = process.cpdist(uniq["a"].to_list(), uniq["b"].to_list(), scorer=scorer, workers=-1)
-    uniq = uniq.with_columns(pl.Series("s", np.asarray(s, dtype=np.float64)))
-    out = df.join(uniq, on=["a", "b"], how="left", maintain_order="left")["s"].to_numpy()
-    empty = ((df["a"] == "") | (df["b"] == "")).to_numpy()
+    a = a.fill_null("")
+    b = b.fill_null("")
+    if a.len() == 0:
+        return np.zeros(0, dtype=np.float64)
+    key = (a.hash(101) ^ b.hash(211)).to_numpy()
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    s = process.cpdist(a.gather(first).to_list(), b.gather(first).to_list(), scorer=scorer, workers=-1)
+    out = np.asarray(s, dtype=np.float64)[inv.ravel()]
+    empty = ((a == "") | (b == "")).to_numpy()
     return np.where(empty, 0.0, out)
 
 
@@ -306,7 +454,7 @@ _LINE_COMPARE_COLS = ("l_first", "l_middle", "l_last", "l_tail", "l_suffix", "l_
                       "l_unit", "l_zip", "l_city")
 _VOTER_COMPARE_COLS = ("voter_id", "k_first", "k_middle", "k_last", "k_suffix", "a_house",
                        "a_fraction", "a_street_key", "a_unit", "k_zip", "k_city", "tf_first", "tf_last",
-                       "tf_address", "status", "registration_date", "district")
+                       "tf_address", "tf_name", "status", "registration_date", "district")
 
 
 def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
@@ -323,11 +471,18 @@ def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, mo
     t = model.thresholds
     li = pairs["_li"]
     vi = pairs["_vi"]
+    cache = _voter_cache(voters)
+    if "compare" not in cache:
+        # one contiguous copy of the columns compared: gathering from a
+        # frame read in many row groups is several times slower
+        V = voters.select([c for c in _VOTER_COMPARE_COLS if c in voters.columns])
+        if "tf_name" not in V.columns:  # a copy prepared before tf_name existed
+            V = V.with_columns(pl.len().over(["k_first", "k_last"]).cast(pl.UInt32).alias("tf_name"))
+        cache["compare"] = V.rechunk()
+        cache["first_counts"] = voters.select("k_first", "tf_first").drop_nulls().unique("k_first")
     # first-name frequency in the voter file decides whether a near miss is a
     # keying typo (not a known name) or another real name (maybe a relative)
-    firsts = L.select(pl.col("l_first").unique()).drop_nulls()
-    known = (voters.select("k_first", "tf_first").join(firsts, left_on="k_first", right_on="l_first", how="semi")
-             .unique("k_first").rename({"k_first": "l_first", "tf_first": "l_first_count"}))
+    known = cache["first_counts"].rename({"k_first": "l_first", "tf_first": "l_first_count"})
     Lx = L.select(_LINE_COMPARE_COLS).join(known, on="l_first", how="left", maintain_order="left")
     # names of the nickname table are known given names whatever the file size
     Lx = Lx.with_columns(pl.when(pl.col("l_first").is_in(tables.nicknames()["name"].implode()))
@@ -335,7 +490,7 @@ def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, mo
     P = pl.concat([
         pairs,
         Lx.select(pl.all().gather(li)),
-        voters.select([c for c in _VOTER_COMPARE_COLS if c in voters.columns]).select(pl.all().gather(vi)),
+        cache["compare"].select(pl.all().gather(vi)),
     ], how="horizontal")
     nick = tables.nickname_pairs()
     P = P.join(nick, left_on=["l_first", "k_first"], right_on=["a", "b"], how="left", maintain_order="left")
@@ -415,6 +570,11 @@ def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, mo
         .then(-((pl.col("tf_last").cast(pl.Float64) + 1) / n).log10()).otherwise(0.0).alias("last_rarity"),
         pl.when(pl.col("address_level").is_in(["exact", "unit_differs", "street_similar"]))
         .then(pl.col("tf_address").cast(pl.Float64).log10()).otherwise(0.0).alias("address_crowd"),
+        # how common the voter's first name is among voters of the surname:
+        # a namesake housemate (a parent and child of one name, a Jr/Sr pair
+        # without suffixes) is likelier where the name is common in the family
+        (pl.col("tf_name").cast(pl.Float64) / pl.col("tf_last").cast(pl.Float64).clip(lower_bound=1.0))
+        .clip(1e-6, 1.0).log10().fill_null(0.0).alias("name_given_surname"),
     )
     return P
 
@@ -438,30 +598,106 @@ def score_pairs(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
     return P.with_columns(pl.Series("weight", z), pl.Series("p", 1.0 / (1.0 + np.exp(-z))))
 
 
+def _gate_pair() -> pl.Expr:
+    # the identity gates of the decision that depend on the pair alone
+    return (pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
+            & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
+            & ~pl.col("suffix_level").is_in(["conflict", "line_missing"]))
+
+
+def accept_design(P: pl.DataFrame) -> np.ndarray:
+    """(n_pairs, n_accept_features) float64 inputs of the accept model
+    (:data:`matchers.model.ACCEPT_FEATURES`) for pairs from :func:`line_scores`."""
+    cols = []
+    no_middle = pl.col("middle_level") == "missing"
+    exact = pl.col("first_level") == "exact"
+    extra = {
+        "initial_x_middle_missing": (pl.col("first_level") == "initial") & no_middle,
+        "nickname_x_middle_missing": (pl.col("first_level") == "nickname") & no_middle,
+        "housemates_x_middle_missing": pl.col("housemates") * no_middle.cast(pl.Float64),
+        "name_given_surname_x_middle_missing": pl.col("name_given_surname") * no_middle.cast(pl.Float64),
+        "name_given_surname_x_exact": pl.col("name_given_surname") * exact.cast(pl.Float64),
+        "first_rarity_x_exact": pl.col("first_rarity") * exact.cast(pl.Float64),
+        "name_common_in_family": pl.col("name_given_surname") > -1.0,
+        "name_very_common_in_family": pl.col("name_given_surname") > -0.5,
+        "name_given_surname_sq": pl.col("name_given_surname") ** 2,
+        "alone_at_address": pl.col("tf_address") == 1,
+        "namesakes_county": pl.col("tf_name").cast(pl.Float64).log1p(),
+        "exact_no_middle_common_in_family": exact & no_middle & (pl.col("name_given_surname") > -1.5),
+    }
+    for name in ACCEPT_FEATURES:
+        if name in extra:
+            cols.append(extra[name].cast(pl.Float64).alias(name))
+        elif ":" in name:
+            comp, lv = name.split(":")
+            cols.append((pl.col(f"{comp}_level") == lv).cast(pl.Float64).alias(name))
+        else:
+            cols.append(pl.col(name).cast(pl.Float64).alias(name))
+    return np.nan_to_num(P.select(cols).to_numpy())
+
+
+def line_scores(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
+    """Line-level quantities of scored pairs: ``share``, ``other_mass``,
+    ``housemates``, ``gate_pair``, ``name_ok`` and the calibrated ``score``.
+
+    ``share`` is ``odds_i / (1 + sum_j odds_j)``: the probability that *i* is
+    the signer when at most one voter is, so two equally good candidates
+    (Jr and Sr without a suffix) share it. A candidate that passes the
+    identity gates is scored by the model's accept model when it has one
+    (trained on exactly such candidates: an initial with no middle name, a
+    registered housemate of the surname, a namesake elsewhere); any other
+    candidate by the Platt-calibrated share.
+    """
+    odds = pl.col("weight").exp()
+    total = odds.sum().over("_li")
+    same_sur_here = (pl.col("last_level").is_in(list(LAST_ACCEPT))
+                     & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))).cast(pl.Float64)
+    P = P.with_columns(
+        (odds / (1.0 + total)).clip(1e-12, 1 - 1e-12).alias("share"),
+        (1.0 + (total - odds).clip(lower_bound=0.0)).log().alias("other_mass"),
+        (1.0 + same_sur_here.sum().over("_li") - same_sur_here).log().alias("housemates"),
+        _gate_pair().alias("gate_pair"),
+        (pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))).alias("name_ok"),
+    )
+    a, b = model.line_calibration
+    logit = (pl.col("share") / (1.0 - pl.col("share"))).log()
+    P = P.with_columns((1.0 / (1.0 + (-(a * logit + b)).exp())).alias("score"))
+    acc = model.accept_vector()
+    if acc is not None and P.height:
+        w, b0 = acc
+        gate = P["gate_pair"].to_numpy()
+        rows = np.flatnonzero(gate)
+        score = P["score"].to_numpy().copy()
+        if rows.size:
+            z = np.clip(accept_design(P.select(pl.all().gather(rows))) @ w + b0, -30, 30)
+            score[rows] = 1.0 / (1.0 + np.exp(-z))
+        P = P.with_columns(pl.Series("score", score))
+    return P
+
+
 def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_city: str | None = None,
            district: str | None = None, namesakes: pl.DataFrame | None = None) -> pl.DataFrame:
     """Rank candidates per line and give each line a status and a reason.
 
-    The line-level score of candidate *i* is ``odds_i / (1 + sum_j odds_j)``:
-    the probability that *i* is the signer when at most one voter is, so two
-    equally good candidates (Jr and Sr without a suffix) share it.
+    Candidates are ranked by their share of the line (see
+    :func:`line_scores`, which also gives each its calibrated ``score``).
     """
-    odds = (pl.col("weight")).exp()
-    P = P.with_columns((odds / (1.0 + odds.sum().over("_li"))).clip(1e-12, 1 - 1e-12).alias("share"))
-    a, b = model.line_calibration
-    logit = (pl.col("share") / (1.0 - pl.col("share"))).log()
-    P = P.with_columns((1.0 / (1.0 + (-(a * logit + b)).exp())).alias("score"))
-    name_ok = pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
-    P = P.with_columns(name_ok.alias("name_ok"))
-    P = P.sort(["_li", "score"], descending=[False, True])
-    top = P.group_by("_li", maintain_order=True).agg(
-        pl.all().first(),
+    P = line_scores(P, model)
+    # rank on a narrow frame, then gather only each line's best row (sorting
+    # every column of every pair costs more than the scoring)
+    R = P.select("_li", "share", "score", "voter_id", "name_ok",
+                 (pl.col("name_ok") & pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).alias("_else"),
+                 pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+    R = R.sort(["_li", "share"], descending=[False, True])
+    ranks = R.group_by("_li", maintain_order=True).agg(
+        pl.col("_row").first(),
         pl.col("share").get(1, null_on_oob=True).alias("second_share"),
         ((pl.col("score") >= 0.01) | pl.col("name_ok")).sum().alias("n_candidates"),
-        (pl.col("name_ok") & pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).any().alias("name_elsewhere"),
+        pl.col("_else").any().alias("name_elsewhere"),
         pl.struct(pl.col("voter_id"), pl.col("score")).head(TOP_K).alias("candidates"),
     )
-    top = top.drop([c for c in top.columns if c.startswith("l_")])
+    best = P.drop([c for c in P.columns if c.startswith("l_")] + ["_li"]).select(pl.all().gather(ranks["_row"]))
+    top = pl.concat([ranks.drop("_row"), best], how="horizontal")
     out = L.select("_li", "line_id", "date_signed", "l_first", "l_last", "l_too_long", "l_house",
                    "l_street_key", "l_po_box").join(top, on="_li", how="left", maintain_order="left")
     if namesakes is not None:
@@ -585,7 +821,8 @@ def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel 
         / no_match), ``reason`` (null for match), ``name_level``,
         ``address_level``, ``first_level``, ``last_level``,
         ``middle_level``, ``suffix_level``, ``n_candidates`` (u32),
-        ``candidates`` (list of struct voter_id/score, best first, at most
+        ``candidates`` (list of struct voter_id/score, ranked by share of the
+        line (:func:`line_scores`), best first, at most
         5), ``model_version``.
 
     Examples

@@ -52,7 +52,29 @@ ADDRESS_ELSEWHERE = ("same_street", "different")
 #: Extra numeric features (besides level indicators).
 TF_FEATURES = ("first_rarity", "last_rarity", "address_crowd")
 
-MODEL_SCHEMA = 1
+#: Inputs of the second-stage *accept model*: it scores a line's candidate
+#: that passes the identity gates (name-equivalent, address tolerated, no
+#: suffix evidence against), where the choice between auto-accepting and a
+#: person's look is made. Baselines: first exact, middle missing, suffix
+#: both missing, address exact. ``weight`` is the pair log-odds,
+#: ``other_mass`` log(1 + odds of the line's other candidates),
+#: ``housemates`` log(1 + other voters of a tolerated surname at the written
+#: address), and the ``x`` features are interactions (an initial, or a
+#: nickname, with no middle name to back it); ``name_given_surname`` is
+#: log10 of the share of the surname's voters with the candidate's first name
+#: ("common in the family": over 10 %, "very common": over 30 %),
+#: ``alone_at_address`` the voter is the only one registered at the address,
+#: ``namesakes_county`` log(1 + voters of the same first name and surname).
+ACCEPT_FEATURES = ("first:nickname", "first:initial", "first:typo", "middle:exact", "middle:initial",
+                   "middle:different", "suffix:agree", "suffix:voter_missing", "address:unit_differs",
+                   "address:street_similar", "address:number_typo", "address:locality_differs",
+                   "first_rarity", "last_rarity", "address_crowd", "weight", "other_mass", "housemates",
+                   "initial_x_middle_missing", "nickname_x_middle_missing", "housemates_x_middle_missing",
+                   "name_given_surname", "name_given_surname_x_middle_missing", "name_given_surname_x_exact",
+                   "first_rarity_x_exact", "name_common_in_family", "name_very_common_in_family",
+                   "name_given_surname_sq", "alone_at_address", "namesakes_county", "exact_no_middle_common_in_family")
+
+MODEL_SCHEMA = 2
 
 
 #: The level of each comparison that carries no weight (the model's baseline).
@@ -123,6 +145,10 @@ class MatchModel:
     #: Platt scaling (a, b) of the line-level score: ``sigmoid(a * logit(s) + b)``.
     line_calibration: list[float] = field(default_factory=lambda: [1.0, 0.0])
     thresholds: Thresholds = field(default_factory=Thresholds)
+    #: Second-stage accept model, ``{"features": [...], "weights": [...],
+    #: "intercept": b}`` over :data:`ACCEPT_FEATURES`; empty: no second stage
+    #: (every candidate's score is the Platt-calibrated share).
+    accept_model: dict = field(default_factory=dict)
     #: Named accept thresholds fitted for a target precision each, with the
     #: training figures: {"strict": {"accept_threshold": .., "target_precision": ..,
     #: "train_precision": .., "train_valid_accepted": ..}, ...}.
@@ -140,6 +166,8 @@ class MatchModel:
             raise ValueError("`weights` must have one entry per feature")
         if self.inactive_policy not in ("accept", "review"):
             raise ValueError("`inactive_policy` must be 'accept' or 'review'")
+        if self.accept_model and len(self.accept_model.get("weights", [])) != len(self.accept_model.get("features", [])):
+            raise ValueError("`accept_model` must have one weight per feature")
 
     def at_operating_point(self, name: str) -> "MatchModel":
         """A copy whose ``accept_threshold`` is the named operating point's.
@@ -157,6 +185,15 @@ class MatchModel:
         """(n_features,) float64 weights in :func:`feature_names` order."""
         w = dict(zip(self.features, self.weights))
         return np.array([w.get(f, 0.0) for f in feature_names()], dtype=np.float64)
+
+    def accept_vector(self) -> tuple[np.ndarray, float] | None:
+        """(n_accept_features,) weights in :data:`ACCEPT_FEATURES` order and
+        the intercept of the accept model, or None when there is none."""
+        if not self.accept_model:
+            return None
+        w = dict(zip(self.accept_model["features"], self.accept_model["weights"]))
+        return (np.array([w.get(f, 0.0) for f in ACCEPT_FEATURES], dtype=np.float64),
+                float(self.accept_model["intercept"]))
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)

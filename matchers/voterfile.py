@@ -280,7 +280,8 @@ def prepare_voters(voters: pl.DataFrame) -> pl.DataFrame:
         ``k_first_canon`` (list[str]), ``k_canon`` (its first), ``a_house``, ``a_fraction``,
         ``a_street``, ``a_street_key``, ``a_unit``, ``a_po_box``, ``k_zip``,
         ``k_city``, term frequencies ``tf_first``, ``tf_last`` (counts,
-        u32) and ``tf_address`` (voters at the same address), and
+        u32), ``tf_address`` (voters at the same address), ``tf_name``
+        (voters of the same first name and surname), and
         ``prepared_version``. Re-preparing a prepared frame recomputes them.
     """
     voters = voters.drop([c for c in voters.columns if c.startswith(("k_", "a_", "tf_")) or c == "prepared_version"])
@@ -341,6 +342,7 @@ def prepare_voters(voters: pl.DataFrame) -> pl.DataFrame:
         pl.len().over("k_first").cast(pl.UInt32).alias("tf_first"),
         pl.len().over("k_last").cast(pl.UInt32).alias("tf_last"),
         pl.len().over(["a_house", "a_street_key", "k_zip"]).cast(pl.UInt32).alias("tf_address"),
+        pl.len().over(["k_first", "k_last"]).cast(pl.UInt32).alias("tf_name"),
         pl.lit(PREPARED_VERSION).alias("prepared_version"),
     )
     return out.collect()

@@ -2,6 +2,7 @@
 import dataclasses
 from datetime import date
 
+import numpy as np
 import polars as pl
 import pytest
 
@@ -294,3 +295,177 @@ def test_wide_name_pairs_match_a_slow_reference(voters):
                 if len(block) <= cap:
                     want |= {(ln["_li"], v["_vi"]) for v in block}
         assert got == want, cap
+
+
+# --- moved voters whose name is an initial or carries a slip -----------------------------------
+@pytest.mark.parametrize("name", ["M. Garcia", "Marai Garcia", "Maria Garsia"])
+def test_moved_voter_with_initial_or_typo_and_common_name_goes_to_review(voters, model, name):
+    # 31 Maria Garcias: over every name-block cap, and "M" / "MARAI" are no
+    # canonical name; the namesakes are still counted, so a person looks
+    r = one(voters, model, name, "4500 Crenshaw Blvd", "", "90043")
+    assert (r["status"], r["reason"]) == ("review", "address_mismatch"), r
+    assert r["n_candidates"] >= 31
+
+
+def test_near_miss_to_a_known_name_is_not_counted_as_a_namesake(voters, model):
+    # MARIO is a given name of its own (three Mario Rossis): not a slip for MARIA
+    r = one(voters, model, "Mario Garcia", "4500 Crenshaw Blvd", "", "90043")
+    assert (r["status"], r["reason"], r["n_candidates"]) == ("no_match", "not_found", 0)
+
+
+def test_wide_namesakes_match_a_slow_reference(voters, model):
+    from rapidfuzz.distance import JaroWinkler
+
+    from matchers.match import wide_namesakes
+    lines = pl.DataFrame({"line_id": list("abcde"),
+                          "name": ["M. Garcia", "Marai Garcia", "Mario Garcia", "Maria Garsia", "Zed Nobody"],
+                          "address": ["1 Elsewhere Rd"] * 5, "city": [""] * 5, "zip": ["90043"] * 5})
+    L = prepare_lines(lines)
+    got = dict(wide_namesakes(L, voters, model.thresholds).iter_rows())
+    t = model.thresholds
+    counts = dict(voters.group_by("k_first").agg(pl.len()).iter_rows())
+    nick_names = set(tables.nicknames()["name"])
+    vrows = list(voters.select("k_first", "k_last", "k_last_sdx").iter_rows())
+    want = {}
+    for ln in L.iter_rows(named=True):
+        f, last = ln["l_first"], ln["l_last"]
+        unknown = counts.get(f, 0) < t.known_name_min_count and f not in nick_names
+        by_first = sum(1 for vf, vl, _ in vrows if vl == last and vf[0] == f[0]
+                       and (len(f) == 1 or len(vf) == 1 or vf == f
+                            or (unknown and JaroWinkler.normalized_similarity(f, vf) >= t.first_typo)))
+        by_last = sum(1 for vf, vl, vs in vrows if vs == ln["l_sdx"] and vf == f
+                      and JaroWinkler.normalized_similarity(last, vl) >= t.last_typo)
+        if max(by_first, by_last):
+            want[ln["_li"]] = max(by_first, by_last)
+    assert got == want
+    assert want[0] == 31 and want[1] == 31 and 2 not in want and 4 not in want
+
+
+# --- the accept model: evidence beyond the gates ---------------------------------------------
+def test_middle_name_agreement_raises_the_score_and_conflict_lowers_it(voters, model):
+    out = run(voters, model, [("agree", "William Henry Smith", "12 Main St", "", "90012"),
+                              ("silent", "William Smith", "12 Main St", "", "90012"),
+                              ("conflict", "William Q Smith", "12 Main St", "", "90012")])
+    assert out["voter_id"].to_list() == ["V1"] * 3
+    assert out["middle_level"].to_list() == ["exact", "missing", "different"]
+    agree, silent, conflict = out["score"].to_list()
+    assert agree > silent > conflict
+    # the shipped strict point accepts the middle-name agreement only
+    strict = matchers.load_default_model()
+    got = run(voters, strict, [("agree", "William Henry Smith", "12 Main St", "", "90012"),
+                               ("conflict", "William Q Smith", "12 Main St", "", "90012")])
+    assert got["status"].to_list() == ["match", "review"]
+    assert got["reason"].to_list() == [None, "weak_match"]
+
+
+def test_accept_model_scores_gate_passing_candidates_only(voters, model):
+    from matchers.match import line_scores, scored_pairs
+    lines = pl.DataFrame({"line_id": ["a", "b"], "name": ["William Smith", "Mario Garcia"],
+                          "address": ["12 Main St", "1234 1/2 N Fifth St Apt 5"], "city": ["", ""],
+                          "zip": ["90012", "90028"]})
+    L = prepare_lines(lines)
+    P, _ = scored_pairs(L, voters, model)
+    with_stage = line_scores(P, model)
+    platt_only = line_scores(P, dataclasses.replace(model, accept_model={}))
+    gate = with_stage["gate_pair"].to_numpy()
+    assert gate.any() and not gate.all()
+    same = (with_stage["score"] - platt_only["score"]).abs().to_numpy() < 1e-12
+    assert same[~gate].all() and not same[gate].all()
+    w, b = model.accept_vector()
+    from matchers.match import accept_design
+    z = accept_design(with_stage.filter(pl.col("gate_pair"))) @ w + b
+    assert with_stage.filter(pl.col("gate_pair"))["score"].to_numpy() == pytest.approx(1 / (1 + np.exp(-z)))
+
+
+def test_model_schema_2_round_trips_and_old_programs_refuse_it():
+    m = matchers.load_default_model()
+    assert m.schema == 2 and m.accept_model and len(m.accept_model["weights"]) == len(m.accept_model["features"])
+    assert "max_household_accepted" in m.operating_points["strict"]
+    text = m.to_json().replace('"schema": 2', '"schema": 3')
+    with pytest.raises(ValueError, match="newer"):
+        matchers.MatchModel.from_json(text)
+    with pytest.raises(ValueError, match="one weight per feature"):
+        dataclasses.replace(m, accept_model={"features": ["weight"], "weights": [], "intercept": 0.0})
+
+
+# --- per-voter-file cache --------------------------------------------------------------------
+def test_second_match_on_the_same_voters_is_identical_and_cache_follows_the_frame(model):
+    import gc
+
+    from matchers.match import _VOTER_CACHE
+    v = matchers.prepare_voters(pl.DataFrame(ROWS, schema=COLS, orient="row"))
+    rows = [("1", "Bill Smith", "12 Main St", "", "90012"), ("2", "M. Garcia", "4500 Crenshaw Blvd", "", "90043"),
+            ("3", "Maria Garcia", "1234 N 5th St", "", "90028")]
+    first = run(v, model, rows)
+    assert id(v) in _VOTER_CACHE
+    assert run(v, model, rows).equals(first)
+    # a different frame (one voter moved away) is never served the old keys
+    moved = v.with_columns(pl.when(pl.col("voter_id") == "V1").then(pl.lit("99")).otherwise(pl.col("a_house"))
+                           .alias("a_house"))
+    got = run(moved, model, rows)
+    assert got["status"][0] == "review" and got["reason"][0] == "address_mismatch"
+    # a frame grown in place (a voter appended) is not served its old keys
+    grown = v.clone()
+    run(grown, model, rows)
+    extra = grown.filter(pl.col("voter_id") == "V5").with_columns(
+        pl.lit("V5B").alias("voter_id"), pl.lit("MARIA").alias("k_first"), pl.lit("MARIA").alias("k_canon"),
+        pl.lit("GARCIA").alias("k_last"), pl.lit("G620").alias("k_last_sdx"))
+    grown.extend(extra)
+    assert "V5B" in run(grown, model, [("x", "Maria Garcia", "700 W Temple St", "", "90012")])["voter_id"].to_list()
+    key = id(v)
+    del v
+    gc.collect()
+    assert key not in _VOTER_CACHE  # dropped with the frame
+
+
+def test_voter_copy_prepared_without_tf_name_matches_the_same(voters, model):
+    assert "tf_name" in voters.columns
+    rows = [("1", "Bill Smith", "12 Main St", "", "90012"), ("2", "Maria Garcia", "100 Hill St", "", "90007")]
+    assert run(voters.drop("tf_name"), model, rows).equals(run(voters, model, rows))
+
+
+def test_candidate_pairs_match_a_slow_reference(voters):
+    from matchers.match import MAX_COUNTY_NAME_BLOCK, MAX_NAME_BLOCK
+    lines = pl.DataFrame({
+        "line_id": [str(i) for i in range(9)],
+        "name": ["Bill Smith", "Maria Garcia Lopez", "Mario Garcia", "J Doe", "Carla Smith", "Maria Garcia",
+                 "Zbigniew Brzezinski", "A. Escobar", ""],
+        "address": ["12 Main St", "1234 N Fifth", "1234 N 5th St", "55 Ocean", "12 Mian St", "101 Hill St",
+                    "4500 Crenshaw Blvd", "9 Olive", ""],
+        "city": [""] * 9, "zip": ["90012", "90028", "", "90291", "90012", "90007", "90043", "90013", ""],
+    })
+    L = prepare_lines(lines)
+    got = set(candidate_pairs(L, voters).iter_rows())
+    V = voters.with_row_index("_vi").with_columns(pl.col("a_street_key").str.slice(0, 3).alias("spfx"))
+    vr = list(V.iter_rows(named=True))
+
+    def s3(x):
+        return None if x is None else x[:3]
+
+    def any_name(ln, v):
+        parts = v["k_last_parts"] or []
+        return (ln["l_first"] == v["k_first"] or ln["l_sdx"] == v["k_last_sdx"] or s3(ln["l_last"]) == s3(v["k_last"])
+                or (bool(parts) and ln["l_last"] in (parts[0], parts[-1])) or ln["l_middle"] == v["k_last"]
+                or s3(ln["l_first"]) == s3(v["k_first"]))
+
+    def block(ln, keys_l, keys_v, cap):
+        lk = tuple(ln[k] for k in keys_l)
+        if any(k is None for k in lk):
+            return []
+        members = [v for v in vr if tuple(v[k] for k in keys_v) == lk]
+        return members if cap is None or len(members) <= cap else []
+
+    want = set()
+    for ln in L.iter_rows(named=True):
+        for keys_l, keys_v in ((["l_zip", "l_house"], ["k_zip", "a_house"]), (["l_house", "l_spfx"], ["a_house", "spfx"])):
+            want |= {(ln["_li"], v["_vi"]) for v in block(ln, keys_l, keys_v, None) if any_name(ln, v)}
+        want |= {(ln["_li"], v["_vi"]) for v in block(ln, ["l_zip", "l_spfx", "l_sdx"], ["k_zip", "spfx", "k_last_sdx"],
+                                                       MAX_NAME_BLOCK)}
+        want |= {(ln["_li"], v["_vi"]) for v in block(ln, ["l_sdx", "l_first"], ["k_last_sdx", "k_first"],
+                                                       MAX_COUNTY_NAME_BLOCK)}
+        for canon in ln["l_first_canon"] or []:
+            members = [v for v in vr if v["k_canon"] == canon and v["k_last"] == ln["l_last"]]
+            if len(members) <= MAX_COUNTY_NAME_BLOCK:
+                want |= {(ln["_li"], v["_vi"]) for v in members}
+    assert got == want
+    assert len(want) > 20
