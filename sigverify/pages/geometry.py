@@ -2,8 +2,10 @@
 
 Registration maps template inches to scan pixels with one 3x3 transform.
 It is found from the four solid corner squares of the project's forms (any
-three suffice), or from the outer rule of the lines table when marks are
-missing or the form has none. The four right-angle hypotheses (0/90/180/270)
+three fix an affine map; two, a scanner's turn, shift and scale), or from
+the outer rule of the lines table when marks are missing or the form has
+none. A mark the scan's edge cuts off is left out: its remains are not
+centred on it. The four right-angle hypotheses (0/90/180/270)
 are then told apart by how much scan ink lies under the template's rules,
 which also picks between candidate templates.
 """
@@ -124,6 +126,12 @@ def find_mark_candidates(work: Working, size_px: float) -> np.ndarray:
     fill = area / np.maximum(1.0, w * h)
     lo, hi = 0.55 * size_px, 1.6 * size_px
     keep = (w >= lo) & (w <= hi) & (h >= lo) & (h <= hi) & (fill > 0.68) & (np.maximum(w, h) / np.minimum(w, h) < 1.5)
+    # A mark the scan's edge cuts off is still a solid blob in the corner,
+    # but its centre is not the mark's: the part left can sit ~0.05 in
+    # inside it, and a transform through it turns the whole table. Enlarged
+    # or skewed paper pushes corner marks off the scan; the others suffice.
+    x, y = s[:, 0], s[:, 1]
+    keep &= (x > 0) & (y > 0) & (x + s[:, 2] < W) & (y + s[:, 3] < H)
     c = cent[keep]
     return np.column_stack([c, w[keep], h[keep], fill[keep]])
 
@@ -201,6 +209,20 @@ def fit_transform(src: np.ndarray, dst: np.ndarray, *, projective: bool = True) 
             if Hm is not None:
                 M = Hm / Hm[2, 2]
     return M
+
+
+def fit_similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """3x3 rotation + uniform scale + shift taking two `src` points to two `dst` points.
+
+    A flatbed scan's map from paper to pixels, fixed exactly by two points
+    (two registration marks when the scan cut the others off).
+    """
+    s = np.asarray(src, np.float64)
+    d = np.asarray(dst, np.float64)
+    zs, zd = s[:, 0] + 1j * s[:, 1], d[:, 0] + 1j * d[:, 1]
+    a = (zd[1] - zd[0]) / (zs[1] - zs[0])
+    b = zd[0] - a * zs[0]
+    return np.array([[a.real, -a.imag, b.real], [a.imag, a.real, b.imag], [0.0, 0.0, 1.0]])
 
 
 def apply(M: np.ndarray, pts: np.ndarray) -> np.ndarray:

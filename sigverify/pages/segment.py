@@ -23,10 +23,16 @@ MIN_ALIGNMENT = 0.55
 #: ... and at least this much more than points thrown at random would score
 #: (the page's share of ink): real forms score ~0.98 against <0.3.
 MIN_ALIGNMENT_OVER_CHANCE = 0.3
+#: A registration from only two marks must put this share of the form's
+#: rules on ink, or the table outline is tried as well.
+TWO_MARKS_MIN_ALIGNMENT = 0.9
 #: Resolution at which line states are decided.
 STATE_DPI = 100.0
 #: Half-width (inches) of the strip around a printed rule that is not ink.
 RULE_TOL_IN = 0.035
+#: Depth (inches) of the strip inside each cell edge where a row or column
+#: that is ink end to end is a rule a slightly-off registration let in.
+RULE_BAND_IN = 0.07
 #: A line holds writing when its cells hold this much ink (square inches).
 MIN_WRITING_IN2 = 0.004
 #: Ink is found by contrast with the local paper, not by a page-wide gray
@@ -256,12 +262,47 @@ class _Registration:
 
 
 def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate], dpi: float) -> _Registration:
-    best: _Registration | None = None
     f = work.factor
     to_small = np.diag([1.0 / f, 1.0 / f, 1.0])
     by_marks: dict[tuple, tuple] = {}
+    quads: list = []
     fits: dict[tuple, np.ndarray] = {}
-    scored = []
+
+    def table_hyps(t: FormTemplate) -> list:
+        if not quads:  # the page's, whichever template
+            quads.append(geo.table_quad(work))
+        quad = quads[0]
+        if quad is None:
+            return []
+        x, y, w, h = t.table
+        tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+        return [(geo.fit_transform(tq, np.roll(quad, -k, axis=0) * f), 90 * k, "table") for k in range(4)]
+
+    def score(hyps_of: list) -> list:
+        scored = []
+        for t, hyps in hyps_of:
+            pts_in = _rule_points(t)
+            for M, rot, method in hyps:
+                if not _plausible(M, t, dpi):
+                    continue
+                # Every 4th rule point ranks the hypotheses (a wrong orientation
+                # or form scores far below the right one); the full set scores
+                # the close contenders.
+                scored.append((geo.alignment_score(work, to_small @ M, pts_in[::4]), t, M, rot, method))
+        return scored
+
+    def pick(scored: list, best: _Registration | None) -> _Registration | None:
+        if scored:
+            top = max(c[0] for c in scored)
+            for s, t, M, rot, method in scored:
+                if s >= top - 0.1:
+                    s = geo.alignment_score(work, to_small @ M, _rule_points(t))
+                    if best is None or s > best.score:
+                        best = _Registration(t, M, rot, method, s)
+        return best
+
+    hyps_of = []
+    two_marks = False
     for t in templates:
         hyps = []  # (M, rotation, method)
         if len(t.marks):
@@ -275,7 +316,7 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                 by_marks[key] = pts
             pts = by_marks[key]
             found = [i for i, p in enumerate(pts) if p is not None]
-            if len(found) >= 3:
+            if len(found) >= 2:
                 for k in range(4):
                     # Template corner j sits at image corner (j + k) % 4 when
                     # the form is turned k quarter turns clockwise.
@@ -284,35 +325,36 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                     src_a, dst_a = np.array(src), np.array(dst)
                     fkey = (src_a.tobytes(), dst_a.tobytes())
                     if fkey not in fits:
-                        # A quarter turn of a non-square form squashes it: the
-                        # affine fit shows that before the projective one is tried.
-                        aff = geo.fit_transform(src_a, dst_a, projective=False)
-                        fits[fkey] = geo.fit_transform(src_a, dst_a) if _plausible(aff, t, dpi) else None
+                        if len(src) == 2:
+                            # Two marks (the others cut off by the scan's edge, or
+                            # missing): a scanner turns, shifts and scales the paper
+                            # alike on both axes, which two points fix exactly.
+                            fits[fkey] = geo.fit_similarity(src_a, dst_a)
+                        else:
+                            # A quarter turn of a non-square form squashes it: the
+                            # affine fit shows that before the projective one is tried.
+                            aff = geo.fit_transform(src_a, dst_a, projective=False)
+                            fits[fkey] = geo.fit_transform(src_a, dst_a) if _plausible(aff, t, dpi) else None
                     if fits[fkey] is not None:
                         hyps.append((fits[fkey], 90 * k, "marks"))
+                        if len(src) == 4 and (fits[fkey][2, 0] != 0 or fits[fkey][2, 1] != 0):
+                            # Four marks a flatbed scan cannot put on one affine map: a phone
+                            # photo's keystone, or one "mark" that is not the mark (a blot
+                            # nearer the corner). The homography through all four fits
+                            # both; each three's affine map competes with it, and the
+                            # rules under ink decide.
+                            for drop in range(4):
+                                keep = [j for j in range(4) if j != drop]
+                                hyps.append((geo.fit_transform(src_a[keep], dst_a[keep]), 90 * k, "marks"))
+                two_marks |= len(found) == 2
         if not hyps:
-            quad = geo.table_quad(work)
-            if quad is not None:
-                x, y, w, h = t.table
-                tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
-                for k in range(4):
-                    dst = np.roll(quad, -k, axis=0) * f
-                    hyps.append((geo.fit_transform(tq, dst), 90 * k, "table"))
-        pts_in = _rule_points(t)
-        for M, rot, method in hyps:
-            if not _plausible(M, t, dpi):
-                continue
-            # Every 4th rule point ranks the hypotheses (a wrong orientation
-            # or form scores far below the right one); the full set scores
-            # the close contenders.
-            scored.append((geo.alignment_score(work, to_small @ M, pts_in[::4]), t, M, rot, method))
-    if scored:
-        top = max(c[0] for c in scored)
-        for s, t, M, rot, method in scored:
-            if s >= top - 0.1:
-                s = geo.alignment_score(work, to_small @ M, _rule_points(t))
-                if best is None or s > best.score:
-                    best = _Registration(t, M, rot, method, s)
+            hyps = table_hyps(t)
+        hyps_of.append((t, hyps))
+    best = pick(score(hyps_of), None)
+    if two_marks and (best is None or best.score < TWO_MARKS_MIN_ALIGNMENT):
+        # Two marks leave no check on each other (a blot for a mark fits
+        # too): unless the form's rules confirm them, try the table outline.
+        best = pick(score([(t, table_hyps(t)) for t in templates]), best)
     if best is None or best.score < MIN_ALIGNMENT:
         got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
         raise ImageInputError(
@@ -859,6 +901,12 @@ class _StateLayout:
     cells: dict[str, tuple[int, int, int, int]]  # per cell name, (x, y, w, h) within a line
     line_y: np.ndarray  # (count,) top row of each line
     rows: list[tuple[int, int, list[str]]]  # (y0, y1, cell names) of each row of a line
+    #: Strips along the cells' edges, where a rule lands when registration is
+    #: off by up to RULE_BAND_IN: (lines * cells * 2 * band) table rows with the
+    #: cell's column range, and columns with the cell's row range; each with
+    #: the number of `keep` pixels it holds.
+    band_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
+    band_cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
 
 
 _LAYOUTS: dict[tuple, _StateLayout] = {}
@@ -888,8 +936,77 @@ def _state_layout(t: FormTemplate, x0: float, y0: float, size: tuple[int, int]) 
         names = [n for n in t.content_cells if (t.cells[n].y, t.cells[n].h) == (ry, rh)]
         rows.append((int(round(ry * d)), int(round((ry + rh) * d)), names))
     keep.setflags(write=False)
-    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows)
+    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows, *_edge_strips(keep, cells, line_y, d))
     return lay
+
+
+def _edge_strips(keep: np.ndarray, cells: dict, line_y: np.ndarray, d: float) -> tuple[tuple, tuple]:
+    """Rows and columns of the table resample along every content cell's
+    edges (see :attr:`_StateLayout.band_rows`)."""
+    h, w = keep.shape
+    Ik = cv2.integral(keep.view(np.uint8), sdepth=cv2.CV_32S)
+    out = []
+    for horizontal in (True, False):
+        pos, lo, hi = [], [], []
+        for ly in line_y.tolist():
+            for cx0, cy0, cw, ch in cells.values():
+                a0, n, b0, m = (ly + cy0, ch, cx0, cw) if horizontal else (cx0, cw, ly + cy0, ch)
+                band = min(int(round(RULE_BAND_IN * d)), n // 2)
+                for v in list(range(a0, a0 + band)) + list(range(a0 + n - band, a0 + n)):
+                    pos.append(v)
+                    lo.append(b0)
+                    hi.append(b0 + m)
+        lim_a, lim_b = (h, w) if horizontal else (w, h)
+        pos = np.clip(np.array(pos, np.intp), 0, lim_a - 1)
+        lo = np.clip(np.array(lo, np.intp), 0, lim_b)
+        hi = np.clip(np.array(hi, np.intp), 0, lim_b)
+        out.append((pos, lo, hi, _strip_sums(Ik, pos, lo, hi, horizontal)))
+    return out[0], out[1]
+
+
+def _strip_sums(I: np.ndarray, pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, horizontal: bool) -> np.ndarray:
+    """Pixel counts of one-pixel strips from an integral image: rows `pos`
+    over columns lo:hi (`horizontal`), or columns `pos` over rows lo:hi."""
+    if horizontal:
+        return I[pos + 1, hi] - I[pos, hi] - I[pos + 1, lo] + I[pos, lo]
+    return I[hi, pos + 1] - I[hi, pos] - I[lo, pos + 1] + I[lo, pos]
+
+
+def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = None) -> bool:
+    """Clear, in place, rules that registration left inside the cells' edges.
+
+    A registration off by more than RULE_TOL_IN puts a stretch of the cell's
+    rule inside the counted area, and a blank line reads as written. Along
+    each edge of each cell (RULE_BAND_IN deep), a row (column) whose counted
+    pixels are mostly ink, alone or with its neighbour (a rule turned a
+    fraction of a degree spreads over two), is a rule: handwriting does not
+    fill a cell's edge from end to end. `I` is `ink`'s integral image, if
+    already known. Returns whether any was cleared.
+    """
+    hit = False
+    for horizontal, (pos, lo, hi, kn) in ((True, lay.band_rows), (False, lay.band_cols)):
+        if not len(pos):
+            continue
+        if I is None:
+            I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
+        c = _strip_sums(I, pos, lo, hi, horizontal)
+        # Neighbouring entries of the same band are neighbouring rows (columns).
+        pair = c[:-1] + c[1:]
+        same = (pos[1:] == pos[:-1] + 1) & (lo[1:] == lo[:-1])
+        rule = (kn > 0.3 * (hi - lo)) & (c > 0.6 * kn)
+        two = same & (pair > 0.7 * np.maximum(kn[:-1], kn[1:])) & (kn[:-1] > 0.3 * (hi - lo)[:-1])
+        rule[:-1] |= two
+        rule[1:] |= two
+        if not rule.any():
+            continue
+        hit = True
+        for v, a, b in zip(pos[rule].tolist(), lo[rule].tolist(), hi[rule].tolist()):
+            # The rule and its soft edge, one pixel either side.
+            if horizontal:
+                ink[max(0, v - 1): v + 2, a:b] = False
+            else:
+                ink[a:b, max(0, v - 1): v + 2] = False
+    return hit
 
 
 def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, dict, float]], np.ndarray, np.ndarray]:
@@ -905,6 +1022,10 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     d = STATE_DPI
     _bg = paper_background(table, d)
     _shown, ink = detect_ink(table, d, lay.keep, _bg, core=True, label_step=2)
+    I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
+    if _drop_edge_rules(ink, lay, I):
+        _drop_edge_rules(_shown, lay)
+        I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
     thick = cv2.dilate(ink.view(np.uint8), np.ones((7, 1), np.uint8))
     # The opening (erode, then dilate) in two steps: on most pages nothing
     # survives the erosion and the dilation is skipped.
@@ -918,7 +1039,6 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     px_in2 = 1.0 / (d * d)
     # Ink per cell of every line from one integral image (a box sum each).
     H, W = ink.shape
-    I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
     names = list(lay.cells)
     cx = np.array([lay.cells[n][0] for n in names])
     cy = np.array([lay.cells[n][1] for n in names])
