@@ -1,15 +1,19 @@
 """Signature core benchmark (issue 5, items 6 and 7): accuracy on real
-signatures of writers not used for fitting, speed, and equity on synthetic
-writers. Prints and writes JSON.
+signatures of writers not used for fitting, on the scanned crops of the
+default demo filing, speed, and equity on synthetic writers. Prints and
+writes JSON.
 
     python benchmarks/bench_signatures.py [--data DIR] [--out bench.json]
         [--pairs 60000] [--workers 2] [--fit-out sigverify/models/signature_default.json
-        --fit-on real|synthetic]
+        --fit-on real|real+demo|synthetic] [--demo-dir DIR]
 
 Real data (``../shared/data/sigcomp2011-dev``, internal use only) is read
 when present and skipped otherwise. Writers are split by a fixed rule into
 a *fit* half and an *evaluation* half; nothing of the evaluation writers is
-used to fit the model or choose its threshold.
+used to fit the model or choose its threshold. The demo evaluation scores
+the crops of ``petitions demo`` (seed 0, 300 lines; built under --demo-dir
+when missing) as the pipeline does (dpi unknown); demo filings used for
+fitting (``--fit-on real+demo``) have other seeds.
 """
 from __future__ import annotations
 
@@ -19,6 +23,7 @@ import json
 import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,6 +87,98 @@ def synthetic_set(n_writers: int, n_genuine: int, n_forg: int, *, seed: int = 0,
             images.append(fs.render_forgery(name, w, 10_000 + w * 7 + s, s)), writer.append(w), genuine.append(False)
             traits.append(tr)
     return images, np.array(writer), np.array(genuine), traits, names
+
+
+#: Truth kinds of demo lines signed by the voter they are matched to.
+DEMO_GENUINE_KINDS = ("valid", "moved", "duplicate")
+
+
+def load_demo(workspace: Path):
+    """Crops of a finished ``petitions demo`` workspace, as the pipeline
+    sees them: each line's scanned signature crop (dpi unknown) and the
+    exemplars on file of its voter, with the fixture's ground truth.
+
+    Returns images, writer (voter id as int), genuine flags, and for the
+    questioned crops a list of (crop index, [exemplar indices], kind) with
+    kind 0 = the voter's own signature, 2 = forged or signed by someone
+    else (household member).
+    """
+    import csv
+    import sqlite3
+
+    import cv2
+
+    ws = Path(workspace)
+    con = sqlite3.connect(ws / "workspace.sqlite")
+    label_hash = dict(con.execute("SELECT label, signature_hash FROM lines WHERE signature_hash IS NOT NULL"))
+    ex = {}
+    for vid, h in con.execute("SELECT voter_id, image_hash FROM exemplars ORDER BY voter_id, captured_date, id"):
+        ex.setdefault(vid, []).append(h)
+    con.close()
+
+    def crop(h):
+        return cv2.imread(str(ws / "crops" / h[:2] / f"{h}.png"), cv2.IMREAD_GRAYSCALE)
+
+    images, writer, genuine, index, questions = [], [], [], {}, []
+
+    def add(h, vid, gen):
+        key = (h, vid, gen)
+        if key not in index:
+            index[key] = len(images)
+            images.append(crop(h)), writer.append(int(vid)), genuine.append(gen)
+        return index[key]
+
+    with open(ws / "inputs" / "truth.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            h = label_hash.get(r["line_id"])
+            vid = r["voter_id"]
+            if not h or not vid or vid not in ex or r["state"] != "signed":
+                continue
+            own = r["kind"] in DEMO_GENUINE_KINDS and r["forged"].lower() != "true"
+            other = r["forged"].lower() == "true" or r["kind"] == "household_member"
+            if not (own or other):
+                continue
+            refs = [add(e, vid, True) for e in ex[vid]]
+            q = add(h, vid, own)
+            questions.append((q, refs, 0 if own else 2))
+    return images, np.array(writer), np.array(genuine), questions
+
+
+def demo_workspaces(root: Path, seeds, signatures: int):
+    """Build (or reuse) demo workspaces under `root`, one per seed."""
+    from petitions.demo import run_demo
+
+    out = []
+    for seed in seeds:
+        ws = Path(root) / f"seed{seed}"
+        if not (ws / "workspace.sqlite").exists() or not (ws / "inputs" / "truth.csv").exists():
+            run_demo(ws, signatures=signatures, seed=seed, log=lambda m: None)
+        out.append(ws)
+    return out
+
+
+def evaluate_demo(feats, err, questions, writer, model, *, rng):
+    """Demo crops against their voter's exemplars (kind 0 / 2) and against
+    another voter's exemplars (kind 1, random forgeries)."""
+    q = [t[0] for t in questions]
+    refs = [t[1] for t in questions]
+    kind = [t[2] for t in questions]
+    own = [i for i, t in enumerate(questions) if t[2] == 0]
+    for i in own:  # the same crop against another voter's exemplars
+        j = own[rng.integers(len(own))]
+        if writer[questions[j][0]] != writer[questions[i][0]]:
+            q.append(questions[i][0]), refs.append(questions[j][1]), kind.append(1)
+    kind = np.array(kind)
+    res = score_described(feats, err, np.array(q), [np.array(r) for r in refs], model=model)
+    s = np.nan_to_num(res.score, nan=0.0)
+    ok = res.decision == "consistent"
+    return {
+        "trials": {"genuine": int((kind == 0).sum()), "random": int((kind == 1).sum()), "other_writer": int((kind == 2).sum())},
+        "random_eer": eer(s[kind == 0], s[kind == 1]),
+        "genuine_accepted": float(ok[kind == 0].mean()),
+        "random_accepted": float(ok[kind == 1].mean()),
+        "other_writer_accepted": float(ok[kind == 2].mean()) if (kind == 2).any() else None,
+    }
 
 
 # ------------------------------------------------------------- metrics
@@ -254,6 +351,12 @@ def equity(model, workers, *, n_writers=60, seed=5):
                 "n": int((vals == v).sum()),
                 "review_share": float(review[vals == v].mean()),
                 "ratio_to_overall": float(review[vals == v].mean() / max(review.mean(), 1e-9)),
+                # binomial standard error of the ratio (trials of one writer are
+                # not independent: a lower bound)
+                "ratio_standard_error": float(
+                    np.sqrt(review[vals == v].mean() * (1 - review[vals == v].mean()) / max((vals == v).sum(), 1))
+                    / max(review.mean(), 1e-9)
+                ),
             }
             for v in np.unique(vals)
         }
@@ -270,10 +373,21 @@ def main(argv=None):
     ap.add_argument("--pairs", type=int, default=60000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--fit-out", default=None, help="fit a model and write it here")
-    ap.add_argument("--fit-on", default="real", choices=["real", "synthetic"])
+    ap.add_argument("--fit-on", default="real", choices=["real", "synthetic", "real+demo"],
+                    help="real: SigComp fit writers; real+demo: those and the scanned crops of demo filings "
+                    "(seeds --demo-fit-seeds, never the evaluation demo seed 0)")
+    ap.add_argument("--demo-dir", default=str(Path(tempfile.gettempdir()) / "sigverify-bench-demo"),
+                    help="where demo workspaces for fitting / evaluation are built (reused when present)")
+    ap.add_argument("--demo-fit-seeds", default="1,2")
+    ap.add_argument("--demo-signatures", type=int, default=400)
+    ap.add_argument("--skip-demo-eval", action="store_true", help="do not score the seed-0 demo filing's crops")
     ap.add_argument("--model", default=None, help="model JSON to evaluate (default: the shipped one)")
+    ap.add_argument("--fit-options", default=None, help='JSON keyword arguments of fit_model, e.g. {"l2": 3000}')
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-equity", action="store_true")
+    ap.add_argument("--equity-writers", type=int, default=240,
+                    help="synthetic writers in the equity check (with 60, ~12 are print-style and a group ratio "
+                    "has a standard error of about 0.2; 240 brings it to about 0.1)")
     ap.add_argument("--cache", default=None, help="npz cache of real-data features (outside the repository)")
     args = ap.parse_args(argv)
 
@@ -315,6 +429,33 @@ def main(argv=None):
                 "held_out_writers": [int(w) for w in eval_w],
                 "note": "coefficients only; no image is shipped",
             }
+        elif args.fit_on == "real+demo":
+            assert real is not None, "real data not found"
+            images, writer, genuine, forger, feats, err, fit_w, eval_w = real
+            sel = np.isin(writer, fit_w) & (err == "")
+            seeds = [int(v) for v in args.demo_fit_seeds.split(",") if v.strip()]
+            assert 0 not in seeds, "demo seed 0 is the evaluation filing"
+            d_feats, d_writer, d_genuine, n_demo = [], [], [], 0
+            for ws in demo_workspaces(Path(args.demo_dir), seeds, args.demo_signatures):
+                dimg, dw, dg, _ = load_demo(ws)
+                _, derr, df = describe(dimg, dpi=None, workers=args.workers)  # as the pipeline: dpi unknown
+                ok = derr == ""
+                d_feats.append({k: v[ok] for k, v in df.items()}), d_writer.append(dw[ok]), d_genuine.append(dg[ok])
+                n_demo += int(ok.sum())
+            feats = {k: np.concatenate([feats[k][sel]] + [d[k] for d in d_feats]) for k in feats}
+            writer = np.concatenate([writer[sel]] + d_writer)
+            genuine = np.concatenate([genuine[sel]] + d_genuine)
+            sel = np.ones(len(writer), bool)
+            prov = {
+                "data": "SigComp2011 offline Dutch dev set (internal copy), 400 dpi, fit writers; and the scanned "
+                f"signature crops + exemplars of synthetic demo filings (fixtures, seeds {seeds}, "
+                f"{args.demo_signatures} lines each; dpi unknown, as in the pipeline)",
+                "writers": [int(w) for w in fit_w],
+                "held_out_writers": [int(w) for w in eval_w],
+                "demo_seeds": seeds,
+                "demo_images": n_demo,
+                "note": "coefficients only; no image is shipped",
+            }
         else:
             syn = synthetic_set(40, 12, 4, seed=1)
             assert syn is not None, "fixtures.signatures not available"
@@ -323,13 +464,31 @@ def main(argv=None):
             sel = err == ""
             prov = {"data": "fixtures.signatures synthetic writers 0-39, 12 genuine + 4 skilled forgeries each"}
         fsel = {k: v[sel] for k, v in feats.items()}
+        fit_kw = json.loads(args.fit_options) if args.fit_options else {}
         model = sigverify.signatures.fit.fit_model(
             fsel,
             writer[sel],
             genuine[sel],
             provenance=prov,
-            version=f"sig-{dt.date.today().isoformat()}-{args.fit_on}",
+            version="pending",
+            **fit_kw,
         )
+        # a distinct version for distinct coefficients: the pipeline re-scores
+        # lines whose stored model version differs from the current one
+        import hashlib
+        import subprocess
+
+        model.version = "pending"
+        digest = hashlib.sha256(model.to_json().encode()).hexdigest()[:8]
+        model.version = f"sig-{dt.date.today().isoformat()}-{args.fit_on}-{model.feature_version}-{digest}"
+        try:
+            commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                    check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            commit = "unknown"
+        model.provenance["code"] = {"commit": commit, "uncommitted_changes_possible": True,
+                                    "command": "benchmarks/bench_signatures.py " + " ".join(argv or sys.argv[1:])}
+        model.provenance["split"] = "writers sorted by id, alternately to fit ([0::2]) and evaluation ([1::2])"
         Path(args.fit_out).write_text(model.to_json(), encoding="utf-8")
         report["fitted"] = {"out": args.fit_out, "version": model.version, "threshold": model.threshold}
     model = SignatureModel.from_json(Path(args.model).read_text()) if args.model else (
@@ -344,10 +503,15 @@ def main(argv=None):
         report["real_eval"] = [
             evaluate(feats, err, writer, genuine, model, k=k, rng=rng, writers=eval_w) for k in (1, 3)
         ]
+        if not args.skip_demo_eval:
+            dimg, dw, dg, questions = load_demo(demo_workspaces(Path(args.demo_dir), [0], 300)[0])
+            _, derr, df = describe(dimg, dpi=None, workers=args.workers)
+            report["demo_eval"] = evaluate_demo(df, derr, questions, dw, model, rng=np.random.default_rng(0))
+            report["demo_eval"]["filing"] = "demo seed 0, 300 lines (the default `petitions demo`)"
         if not args.skip_speed:
             report["speed"] = speed(images, args.pairs, args.workers, np.random.default_rng(7))
     if not args.skip_equity:
-        report["equity_synthetic"] = equity(model, args.workers)
+        report["equity_synthetic"] = equity(model, args.workers, n_writers=args.equity_writers)
     print(json.dumps(report, indent=1))
     Path(args.out).write_text(json.dumps(report, indent=1), encoding="utf-8")
 

@@ -226,7 +226,7 @@ def test_demo_workspace_rule_by_keyboard_and_undo(qtbot, tmp_path):
     """The real pipeline's demo workspace: open, rule a few cases by keyboard, undo, check the store."""
     from petitions.demo import REVIEWER as DEMO_REVIEWER, run_demo
 
-    res = run_demo(tmp_path / "demo", signatures=12, seed=1, log=lambda m: None)
+    res = run_demo(tmp_path / "demo", signatures=16, seed=1, log=lambda m: None)
     win = open_window(qtbot, res.workspace, user=DEMO_REVIEWER)
     panel = win.review
     assert win.session.user == DEMO_REVIEWER

@@ -11,7 +11,7 @@ import sys
 import cv2
 import numpy as np
 import pytest
-from skimage.feature import hog, local_binary_pattern
+from skimage.feature import hog
 from skimage.filters import threshold_sauvola
 
 import sigverify
@@ -72,21 +72,30 @@ def test_hog_pair_matches_skimage_8_and_16_pixel_cells(canvases, dtype):
             np.testing.assert_allclose(fast[i], ref, atol=1e-5)
 
 
-def test_lbp_histograms_match_a_per_image_loop(canvases):
-    fast = F.lbp_histograms(canvases)
-    for i, im in enumerate(canvases):
-        q = np.round(im * 255).astype(np.uint8)
-        codes = local_binary_pattern(q, 8, 1, method="uniform").astype(int)
-        mask = im > 0.05
-        ref = []
-        for r in range(2):
-            for c in range(4):
-                z = (slice(r * 32, r * 32 + 32), slice(c * 48, c * 48 + 48))
-                ref.append(np.bincount(codes[z][mask[z]], minlength=10))
-        ref.append(np.bincount(codes[mask], minlength=10))
-        ref = np.array(ref, float)
-        ref /= np.maximum(ref.sum(axis=1, keepdims=True), 1)
-        np.testing.assert_allclose(fast[i], ref.ravel(), atol=1e-3)
+def test_orientation_pyramid_matches_a_per_image_loop(canvases):
+    _, _, cells = F.hog_pair(canvases, return_cells=True)
+    fast = F.orientation_pyramid(cells)
+    slow = F.orientation_pyramid_reference(canvases)
+    assert fast.dtype == np.float32 and fast.shape == slow.shape
+    np.testing.assert_allclose(fast, slow, atol=1e-4)
+    # each zone's histogram is a distribution (squared roots sum to 1)
+    sq = (fast.astype(np.float64) ** 2).reshape(len(fast), -1, 9).sum(axis=2)
+    assert np.all((np.abs(sq - 1) < 1e-4) | (sq == 0))
+
+
+def test_extract_features_fills_given_arrays_and_knows_its_sizes(canvases):
+    prep = sigverify.Prepared(canvases, np.zeros(len(canvases)), np.array([""] * len(canvases), object),
+                              np.zeros((len(canvases), len(GEOMETRY_NAMES)), np.float32))
+    dims = F.feature_dims(canvases.shape[1:])
+    out = {k: np.full((len(canvases) + 2, d), -1, np.float32) for k, d in dims.items()}
+    f = F.extract_features(prep, out={k: v[1:-1] for k, v in out.items()})
+    ref = F.extract_features(prep)
+    for k in F.FAMILIES:
+        assert f[k].shape == (len(canvases), dims[k])
+        np.testing.assert_array_equal(out[k][1:-1], ref[k])
+        assert (out[k][0] == -1).all() and (out[k][-1] == -1).all()
+    empty = F.extract_features(prep.take(slice(0, 0)))
+    assert {k: v.shape for k, v in empty.items()} == {k: (0, d) for k, d in dims.items()}
 
 
 def test_despeckle_matches_skimage_remove_small_objects():
@@ -107,18 +116,6 @@ def test_despeckle_matches_skimage_remove_small_objects():
         from skimage.measure import label
 
         assert counts[i] == label(ref, connectivity=2).max()
-
-
-def test_lbp_codes_match_skimage(canvases):
-    q = np.round(canvases * 255).astype(np.uint8)
-    fast = F.lbp_codes_batch(q.astype(np.float32))
-    slow = F.lbp_codes_reference(q)
-    for i in range(len(q)):
-        ref = local_binary_pattern(q[i], 8, 1, method="uniform")
-        assert (fast[i] == ref).mean() > 0.9999
-        assert (slow[i] == ref).mean() > 0.9999
-    h = F.lbp_histograms(canvases)
-    np.testing.assert_allclose(h.reshape(len(q), -1, 10).sum(axis=2), 1.0, atol=1e-5)
 
 
 def test_zoning_and_profiles_match_per_image_loops(canvases):
@@ -194,6 +191,68 @@ def test_form_lines_are_removed_without_cutting_strokes():
     assert _corr(prep.images[0], prep.images[1]) > 0.9
     # the lined crop had more ink before clean-up
     assert prep.ink[1] > prep.ink[0]
+
+
+def test_faint_ink_gives_the_same_canvas_as_dark_ink():
+    dark = scribble(6, ink=20, thick=2)
+    faint = scribble(6, ink=200, paper=250, thick=2)  # a pale scan of a light pen
+    prep = preprocess([dark, faint], dpi=300)
+    assert (prep.error == "").all()
+    assert _corr(prep.images[0], prep.images[1]) > 0.9
+    # blank paper with a little noise is not stretched into "ink"
+    rng = np.random.default_rng(0)
+    blank = (245 + rng.normal(0, 3, (90, 300))).clip(0, 255).astype(np.uint8)
+    assert preprocess([blank], dpi=300).error[0] == "empty"
+
+
+def test_small_signature_in_a_wide_line_cell_with_unknown_dpi():
+    sig = scribble(9, h=60, w=180, thick=1)
+    cell = np.full((90, 900), 245, np.uint8)
+    cell[15:75, 500:680] = sig
+    cell[:2] = 0  # the cell's printed rules
+    cell[-2:] = 0
+    prep = preprocess([sig, cell])  # dpi unknown, as from the pipeline
+    assert (prep.error == "").all()
+    assert _corr(prep.images[0], prep.images[1]) > 0.85
+
+
+def test_trim_box_skips_printed_lines_and_keeps_the_ink():
+    from sigverify.signatures.preprocess import PrepParams, _trim_box
+
+    cell = np.full((100, 400), 250, np.uint8)
+    cell[40:60, 150:260] = 30  # the writing
+    cell[95:98, :] = 0  # a printed line below it
+    cell[:, 3:5] = 0  # a box edge
+    r0, r1, c0, c1 = _trim_box(cell, PrepParams())
+    assert r0 <= 40 and r1 >= 60 and c0 <= 150 and c1 >= 260
+    assert r1 <= 95 and c0 >= 5  # the lines are left out
+    blank = np.full((50, 80), 250, np.uint8)
+    assert _trim_box(blank, PrepParams()) == (0, 50, 0, 80)
+
+
+def test_a_canvas_does_not_depend_on_the_rest_of_its_batch():
+    crops = [scribble(s) for s in range(3)]
+    alone = preprocess(crops[:1], dpi=300).images[0]
+    others = [scribble(7, h=40, w=700), scribble(8, h=200, w=200), np.full((30, 30), 250, np.uint8)]
+    mixed = preprocess(others + crops, dpi=300)
+    np.testing.assert_array_equal(mixed.images[3], alone)
+
+
+def test_indexed_pair_distances_equal_gathered_pair_distances(canvases):
+    from sigverify.signatures.compare import DISTANCE_NAMES, indexed_pair_distances, pair_distances
+
+    prep = sigverify.Prepared(canvases, np.zeros(len(canvases)), np.array([""] * len(canvases), object),
+                              np.zeros((len(canvases), len(GEOMETRY_NAMES)), np.float32))
+    f = F.extract_features(prep)
+    ia = np.array([0, 1, 2, 3, 0, 2])
+    ib = np.array([1, 2, 3, 0, 0, 1])
+    fast = indexed_pair_distances(f, ia, ib, chunk=4)
+    ref = pair_distances({k: v[ia] for k, v in f.items()}, {k: v[ib] for k, v in f.items()})
+    assert fast.shape == (6, len(DISTANCE_NAMES))
+    np.testing.assert_array_equal(fast, ref)
+    assert np.allclose(fast[4], 0, atol=1e-6)  # a signature against itself
+    with pytest.raises(ValueError, match="index_a"):
+        indexed_pair_distances(f, ia, ib[:3])
 
 
 def test_bad_crops_get_reasons_not_exceptions():

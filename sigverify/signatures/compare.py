@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from sigverify.signatures.features import PYRAMID
 from sigverify.signatures.preprocess import GEOMETRY_NAMES
 
-__all__ = ["DISTANCE_NAMES", "pair_distances", "family_of"]
+__all__ = ["DISTANCE_NAMES", "pair_distances", "indexed_pair_distances", "family_of"]
 
 
 def _l1(a, b):
@@ -28,12 +29,6 @@ def _corr(a, b):
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
     return _cos(a, b)
-
-
-def _chi2(a, b):
-    s = a + b
-    d = a - b
-    return np.divide(d * d, s, out=np.zeros_like(s), where=s > 0).sum(axis=1) / a.shape[1]
 
 
 def _split_profiles(f, bins=48):
@@ -58,14 +53,15 @@ def _shifted_l1(a, b, shape, max_shift=1):
 
 HOG_GRID = (7, 23, 36)  # blocks (rows, cols) x block length on the 64 x 192 canvas
 HOG_REGIONS = (2, 4)
-LBP_ZONES = 8
+GRAD_ORIENTATIONS = 9
+GRAD_ZONES = 2  # the level of PYRAMID whose zones get a distance each
 
 #: Names of the distance columns, in order; the family is the prefix.
 DISTANCE_NAMES = (
     ("hog.l1", "hog.cos", "hog.coarse_cos", "hog16.cos", "hog16.l1")
     + tuple(f"hog.region{i}" for i in range(HOG_REGIONS[0] * HOG_REGIONS[1]))
-    + ("lbp.chi2", "lbp.global_chi2")
-    + tuple(f"lbp.zone{i}" for i in range(LBP_ZONES))
+    + tuple(f"grad.level{i}" for i in range(len(PYRAMID)))
+    + tuple(f"grad.zone{i}" for i in range(PYRAMID[GRAD_ZONES][0] * PYRAMID[GRAD_ZONES][1]))
     + ("zoning.l1", "zoning.corr", "zoning.shift_l1")
     + ("profiles.rows", "profiles.cols", "profiles.upper", "profiles.lower")
     + tuple(f"geometry.{g}" for g in GEOMETRY_NAMES)
@@ -113,9 +109,15 @@ def pair_distances(fa: dict[str, np.ndarray], fb: dict[str, np.ndarray]) -> np.n
     cols += [_l1(a, b), _cos(a, b), _cos(_coarse(a, HOG_GRID), _coarse(b, HOG_GRID))]
     cols += [_cos(x, y) for x, y in zip(_regions(a, HOG_GRID, HOG_REGIONS), _regions(b, HOG_GRID, HOG_REGIONS))]
     cols += [_cos(fa["hog16"], fb["hog16"]), _l1(fa["hog16"], fb["hog16"])]
-    a, b = fa["lbp"], fb["lbp"]
-    cols += [_chi2(a, b), _chi2(a[:, -10:], b[:, -10:])]
-    cols += [_chi2(a[:, 10 * i : 10 * i + 10], b[:, 10 * i : 10 * i + 10]) for i in range(LBP_ZONES)]
+    a, b = fa["grad"], fb["grad"]
+    o = GRAD_ORIENTATIONS
+    bounds = np.cumsum([0] + [r * c * o for r, c in PYRAMID])
+    diff2 = (a - b) ** 2
+    # Hellinger distance of each zone's direction distribution, averaged
+    # over the zones of each level; and each zone of one level on its own
+    zone = [diff2[:, bounds[i] : bounds[i + 1]].reshape(len(a), -1, o).sum(axis=2) for i in range(len(PYRAMID))]
+    cols += [np.sqrt(z).mean(axis=1) for z in zone]
+    cols += list(np.sqrt(zone[GRAD_ZONES]).T)
     a, b = fa["zoning"], fb["zoning"]
     nz = a.shape[1]
     cols += [_l1(a, b), _corr(a, b), _shifted_l1(a, b, (8, nz // 8), max_shift=2)]
@@ -124,3 +126,39 @@ def pair_distances(fa: dict[str, np.ndarray], fb: dict[str, np.ndarray]) -> np.n
     ga, gb = fa["geometry"], fb["geometry"]
     cols += list(np.abs(ga - gb).T)
     return np.stack(cols, axis=1).astype(np.float32)
+
+
+def indexed_pair_distances(
+    feats: dict[str, np.ndarray],
+    index_a: np.ndarray,
+    index_b: np.ndarray,
+    *,
+    chunk: int = 2048,
+) -> np.ndarray:
+    """:func:`pair_distances` of the pairs ``(feats[index_a[i]], feats[index_b[i]])``.
+
+    The rows are gathered `chunk` pairs at a time, so that a batch of many
+    pairs never materialises two full copies of the (long) HOG vectors and
+    each step's arrays stay in cache.
+
+    Parameters
+    ----------
+    feats : dict of str to (M, D_family) float32 arrays
+    index_a, index_b : (N,) int arrays
+        Rows of the first and second signature of each pair.
+    chunk : int
+        Pairs per step (memory locality, not a limit).
+
+    Returns
+    -------
+    distances : (N, len(DISTANCE_NAMES)) float32 array
+    """
+    ia = np.asarray(index_a, np.int64)
+    ib = np.asarray(index_b, np.int64)
+    if ia.shape != ib.shape or ia.ndim != 1:
+        raise ValueError("The parameters `index_a` and `index_b` must be 1-D of the same length")
+    out = np.empty((len(ia), len(DISTANCE_NAMES)), np.float32)
+    for s in range(0, len(ia), chunk):
+        a, b = ia[s : s + chunk], ib[s : s + chunk]
+        out[s : s + chunk] = pair_distances({k: v[a] for k, v in feats.items()}, {k: v[b] for k, v in feats.items()})
+    return out

@@ -9,16 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from sigverify.signatures.compare import DISTANCE_NAMES, family_of, pair_distances
+from sigverify.signatures.compare import DISTANCE_NAMES, family_of, indexed_pair_distances
 from sigverify.signatures.model import FEATURE_VERSION, SignatureModel, fit_logistic, threshold_at_far
 from sigverify.signatures.preprocess import PrepParams
 from sigverify.signatures.verify import MULTI_INPUT_NAMES, multi_inputs
 
 __all__ = ["training_pairs", "training_sets", "fit_model"]
-
-
-def _take(feats, idx):
-    return {k: v[idx] for k, v in feats.items()}
 
 
 def training_pairs(writer: np.ndarray, genuine: np.ndarray, *, rng: np.random.Generator, max_random: int = 20000):
@@ -131,7 +127,7 @@ def fit_model(
     rng = rng or np.random.default_rng(0)
     params = params or PrepParams()
     a, b, y, kind = training_pairs(writer, genuine, rng=rng)
-    d = pair_distances(_take(feats, a), _take(feats, b))
+    d = indexed_pair_distances(feats, a, b)
     w = _weights(kind, skilled_weight)
     single = fit_logistic(d, y, list(DISTANCE_NAMES), weight=w, l2=l2)
     t_single = threshold_at_far(single.predict(d[kind == 1]), far)
@@ -148,12 +144,12 @@ def fit_model(
     if len(qs):
         s = len(qs)
         owner = np.repeat(np.arange(s), k_multi)
-        d_qr = pair_distances(_take(feats, np.repeat(qs, k_multi)), _take(feats, refs.ravel()))
+        d_qr = indexed_pair_distances(feats, np.repeat(qs, k_multi), refs.ravel())
         ia, ib = np.triu_indices(k_multi, 1)
         rr_a = refs[:, ia].ravel()
         rr_b = refs[:, ib].ravel()
         rr_owner = np.repeat(np.arange(s), len(ia))
-        d_rr = pair_distances(_take(feats, rr_a), _take(feats, rr_b))
+        d_rr = indexed_pair_distances(feats, rr_a, rr_b)
         spread = d_rr.reshape(s, len(ia), -1).mean(axis=1)
         prior = np.median(spread, axis=0)
         x = multi_inputs(d_qr, owner, s, d_rr, rr_owner, prior=prior)

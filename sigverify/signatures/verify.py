@@ -17,8 +17,8 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from sigverify.signatures.compare import DISTANCE_NAMES, family_of, pair_distances
-from sigverify.signatures.features import FAMILIES, extract_features
+from sigverify.signatures.compare import DISTANCE_NAMES, family_of, indexed_pair_distances
+from sigverify.signatures.features import FAMILIES, extract_features, feature_dims
 from sigverify.signatures.model import SignatureModel, load_default_model
 from sigverify.signatures.preprocess import PrepParams, Prepared, preprocess
 
@@ -57,7 +57,7 @@ class SignatureScores:
         ``'bad_exemplar'`` (no exemplar could be read), ``'empty_signature'``,
         ``'unreadable_signature'``.
     family_scores : dict of str to (N,) float64
-        Per-family probability (``hog``, ``lbp``, ``zoning``, ``profiles``,
+        Per-family probability (``hog``, ``hog16``, ``grad``, ``zoning``, ``profiles``,
         ``geometry``): which aspects agree. NaN where ``score`` is NaN.
     best_reference : (N,) int64
         Index into ``references[i]`` of the most similar exemplar, -1 if none.
@@ -98,10 +98,10 @@ def _load(item):
     return item
 
 
-def _describe_chunk(crops, dpis, params):
+def _describe_chunk(crops, dpis, params, out=None):
     crops = [_load(c) for c in crops]
     prep = preprocess(crops, dpi=dpis, params=params)
-    return prep.ink, prep.error, extract_features(prep)
+    return prep.ink, prep.error, extract_features(prep, out=out)
 
 
 def describe(
@@ -110,7 +110,7 @@ def describe(
     dpi=None,
     params: PrepParams | None = None,
     workers: int = 1,
-    chunk: int = 512,
+    chunk: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Preprocess and extract features of many crops, optionally on several
     threads.
@@ -127,8 +127,10 @@ def describe(
     params : PrepParams, optional
     workers : int
         Threads to use (1 = this thread only; -1 = every core).
-    chunk : int
-        Crops per task.
+    chunk : int, optional
+        Crops per task. Default: as large as possible (up to 2,048: large
+        tasks sort more crops by size, so less padding in each stack) while
+        still giving every worker work.
 
     Returns
     -------
@@ -141,26 +143,35 @@ def describe(
     dpis = [dpi] * n if dpi is None or np.isscalar(dpi) else list(dpi)
     if workers is None or workers < 0:
         workers = os.cpu_count() or 1
-    if workers <= 1 or n <= chunk:
+    if chunk is None:
+        chunk = int(min(2048, max(256, -(-n // workers))))
+    if n <= chunk:
         return _describe_chunk(crops, dpis, params)
     bounds = list(range(0, n, chunk))
+    p = params or PrepParams()
+    # every chunk writes its features straight into its rows of the result
+    feats = {k: np.empty((n, d), np.float32) for k, d in feature_dims(p.canvas).items()}
+    ink = np.empty(n)
+    err = np.empty(n, dtype=object)
+
+    def run(s):
+        e = min(s + chunk, n)
+        ink[s:e], err[s:e], _ = _describe_chunk(crops[s:e], dpis[s:e], params, out={k: v[s:e] for k, v in feats.items()})
+
+    if workers <= 1:
+        for s in bounds:
+            run(s)
+        return ink, err, feats
     # our threads are the parallelism: OpenCV's own thread pool would only
     # oversubscribe the cores (restored afterwards)
     cv_threads = cv2.getNumThreads()
     cv2.setNumThreads(1)
     try:
         with cf.ThreadPoolExecutor(max_workers=workers) as ex:
-            parts = list(ex.map(lambda s: _describe_chunk(crops[s : s + chunk], dpis[s : s + chunk], params), bounds))
+            list(ex.map(run, bounds))
     finally:
         cv2.setNumThreads(cv_threads)
-    ink = np.concatenate([p[0] for p in parts])
-    err = np.concatenate([p[1] for p in parts])
-    feats = {k: np.concatenate([p[2][k] for p in parts]) for k in parts[0][2]}
     return ink, err, feats
-
-
-def _take(feats: dict, idx) -> dict:
-    return {k: v[idx] for k, v in feats.items()}
 
 
 def multi_inputs(
@@ -341,7 +352,7 @@ def score_described(
     m_local = ref_local[use]
     used = np.bincount(m_owner, minlength=n)
 
-    d = pair_distances(_take(feats, q_index[m_owner]), _take(feats, m_ref)) if len(m_owner) else np.zeros(
+    d = indexed_pair_distances(feats, q_index[m_owner], m_ref) if len(m_owner) else np.zeros(
         (0, len(DISTANCE_NAMES)), np.float32
     )
     lg = model.single.logit(d) if len(d) else np.zeros(0)
@@ -379,7 +390,7 @@ def score_described(
                 ib.append(own[(st[:, None] + b[None]).ravel()])
                 io.append(np.repeat(owner[st], len(a)))
             ia, ib, io = (np.concatenate(v) for v in (ia, ib, io))
-            d_rr = pair_distances(_take(feats, ia), _take(feats, ib))
+            d_rr = indexed_pair_distances(feats, ia, ib)
             x = multi_inputs(d[sel], owner, n, d_rr, io, prior=np.asarray(model.multi_prior) if model.multi_prior else None)
             score[multi] = model.multi.predict(x[multi])
             thr[multi] = model.threshold["multi"]
