@@ -11,8 +11,9 @@ a multi-page CCITT G4 TIFF for the bilevel pages), then
   compares each line's signature box (IoU with the ground truth carried into
   the scan) and state (signed / blank / struck);
 * speed: times decoding only, and decoding + segmentation, over the same
-  documents with the same worker pool, alternated over several rounds
-  (medians), and per page in one process (alternated page by page).
+  documents with the same worker pool and the same pool tasks (runs of a few
+  pages, :func:`sigverify.pages.batch.page_batches`), alternated over several
+  rounds (medians), and per page in one process (alternated page by page).
 
 * CPU time: decoding and each segmentation stage per page in one process,
   by ``time.process_time`` (``cpu_time``): what other work on a shared
@@ -41,7 +42,7 @@ import numpy as np
 
 from fixtures.forms import FormLine, render_page, scan, transform_truth, write_document
 from sigverify.pages import open_document, segment_document
-from sigverify.pages.batch import _document, _pool
+from sigverify.pages.batch import _document, _pool, page_batches
 
 FIRST = ["Maria", "James", "Linh", "Robert", "Aisha", "David", "Sofia", "Michael", "Wei", "Jennifer",
          "Carlos", "Emily", "Daniel", "Fatima", "Jose", "Olivia", "Kevin", "Grace", "Luis", "Hannah"]
@@ -129,10 +130,17 @@ def _decode_only(path: str, number: int) -> tuple[int, int]:
     return page.image.shape
 
 
-def _decode_pass(pool, docs, counts) -> float:
+def _decode_pages(path: str, numbers: list[int]) -> list[tuple[int, int]]:
+    return [_decode_only(path, n) for n in numbers]
+
+
+def _decode_pass(pool, docs, counts, workers) -> float:
+    # The same pool tasks as segment_document's: the same runs of pages
+    # (page_batches), so both passes pay the pool's per-task cost alike.
     t0 = time.perf_counter()
     for d, c in zip(docs, counts):
-        list(pool.map(_decode_only, [str(d)] * c, range(1, c + 1), chunksize=1))
+        batches = page_batches(c, workers)
+        list(pool.map(_decode_pages, [str(d)] * len(batches), batches, chunksize=1))
     return time.perf_counter() - t0
 
 
@@ -199,11 +207,11 @@ def measure(docs, truths, workers: int, repeats: int = 5) -> dict:
         _segment_pass(pool, docs[:1], workers)  # warm caches (templates, masks) in the workers
         for k in range(repeats):
             if k % 2 == 0:
-                dec.append(_decode_pass(pool, docs, counts))
+                dec.append(_decode_pass(pool, docs, counts, workers))
                 t, res = _segment_pass(pool, docs, workers)
             else:
                 t, res = _segment_pass(pool, docs, workers)
-                dec.append(_decode_pass(pool, docs, counts))
+                dec.append(_decode_pass(pool, docs, counts, workers))
             seg.append(t)
             results = results or res
     finally:

@@ -102,6 +102,38 @@ def test_batch_reports_bad_pages_and_carries_on(tmp_path, pages):
     assert list(segment_document(tif, workers=1, cancel=lambda: calls.append(1) or len(calls) > 1))[0].ok
 
 
+def test_page_batches_cover_every_page_in_order():
+    from sigverify.pages.batch import BATCH_PAGES, page_batches
+
+    for total in (1, 2, 7, 40, 121):
+        for workers in (1, 2, 8):
+            b = page_batches(total, workers)
+            assert [n for run in b for n in run] == list(range(1, total + 1))
+            assert max(map(len, b)) <= BATCH_PAGES
+    assert page_batches(8, 2) == [[n] for n in range(1, 9)]  # short: one page a task
+    assert len(page_batches(400, 2)[0]) == BATCH_PAGES
+
+
+def test_pool_tasks_of_several_pages_keep_order_progress_and_cancel(tmp_path, pages, monkeypatch):
+    from sigverify.pages import batch
+
+    (tif,) = write_document([pages[k % 3] for k in range(7)], tmp_path / "seven.tif", fmt="tiff", dpi=100)
+    monkeypatch.setattr(batch, "page_batches", lambda total, workers: [[1, 2, 3], [4, 5], [6, 7]])
+    seen = []
+    res = list(segment_document(tif, workers=2, progress=lambda d, t: seen.append((d, t))))
+    assert [r.page.number for r in res] == list(range(1, 8))
+    assert seen == [(d, 7) for d in range(1, 8)]  # once a page, though pages come back three at a time
+    ref = list(segment_document(tif, workers=1))
+    assert [r.segmentation.to_dict() for r in res] == [r.segmentation.to_dict() for r in ref]
+    for a, b in zip(res, ref):
+        for ca, cb in zip(a.segmentation.crops, b.segmentation.crops):
+            assert all(np.array_equal(ca[k], cb[k]) for k in cb)
+    # Cancel as soon as the first task is back: the pages of tasks not yet
+    # started are dropped.
+    got = list(segment_document(tif, workers=2, progress=lambda d, t: seen.append(d), cancel=lambda: len(seen) > 7))
+    assert len(got) < 7
+
+
 # --------------------------------------------------------------------------
 # bad input (issue 6, item 8): every case names the file (and the page when
 # there is one), and the rest of the batch carries on.

@@ -395,3 +395,18 @@ def test_pick_corner_marks_takes_the_nearest_in_each_corner():
     tl, tr, br, bl = pick_corner_marks(c, (550, 425))
     assert tl[0] == 10 and tr[0] == 390 and br is None and bl[1] == 540
     assert pick_corner_marks(np.zeros((0, 5)), (550, 425)) == [None] * 4
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (825, 637), (97, 130)])
+def test_gray_histogram_counts_as_calchist(shape):
+    from sigverify.pages.geometry import gray_histogram
+
+    rng = np.random.default_rng(shape[0])
+    for img in (rng.integers(0, 256, shape, dtype=np.uint8), np.full(shape, 255, np.uint8),
+                np.where(rng.random(shape) < 0.1, 0, 250).astype(np.uint8)):
+        want = cv2.calcHist([img], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+        got = gray_histogram(img)
+        assert got.dtype == np.float64 and np.array_equal(got, want)
+    view = rng.integers(0, 256, (60, 90), dtype=np.uint8)[::2, 1::3]  # a strided view
+    assert np.array_equal(gray_histogram(view), cv2.calcHist([np.ascontiguousarray(view)], [0], None, [256],
+                                                             [0, 256]).ravel())

@@ -86,6 +86,36 @@ def process_page(path: str, number: int, template: FormTemplate | None, dpi: flo
             page=number))
 
 
+#: Pages per pool task at most. A task costs the caller ~1 ms of its own
+#: (queueing, a future, waking up for the result) whatever its size, as much
+#: as a tenth of a page's decoding and segmentation; a few pages a task pay it
+#: once. Few enough that cancel still stops within a fraction of a second.
+BATCH_PAGES = 4
+
+
+def page_batches(total: int, workers: int, size: int = BATCH_PAGES) -> list[list[int]]:
+    """Page numbers 1..`total` in runs of consecutive pages, one run per pool task.
+
+    Up to `size` pages a run, fewer on a short document so that every worker
+    still gets several runs (an even share of the work at the end).
+
+    Examples
+    --------
+    >>> page_batches(10, 2)
+    [[1], [2], [3], [4], [5], [6], [7], [8], [9], [10]]
+    >>> page_batches(40, 2)[:2]
+    [[1, 2, 3, 4], [5, 6, 7, 8]]
+    """
+    k = max(1, min(int(size), total // (4 * max(1, workers))))
+    return [list(range(a, min(total, a + k - 1) + 1)) for a in range(1, total + 1, k)]
+
+
+def process_pages(path: str, numbers: list[int], template: FormTemplate | None, dpi: float | None,
+                  crops: bool = True) -> list[PageResult]:
+    """:func:`process_page` for several pages of one document (one pool task)."""
+    return [process_page(path, n, template, dpi, crops) for n in numbers]
+
+
 def _pool(workers: int) -> ProcessPoolExecutor:
     # forkserver/spawn rather than fork: callers may run Qt or threads, and a
     # forked copy of those can deadlock.
@@ -123,10 +153,11 @@ def segment_document(
     workers : int, optional
         Worker processes; default all cores. 1 runs in this process.
     progress : callable(done, total), optional
-        Called after each page.
+        Called after each page (in a pool, pages come back a few at a
+        time, :data:`BATCH_PAGES` at most, each still counted).
     cancel : callable() -> bool, optional
-        Polled between pages; when it returns True, pending pages are
-        dropped and the iterator ends.
+        Polled between pages (in a pool, while waiting for results); when it
+        returns True, pages not started are dropped and the iterator ends.
     dpi : float, optional
         Override the resolution.
     crops : bool
@@ -163,25 +194,30 @@ def segment_document(
         _OPEN.clear()
         return
     pool = executor or _pool(workers)
+    batches = page_batches(total, workers)
     try:
-        pending: dict[int, Future] = {}
+        pending: dict[Future, list[int]] = {}
         ready: dict[int, PageResult] = {}
-        nxt_submit, nxt_yield = 1, 1
-        window = 3 * workers  # bounded look-ahead keeps memory flat on 9,000 pages
+        nxt_batch, nxt_yield = 0, 1
+        # Bounded look-ahead keeps memory flat on 9,000 pages.
+        window = 3 * workers * len(batches[0])
         while nxt_yield <= total:
             if cancel is not None and cancel():
-                for f in pending.values():
+                for f in pending:
                     f.cancel()
                 return
-            while nxt_submit <= total and len(pending) + len(ready) < window:
-                pending[nxt_submit] = pool.submit(process_page, path, nxt_submit, tmpl, dpi, crops)
-                nxt_submit += 1
-            finished, _ = wait(list(pending.values()), timeout=0.2, return_when=FIRST_COMPLETED)
-            for n in [n for n, f in pending.items() if f in finished]:
-                ready[n] = pending.pop(n).result()
-                done += 1
-                if progress is not None:
-                    progress(done, total)
+            while nxt_batch < len(batches) and sum(map(len, pending.values())) + len(ready) < window:
+                nums = batches[nxt_batch]
+                pending[pool.submit(process_pages, path, nums, tmpl, dpi, crops)] = nums
+                nxt_batch += 1
+            finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
+            for f in finished:
+                nums = pending.pop(f)
+                for n, r in zip(nums, f.result()):
+                    ready[n] = r
+                    done += 1
+                    if progress is not None:  # still once a page, as the task's pages arrive
+                        progress(done, total)
             while nxt_yield in ready:
                 yield ready.pop(nxt_yield)
                 nxt_yield += 1

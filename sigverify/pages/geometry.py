@@ -65,7 +65,7 @@ def working_image(image: np.ndarray, dpi: float) -> Working:
         small = cv2.resize(small[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
         f *= 2.0
         levels.append((f, small))
-    hist = cv2.calcHist([small], [0], None, [256], [0, 256]).ravel().astype(np.float64)
+    hist = gray_histogram(small)
     cdf = np.cumsum(hist) / max(1.0, hist.sum())
     paper = float(np.searchsorted(cdf, 0.5))
     ink_level = float(np.searchsorted(cdf, 0.003))
@@ -81,6 +81,35 @@ def working_image(image: np.ndarray, dpi: float) -> Working:
         thr = thr_small = paper - 20.0
     _, ink = cv2.threshold(small, thr_small - 1e-3, 255, cv2.THRESH_BINARY_INV)
     return Working(small, ink, f, thr, paper, tuple(levels))
+
+
+_LANES: dict[int, np.ndarray] = {}
+
+
+def gray_histogram(img: np.ndarray) -> np.ndarray:
+    """Counts of each gray level (256,) float64, as ``cv2.calcHist`` gives them.
+
+    A page is mostly paper, so neighbouring pixels keep adding to the same
+    bin and a plain histogram waits on its own last increment at every pixel
+    (half a millisecond for a 75 dpi page). Four columns in a row count into
+    four separate 256-bin histograms (level + 256 * (column % 4), 16-bit),
+    summed at the end: the same counts in about half the time.
+
+    Examples
+    --------
+    >>> gray_histogram(np.array([[0, 255, 255, 7, 255]], np.uint8))[[0, 7, 255]]
+    array([1., 1., 3.])
+    """
+    h, w = img.shape
+    off = _LANES.get(w)
+    if off is None:
+        if len(_LANES) > 64:
+            _LANES.clear()
+        off = _LANES[w] = (np.arange(w) % 4 * 256).astype(np.uint16)
+    lanes = img.astype(np.uint16)
+    lanes += off
+    hist = cv2.calcHist([lanes], [0], None, [1024], [0, 1024]).ravel()
+    return hist.reshape(4, 256).sum(0, dtype=np.float64)
 
 
 def components(mask: np.ndarray):
