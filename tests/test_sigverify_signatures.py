@@ -118,6 +118,25 @@ def test_despeckle_matches_skimage_remove_small_objects():
         assert counts[i] == label(ref, connectivity=2).max()
 
 
+def test_stroke_quality_matches_a_per_image_reference():
+    from sigverify.signatures.preprocess import STROKE_NAMES, stroke_quality, stroke_quality_reference
+
+    ims = np.zeros((4, 70, 260), np.uint8)
+    for i, (scale, thick) in enumerate([(1.2, 1), (1.5, 3), (1.8, 2)]):
+        cv2.putText(ims[i], "Ann Lee", (6, 45), cv2.FONT_HERSHEY_SCRIPT_SIMPLEX, scale, 1, thick)
+    ims[:, :2] = ims[:, -2:] = 0  # slots keep blank margins; image 3 is blank
+    ims[:, :, :2] = ims[:, :, -2:] = 0
+    ink = ims > 0
+    height = np.array([30.0, 40.0, 45.0, 1.0])
+    fast = stroke_quality(ink, height)
+    ref = stroke_quality_reference(ink, height)
+    assert fast.shape == (4, len(STROKE_NAMES)) and fast.dtype == np.float32
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-6)
+    assert (fast[3] == 0).all()
+    # thicker pen, wider strokes
+    assert fast[1, 0] * 40 > fast[0, 0] * 30
+
+
 def test_zoning_and_profiles_match_per_image_loops(canvases):
     z = F.zoning_batch(canvases)
     p = F.profiles_batch(canvases)

@@ -21,7 +21,9 @@ Families (complementary views of the same normalised signature):
     letter heights, ascenders and descenders, gaps between words.
 ``geometry``
     Global measurements taken before normalisation (aspect, slant, density,
-    connectivity, tilt …), :data:`~sigverify.signatures.preprocess.GEOMETRY_NAMES`.
+    connectivity, tilt …) and stroke quality (stroke-width distribution
+    along the medial axis, line length, outline wobble: what slow, careful
+    copying changes), :data:`~sigverify.signatures.preprocess.GEOMETRY_NAMES`.
 """
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 #: Changes whenever preprocessing, features or distances change meaning.
-FEATURE_VERSION = "sigfeat-2"
+FEATURE_VERSION = "sigfeat-3"
 
 
 def _sigmoid(z):
