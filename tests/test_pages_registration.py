@@ -13,18 +13,11 @@ import numpy as np
 import pytest
 
 from fixtures.forms import FormLine, render_page, scan, transform_truth
+from page_helpers import iou
 from sigverify.pages import geometry as geo
 from sigverify.pages import segment_page
 
 STATES = ["signed", "struck", "signed", "struck", "signed", "signed", "blank", "signed", "blank", "signed"]
-
-
-def iou(a, b):
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / (aw * ah + bw * bh - ix * iy)
 
 
 def _scanned(layout, dpi, seed, **art):

@@ -8,19 +8,12 @@ import numpy as np
 import pytest
 
 from fixtures.forms import FormLine, render_page, scan, transform_truth
+from page_helpers import iou
 from sigverify.errors import ImageInputError
 from sigverify.pages import FormTemplate, load_template, segment_page
 from sigverify.pages.segment import clean_cell, despeckle
 
 STATES = ["signed", "struck", "blank", "signed", "signed", "blank", "struck", "signed", "signed", "signed"]
-
-
-def iou(a, b):
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    ix = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    iy = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    return ix * iy / (aw * ah + bw * bh - ix * iy)
 
 
 def page(layout, seed=0, dpi=150, **artefacts):
