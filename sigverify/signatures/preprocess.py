@@ -427,9 +427,23 @@ def _remove_form_lines(ink: np.ndarray, sizes: np.ndarray, m: int, p: PrepParams
             tol = cv2.dilate(u8, np.ones((1, 3), np.uint8))
             cand = cv2.morphologyEx(tol, cv2.MORPH_OPEN, np.ones((L, 1), np.uint8))
         cand &= u8
-        if not cand.any():
+        # Only a slot whose candidates together span enough of the crop can
+        # hold a line: label the candidates of those slots only (components
+        # never cross slots: the margins are blank).
+        c3 = cand.reshape(n, hs, ws)
+        prof = c3.max(axis=1) if axis == 0 else c3.max(axis=2)
+        has = prof.any(axis=1)
+        first = prof.argmax(axis=1)
+        last = prof.shape[1] - 1 - prof[:, ::-1].argmax(axis=1)
+        span = (last - first + 1) / np.maximum(sizes[:, 0 if axis == 1 else 1], 1)
+        sel = np.flatnonzero(has & (span >= p.line_span))
+        if len(sel) == 0:
             continue
-        at, lab_at, nlab = _ink_labels(cand)
+        if len(sel) == n:
+            at, lab_at, nlab = _ink_labels(cand)
+        else:
+            at, lab_at, nlab = _ink_labels(np.ascontiguousarray(c3[sel]).reshape(len(sel) * hs, ws))
+            at = sel[at // (hs * ws)] * (hs * ws) + at % (hs * ws)
         pos = at // ws if axis == 1 else at % ws  # along the line
         lo = np.full(nlab, np.iinfo(np.int64).max)
         hi = np.full(nlab, -1)
