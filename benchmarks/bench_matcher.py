@@ -430,6 +430,7 @@ def fit_default(n_voters: int, n_lines: int, seed: int, out_path: Path) -> dict:
     voters = matchers.prepare_voters(county.voters)
     signers = draw_signers(county, n_lines, seed=seed + 1)
     lines = keyed_entries(signers).with_columns(signers["date_signed"])
+    del county  # the people frame is not needed for the fit (peak memory)
     # kinds: the strict point also holds unregistered household members
     # under 0.3 % on the training lines (matchers.fit.fit_model)
     model = fit_model(lines, voters, signers["voter_id"].cast(pl.String), version="pending", kinds=signers["kind"],

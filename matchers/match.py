@@ -624,6 +624,8 @@ def accept_design(P: pl.DataFrame) -> np.ndarray:
         "alone_at_address": pl.col("tf_address") == 1,
         "namesakes_county": pl.col("tf_name").cast(pl.Float64).log1p(),
         "exact_no_middle_common_in_family": exact & no_middle & (pl.col("name_given_surname") > -1.5),
+        "middle_only_on_record": no_middle & pl.col("l_middle").is_null() & pl.col("k_middle").is_not_null(),
+        "middle_only_on_line": no_middle & pl.col("l_middle").is_not_null() & pl.col("k_middle").is_null(),
     }
     for name in ACCEPT_FEATURES:
         if name in extra:
