@@ -6,14 +6,17 @@ writes JSON.
     python benchmarks/bench_signatures.py [--data DIR] [--out bench.json]
         [--pairs 60000] [--workers 2] [--fit-out sigverify/models/signature_default.json
         --fit-on real|real+demo|synthetic] [--demo-dir DIR]
+        [--cv-folds 11 --cv-only] [--fit-options JSON]
 
 Real data (``../shared/data/sigcomp2011-dev``, internal use only) is read
 when present and skipped otherwise. Writers are split by a fixed rule into
 a *fit* half and an *evaluation* half; nothing of the evaluation writers is
-used to fit the model or choose its threshold. The demo evaluation scores
-the crops of ``petitions demo`` (seed 0, 300 lines; built under --demo-dir
-when missing) as the pipeline does (dpi unknown); demo filings used for
-fitting (``--fit-on real+demo``) have other seeds.
+used to fit the model or choose its threshold, and fit options are chosen
+by leave-writers-out cross-validation within the fit writers (--cv-folds).
+The demo evaluation scores the crops of ``petitions demo`` (seed 0, 300
+lines; built under --demo-dir when missing) as the pipeline does (dpi
+unknown); demo filings used for fitting (``--fit-on real+demo``) have other
+seeds.
 """
 from __future__ import annotations
 
@@ -194,16 +197,20 @@ def eer(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((frr[i] + far[i]) / 2)
 
 
-def trials(writer, genuine, k: int, *, rng, per_writer: int = 150, writers=None):
+def trials(writer, genuine, k: int, *, rng, per_writer: int = 150, writers=None, random_from=None):
     """Reference sets of k genuine exemplars with genuine / random / skilled
-    questioned signatures (indices into the arrays)."""
+    questioned signatures (indices into the arrays); random forgeries are
+    drawn from the genuine signatures of the other writers (of
+    `random_from` when given)."""
     gi = np.flatnonzero(genuine)
     writers = np.unique(writer) if writers is None else writers
+    if random_from is not None:
+        gi_random = gi[np.isin(writer[gi], random_from)]
     q, refs, kind = [], [], []
     for w in writers:
         g = gi[writer[gi] == w]
         f = np.flatnonzero(~genuine & (writer == w))
-        others = gi[writer[gi] != w]
+        others = gi[writer[gi] != w] if random_from is None else gi_random[writer[gi_random] != w]
         for _ in range(per_writer):
             perm = rng.permutation(g)
             r = perm[:k]
@@ -213,9 +220,12 @@ def trials(writer, genuine, k: int, *, rng, per_writer: int = 150, writers=None)
     return np.array(q), np.array(refs), np.array(kind)
 
 
-def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None):
-    q, refs, kind = trials(writer, genuine, k, rng=rng, writers=writers)
-    res = score_described(feats, err, q, list(refs), model=model)
+def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None, scores=None):
+    if scores is None:
+        q, refs, kind = trials(writer, genuine, k, rng=rng, writers=writers)
+        res = score_described(feats, err, q, list(refs), model=model)
+    else:  # pooled cross-validation results: (SignatureScores, kind)
+        res, kind = scores
     s = np.nan_to_num(res.score, nan=0.0)
     pos, rnd, skl = s[kind == 0], s[kind == 1], s[kind == 2]
     # oracle threshold on this evaluation set: <= 1 % of other writers pass
@@ -241,6 +251,44 @@ def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None):
             "skilled_accepted": float(consistent[kind == 2].mean()) if len(skl) else None,
         },
     }
+    return out
+
+
+def cross_validate(feats, err, writer, genuine, fit_w, *, folds: int, fit_kw: dict):
+    """Leave-writers-out cross-validation on the *fit* writers only (never
+    the evaluation writers): fold i holds out writers ``fit_w[i::folds]``,
+    a model is fitted on the others, and the held-out writers' trials (random
+    forgeries from the other held-out writers) are scored; the scores of all
+    folds are pooled. For choosing fit options and features without looking
+    at the evaluation writers."""
+    from sigverify.signatures.fit import fit_model
+    from sigverify.signatures.verify import SignatureScores
+
+    parts: dict = {1: [], 3: []}
+    for i in range(folds):
+        test = fit_w[i::folds]
+        train = np.setdiff1d(fit_w, test)
+        sel = np.flatnonzero(np.isin(writer, train) & (err == ""))
+        model = fit_model({k: v[sel] for k, v in feats.items()}, writer[sel], genuine[sel],
+                          provenance={}, version="cv", **fit_kw)
+        for k in parts:
+            q, refs, kind = trials(writer, genuine, k, rng=np.random.default_rng(2011 + k), writers=test, random_from=test)
+            parts[k].append((score_described(feats, err, q, list(refs), model=model), kind))
+    out = []
+    for k, ps in parts.items():
+        res = SignatureScores(
+            score=np.concatenate([p[0].score for p in ps]),
+            decision=np.concatenate([p[0].decision for p in ps]),
+            reason=np.concatenate([p[0].reason for p in ps]),
+            family_scores={},
+            best_reference=np.concatenate([p[0].best_reference for p in ps]),
+            n_references=np.concatenate([p[0].n_references for p in ps]),
+            threshold=np.concatenate([p[0].threshold for p in ps]),
+            model_version="cv",
+        )
+        r = evaluate(None, None, None, None, None, k=k, rng=None, scores=(res, np.concatenate([p[1] for p in ps])))
+        r["folds"] = folds
+        out.append(r)
     return out
 
 
@@ -388,6 +436,10 @@ def main(argv=None):
     ap.add_argument("--equity-writers", type=int, default=240,
                     help="synthetic writers in the equity check (with 60, ~12 are print-style and a group ratio "
                     "has a standard error of about 0.2; 240 brings it to about 0.1)")
+    ap.add_argument("--cv-folds", type=int, default=0,
+                    help="also cross-validate the fit options on the fit writers (leave-writers-out, this many "
+                    "folds; pooled scores) — for choosing options without the evaluation writers")
+    ap.add_argument("--cv-only", action="store_true", help="stop after the cross-validation (no evaluation writers)")
     ap.add_argument("--cache", default=None, help="npz cache of real-data features (outside the repository)")
     args = ap.parse_args(argv)
 
@@ -415,6 +467,16 @@ def main(argv=None):
             "eval_writers": eval_w.tolist(),
             "errors": {str(k): int(v) for k, v in zip(*np.unique(err, return_counts=True))},
         }
+
+    if args.cv_folds and real is not None:
+        images, writer, genuine, forger, feats, err, fit_w, eval_w = real
+        fit_kw = json.loads(args.fit_options) if args.fit_options else {}
+        report["fit_writers_cv"] = {"fit_options": fit_kw, "results": cross_validate(
+            feats, err, writer, genuine, fit_w, folds=args.cv_folds, fit_kw=fit_kw)}
+        if args.cv_only:
+            print(json.dumps(report, indent=1))
+            Path(args.out).write_text(json.dumps(report, indent=1), encoding="utf-8")
+            return
 
     if args.fit_out:
         from sigverify.signatures.fit import fit_model
