@@ -11,6 +11,7 @@ which also picks between candidate templates.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -116,10 +117,11 @@ def components(mask: np.ndarray):
     """8-connected components with stats, as ``cv2.connectedComponentsWithStats``.
 
     16-bit labels whenever they cannot overflow (an 8-connected mask of N
-    pixels has at most ~N/4 components): OpenCV labels them 2-3x faster.
+    pixels has at most ~N/4 components, and no more than it has ink pixels):
+    OpenCV labels them 2-3x faster.
     """
     mask = np.ascontiguousarray(mask)
-    ltype = cv2.CV_16U if mask.size < 4 * 65535 else cv2.CV_32S
+    ltype = cv2.CV_16U if mask.size < 4 * 65535 or cv2.countNonZero(mask) < 65535 else cv2.CV_32S
     return cv2.connectedComponentsWithStatsWithAlgorithm(mask, 8, ltype, cv2.CCL_DEFAULT)
 
 
@@ -191,18 +193,26 @@ def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshol
     x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
     x1, y1 = min(W, int(cx + r) + 1), min(H, int(cy + r) + 1)
     roi = image[y0:y1, x0:x1]
-    ink = (roi < threshold).astype(np.uint8)
-    n, lab, stats, cent = components(ink)
+    # roi < threshold, for uint8 pixels: at most the largest integer below it.
+    _, ink = cv2.threshold(roi, math.ceil(threshold) - 1, 1, cv2.THRESH_BINARY_INV)
+    # Only the largest mark is wanted: labels without OpenCV's per-component
+    # statistics and a pixel count per label cost half as much.
+    ltype = cv2.CV_16U if ink.size < 4 * 65535 else cv2.CV_32S
+    n, lab = cv2.connectedComponentsWithAlgorithm(ink, 8, ltype, cv2.CCL_DEFAULT)
     if n <= 1:
         return np.array([cx, cy])
-    k = 1 + int(np.argmax(stats[1:, 4]))
+    k = 1 + int(np.argmax(np.bincount(lab.ravel(), minlength=n)[1:]))
+    mark = cv2.compare(lab, k, cv2.CMP_EQ)
     # Darkness-weighted centroid of the mark's own pixels: edges that are
-    # partly ink (blur, JPEG) pull in proportion.
-    sel = cv2.dilate((lab == k).view(np.uint8), np.ones((3, 3), np.uint8))
-    wts = np.clip(threshold + 40 - roi.astype(np.float32), 0, None) * sel
+    # partly ink (blur, JPEG) pull in proportion. (Every mark pixel weighs at
+    # least 40, so the weights never sum to zero.)
+    sel = cv2.dilate(mark, np.ones((3, 3), np.uint8))
+    wts = np.subtract(np.float32(threshold + 40), roi, dtype=np.float32)
+    np.maximum(wts, 0, out=wts)
+    wts[sel == 0] = 0
     mo = cv2.moments(wts)
     if mo["m00"] <= 0:
-        return np.array([x0 + cent[k][0], y0 + cent[k][1]])
+        mo = cv2.moments(mark, True)
     return np.array([x0 + mo["m10"] / mo["m00"], y0 + mo["m01"] / mo["m00"]])
 
 
@@ -260,7 +270,7 @@ def apply(M: np.ndarray, pts: np.ndarray) -> np.ndarray:
     p = pts @ M[:2, :2].T + M[:2, 2]
     if M[2, 0] != 0 or M[2, 1] != 0:
         wz = pts @ M[2, :2] + M[2, 2]
-        p = (pts @ M[:2, :2].T + M[:2, 2]) / wz[:, None]
+        p /= wz[:, None]
     return p
 
 
@@ -317,14 +327,16 @@ def alignment_score(work: Working, M_small: np.ndarray, points: np.ndarray) -> f
     """
     p = apply(M_small, points)
     h, w = work.ink.shape
-    xi = np.round(p[:, 0]).astype(np.int64)
-    yi = np.round(p[:, 1]).astype(np.int64)
-    inside = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-    if inside.mean() < 0.8:
+    q = np.rint(p).astype(np.int64)
+    xi, yi = q[:, 0], q[:, 1]
+    # 0 <= x < w and 0 <= y < h in one comparison each (negatives wrap to huge).
+    inside = (xi.view(np.uint64) < w) & (yi.view(np.uint64) < h)
+    n_in = int(np.count_nonzero(inside))
+    if n_in / len(p) < 0.8:
         return 0.0
     ink = dilated_ink(work)
-    hit = ink[yi[inside], xi[inside]] > 0
-    return float(hit.sum()) / len(p)
+    at = (yi * w + xi)[inside] if n_in < len(p) else yi * w + xi
+    return float(np.count_nonzero(ink.ravel()[at])) / len(p)
 
 
 def dilated_ink(work: Working) -> np.ndarray:
