@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fixtures.forms import FormLine, render_page, scan, transform_truth, write_document
+from fixtures.forms import STRIKES, FormLine, render_page, scan, transform_truth, write_document
 from sigverify.pages import open_document, segment_document
 from sigverify.pages.batch import _document, _pool, page_batches
 
@@ -75,6 +75,11 @@ def _signature_bank(n: int, dpi: int, rng) -> list[np.ndarray]:
     return out
 
 
+#: Bumped whenever make_filing draws a different filing for the same
+#: arguments, so a --cache folder of an older filing is not reused.
+FILING_VERSION = 2
+
+
 def make_filing(n_pages: int, dpi: int, seed: int, workdir: Path) -> tuple[list[Path], list[dict]]:
     """Render, scan and write the filing; return the documents and per-page truth."""
     rng = np.random.default_rng(seed)
@@ -87,6 +92,8 @@ def make_filing(n_pages: int, dpi: int, seed: int, workdir: Path) -> tuple[list[
         for _ in range(count):
             u = rng.random()
             state = "signed" if u < 0.75 else ("blank" if u < 0.9 else "struck")
+            # struck out with one line along a row (most), two, or corner to corner
+            strike = str(rng.choice(STRIKES, p=[0.6, 0.2, 0.2])) if state == "struck" else "line"
             lines.append(FormLine(
                 printed_name=f"{rng.choice(FIRST)} {rng.choice(LAST)}",
                 address=f"{int(rng.integers(10, 9999))} {rng.choice(STREETS)}",
@@ -95,6 +102,7 @@ def make_filing(n_pages: int, dpi: int, seed: int, workdir: Path) -> tuple[list[
                 date_signed=f"0{int(rng.integers(1, 10))}/{int(rng.integers(10, 29))}/26",
                 signature=sigs[int(rng.integers(len(sigs)))],
                 state=state,
+                strike=strike,
             ))
         page, truth = render_page(lines, layout=layout, filing_title="Petition for the recall of a member of "
                                   "the city council, council district 4", section_number=1 + k // 6,
@@ -158,12 +166,12 @@ def _score(results, truths) -> dict:
                 pages_failed += 1
                 failures.append({"page": r.page.number, "error": str(r.error), "artefacts": t["artefacts"]})
                 for tl in t["lines"]:
-                    per_line.append((0.0, False, tl["state"], None))
+                    per_line.append((0.0, False, tl["state"], None, tl.get("strike")))
                 continue
             seg = r.segmentation
             for sl, tl in zip(seg.lines, t["lines"]):
                 iou = _iou(sl.signature, tl["signature"])
-                per_line.append((iou, sl.state == tl["state"], tl["state"], sl.state))
+                per_line.append((iou, sl.state == tl["state"], tl["state"], sl.state, tl.get("strike")))
                 if iou < 0.9 or sl.state != tl["state"]:
                     failures.append({"file": Path(r.page.path).name, "page": r.page.number, "line": sl.line,
                                      "iou": round(iou, 3), "truth": tl["state"], "found": sl.state,
@@ -176,6 +184,10 @@ def _score(results, truths) -> dict:
     for s in ("signed", "blank", "struck"):
         m = np.array([p[2] == s for p in per_line])
         by_state[s] = {"lines": int(m.sum()), "right": float(ok_state[m].mean()) if m.any() else None}
+    by_strike = {}
+    for s in STRIKES:
+        m = np.array([p[4] == s for p in per_line])
+        by_strike[s] = {"lines": int(m.sum()), "right": float(ok_state[m].mean()) if m.any() else None}
     return {
         "lines": len(per_line),
         "pages_failed": pages_failed,
@@ -184,6 +196,7 @@ def _score(results, truths) -> dict:
         "signature_iou_p01": float(np.percentile(ious, 1)),
         "state_accuracy": float(ok_state.mean()),
         "state_by_truth": by_state,
+        "struck_by_strike": by_strike,
         "failures": failures[:50],
     }
 
@@ -267,7 +280,7 @@ def _filing(args, tmp: Path) -> tuple[list[Path], list]:
     """The filing: rendered into `tmp`, or read from / written to ``--cache``."""
     if args.cache is None:
         return make_filing(args.pages, args.dpi, args.seed, tmp)
-    folder = args.cache / f"filing-p{args.pages}-d{args.dpi}-s{args.seed}"
+    folder = args.cache / f"filing-v{FILING_VERSION}-p{args.pages}-d{args.dpi}-s{args.seed}"
     index = folder / "truth.json"
     if index.exists():
         data = json.loads(index.read_text())

@@ -28,6 +28,9 @@ MIN_ALIGNMENT_OVER_CHANCE = 0.3
 TWO_MARKS_MIN_ALIGNMENT = 0.9
 #: Resolution at which line states are decided.
 STATE_DPI = 100.0
+#: A strike drawn corner to corner through a line block of several rows must
+#: cross at least this share of the block's width in each of two rows.
+DIAGONAL_ROW_SHARE = 0.15
 #: Half-width (inches) of the strip around a printed rule that is not ink.
 RULE_TOL_IN = 0.035
 #: Depth (inches) of the strip inside each cell edge where a row or column
@@ -1043,6 +1046,8 @@ def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = 
         two = same & (pair > 0.7 * np.maximum(kn[:-1], kn[1:])) & (kn[:-1] > 0.3 * (hi - lo)[:-1])
         rule[:-1] |= two
         rule[1:] |= two
+        if horizontal and rule.any():
+            rule &= _across_the_row(pos, lo, hi, kn, c, same)
         if not rule.any():
             continue
         hit = True
@@ -1053,6 +1058,34 @@ def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = 
             else:
                 ink[a:b, max(0, v - 1): v + 2] = False
     return hit
+
+
+def _across_the_row(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, kn: np.ndarray, c: np.ndarray,
+                    same: np.ndarray) -> np.ndarray:
+    """Which horizontal edge strips hold ink in every cell the table row crosses.
+
+    A rule runs the width of the table, so where registration leaves one in
+    the edge band of a cell it lies in the same band of each cell beside it.
+    A strike-through that happens to run along one cell's edge (level there,
+    then rising through the next cell) does not, and is kept. A cell whose
+    strip is mostly label or mask (no `keep` pixels to judge by) does not
+    count against it; nor does a rule spread over the neighbouring row.
+    """
+    judged = kn > 0.3 * (hi - lo)
+    inked = c > 0.3 * kn
+    near = inked.copy()
+    near[:-1] |= same & inked[1:]
+    near[1:] |= same & inked[:-1]
+    ok = near | ~judged
+    # every strip at the same table row must be ok
+    order = np.argsort(pos, kind="stable")
+    p_sorted = pos[order]
+    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
+    all_ok = np.minimum.reduceat(ok[order].astype(np.uint8), starts).astype(bool)
+    group = np.cumsum(np.r_[True, p_sorted[1:] != p_sorted[:-1]]) - 1
+    out = np.empty(len(pos), bool)
+    out[order] = all_ok[group]
+    return out
 
 
 def _row_window(a: np.ndarray, k: int, op, outside: int) -> np.ndarray:
@@ -1153,6 +1186,26 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         row_cover = hc.sum(1) / max(1, int(w_.sum()))
         ok = cells_hit >= min(2, len(row_names))
         cover = np.maximum(cover, np.where(ok, row_cover, 0.0))
+    if written and len(lay.rows) > 1:
+        # A line drawn corner to corner through a block of several rows (the
+        # California two-row form) crosses each row for only part of its
+        # length: count the columns a run crosses in any row of the block,
+        # over the block's width, when at least two rows hold a good part of
+        # it (one long flourish in one row is not a strike).
+        hit = np.zeros((len(lay.rows), n_lines, W), np.uint8)
+        for r, (y0, y1, _names) in enumerate(lay.rows):
+            for li in written:
+                ly = int(lay.line_y[li])
+                a, b = min(max(ly + y0, 0), H), min(max(ly + y1, 0), H)
+                if b > a and row_has_run[a:b].any():
+                    hit[r, li] = runs[a:b].max(0)
+        xs = [(lay.cells[n][0], lay.cells[n][0] + lay.cells[n][2]) for _y0, _y1, ns in lay.rows for n in ns]
+        x_lo, x_hi = min(max(a, 0) for a, _ in xs), max(min(b, W) for _, b in xs)
+        span = max(1, x_hi - x_lo)
+        per_row = (hit[:, :, x_lo:x_hi] > 0).sum(2) / span  # (rows, lines)
+        block = (hit[:, :, x_lo:x_hi].max(0) > 0).sum(1) / span  # (lines,)
+        ok = (per_row >= DIAGONAL_ROW_SHARE).sum(0) >= 2
+        cover = np.maximum(cover, np.where(ok, block, 0.0))
     cover[blank] = 0.0
     out = []
     for li in range(n_lines):
