@@ -107,3 +107,31 @@ def test_fit_similarity_maps_two_points_exactly():
     M = geo.fit_similarity(src, dst)
     assert np.allclose(geo.apply(M, src), dst)
     assert np.allclose(M[:2, :2], R)
+
+
+@pytest.mark.parametrize("layout", ["single_row", "two_row"])
+def test_a_blot_standing_in_for_a_lost_mark_is_outvoted_by_the_rules(layout):
+    # Two top marks gone (cut off by the scan, say), and a blot near the
+    # top-right corner where the picker looks for that mark: three "marks",
+    # one wrong, so the affine map through all three misses the form. Each
+    # two of them (and the table outline) are tried as well, and the form's
+    # rules pick the right map. (Page 36 of the 200 dpi benchmark filing.)
+    dpi = 150
+    n = 10 if layout == "single_row" else 8
+    rng = np.random.default_rng(36)
+    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
+             for s in STATES[:n]]
+    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
+    r = int(0.2 * dpi)
+    for cx in (0.55, 7.95):  # the top marks
+        x, y = int(cx * dpi), int(0.55 * dpi)
+        img[y - r: y + r, x - r: x + r] = 255
+    bx, by, s = int(7.6 * dpi), int(0.95 * dpi), int(0.2 * dpi)
+    img[by: by + s, bx: bx + s] = 0  # the blot
+    img, M = scan(img, rng=rng, skew_deg=3.0, noise=0.02)
+    truth = transform_truth(truth, M)
+    seg = segment_page(img, dpi=dpi)
+    assert abs(seg.skew_deg - 3.0) < 0.1, seg.skew_deg
+    for got, want in zip(seg.lines, truth["lines"]):
+        assert iou(got.signature, want["signature"]) >= 0.95, (got.line, got.signature, want["signature"])
+        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)

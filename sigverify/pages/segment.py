@@ -305,7 +305,6 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         return best
 
     hyps_of = []
-    two_marks = False
     for t in templates:
         hyps = []  # (M, rotation, method)
         if len(t.marks):
@@ -349,14 +348,21 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                             for drop in range(4):
                                 keep = [j for j in range(4) if j != drop]
                                 hyps.append((geo.fit_transform(src_a[keep], dst_a[keep]), 90 * k, "marks"))
-                two_marks |= len(found) == 2
+                    if len(src) == 3:
+                        # Three "marks", one of which may be a blot standing in for
+                        # a mark the scan's edge cut off: each two of them also
+                        # give a similarity map, and the rules under ink decide.
+                        for drop in range(3):
+                            keep = [j for j in range(3) if j != drop]
+                            hyps.append((geo.fit_similarity(src_a[keep], dst_a[keep]), 90 * k, "marks"))
         if not hyps:
             hyps = table_hyps(t)
         hyps_of.append((t, hyps))
     best = pick(score(hyps_of), None)
-    if two_marks and (best is None or best.score < TWO_MARKS_MIN_ALIGNMENT):
-        # Two marks leave no check on each other (a blot for a mark fits
-        # too): unless the form's rules confirm them, try the table outline.
+    if best is None or best.score < TWO_MARKS_MIN_ALIGNMENT:
+        # Marks the form's rules do not confirm (two marks leave no check on
+        # each other; a blot may stand in for a mark the scan cut off): try
+        # the table outline too, and keep whichever the rules confirm.
         best = pick(score([(t, table_hyps(t)) for t in templates]), best)
     if best is None or best.score < MIN_ALIGNMENT:
         got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
