@@ -274,6 +274,60 @@ def test_indexed_pair_distances_equal_gathered_pair_distances(canvases):
         indexed_pair_distances(f, ia, ib[:3])
 
 
+def test_pair_distances_do_not_depend_on_chunk_or_threads(canvases):
+    from sigverify.signatures.compare import indexed_pair_distances
+
+    prep = sigverify.Prepared(canvases, np.zeros(len(canvases)), np.array([""] * len(canvases), object),
+                              np.zeros((len(canvases), len(GEOMETRY_NAMES)), np.float32))
+    f = F.extract_features(prep)
+    rng = np.random.default_rng(0)
+    ia, ib = rng.integers(0, len(canvases), 37), rng.integers(0, len(canvases), 37)
+    ref = indexed_pair_distances(f, ia, ib, chunk=1000)
+    for chunk, workers in ((1, 1), (5, 2), (8, -1)):
+        np.testing.assert_array_equal(indexed_pair_distances(f, ia, ib, chunk=chunk, workers=workers), ref)
+
+
+def test_coarse_hog_view_is_the_every_other_2x2_average():
+    from sigverify.signatures.compare import HOG_GRID, _coarse
+
+    a = np.random.default_rng(1).random((3, int(np.prod(HOG_GRID))), dtype=np.float32)
+    g = a.reshape(3, *HOG_GRID)
+    c = 0.25 * (g[:, :-1, :-1] + g[:, 1:, :-1] + g[:, :-1, 1:] + g[:, 1:, 1:])
+    np.testing.assert_array_equal(_coarse(a, HOG_GRID), c[:, ::2, ::2].reshape(3, -1))
+
+
+def test_zoning_equals_numpy_mean_bit_for_bit():
+    rng = np.random.default_rng(2)
+    x = (rng.standard_normal((5, 64, 192)) ** 2 * rng.uniform(1e-6, 1e4, (5, 64, 192))).astype(np.float32)
+    x[0] = 0.0
+    x[1, :8] = -0.0
+    ref = np.sqrt(x.reshape(5, 8, 8, 24, 8).mean(axis=(2, 4))).reshape(5, -1)
+    np.testing.assert_array_equal(F.zoning_batch(x).view(np.uint32), ref.view(np.uint32))
+    # other cell sizes and dtypes take numpy's mean as is
+    np.testing.assert_array_equal(F.zoning_batch(x, cell=(4, 8)), np.sqrt(x.reshape(5, 16, 4, 24, 8).mean(axis=(2, 4))).reshape(5, -1))
+
+
+def test_hog_degrees_are_numpys_rad2deg():
+    # the float32 HOG path multiplies by numpy's own float32 constant
+    a = np.linspace(-np.pi, np.pi, 200_001, dtype=np.float32)
+    np.testing.assert_array_equal((a * F._RAD2DEG32).view(np.uint32), np.rad2deg(a).view(np.uint32))
+
+
+def test_iter_prepared_gives_the_rows_of_preprocess():
+    from sigverify.signatures.preprocess import iter_prepared
+
+    crops = [scribble(s, h=80 + 20 * s, w=300 + 15 * s) for s in range(7)] + [np.zeros((0, 0), np.uint8)]
+    whole = preprocess(crops, dpi=300, chunk=3)
+    seen = []
+    for idx, part in iter_prepared(crops, dpi=300, chunk=3):
+        seen += list(idx)
+        np.testing.assert_array_equal(part.images, whole.images[idx])
+        np.testing.assert_array_equal(part.geometry, whole.geometry[idx])
+        np.testing.assert_array_equal(part.ink, whole.ink[idx])
+        assert list(part.error) == list(whole.error[idx])
+    assert sorted(seen) == list(range(len(crops)))
+
+
 def test_bad_crops_get_reasons_not_exceptions():
     line_only = np.full((100, 400), 250, np.uint8)
     cv2.line(line_only, (0, 80), (399, 80), 0, 2)

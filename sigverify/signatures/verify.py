@@ -20,7 +20,7 @@ import numpy as np
 from sigverify.signatures.compare import DISTANCE_NAMES, family_of, indexed_pair_distances
 from sigverify.signatures.features import FAMILIES, extract_features, feature_dims
 from sigverify.signatures.model import SignatureModel, load_default_model
-from sigverify.signatures.preprocess import PrepParams, Prepared, preprocess
+from sigverify.signatures.preprocess import PrepParams, Prepared, iter_prepared
 
 __all__ = ["SignatureScores", "verify", "describe", "score_described", "multi_inputs", "MULTI_INPUT_NAMES"]
 
@@ -99,9 +99,32 @@ def _load(item):
 
 
 def _describe_chunk(crops, dpis, params, out=None):
+    """Preprocess and describe crops, features straight from each
+    preprocessing chunk to its rows of `out` (the canvases of the whole
+    batch never exist at once)."""
     crops = [_load(c) for c in crops]
-    prep = preprocess(crops, dpi=dpis, params=params)
-    return prep.ink, prep.error, extract_features(prep, out=out)
+    n = len(crops)
+    p = params or PrepParams()
+    dims = feature_dims(p.canvas)
+    if out is None:
+        out = {k: np.empty((n, d), np.float32) for k, d in dims.items()}
+    ink = np.empty(n)
+    err = np.empty(n, dtype=object)
+    scratch = None  # one chunk's features, reused
+    for idx, part in iter_prepared(crops, dpi=dpis, params=p, chunk=_PREP_CHUNK):
+        m = len(idx)
+        if scratch is None:
+            scratch = {k: np.empty((_PREP_CHUNK, d), np.float32) for k, d in dims.items()}
+        f = extract_features(part, out={k: v[:m] for k, v in scratch.items()})
+        for k in FAMILIES:
+            out[k][idx] = f[k]
+        ink[idx] = part.ink
+        err[idx] = part.error
+    return ink, err, {k: out[k] for k in FAMILIES}
+
+
+#: Crops per preprocessing chunk in :func:`describe`.
+_PREP_CHUNK = 64
 
 
 def describe(
@@ -307,7 +330,7 @@ def verify(
     _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers)
     starts = n + np.concatenate([[0], np.cumsum(kref)])
     ref_index = [row[starts[i] : starts[i + 1]] for i in range(n)]
-    return score_described(feats, err, row[:n], ref_index, model=model)
+    return score_described(feats, err, row[:n], ref_index, model=model, workers=workers)
 
 
 def score_described(
@@ -317,6 +340,7 @@ def score_described(
     ref_index: Sequence[np.ndarray],
     *,
     model: SignatureModel,
+    workers: int = 1,
 ) -> SignatureScores:
     """Score pairs of already described signatures (see :func:`describe`).
 
@@ -331,6 +355,9 @@ def score_described(
     ref_index : sequence of N int arrays
         Rows of the exemplars of each questioned signature.
     model : SignatureModel
+    workers : int
+        Threads for the pair distances (-1 = every core); the scores do not
+        depend on it.
 
     Returns
     -------
@@ -352,7 +379,7 @@ def score_described(
     m_local = ref_local[use]
     used = np.bincount(m_owner, minlength=n)
 
-    d = indexed_pair_distances(feats, q_index[m_owner], m_ref) if len(m_owner) else np.zeros(
+    d = indexed_pair_distances(feats, q_index[m_owner], m_ref, workers=workers) if len(m_owner) else np.zeros(
         (0, len(DISTANCE_NAMES)), np.float32
     )
     lg = model.single.logit(d) if len(d) else np.zeros(0)
@@ -390,7 +417,7 @@ def score_described(
                 ib.append(own[(st[:, None] + b[None]).ravel()])
                 io.append(np.repeat(owner[st], len(a)))
             ia, ib, io = (np.concatenate(v) for v in (ia, ib, io))
-            d_rr = indexed_pair_distances(feats, ia, ib)
+            d_rr = indexed_pair_distances(feats, ia, ib, workers=workers)
             x = multi_inputs(d[sel], owner, n, d_rr, io, prior=np.asarray(model.multi_prior) if model.multi_prior else None)
             score[multi] = model.multi.predict(x[multi])
             thr[multi] = model.threshold["multi"]
