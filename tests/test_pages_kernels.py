@@ -40,12 +40,7 @@ def test_block_max_and_block_up_match_dilation_and_nearest_resize(s):
 
 def _refine_reference(image, cand, factor, threshold):
     """The former refine_centroid: labels with statistics, numpy weights."""
-    cx, cy, w, h = cand[:4] * factor
-    r = 0.5 * max(w, h) + 2 * factor + 2
-    H, W = image.shape
-    x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
-    x1, y1 = min(W, int(cx + r) + 1), min(H, int(cy + r) + 1)
-    roi = image[y0:y1, x0:x1]
+    cx, cy, x0, y0, roi = geo.mark_window(image, cand, factor)
     n, lab, stats, cent = cv2.connectedComponentsWithStats((roi < threshold).astype(np.uint8), connectivity=8)
     if n <= 1:
         return np.array([cx, cy])

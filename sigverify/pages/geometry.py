@@ -185,14 +185,21 @@ def pick_corner_marks(cands: np.ndarray, shape: tuple[int, int]) -> list[np.ndar
     return [cands[j] if np.isfinite(d[i, j]) else None for i, j in enumerate(best.tolist())]
 
 
-def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshold: float) -> np.ndarray:
-    """Sub-pixel centre of a mark in the full-resolution image."""
+def mark_window(image: np.ndarray, cand: np.ndarray, factor: float) -> tuple[float, float, int, int, np.ndarray]:
+    """The full-resolution window around a mark candidate found at the working
+    resolution: (cx, cy) the candidate's centre, (x0, y0) the window's corner,
+    and the window."""
     cx, cy, w, h = cand[:4] * factor
     r = 0.5 * max(w, h) + 2 * factor + 2
     H, W = image.shape
     x0, y0 = max(0, int(cx - r)), max(0, int(cy - r))
     x1, y1 = min(W, int(cx + r) + 1), min(H, int(cy + r) + 1)
-    roi = image[y0:y1, x0:x1]
+    return cx, cy, x0, y0, image[y0:y1, x0:x1]
+
+
+def refine_centroid(image: np.ndarray, cand: np.ndarray, factor: float, threshold: float) -> np.ndarray:
+    """Sub-pixel centre of a mark in the full-resolution image."""
+    cx, cy, x0, y0, roi = mark_window(image, cand, factor)
     # roi < threshold, for uint8 pixels: at most the largest integer below it.
     _, ink = cv2.threshold(roi, math.ceil(threshold) - 1, 1, cv2.THRESH_BINARY_INV)
     # Only the largest mark is wanted: labels without OpenCV's per-component
