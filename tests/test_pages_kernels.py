@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sigverify.pages import geometry as geo
+from sigverify.pages import segment as seg
 from sigverify.pages.segment import _block_max, _block_up, _row_window
 
 
@@ -75,3 +76,81 @@ def test_alignment_score_matches_reference():
         inside = (xi >= 0) & (xi < 80) & (yi >= 0) & (yi < 60)
         ref = 0.0 if inside.mean() < 0.8 else float((geo.dilated_ink(work)[yi[inside], xi[inside]] > 0).sum()) / len(p)
         assert geo.alignment_score(work, M, pts) == ref
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_core_matches_threshold_and_two_ands(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(20):
+        h, w = int(rng.integers(1, 40)), int(rng.integers(1, 60))
+        bg = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        gray = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        ink = (rng.random((h, w)) < 0.5).astype(np.uint8)
+        lo = float(rng.choice([rng.uniform(0, 60), rng.uniform(250, 300), -3.5, 8.0, 254.0, 255.0]))
+        raw = cv2.subtract(bg, gray)
+        peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
+        half = cv2.compare(raw, cv2.subtract(peak, raw), cv2.CMP_GE)
+        _, over = cv2.threshold(raw, lo, 255, cv2.THRESH_BINARY)
+        ref = cv2.bitwise_and(cv2.bitwise_and(ink, half), over)
+        assert np.array_equal(seg._core(ink, bg, gray, lo), ref)
+
+
+def _strike_reference(ink, lay, written):
+    """The former full-table strike pass: (rows, lines, W) row-band maxima."""
+    H, W = ink.shape
+    thick = cv2.dilate(ink.view(np.uint8), np.ones((7, 1), np.uint8))
+    k = int(0.3 * seg.STATE_DPI)
+    runs = cv2.dilate(cv2.erode(thick, np.ones((1, k), np.uint8)), np.ones((1, k), np.uint8))
+    hit = np.zeros((len(lay.rows), len(lay.line_y), W), np.uint8)
+    for r, (y0, y1, _n) in enumerate(lay.rows):
+        for li in written:
+            ly = int(lay.line_y[li])
+            a, b = min(max(ly + y0, 0), H), min(max(ly + y1, 0), H)
+            if b > a:
+                hit[r, li] = runs[a:b].max(0)
+    return hit
+
+
+def _toy_layout(rng, H, W):
+    n_lines, pitch = int(rng.integers(2, 6)), int(rng.integers(12, 30))
+    line_y = np.arange(n_lines) * pitch + int(rng.integers(-5, 5))
+    split = int(rng.integers(3, pitch - 3))
+    rows = [(0, split, ["a", "b"]), (split, pitch + int(rng.integers(-2, 3)), ["c"])]
+    cells = {"a": (0, 0, W // 2, split), "b": (W // 2, 0, W - W // 2 + 3, split),
+             "c": (2, split, W - 4, pitch - split)}
+    lo, hi, spans = seg._count_layout(cells, line_y, rows, H, W)[1:]
+    return seg._StateLayout((H, W), np.ones((H, W), bool), cells, line_y, rows, row_lo=lo, row_hi=hi,
+                            row_spans=spans)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_strike_runs_match_full_table_opening(seed):
+    rng = np.random.default_rng(seed)
+    for _ in range(10):
+        H, W = int(rng.integers(30, 120)), int(rng.integers(40, 160))
+        lay = _toy_layout(rng, H, W)
+        ink = np.zeros((H, W), bool)
+        for _ in range(int(rng.integers(0, 6))):  # long strokes and specks
+            y, x = int(rng.integers(0, H)), int(rng.integers(0, W))
+            ink[y: y + int(rng.integers(1, 3)), x: x + int(rng.integers(1, 80))] = True
+        ink |= rng.random((H, W)) < 0.05
+        written = np.flatnonzero(rng.random(len(lay.line_y)) < 0.7)
+        got = seg._strike_runs(ink, lay, written) if len(written) else None
+        ref = _strike_reference(ink, lay, written.tolist())
+        if got is None:
+            assert not ref.any()
+        else:
+            assert np.array_equal(got, ref)
+
+
+def test_box_sums_match_per_page_cell_counts():
+    rng = np.random.default_rng(5)
+    H, W = 90, 140
+    lay = _toy_layout(rng, H, W)
+    ink = (rng.random((H, W)) < 0.3).astype(np.uint8)
+    I = cv2.integral(ink, sdepth=cv2.CV_32S)
+    Y0, Y1, X0, X1 = seg._count_layout(lay.cells, lay.line_y, lay.rows, H, W)[0]
+    ref = np.array([[ink[min(max(ly + c[1], 0), H): min(max(ly + c[1] + c[3], 0), H),
+                         min(max(c[0], 0), W): min(max(c[0] + c[2], 0), W)].sum() for c in lay.cells.values()]
+                    for ly in lay.line_y])
+    assert np.array_equal(seg._box_sums(I, (Y0, Y1, X0, X1)), ref)

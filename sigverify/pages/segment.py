@@ -666,13 +666,25 @@ def _detect_reduced(gray, dark, bg, keep, lo, hi, dpi, s, core):
     ink = cv2.bitwise_and(weak, up)
     if not core:
         return ink.view(bool)
+    return ink.view(bool), _core(ink, bg, gray, lo).view(bool)
+
+
+def _core(ink: np.ndarray, bg: np.ndarray, gray: np.ndarray, lo: float) -> np.ndarray:
+    """``ink & (raw >= peak / 2) & (raw > lo)`` (uint8, 0 or `ink`'s value),
+    raw = `bg` - `gray`, peak = its 5x5 maximum.
+
+    raw >= peak / 2 is raw >= peak - raw (uint8, no overflow); with raw > lo
+    (``cv2.threshold``'s ``raw > floor(lo)``, i.e. raw >= floor(lo) + 1) it is
+    one comparison with ``max(peak - raw, floor(lo) + 1)``: a full-size pass
+    fewer than a threshold and a second AND.
+    """
     raw = cv2.subtract(bg, gray)
     peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
-    # raw >= peak / 2 (raw >= peak - raw in uint8, no overflow) and raw > lo.
-    half = cv2.compare(raw, cv2.subtract(peak, raw), cv2.CMP_GE)
-    _, over = cv2.threshold(raw, lo, 255, cv2.THRESH_BINARY)
-    c = cv2.bitwise_and(cv2.bitwise_and(ink, half), over)
-    return ink.view(bool), c.view(bool)
+    least = int(np.floor(lo)) + 1
+    if least > 255:
+        return np.zeros_like(ink)
+    need = cv2.max(cv2.subtract(peak, raw), max(least, 0))
+    return cv2.bitwise_and(ink, cv2.compare(raw, need, cv2.CMP_GE))
 
 
 def _block_max(a: np.ndarray, s: int) -> np.ndarray:
@@ -962,6 +974,14 @@ class _StateLayout:
     #: the number of `keep` pixels it holds.
     band_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
     band_cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
+    #: (Y0, Y1, X0, X1), each (lines, cells): every line's content cells as
+    #: corners in the table's integral image (clipped to the table).
+    count_boxes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
+    #: (rows, lines) first and end table row of each row of each line (clipped).
+    row_lo: np.ndarray = None
+    row_hi: np.ndarray = None
+    #: Per row of a line: its cells' first and end columns (clipped) and widths.
+    row_spans: tuple[tuple[np.ndarray, np.ndarray, np.ndarray], ...] = ()
 
 
 _LAYOUTS: dict[tuple, _StateLayout] = {}
@@ -991,8 +1011,72 @@ def _state_layout(t: FormTemplate, x0: float, y0: float, size: tuple[int, int]) 
         names = [n for n in t.content_cells if (t.cells[n].y, t.cells[n].h) == (ry, rh)]
         rows.append((int(round(ry * d)), int(round((ry + rh) * d)), names))
     keep.setflags(write=False)
-    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows, *_edge_strips(keep, cells, line_y, d))
+    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows, *_edge_strips(keep, cells, line_y, d),
+                                       *_count_layout(cells, line_y, rows, h, w))
     return lay
+
+
+def _count_layout(cells: dict, line_y: np.ndarray, rows: list, H: int, W: int) -> tuple:
+    """The layout-only index arrays :func:`_line_states` used to build per
+    page: cell boxes for the ink counts, row bands and row cell spans."""
+    cx = np.array([c[0] for c in cells.values()])
+    cy = np.array([c[1] for c in cells.values()])
+    cw = np.array([c[2] for c in cells.values()])
+    ch = np.array([c[3] for c in cells.values()])
+    Y0 = np.clip(line_y[:, None] + cy[None, :], 0, H)
+    Y1 = np.clip(line_y[:, None] + cy[None, :] + ch[None, :], 0, H)
+    X0 = np.broadcast_to(np.clip(cx, 0, W), Y0.shape).copy()
+    X1 = np.broadcast_to(np.clip(cx + cw, 0, W), Y0.shape).copy()
+    ly = np.asarray(line_y, np.int64)
+    row_lo = np.array([[min(max(int(y) + y0, 0), H) for y in ly] for y0, _y1, _n in rows], np.intp).reshape(len(rows), len(ly))
+    row_hi = np.array([[min(max(int(y) + y1, 0), H) for y in ly] for _y0, y1, _n in rows], np.intp).reshape(len(rows), len(ly))
+    spans = tuple((np.array([min(max(cells[n][0], 0), W) for n in names]),
+                   np.array([min(max(cells[n][0] + cells[n][2], 0), W) for n in names]),
+                   np.array([cells[n][2] for n in names])) for _y0, _y1, names in rows)
+    return (Y0, Y1, X0, X1), row_lo, row_hi, spans
+
+
+def _box_sums(I: np.ndarray, boxes: tuple) -> np.ndarray:
+    """Pixel counts of boxes (Y0, Y1, X0, X1 index arrays) from an integral image."""
+    Y0, Y1, X0, X1 = boxes
+    return I[Y1, X1] - I[Y0, X1] - I[Y1, X0] + I[Y0, X0]
+
+
+def _strike_runs(ink: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray | None:
+    """The columns long horizontal runs cross, per row of each written line.
+
+    The ink is thickened vertically (7 rows) so a sloped, wobbly pen line
+    keeps long horizontal runs; an opening (a row erosion, then a row
+    dilation, over 0.3 in) keeps only runs longer than any letter stroke.
+    Both are computed only over the table rows the written lines' row bands
+    span (they act along rows, and the thickening reads 3 rows either side),
+    which is all that is read of them.
+
+    Returns (rows, lines, W) uint8: row r of line i holds the maximum of the
+    opened mask over that row band (0 for lines not in `written`); None
+    when no run survives the opening in those rows (no line is struck).
+    """
+    H, W = ink.shape
+    A, B = lay.row_lo[:, written], lay.row_hi[:, written]
+    valid = B > A
+    if not valid.any():
+        return None
+    top, bot = int(A[valid].min()), int(B[valid].max())
+    e0, e1 = max(0, top - 3), min(H, bot + 3)
+    thick = cv2.dilate(ink[e0:e1].view(np.uint8), np.ones((7, 1), np.uint8))[top - e0: bot - e0]
+    run = int(0.3 * STATE_DPI)
+    # The opening in two steps: with no long stroke nothing survives the
+    # erosion and the dilation is skipped.
+    runs = _row_window(thick, run, cv2.min, 255)
+    if not cv2.countNonZero(runs):
+        return None
+    runs = _row_window(runs, run, cv2.max, 0)
+    has = runs.view(bool).any(1)  # rows holding a run
+    hit = np.zeros((len(lay.rows), len(lay.line_y), W), np.uint8)
+    for r, i, a, b in zip(*np.nonzero(valid), (A[valid] - top).tolist(), (B[valid] - top).tolist()):
+        if has[a:b].any():
+            hit[r, written[i]] = runs[a:b].max(0)
+    return hit
 
 
 def _edge_strips(keep: np.ndarray, cells: dict, line_y: np.ndarray, d: float) -> tuple[tuple, tuple]:
@@ -1143,68 +1227,37 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     if _drop_edge_rules(ink, lay, I):
         _drop_edge_rules(_shown, lay)
         I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
-    thick = cv2.dilate(ink.view(np.uint8), np.ones((7, 1), np.uint8))
-    # The opening (erode, then dilate) in two steps: on a page with no long
-    # stroke nothing survives the erosion and the dilation is skipped.
-    run = int(0.3 * d)
-    runs = _row_window(thick, run, cv2.min, 255)
-    any_runs = cv2.countNonZero(runs) > 0
-    if any_runs:
-        runs = _row_window(runs, run, cv2.max, 0)
     # Kept for the crops: what to show of each cell.
     shown, paper = _shown, _bg
     px_in2 = 1.0 / (d * d)
     # Ink per cell of every line from one integral image (a box sum each).
     H, W = ink.shape
     names = list(lay.cells)
-    cx = np.array([lay.cells[n][0] for n in names])
-    cy = np.array([lay.cells[n][1] for n in names])
-    cw = np.array([lay.cells[n][2] for n in names])
-    ch = np.array([lay.cells[n][3] for n in names])
-    Y0 = np.clip(lay.line_y[:, None] + cy[None, :], 0, H)
-    Y1 = np.clip(lay.line_y[:, None] + cy[None, :] + ch[None, :], 0, H)
-    X0 = np.broadcast_to(np.clip(cx, 0, W), Y0.shape)
-    X1 = np.broadcast_to(np.clip(cx + cw, 0, W), Y0.shape)
-    counts = (I[Y1, X1] - I[Y0, X1] - I[Y1, X0] + I[Y0, X0]) * px_in2  # (lines, cells)
+    counts = _box_sums(I, lay.count_boxes) * px_in2  # (lines, cells)
     totals = counts.sum(1)
-    # Strike cover of every row of every line at once: the columns a long run
-    # crosses, summed per cell through a cumulative sum along each row band.
     n_lines = len(lay.line_y)
     cover = np.zeros(n_lines)
     blank = totals < MIN_WRITING_IN2
-    # No long run anywhere (most pages): no line is struck.
-    written = np.flatnonzero(~blank).tolist() if any_runs else []
-    row_has_run = runs.view(bool).any(1) if written else None
-    for y0, y1, row_names in lay.rows if written else ():
-        colhit = np.zeros((n_lines, W), np.uint8)  # (lines, W): columns a run crosses
-        for li in written:
-            ly = int(lay.line_y[li])
-            a, b = min(max(ly + y0, 0), H), min(max(ly + y1, 0), H)
-            if b > a and row_has_run[a:b].any():
-                colhit[li] = runs[a:b].max(0)
+    written = np.flatnonzero(~blank)
+    hit = _strike_runs(ink, lay, written) if len(written) else None
+    # Strike cover of every row of every line at once: the columns a long run
+    # crosses, summed per cell through a cumulative sum along each row band.
+    for r, (y0, y1, row_names) in enumerate(lay.rows if hit is not None else ()):
+        colhit = hit[r]  # (lines, W): columns a run crosses
         csum = np.zeros((n_lines, W + 1), np.int32)
         np.cumsum(colhit > 0, axis=1, out=csum[:, 1:])
-        a_ = np.array([min(max(lay.cells[n][0], 0), W) for n in row_names])
-        b_ = np.array([min(max(lay.cells[n][0] + lay.cells[n][2], 0), W) for n in row_names])
-        w_ = np.array([lay.cells[n][2] for n in row_names])
+        a_, b_, w_ = lay.row_spans[r]
         hc = csum[:, b_] - csum[:, a_]  # (lines, cells of the row)
         cells_hit = (hc > 0.5 * w_).sum(1)
         row_cover = hc.sum(1) / max(1, int(w_.sum()))
         ok = cells_hit >= min(2, len(row_names))
         cover = np.maximum(cover, np.where(ok, row_cover, 0.0))
-    if written and len(lay.rows) > 1:
+    if hit is not None and len(lay.rows) > 1:
         # A line drawn corner to corner through a block of several rows (the
         # California two-row form) crosses each row for only part of its
         # length: count the columns a run crosses in any row of the block,
         # over the block's width, when at least two rows hold a good part of
         # it (one long flourish in one row is not a strike).
-        hit = np.zeros((len(lay.rows), n_lines, W), np.uint8)
-        for r, (y0, y1, _names) in enumerate(lay.rows):
-            for li in written:
-                ly = int(lay.line_y[li])
-                a, b = min(max(ly + y0, 0), H), min(max(ly + y1, 0), H)
-                if b > a and row_has_run[a:b].any():
-                    hit[r, li] = runs[a:b].max(0)
         xs = [(lay.cells[n][0], lay.cells[n][0] + lay.cells[n][2]) for _y0, _y1, ns in lay.rows for n in ns]
         x_lo, x_hi = min(max(a, 0) for a, _ in xs), max(min(b, W) for _, b in xs)
         span = max(1, x_hi - x_lo)
