@@ -1167,15 +1167,9 @@ def _across_the_row(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, kn: np.ndar
     near[:-1] |= same & inked[1:]
     near[1:] |= same & inked[:-1]
     ok = near | ~judged
-    # every strip at the same table row must be ok
-    order = np.argsort(pos, kind="stable")
-    p_sorted = pos[order]
-    starts = np.flatnonzero(np.r_[True, p_sorted[1:] != p_sorted[:-1]])
-    all_ok = np.minimum.reduceat(ok[order].astype(np.uint8), starts).astype(bool)
-    group = np.cumsum(np.r_[True, p_sorted[1:] != p_sorted[:-1]]) - 1
-    out = np.empty(len(pos), bool)
-    out[order] = all_ok[group]
-    return out
+    # Every strip at the same table row must be ok.
+    _, row = np.unique(pos, return_inverse=True)
+    return np.bincount(row, weights=~ok)[row] == 0
 
 
 def _row_window(a: np.ndarray, k: int, op, outside: int) -> np.ndarray:
