@@ -9,7 +9,8 @@ a multi-page CCITT G4 TIFF for the bilevel pages), then
 
 * accuracy: segments every page through :func:`segment_document` and
   compares each line's signature box (IoU with the ground truth carried into
-  the scan) and state (signed / blank / struck);
+  the scan) and state (signed / blank / struck; struck lines are struck
+  out with one line, two, or one corner to corner, reported per style);
 * speed: times decoding only, and decoding + segmentation, over the same
   documents with the same worker pool and the same pool tasks (runs of a few
   pages, :func:`sigverify.pages.batch.page_batches`), alternated over several
