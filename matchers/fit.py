@@ -116,10 +116,8 @@ def fit_model(lines: pl.DataFrame, voters: pl.DataFrame, truth: pl.Series, *, ve
             XA = accept_design(S)
             sw = None
             if kinds is not None and household_weight != 1.0:
-                kind_li = pl.DataFrame({"_li": pl.int_range(len(kinds), dtype=pl.UInt32, eager=True),
-                                        "_kind": kinds.cast(pl.String)})
-                is_hh = S.select("_li").join(kind_li, on="_li", how="left", maintain_order="left")["_kind"]
-                sw = np.where((is_hh == "household_member").fill_null(False).to_numpy(), household_weight, 1.0)
+                is_hh = kinds.cast(pl.String).gather(S["_li"]) == "household_member"  # _li: the line's row
+                sw = np.where(is_hh.fill_null(False).to_numpy(), household_weight, 1.0)
             wa, ba = fit_logistic(XA, ys, l2=accept_l2, sample_weight=sw)
             if sw is not None:
                 # recalibrate (monotone): sigmoid(a * z + c) on unweighted lines
@@ -163,7 +161,7 @@ def fit_model(lines: pl.DataFrame, voters: pl.DataFrame, truth: pl.Series, *, ve
                "train_identities_accepted": round(float(correct[sel.sum() - 1]) / n_true, 4) if sel.any() else 0.0}
         if kinds is not None:
             res["train_household_accepted"] = round(float(hh_acc[sel.sum() - 1]), 5) if sel.any() else 0.0
-        if max_hh is not None:
+        if max_hh is not None and kinds is not None:  # a cap is recorded only where it was applied
             res["max_household_accepted"] = max_hh
         return res
 

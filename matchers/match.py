@@ -229,27 +229,20 @@ _ANY_NAME = (("_lh1", "_vh1"), ("_lh2", "_vh2"), ("_lh3", "_vh3"), ("_lh4", "_vp
              ("_lh5", "_vh4"), ("_lh6", "_vh6"))
 
 
-def _block(LK: pl.DataFrame, VK: pl.DataFrame, key: str, cap: int | None,
-           name_filter: str | None = None) -> pl.DataFrame:
-    """Pairs sharing the block `key`; with ``name_filter="any"`` only those
-    whose names share something (:data:`_ANY_NAME`). Pairs may repeat (the
-    caller takes the union)."""
-    if name_filter is None:
-        return _key_join(LK, VK, key, cap)
-    if name_filter == "any":
-        # An address block brings every resident of a building: join on the
-        # block key and one name hash at a time (XOR of two u64 hashes), so
-        # the building's other residents are never materialised.
-        left = LK.select("_li", key, *{c for c, _ in _ANY_NAME}).drop_nulls(key)
-        right = VK.select("_vi", key, *{c for _, c in _ANY_NAME}).drop_nulls(key)
-        right = right.join(left.select(key).unique(), on=key, how="semi")
-        if cap is not None:
-            right = right.filter(pl.len().over(key) <= cap)
-        parts = [left.select("_li", (pl.col(key) ^ pl.col(lc)).alias("_k")).join(
-                 right.select("_vi", (pl.col(key) ^ pl.col(vc)).alias("_k")), on="_k").select("_li", "_vi")
-                 for lc, vc in _ANY_NAME]
-        return pl.concat(parts)
-    raise ValueError(f"unknown name_filter {name_filter!r}")
+def _any_name_block(LK: pl.DataFrame, VK: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Pairs sharing the block `key` whose names share something
+    (:data:`_ANY_NAME`). Pairs may repeat (the caller takes the union).
+
+    An address block brings every resident of a building: it joins on the
+    block key and one name hash at a time (XOR of two u64 hashes), so the
+    building's other residents are never materialised."""
+    left = LK.select("_li", key, *{c for c, _ in _ANY_NAME}).drop_nulls(key)
+    right = VK.select("_vi", key, *{c for _, c in _ANY_NAME}).drop_nulls(key)
+    right = right.join(left.select(key).unique(), on=key, how="semi")
+    parts = [left.select("_li", (pl.col(key) ^ pl.col(lc)).alias("_k")).join(
+             right.select("_vi", (pl.col(key) ^ pl.col(vc)).alias("_k")), on="_k").select("_li", "_vi")
+             for lc, vc in _ANY_NAME]
+    return pl.concat(parts)
 
 
 def _canon_keys(L: pl.DataFrame) -> pl.DataFrame:
@@ -351,8 +344,8 @@ def wide_namesakes(U: pl.DataFrame, voters: pl.DataFrame, thresholds: Thresholds
         return NC.join(LK.select(key).drop_nulls().unique(), on=key, how="semi")
 
     # distinct (surname, first name) of the lines' surnames, with counts
-    D = (rows("last").group_by("k_last", "k_first").agg(pl.col("n").sum())
-         .with_columns(pl.col("k_first").str.slice(0, 1).alias("fi")))
+    # (NC holds one row per surname and first name: the sound is the surname's)
+    D = rows("last").select("k_last", "k_first", "n", pl.col("k_first").str.slice(0, 1).alias("fi"))
     J = Ui.join(D, left_on=["l_last", "fi"], right_on=["k_last", "fi"])
     # a near miss counts only when the line's first name is not itself a
     # known given name (as for the "typo" level): "Mario" is not "Maria"
@@ -407,11 +400,11 @@ def candidates(L: pl.DataFrame, voters: pl.DataFrame) -> tuple[pl.DataFrame, pl.
     VK = _voter_keys(voters)
     LK = _line_keys(L)
     blocks = [
-        _block(LK, VK, "zip_house", None, name_filter="any"),
-        _block(LK, VK, "house_spfx", None, name_filter="any"),
+        _any_name_block(LK, VK, "zip_house"),
+        _any_name_block(LK, VK, "house_spfx"),
         # a mistyped house number: same street in the same zip, surname alike
-        _block(LK, VK, "zip_spfx_sdx", MAX_NAME_BLOCK),
-        _block(LK, VK, "sdx_first", MAX_COUNTY_NAME_BLOCK),
+        _key_join(LK, VK, "zip_spfx_sdx", MAX_NAME_BLOCK),
+        _key_join(LK, VK, "sdx_first", MAX_COUNTY_NAME_BLOCK),
     ]
     # nickname-canonical first name + exact surname, county-wide (moved voters)
     Lc = _canon_keys(L)
@@ -598,11 +591,17 @@ def score_pairs(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
     return P.with_columns(pl.Series("weight", z), pl.Series("p", 1.0 / (1.0 + np.exp(-z))))
 
 
+#: Suffix levels that bar an automatic accept (Jr on one side only, or two different).
+SUFFIX_BAR = ("conflict", "line_missing")
+
+
+def _name_ok() -> pl.Expr:
+    return pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
+
+
 def _gate_pair() -> pl.Expr:
     # the identity gates of the decision that depend on the pair alone
-    return (pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))
-            & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
-            & ~pl.col("suffix_level").is_in(["conflict", "line_missing"]))
+    return _name_ok() & pl.col("address_level").is_in(list(ADDRESS_ACCEPT)) & ~pl.col("suffix_level").is_in(SUFFIX_BAR)
 
 
 def accept_design(P: pl.DataFrame) -> np.ndarray:
@@ -659,7 +658,7 @@ def line_scores(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
         (1.0 + (total - odds).clip(lower_bound=0.0)).log().alias("other_mass"),
         (1.0 + same_sur_here.sum().over("_li") - same_sur_here).log().alias("housemates"),
         _gate_pair().alias("gate_pair"),
-        (pl.col("first_level").is_in(list(FIRST_ACCEPT)) & pl.col("last_level").is_in(list(LAST_ACCEPT))).alias("name_ok"),
+        _name_ok().alias("name_ok"),
     )
     a, b = model.line_calibration
     logit = (pl.col("share") / (1.0 - pl.col("share"))).log()
@@ -730,12 +729,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
     # ambiguity on the uncalibrated shares: a runner-up holding a real part
     # of the probability mass that at most one voter signed
     ambiguous = (pl.col("second_share").fill_null(0.0) >= model.ambiguity_share)
-    accept = (
-        (pl.col("score") >= model.accept_threshold) & pl.col("name_ok")
-        & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
-        & ~pl.col("suffix_level").is_in(["conflict", "line_missing"])
-        & ~ambiguous & ~flagged
-    ).fill_null(False)
+    accept = ((pl.col("score") >= model.accept_threshold) & pl.col("gate_pair") & ~ambiguous & ~flagged).fill_null(False)
     # same surname at the address: a housemate, or the voter with a mistyped
     # first name; either way a person looks
     household = pl.col("last_level").is_in(list(LAST_ACCEPT)) & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
@@ -772,7 +766,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
             pl.when(pl.col("l_po_box").is_not_null()).then(pl.lit("po_box_only")).otherwise(pl.lit("incomplete_address")))
         .when(~pl.col("first_level").is_in(list(FIRST_ACCEPT))).then(pl.lit("name_mismatch"))
         .when(pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).then(pl.lit("address_mismatch"))
-        .when(pl.col("suffix_level").is_in(["conflict", "line_missing"])).then(pl.lit("suffix_mismatch"))
+        .when(pl.col("suffix_level").is_in(SUFFIX_BAR)).then(pl.lit("suffix_mismatch"))
         .otherwise(pl.lit("weak_match"))
     )
     out = out.with_columns(status.alias("status"), reason.alias("reason"))

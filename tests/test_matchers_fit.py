@@ -34,6 +34,14 @@ def test_fit_has_an_accept_stage_and_ordered_operating_points(fitted):
     assert matchers.MatchModel.from_json(model.to_json()) == model
 
 
+def test_without_line_kinds_no_household_cap_is_claimed_nor_weighting_used(fitted):
+    _, lines, voters, signers = fitted
+    model = fit_model(lines, voters, signers["voter_id"].cast(pl.String), version="test")
+    strict = model.operating_points["strict"]
+    assert "max_household_accepted" not in strict and "train_household_accepted" not in strict
+    assert model.accept_model["household_weight"] == 1.0
+
+
 def test_strict_point_holds_its_household_cap_on_the_training_lines(fitted):
     model, lines, voters, signers = fitted
     out = matchers.match_lines(lines, voters, model=model)
