@@ -468,10 +468,7 @@ def compare_pairs(pairs: pl.DataFrame, L: pl.DataFrame, voters: pl.DataFrame, mo
     if "compare" not in cache:
         # one contiguous copy of the columns compared: gathering from a
         # frame read in many row groups is several times slower
-        V = voters.select([c for c in _VOTER_COMPARE_COLS if c in voters.columns])
-        if "tf_name" not in V.columns:  # a copy prepared before tf_name existed
-            V = V.with_columns(pl.len().over(["k_first", "k_last"]).cast(pl.UInt32).alias("tf_name"))
-        cache["compare"] = V.rechunk()
+        cache["compare"] = voters.select([c for c in _VOTER_COMPARE_COLS if c in voters.columns]).rechunk()
         cache["first_counts"] = voters.select("k_first", "tf_first").drop_nulls().unique("k_first")
     # first-name frequency in the voter file decides whether a near miss is a
     # keying typo (not a known name) or another real name (maybe a relative)

@@ -36,8 +36,9 @@ STATUSES = {"active": "active", "a": "active", "act": "active", "inactive": "ina
             "can": "cancelled", "cancel": "cancelled"}
 #: Longest value accepted in a text column of a voter file.
 MAX_FIELD_CHARS = 500
-#: Columns :func:`prepare_voters` adds (all start with ``k_``, ``a_`` or ``tf_``).
-PREPARED_VERSION = "voters-prepared/1"
+#: Columns :func:`prepare_voters` adds (all start with ``k_``, ``a_`` or ``tf_``);
+#: bumped whenever they change (2: ``tf_name``), so older copies are re-prepared.
+PREPARED_VERSION = "voters-prepared/2"
 
 
 def _latin1_fallback(err: UnicodeDecodeError):
@@ -261,6 +262,15 @@ def _validate(df: pl.DataFrame, first_row: int, limit: int = 1000) -> list[str]:
             shown = f" (got {val[:30]!r})" if isinstance(val, str) and col not in ("voter_id",) and val else ""
             problems.append(f"row {r + first_row}, column {col}: {what}{shown}")
     return problems
+
+
+def ensure_prepared(voters: pl.DataFrame) -> pl.DataFrame:
+    """`voters` as :func:`prepare_voters` makes them now: a frame prepared by
+    this version is returned as is; one prepared by an older version (a
+    workspace's stored copy, say), or not at all, is prepared again."""
+    if "prepared_version" in voters.columns and voters.height and voters["prepared_version"][0] == PREPARED_VERSION:
+        return voters
+    return prepare_voters(voters)
 
 
 def prepare_voters(voters: pl.DataFrame) -> pl.DataFrame:

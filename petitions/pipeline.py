@@ -117,10 +117,13 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
 
 
 def active_voter_file(ws: Workspace) -> tuple[int, pl.DataFrame]:
+    import matchers
+
     row = ws.db.execute("SELECT id, parquet_path FROM voter_files WHERE active = 1").fetchone()
     if not row:
         raise UserError("no voter file imported yet; import one first (petitions voters import)", where=str(ws.root))
-    return int(row[0]), pl.read_parquet(ws.root / row[1])
+    # a copy prepared by an older version is brought up to date in memory
+    return int(row[0]), matchers.ensure_prepared(pl.read_parquet(ws.root / row[1]))
 
 
 @dataclass

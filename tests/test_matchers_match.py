@@ -418,10 +418,14 @@ def test_second_match_on_the_same_voters_is_identical_and_cache_follows_the_fram
     assert key not in _VOTER_CACHE  # dropped with the frame
 
 
-def test_voter_copy_prepared_without_tf_name_matches_the_same(voters, model):
-    assert "tf_name" in voters.columns
+def test_a_voter_copy_prepared_by_an_older_version_is_prepared_again(voters, model):
+    assert matchers.ensure_prepared(voters) is voters  # current: as is
+    old = voters.drop("tf_name").with_columns(pl.lit("voters-prepared/1").alias("prepared_version"))
+    again = matchers.ensure_prepared(old)
+    assert again["prepared_version"][0] == matchers.voterfile.PREPARED_VERSION
+    assert again["tf_name"].equals(voters["tf_name"])
     rows = [("1", "Bill Smith", "12 Main St", "", "90012"), ("2", "Maria Garcia", "100 Hill St", "", "90007")]
-    assert run(voters.drop("tf_name"), model, rows).equals(run(voters, model, rows))
+    assert run(again, model, rows).equals(run(voters, model, rows))
 
 
 def test_candidate_pairs_match_a_slow_reference(voters):

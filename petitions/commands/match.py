@@ -105,7 +105,7 @@ def _load_voters(args) -> pl.DataFrame:
         except Exception:  # noqa: BLE001 - unreadable: let read_voter_file report it
             schema = {}
         if "prepared_version" in schema:
-            return pl.read_parquet(path)
+            return matchers.ensure_prepared(pl.read_parquet(path))
     return matchers.prepare_voters(matchers.read_voter_file(path, mapping=args.mapping, layout=args.layout))
 
 
