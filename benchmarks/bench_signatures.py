@@ -442,6 +442,7 @@ def main(argv=None):
     ap.add_argument("--cv-only", action="store_true", help="stop after the cross-validation (no evaluation writers)")
     ap.add_argument("--cache", default=None, help="npz cache of real-data features (outside the repository)")
     args = ap.parse_args(argv)
+    fit_kw = json.loads(args.fit_options) if args.fit_options else {}
 
     report: dict = {"when": dt.datetime.now().isoformat(timespec="seconds"), "cpu_count": os.cpu_count()}
     data = Path(args.data)
@@ -470,7 +471,6 @@ def main(argv=None):
 
     if args.cv_folds and real is not None:
         images, writer, genuine, forger, feats, err, fit_w, eval_w = real
-        fit_kw = json.loads(args.fit_options) if args.fit_options else {}
         report["fit_writers_cv"] = {"fit_options": fit_kw, "results": cross_validate(
             feats, err, writer, genuine, fit_w, folds=args.cv_folds, fit_kw=fit_kw)}
         if args.cv_only:
@@ -526,7 +526,6 @@ def main(argv=None):
             sel = err == ""
             prov = {"data": "fixtures.signatures synthetic writers 0-39, 12 genuine + 4 skilled forgeries each"}
         fsel = {k: v[sel] for k, v in feats.items()}
-        fit_kw = json.loads(args.fit_options) if args.fit_options else {}
         model = sigverify.signatures.fit.fit_model(
             fsel,
             writer[sel],
@@ -540,7 +539,6 @@ def main(argv=None):
         import hashlib
         import subprocess
 
-        model.version = "pending"
         digest = hashlib.sha256(model.to_json().encode()).hexdigest()[:8]
         model.version = f"sig-{dt.date.today().isoformat()}-{args.fit_on}-{model.feature_version}-{digest}"
         try:

@@ -17,7 +17,7 @@ from skimage.filters import threshold_sauvola
 import sigverify
 from sigverify.signatures import features as F
 from sigverify.signatures.model import LogisticModel, SignatureModel, fit_logistic, threshold_at_far
-from sigverify.signatures.preprocess import GEOMETRY_NAMES, preprocess, sauvola_threshold
+from sigverify.signatures.preprocess import GEOMETRY_NAMES, PrepParams, preprocess, sauvola_threshold
 from sigverify.signatures.verify import describe
 
 
@@ -232,7 +232,10 @@ def test_small_signature_in_a_wide_line_cell_with_unknown_dpi():
     cell[-2:] = 0
     prep = preprocess([sig, cell])  # dpi unknown, as from the pipeline
     assert (prep.error == "").all()
-    assert _corr(prep.images[0], prep.images[1]) > 0.85
+    assert _corr(prep.images[0], prep.images[1]) > 0.92
+    # trimming to the writing (and the unknown-dpi scaling that comes with it) is what does it
+    untrimmed = preprocess([sig, cell], params=PrepParams(trim=False))
+    assert _corr(untrimmed.images[0], untrimmed.images[1]) < _corr(prep.images[0], prep.images[1]) - 0.05
 
 
 def test_trim_box_skips_printed_lines_and_keeps_the_ink():
@@ -317,9 +320,13 @@ def test_iter_prepared_gives_the_rows_of_preprocess():
     from sigverify.signatures.preprocess import iter_prepared
 
     crops = [scribble(s, h=80 + 20 * s, w=300 + 15 * s) for s in range(7)] + [np.zeros((0, 0), np.uint8)]
-    whole = preprocess(crops, dpi=300, chunk=3)
+    # Each crop prepared on its own: chunking and batch-mates change nothing.
+    alone = [preprocess([c], dpi=300) for c in crops]
+    whole = type(alone[0])(**{f: np.concatenate([getattr(a, f) for a in alone])
+                              for f in ("images", "geometry", "ink", "error")})
     seen = []
     for idx, part in iter_prepared(crops, dpi=300, chunk=3):
+        assert 0 < len(idx) <= 3
         seen += list(idx)
         np.testing.assert_array_equal(part.images, whole.images[idx])
         np.testing.assert_array_equal(part.geometry, whole.geometry[idx])
