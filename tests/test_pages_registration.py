@@ -74,6 +74,7 @@ def test_a_blot_nearer_the_corner_than_its_mark_is_outvoted_by_the_other_three(l
     r = int(0.09 * dpi)
     img[c[1] - r: c[1] + r, c[0] - r: c[0] + r] = 30
     seg = segment_page(img, dpi=dpi)
+    assert seg.method == "marks"  # the three good marks, not the table outline
     assert abs(seg.skew_deg - 2.0) < 0.08, seg.skew_deg
     for got, want in zip(seg.lines, truth["lines"]):
         assert iou(got.signature, want["signature"]) >= 0.95, (got.line, got.signature, want["signature"])
@@ -131,7 +132,36 @@ def test_a_blot_standing_in_for_a_lost_mark_is_outvoted_by_the_rules(layout):
     img, M = scan(img, rng=rng, skew_deg=3.0, noise=0.02)
     truth = transform_truth(truth, M)
     seg = segment_page(img, dpi=dpi)
+    assert seg.method == "marks"  # the two good marks, not the table outline
     assert abs(seg.skew_deg - 3.0) < 0.1, seg.skew_deg
     for got, want in zip(seg.lines, truth["lines"]):
         assert iou(got.signature, want["signature"]) >= 0.95, (got.line, got.signature, want["signature"])
+        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)
+
+
+@pytest.mark.parametrize("layout", ["single_row", "two_row"])
+def test_marks_the_rules_do_not_confirm_give_way_to_the_table_outline(layout):
+    # Three marks gone, blots near two of their corners: of the three
+    # "marks" only one is real, so no fit through marks lands the form's
+    # rules on ink, and the table's outer rule registers the page.
+    dpi = 150
+    n = 10 if layout == "single_row" else 8
+    rng = np.random.default_rng(37)
+    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
+             for s in STATES[:n]]
+    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
+    r = int(0.2 * dpi)
+    for cx, cy in ((0.55, 0.55), (7.95, 0.55), (0.55, 10.45)):
+        x, y = int(cx * dpi), int(cy * dpi)
+        img[y - r: y + r, x - r: x + r] = 255
+    s = int(0.2 * dpi)
+    for bx, by in ((0.75, 0.95), (7.6, 0.95)):  # the blots
+        img[int(by * dpi): int(by * dpi) + s, int(bx * dpi): int(bx * dpi) + s] = 0
+    img, M = scan(img, rng=rng, skew_deg=-2.0, noise=0.02)
+    truth = transform_truth(truth, M)
+    seg = segment_page(img, dpi=dpi)
+    assert seg.method == "table"
+    assert abs(seg.skew_deg + 2.0) < 0.15, seg.skew_deg
+    for got, want in zip(seg.lines, truth["lines"]):
+        assert iou(got.signature, want["signature"]) >= 0.9, (got.line, got.signature, want["signature"])
         assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)

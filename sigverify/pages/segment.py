@@ -339,22 +339,19 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                             fits[fkey] = geo.fit_transform(src_a, dst_a) if _plausible(aff, t, dpi) else None
                     if fits[fkey] is not None:
                         hyps.append((fits[fkey], 90 * k, "marks"))
-                        if len(src) == 4 and (fits[fkey][2, 0] != 0 or fits[fkey][2, 1] != 0):
-                            # Four marks a flatbed scan cannot put on one affine map: a phone
-                            # photo's keystone, or one "mark" that is not the mark (a blot
-                            # nearer the corner). The homography through all four fits
-                            # both; each three's affine map competes with it, and the
-                            # rules under ink decide.
-                            for drop in range(4):
-                                keep = [j for j in range(4) if j != drop]
-                                hyps.append((geo.fit_transform(src_a[keep], dst_a[keep]), 90 * k, "marks"))
-                    if len(src) == 3:
-                        # Three "marks", one of which may be a blot standing in for
-                        # a mark the scan's edge cut off: each two of them also
-                        # give a similarity map, and the rules under ink decide.
-                        for drop in range(3):
-                            keep = [j for j in range(3) if j != drop]
-                            hyps.append((geo.fit_similarity(src_a[keep], dst_a[keep]), 90 * k, "marks"))
+                    n = len(src)
+                    if n == 3 or (n == 4 and fits[fkey] is not None and (fits[fkey][2, 0] != 0 or fits[fkey][2, 1] != 0)):
+                        # One "mark" may be a blot: nearer the corner than its mark (four
+                        # marks a flatbed scan cannot put on one affine map, though a
+                        # phone photo's keystone can), or standing in for a mark the
+                        # scan cut off (three). The fit through all of them competes
+                        # with each fit that leaves one out (affine through three,
+                        # rotation + scale + shift through two); the rules under ink
+                        # decide.
+                        refit = geo.fit_transform if n == 4 else geo.fit_similarity
+                        for drop in range(n):
+                            keep = [j for j in range(n) if j != drop]
+                            hyps.append((refit(src_a[keep], dst_a[keep]), 90 * k, "marks"))
         if not hyps:
             hyps = table_hyps(t)
         hyps_of.append((t, hyps))
