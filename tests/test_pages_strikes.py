@@ -45,10 +45,11 @@ def test_every_strike_style_reads_struck_and_signed_lines_stay_signed(layout, st
     assert [s for s, _ in states] == [t["state"] for t in truth["lines"]], states
     for got, want in zip(seg.lines, truth["lines"]):
         assert iou(got.signature, want["signature"]) >= 0.9
+        # with a margin over the 0.5 the state is decided at
         if want["state"] == "struck":
-            assert got.strike_cover >= 0.5
+            assert got.strike_cover >= 0.65, (got.line, got.strike_cover)
         else:
-            assert got.strike_cover < 0.5
+            assert got.strike_cover <= 0.2, (got.line, got.strike_cover)
 
 
 def test_an_unknown_strike_style_is_refused():

@@ -629,10 +629,7 @@ def detect_ink(gray: np.ndarray, dpi: float, keep: np.ndarray | None = None,
     ink = _hysteresis(weak, dark > hi, dpi, 1)
     if not core:
         return ink
-    raw = cv2.subtract(bg, gray)
-    peak = cv2.dilate(raw, np.ones((5, 5), np.uint8))
-    # raw >= peak / 2, in uint8 without overflow.
-    return ink, ink & (raw >= cv2.subtract(peak, raw)) & (raw > lo)
+    return ink, _core(ink.view(np.uint8), bg, gray, lo).view(bool)
 
 
 def _detect_reduced(gray, dark, bg, keep, lo, hi, dpi, s, core):
@@ -759,10 +756,7 @@ def _hysteresis(weak: np.ndarray, strong: np.ndarray, dpi: float, scale: int, st
     """The 8-connected marks of `weak` that hold a `strong` pixel and span
     :data:`MIN_MARK_IN`, or span :data:`LONG_MARK_IN` (`weak` at `dpi` /
     `scale`; the extents are measured in pixels of `dpi`)."""
-    # 16-bit labels halve the labelling time; they suffice unless the mask
-    # is a noise field (then fewer than 65,535 labels is not guaranteed).
-    ltype = cv2.CV_16U if weak.size < 4 * 65535 or np.count_nonzero(weak) < 65535 else cv2.CV_32S
-    n, lab, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(weak.view(np.uint8), 8, ltype, cv2.CCL_DEFAULT)
+    n, lab, stats, _ = geo.components(weak.view(np.uint8))
     seeds = lab.ravel()[np.flatnonzero(strong if strong_in_weak else strong & weak)]
     good = np.zeros(n, bool)
     good[seeds] = True
@@ -1103,9 +1097,7 @@ def _edge_strips(keep: np.ndarray, cells: dict, line_y: np.ndarray, d: float) ->
 def _strip_sums(I: np.ndarray, pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, horizontal: bool) -> np.ndarray:
     """Pixel counts of one-pixel strips from an integral image: rows `pos`
     over columns lo:hi (`horizontal`), or columns `pos` over rows lo:hi."""
-    if horizontal:
-        return I[pos + 1, hi] - I[pos, hi] - I[pos + 1, lo] + I[pos, lo]
-    return I[hi, pos + 1] - I[hi, pos] - I[lo, pos + 1] + I[lo, pos]
+    return _box_sums(I, (pos, pos + 1, lo, hi) if horizontal else (lo, hi, pos, pos + 1))
 
 
 def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = None) -> bool:
@@ -1233,7 +1225,7 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     hit = _strike_runs(ink, lay, written) if len(written) else None
     # Strike cover of every row of every line at once: the columns a long run
     # crosses, summed per cell through a cumulative sum along each row band.
-    for r, (y0, y1, row_names) in enumerate(lay.rows if hit is not None else ()):
+    for r, (_y0, _y1, row_names) in enumerate(lay.rows if hit is not None else ()):
         colhit = hit[r]  # (lines, W): columns a run crosses
         csum = np.zeros((n_lines, W + 1), np.int32)
         np.cumsum(colhit > 0, axis=1, out=csum[:, 1:])
@@ -1249,8 +1241,8 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         # length: count the columns a run crosses in any row of the block,
         # over the block's width, when at least two rows hold a good part of
         # it (one long flourish in one row is not a strike).
-        xs = [(lay.cells[n][0], lay.cells[n][0] + lay.cells[n][2]) for _y0, _y1, ns in lay.rows for n in ns]
-        x_lo, x_hi = min(max(a, 0) for a, _ in xs), max(min(b, W) for _, b in xs)
+        x_lo = min(int(a.min()) for a, _b, _w in lay.row_spans)
+        x_hi = max(int(b.max()) for _a, b, _w in lay.row_spans)
         span = max(1, x_hi - x_lo)
         per_row = (hit[:, :, x_lo:x_hi] > 0).sum(2) / span  # (rows, lines)
         block = (hit[:, :, x_lo:x_hi].max(0) > 0).sum(1) / span  # (lines,)
