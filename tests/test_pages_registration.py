@@ -110,33 +110,42 @@ def test_fit_similarity_maps_two_points_exactly():
     assert np.allclose(M[:2, :2], R)
 
 
+def _marks_swapped_for_blots(layout, seed, gone, blots, skew_deg):
+    """A scanned page whose marks at `gone` (inches) are erased and with
+    solid blots of 0.2 in at `blots` (top-left corners, inches)."""
+    dpi = 150
+    n = 10 if layout == "single_row" else 8
+    rng = np.random.default_rng(seed)
+    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
+             for s in STATES[:n]]
+    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
+    r = s = int(0.2 * dpi)
+    for cx, cy in gone:
+        x, y = int(cx * dpi), int(cy * dpi)
+        img[y - r: y + r, x - r: x + r] = 255
+    for bx, by in blots:
+        img[int(by * dpi): int(by * dpi) + s, int(bx * dpi): int(bx * dpi) + s] = 0
+    img, M = scan(img, rng=rng, skew_deg=skew_deg, noise=0.02)
+    return img, transform_truth(truth, M), segment_page(img, dpi=dpi)
+
+
+def _lines_right(seg, truth, min_iou):
+    for got, want in zip(seg.lines, truth["lines"]):
+        assert iou(got.signature, want["signature"]) >= min_iou, (got.line, got.signature, want["signature"])
+        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)
+
+
 @pytest.mark.parametrize("layout", ["single_row", "two_row"])
 def test_a_blot_standing_in_for_a_lost_mark_is_outvoted_by_the_rules(layout):
     # Two top marks gone (cut off by the scan, say), and a blot near the
     # top-right corner where the picker looks for that mark: three "marks",
     # one wrong, so the affine map through all three misses the form. Each
-    # two of them (and the table outline) are tried as well, and the form's
-    # rules pick the right map. (Page 36 of the 200 dpi benchmark filing.)
-    dpi = 150
-    n = 10 if layout == "single_row" else 8
-    rng = np.random.default_rng(36)
-    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
-             for s in STATES[:n]]
-    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
-    r = int(0.2 * dpi)
-    for cx in (0.55, 7.95):  # the top marks
-        x, y = int(cx * dpi), int(0.55 * dpi)
-        img[y - r: y + r, x - r: x + r] = 255
-    bx, by, s = int(7.6 * dpi), int(0.95 * dpi), int(0.2 * dpi)
-    img[by: by + s, bx: bx + s] = 0  # the blot
-    img, M = scan(img, rng=rng, skew_deg=3.0, noise=0.02)
-    truth = transform_truth(truth, M)
-    seg = segment_page(img, dpi=dpi)
+    # two of them are tried as well, and the form's rules pick the right
+    # map. (Page 36 of the 200 dpi benchmark filing.)
+    img, truth, seg = _marks_swapped_for_blots(layout, 36, [(0.55, 0.55), (7.95, 0.55)], [(7.6, 0.95)], 3.0)
     assert seg.method == "marks"  # the two good marks, not the table outline
     assert abs(seg.skew_deg - 3.0) < 0.1, seg.skew_deg
-    for got, want in zip(seg.lines, truth["lines"]):
-        assert iou(got.signature, want["signature"]) >= 0.95, (got.line, got.signature, want["signature"])
-        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)
+    _lines_right(seg, truth, 0.95)
 
 
 @pytest.mark.parametrize("layout", ["single_row", "two_row"])
@@ -144,24 +153,8 @@ def test_marks_the_rules_do_not_confirm_give_way_to_the_table_outline(layout):
     # Three marks gone, blots near two of their corners: of the three
     # "marks" only one is real, so no fit through marks lands the form's
     # rules on ink, and the table's outer rule registers the page.
-    dpi = 150
-    n = 10 if layout == "single_row" else 8
-    rng = np.random.default_rng(37)
-    lines = [FormLine("Maria Gonzalez", "1234 W Sunset Blvd", "Los Angeles", "90026", "03/14/26", None, s)
-             for s in STATES[:n]]
-    img, truth = render_page(lines, layout=layout, filing_title="Recall petition", dpi=dpi, rng=rng)
-    r = int(0.2 * dpi)
-    for cx, cy in ((0.55, 0.55), (7.95, 0.55), (0.55, 10.45)):
-        x, y = int(cx * dpi), int(cy * dpi)
-        img[y - r: y + r, x - r: x + r] = 255
-    s = int(0.2 * dpi)
-    for bx, by in ((0.75, 0.95), (7.6, 0.95)):  # the blots
-        img[int(by * dpi): int(by * dpi) + s, int(bx * dpi): int(bx * dpi) + s] = 0
-    img, M = scan(img, rng=rng, skew_deg=-2.0, noise=0.02)
-    truth = transform_truth(truth, M)
-    seg = segment_page(img, dpi=dpi)
+    img, truth, seg = _marks_swapped_for_blots(layout, 37, [(0.55, 0.55), (7.95, 0.55), (0.55, 10.45)],
+                                               [(0.75, 0.95), (7.6, 0.95)], -2.0)
     assert seg.method == "table"
     assert abs(seg.skew_deg + 2.0) < 0.15, seg.skew_deg
-    for got, want in zip(seg.lines, truth["lines"]):
-        assert iou(got.signature, want["signature"]) >= 0.9, (got.line, got.signature, want["signature"])
-        assert got.state == want["state"], (got.line, got.state, want["state"], got.cell_ink)
+    _lines_right(seg, truth, 0.9)
