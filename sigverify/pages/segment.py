@@ -1100,6 +1100,28 @@ def _strip_sums(I: np.ndarray, pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
     return _box_sums(I, (pos, pos + 1, lo, hi) if horizontal else (lo, hi, pos, pos + 1))
 
 
+_BANDS: dict[int, tuple] = {}
+
+
+def _band_tests(strips: tuple) -> tuple:
+    """The layout-only parts of :func:`_drop_edge_rules`' test of one set of
+    edge strips (a layout's ``band_rows`` or ``band_cols``), cached: which
+    entries neighbour the next one, which strips hold enough `keep` pixels to
+    judge, the ink counts each test needs, and each strip's table row rank."""
+    pos, lo, hi, kn = strips
+    hit = _BANDS.get(id(pos))
+    if hit is None or hit[0] is not pos:
+        if len(_BANDS) > 64:
+            _BANDS.clear()
+        # Neighbouring entries of the same band are neighbouring rows (columns).
+        same = (pos[1:] == pos[:-1] + 1) & (lo[1:] == lo[:-1])
+        judged = kn > 0.3 * (hi - lo)
+        _, row = np.unique(pos, return_inverse=True)
+        hit = _BANDS[id(pos)] = (pos, same, judged, same & judged[:-1], 0.6 * kn,
+                                 0.7 * np.maximum(kn[:-1], kn[1:]), 0.3 * kn, row)
+    return hit[1:]
+
+
 def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = None) -> bool:
     """Clear, in place, rules that registration left inside the cells' edges.
 
@@ -1112,21 +1134,22 @@ def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = 
     already known. Returns whether any was cleared.
     """
     hit = False
-    for horizontal, (pos, lo, hi, kn) in ((True, lay.band_rows), (False, lay.band_cols)):
+    for horizontal, strips in ((True, lay.band_rows), (False, lay.band_cols)):
+        pos, lo, hi, kn = strips
         if not len(pos):
             continue
         if I is None:
             I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
         c = _strip_sums(I, pos, lo, hi, horizontal)
-        # Neighbouring entries of the same band are neighbouring rows (columns).
-        pair = c[:-1] + c[1:]
-        same = (pos[1:] == pos[:-1] + 1) & (lo[1:] == lo[:-1])
-        rule = (kn > 0.3 * (hi - lo)) & (c > 0.6 * kn)
-        two = same & (pair > 0.7 * np.maximum(kn[:-1], kn[1:])) & (kn[:-1] > 0.3 * (hi - lo)[:-1])
+        same, judged, two_ok, need_one, need_two, need_ink, row = _band_tests(strips)
+        # A strip mostly ink (of the ones that can be judged), or two
+        # neighbouring strips together.
+        rule = judged & (c > need_one)
+        two = two_ok & (c[:-1] + c[1:] > need_two)
         rule[:-1] |= two
         rule[1:] |= two
         if horizontal and rule.any():
-            rule &= _across_the_row(pos, lo, hi, kn, c, same)
+            rule &= _across_the_row(c, same, judged, need_ink, row)
         if not rule.any():
             continue
         hit = True
@@ -1139,8 +1162,8 @@ def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = 
     return hit
 
 
-def _across_the_row(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, kn: np.ndarray, c: np.ndarray,
-                    same: np.ndarray) -> np.ndarray:
+def _across_the_row(c: np.ndarray, same: np.ndarray, judged: np.ndarray, need_ink: np.ndarray,
+                    row: np.ndarray) -> np.ndarray:
     """Which horizontal edge strips hold ink in every cell the table row crosses.
 
     A rule runs the width of the table, so where registration leaves one in
@@ -1149,15 +1172,15 @@ def _across_the_row(pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, kn: np.ndar
     then rising through the next cell) does not, and is kept. A cell whose
     strip is mostly label or mask (no `keep` pixels to judge by) does not
     count against it; nor does a rule spread over the neighbouring row.
+    `c`: each strip's ink count; `same`, `judged`, `need_ink` and `row` (the
+    strip's table row rank) as :func:`_band_tests` gives them.
     """
-    judged = kn > 0.3 * (hi - lo)
-    inked = c > 0.3 * kn
+    inked = c > need_ink
     near = inked.copy()
     near[:-1] |= same & inked[1:]
     near[1:] |= same & inked[:-1]
     ok = near | ~judged
     # Every strip at the same table row must be ok.
-    _, row = np.unique(pos, return_inverse=True)
     return np.bincount(row, weights=~ok)[row] == 0
 
 
