@@ -197,6 +197,29 @@ def eer(pos: np.ndarray, neg: np.ndarray) -> float:
     return float((frr[i] + far[i]) / 2)
 
 
+def writer_bootstrap(pos_w, pos, neg_w, neg, *, rng, rounds: int = 1000) -> list[float]:
+    """95 % interval of the EER when the writers themselves are resampled.
+
+    Trials of one writer are not independent (the same exemplars and
+    questioned signatures recur), so the interval resamples whole writers
+    with replacement — each drawn writer brings all of its genuine and
+    forgery trials — and reports the 2.5th and 97.5th percentiles of the EER
+    over `rounds` draws. With two dozen writers this, not the number of
+    trials, is what limits how exactly an EER is known.
+    """
+    writers = np.unique(np.concatenate([pos_w, neg_w]))
+    pi = {w: np.flatnonzero(pos_w == w) for w in writers}
+    ni = {w: np.flatnonzero(neg_w == w) for w in writers}
+    out = np.empty(rounds)
+    for r in range(rounds):  # a thousand EERs of a few thousand scores: about a second
+        draw = rng.choice(writers, len(writers))
+        a = np.concatenate([pi[w] for w in draw])
+        b = np.concatenate([ni[w] for w in draw])
+        out[r] = eer(pos[a], neg[b]) if len(a) and len(b) else np.nan
+    lo, hi = np.nanpercentile(out, [2.5, 97.5])
+    return [float(lo), float(hi)]
+
+
 def trials(writer, genuine, k: int, *, rng, per_writer: int = 150, writers=None, random_from=None):
     """Reference sets of k genuine exemplars with genuine / random / skilled
     questioned signatures (indices into the arrays); random forgeries are
@@ -224,10 +247,12 @@ def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None, scores
     if scores is None:
         q, refs, kind = trials(writer, genuine, k, rng=rng, writers=writers)
         res = score_described(feats, err, q, list(refs), model=model)
-    else:  # pooled cross-validation results: (SignatureScores, kind)
-        res, kind = scores
+        tw = writer[refs[:, 0]]  # the writer whose exemplars each trial uses
+    else:  # pooled cross-validation results: (SignatureScores, kind, trial writer)
+        res, kind, tw = scores
     s = np.nan_to_num(res.score, nan=0.0)
     pos, rnd, skl = s[kind == 0], s[kind == 1], s[kind == 2]
+    boot = np.random.default_rng(1000 + k)
     # oracle threshold on this evaluation set: <= 1 % of other writers pass
     from sigverify.signatures.model import threshold_at_far
 
@@ -238,6 +263,10 @@ def evaluate(feats, err, writer, genuine, model, *, k, rng, writers=None, scores
         "trials": {"genuine": int(len(pos)), "random": int(len(rnd)), "skilled": int(len(skl))},
         "random_eer": eer(pos, rnd),
         "skilled_eer": eer(pos, skl) if len(skl) else None,
+        "writer_bootstrap_95": {
+            "random_eer": writer_bootstrap(tw[kind == 0], pos, tw[kind == 1], rnd, rng=boot),
+            "skilled_eer": writer_bootstrap(tw[kind == 0], pos, tw[kind == 2], skl, rng=boot) if len(skl) else None,
+        },
         "at_1pct_far_on_eval": {
             "threshold": t_eval,
             "genuine_accepted": float((pos >= t_eval).mean()),
@@ -273,7 +302,7 @@ def cross_validate(feats, err, writer, genuine, fit_w, *, folds: int, fit_kw: di
                           provenance={}, version="cv", **fit_kw)
         for k in parts:
             q, refs, kind = trials(writer, genuine, k, rng=np.random.default_rng(2011 + k), writers=test, random_from=test)
-            parts[k].append((score_described(feats, err, q, list(refs), model=model), kind))
+            parts[k].append((score_described(feats, err, q, list(refs), model=model), kind, writer[refs[:, 0]]))
     out = []
     for k, ps in parts.items():
         res = SignatureScores(
@@ -286,7 +315,8 @@ def cross_validate(feats, err, writer, genuine, fit_w, *, folds: int, fit_kw: di
             threshold=np.concatenate([p[0].threshold for p in ps]),
             model_version="cv",
         )
-        r = evaluate(None, None, None, None, None, k=k, rng=None, scores=(res, np.concatenate([p[1] for p in ps])))
+        r = evaluate(None, None, None, None, None, k=k, rng=None,
+                     scores=(res, np.concatenate([p[1] for p in ps]), np.concatenate([p[2] for p in ps])))
         r["folds"] = folds
         out.append(r)
     return out
