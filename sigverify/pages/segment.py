@@ -418,19 +418,20 @@ def _plausible(M: np.ndarray, t: FormTemplate, dpi: float) -> bool:
     return 0.5 * dpi < np.sqrt(sx * sy) < 2.0 * dpi
 
 
-def _refine_by_rules(image: np.ndarray, M: np.ndarray, t: FormTemplate, threshold: float) -> np.ndarray:
+def _refine_by_rules(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float) -> np.ndarray:
     """Correct offset and scale on each axis by snapping to the printed rules.
 
     The table outline found on the reduced page is biased by the thickness
     of the outer rule. Resample the table deskewed, project its ink on each
     axis, and pick the offset/scale that puts the template's rule positions
-    on the projection peaks.
+    on the projection peaks. The table is resampled from the page's ~100 dpi
+    halving (`dpi` is the page's), as the line states are.
     """
     d = STATE_DPI
     m = 0.15
     tx, ty, tw, th = t.table
     box = (tx - m, ty - m, tw + 2 * m, th + 2 * m)
-    ink = (_warp(image, M, box, d) < threshold).astype(np.float32)
+    ink = (_warp_level(work, M, box, dpi) < work.threshold).astype(np.float32)
     xs, ys = set(), set()
     for i in range(1, t.line_count + 1):
         for n in t.cells:
@@ -455,14 +456,22 @@ def _refine_by_rules(image: np.ndarray, M: np.ndarray, t: FormTemplate, threshol
 # cells, crops, states
 
 
+_CORNER_X = np.array([0.0, 1.0, 1.0, 0.0])
+_CORNER_Y = np.array([0.0, 0.0, 1.0, 1.0])
+
+
 def _boxes_in_original(M: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     """Axis-aligned boxes (N, 4) in the original page of inch boxes (N, 4), in one pass."""
-    x, y, w, h = boxes.T
-    c = np.stack([np.stack([x, y], 1), np.stack([x + w, y], 1), np.stack([x + w, y + h], 1),
-                  np.stack([x, y + h], 1)], 1)  # (N, 4, 2)
+    c = np.empty((len(boxes), 4, 2))  # corners TL, TR, BR, BL
+    # x + 0 * w is x exactly: the same corners as adding w where it is due.
+    c[:, :, 0] = boxes[:, :1] + boxes[:, 2:3] * _CORNER_X
+    c[:, :, 1] = boxes[:, 1:2] + boxes[:, 3:4] * _CORNER_Y
     p = geo.apply(M, c.reshape(-1, 2)).reshape(-1, 4, 2)
-    lo, hi = p.min(1), p.max(1)
-    return np.column_stack([lo, hi - lo])
+    # Pairwise over the four corners: numpy's reduction along a short middle
+    # axis costs twice as much.
+    lo = np.minimum(np.minimum(p[:, 0], p[:, 1]), np.minimum(p[:, 2], p[:, 3]))
+    hi = np.maximum(np.maximum(p[:, 0], p[:, 1]), np.maximum(p[:, 2], p[:, 3]))
+    return np.concatenate([lo, hi - lo], axis=1)
 
 
 def _box_in_original(M: np.ndarray, box: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
@@ -475,6 +484,18 @@ def _crop_transform(M: np.ndarray, box, dpi: float) -> tuple[np.ndarray, tuple[i
     size = (max(1, int(round(w * dpi))), max(1, int(round(h * dpi))))
     S = np.array([[1.0 / dpi, 0, x], [0, 1.0 / dpi, y], [0, 0, 1.0]])
     return M @ S, size
+
+
+def _warp_level(work: geo.Working, M: np.ndarray, box, dpi: float) -> np.ndarray:
+    """Resample the inch box `box` at :data:`STATE_DPI` out of the page's
+    halving nearest above it (`dpi` is the page's, `M` maps inches to its pixels).
+
+    The geometry step made the halvings anyway: area-averaged (a thin light
+    stroke stays visible as gray) and a quarter of the pixels to resample.
+    """
+    f, level = work.level_for(dpi, STATE_DPI)
+    T = np.array([[1.0 / f, 0, 0.5 / f - 0.5], [0, 1.0 / f, 0.5 / f - 0.5], [0, 0, 1.0]])
+    return _warp(level, T @ M, box, STATE_DPI)
 
 
 def _warp(image: np.ndarray, M: np.ndarray, box, dpi: float, interp: int = cv2.INTER_LINEAR,
@@ -1422,7 +1443,7 @@ def segment_page(
     reg = _register(image, work, templates, dpi_in)
     t, M = reg.template, reg.M
     if reg.method == "table":
-        M = _refine_by_rules(image, M, t, work.threshold)
+        M = _refine_by_rules(work, M, t, dpi_in)
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
@@ -1435,12 +1456,7 @@ def segment_page(
     y_ext = max(c.y + c.h for c in t.cells.values())
     y0 = t.line_top
     table_box = (x0, y0, x1 - x0, (t.line_count - 1) * t.line_pitch + y_ext)
-    # Line states from the ~100 dpi halving the geometry step made anyway:
-    # area-averaged (a thin light stroke stays visible as gray) and a quarter
-    # of the pixels to resample.
-    f, level = work.level_for(d, STATE_DPI)
-    T = np.array([[1.0 / f, 0, 0.5 / f - 0.5], [0, 1.0 / f, 0.5 / f - 0.5], [0, 0, 1.0]])
-    table = _warp(level, T @ M, table_box, STATE_DPI)
+    table = _warp_level(work, M, table_box, d)
     lay = _state_layout(t, x0, y0, (table.shape[1], table.shape[0]))
     states, shown, paper_t = _line_states(table, lay)
 
