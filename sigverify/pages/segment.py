@@ -986,6 +986,9 @@ class _StateLayout:
     #: the number of `keep` pixels it holds.
     band_rows: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
     band_cols: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
+    #: :func:`_band_tests` of band_rows and of band_cols.
+    row_tests: tuple = ()
+    col_tests: tuple = ()
     #: (Y0, Y1, X0, X1), each (lines, cells): every line's content cells as
     #: corners in the table's integral image (clipped to the table).
     count_boxes: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] = ()
@@ -1023,7 +1026,9 @@ def _state_layout(t: FormTemplate, x0: float, y0: float, size: tuple[int, int]) 
         names = [n for n in t.content_cells if (t.cells[n].y, t.cells[n].h) == (ry, rh)]
         rows.append((int(round(ry * d)), int(round((ry + rh) * d)), names))
     keep.setflags(write=False)
-    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows, *_edge_strips(keep, cells, line_y, d),
+    band_rows, band_cols = _edge_strips(keep, cells, line_y, d)
+    lay = _LAYOUTS[key] = _StateLayout((h, w), keep, cells, line_y, rows, band_rows, band_cols,
+                                       _band_tests(band_rows), _band_tests(band_cols),
                                        *_count_layout(cells, line_y, rows, h, w))
     return lay
 
@@ -1121,26 +1126,17 @@ def _strip_sums(I: np.ndarray, pos: np.ndarray, lo: np.ndarray, hi: np.ndarray, 
     return _box_sums(I, (pos, pos + 1, lo, hi) if horizontal else (lo, hi, pos, pos + 1))
 
 
-_BANDS: dict[int, tuple] = {}
-
-
 def _band_tests(strips: tuple) -> tuple:
     """The layout-only parts of :func:`_drop_edge_rules`' test of one set of
-    edge strips (a layout's ``band_rows`` or ``band_cols``), cached: which
-    entries neighbour the next one, which strips hold enough `keep` pixels to
-    judge, the ink counts each test needs, and each strip's table row rank."""
+    edge strips (``band_rows`` or ``band_cols``): which entries neighbour the
+    next one, which strips hold enough `keep` pixels to judge, the ink counts
+    each test needs, and each strip's table row rank."""
     pos, lo, hi, kn = strips
-    hit = _BANDS.get(id(pos))
-    if hit is None or hit[0] is not pos:
-        if len(_BANDS) > 64:
-            _BANDS.clear()
-        # Neighbouring entries of the same band are neighbouring rows (columns).
-        same = (pos[1:] == pos[:-1] + 1) & (lo[1:] == lo[:-1])
-        judged = kn > 0.3 * (hi - lo)
-        _, row = np.unique(pos, return_inverse=True)
-        hit = _BANDS[id(pos)] = (pos, same, judged, same & judged[:-1], 0.6 * kn,
-                                 0.7 * np.maximum(kn[:-1], kn[1:]), 0.3 * kn, row)
-    return hit[1:]
+    # Neighbouring entries of the same band are neighbouring rows (columns).
+    same = (pos[1:] == pos[:-1] + 1) & (lo[1:] == lo[:-1])
+    judged = kn > 0.3 * (hi - lo)
+    _, row = np.unique(pos, return_inverse=True)
+    return same, judged, same & judged[:-1], 0.6 * kn, 0.7 * np.maximum(kn[:-1], kn[1:]), 0.3 * kn, row
 
 
 def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = None) -> bool:
@@ -1155,14 +1151,14 @@ def _drop_edge_rules(ink: np.ndarray, lay: _StateLayout, I: np.ndarray | None = 
     already known. Returns whether any was cleared.
     """
     hit = False
-    for horizontal, strips in ((True, lay.band_rows), (False, lay.band_cols)):
-        pos, lo, hi, kn = strips
+    for horizontal, (pos, lo, hi, _kn), tests in ((True, lay.band_rows, lay.row_tests),
+                                                   (False, lay.band_cols, lay.col_tests)):
         if not len(pos):
             continue
         if I is None:
             I = cv2.integral(ink.view(np.uint8), sdepth=cv2.CV_32S)
         c = _strip_sums(I, pos, lo, hi, horizontal)
-        same, judged, two_ok, need_one, need_two, need_ink, row = _band_tests(strips)
+        same, judged, two_ok, need_one, need_two, need_ink, row = tests
         # A strip mostly ink (of the ones that can be judged), or two
         # neighbouring strips together.
         rule = judged & (c > need_one)
