@@ -154,3 +154,56 @@ def test_box_sums_match_per_page_cell_counts():
                          min(max(c[0], 0), W): min(max(c[0] + c[2], 0), W)].sum() for c in lay.cells.values()]
                     for ly in lay.line_y])
     assert np.array_equal(seg._box_sums(I, (Y0, Y1, X0, X1)), ref)
+
+
+def _outer_blobs_reference(mask: np.ndarray):
+    """Boxes of the 8-connected blobs with their holes filled, by labelling
+    (a blob inside another's hole is part of the filled outer blob)."""
+    h, w = mask.shape
+    pad = np.pad((mask > 0).astype(np.uint8), 1)
+    paper = np.zeros((h + 4, w + 4), np.uint8)  # floodFill's mask: 1 px wider each side
+    cv2.floodFill(1 - pad, paper, (0, 0), 2, flags=4)  # the paper reachable from the border (4-connected)
+    filled = (paper[1:-1, 1:-1] == 0)[1:-1, 1:-1].astype(np.uint8)
+    n, _, stats, _ = geo.components(filled)
+    return stats[1:n, :4].astype(np.int64)
+
+
+def _rows_sorted(a: np.ndarray) -> np.ndarray:
+    return a[np.lexsort(a.T[::-1])]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blob_boxes_match_labelling_of_the_outer_blobs(seed):
+    rng = np.random.default_rng(seed)
+    tested = 0
+    for _ in range(20):
+        h, w = int(rng.integers(5, 120)), int(rng.integers(5, 160))
+        mask = (rng.random((h, w)) < rng.uniform(0.05, 0.6)).astype(np.uint8) * 255
+        # a ring with a blob in its hole: the inner blob is no outer blob
+        if h > 40 and w > 40:
+            cv2.rectangle(mask, (5, 5), (35, 35), 255, 2)
+            mask[15:25, 15:25] = 0
+            mask[18:22, 18:22] = 255
+        cnts, boxes = geo.blob_boxes(mask)
+        ref = _outer_blobs_reference(mask)
+        assert len(cnts) == len(boxes)
+        assert np.array_equal(_rows_sorted(boxes), _rows_sorted(ref))  # the same blobs, in any order
+        tested += len(ref)
+    assert tested > 100
+
+
+def test_boxes_in_original_are_the_corners_extremes():
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        a = np.radians(rng.uniform(-5, 5))
+        s = rng.uniform(100, 600)
+        M = np.array([[s * np.cos(a), -s * np.sin(a), rng.uniform(-50, 50)],
+                      [s * np.sin(a), s * np.cos(a), rng.uniform(-50, 50)], [0, 0, 1.0]])
+        if rng.random() < 0.3:
+            M[2, :2] = rng.uniform(-1e-3, 1e-3, 2)  # a perspective page
+        boxes = np.column_stack([rng.uniform(0, 8, (7, 2)), rng.uniform(0.1, 3, (7, 2))])
+        got = seg._boxes_in_original(M, boxes)
+        for b, g in zip(boxes, got):
+            x, y, w, h = b
+            p = geo.apply(M, np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]))
+            assert np.allclose(g, [*p.min(0), *(p.max(0) - p.min(0))], rtol=0, atol=1e-9)

@@ -128,15 +128,13 @@ def components(mask: np.ndarray):
 def blob_boxes(mask: np.ndarray) -> tuple[list, np.ndarray]:
     """Outer contours and bounding boxes of the 8-connected blobs of `mask`.
 
-    Returns the contours (as ``cv2.findContours``, external only) and their
-    boxes (N, 4: x, y, w, h), both in the order
-    :func:`components` labels the blobs (raster order of each blob's first
-    pixel). A blob's outer contour spans it, so the boxes are the ones
-    ``cv2.connectedComponentsWithStats`` gives (blobs inside another's hole
-    are left out: their boxes are inside its box). On a mask of few, large
-    blobs (the dilated page's rules) tracing the outlines costs a fraction
-    of labelling every pixel with statistics; on text, with hundreds of
-    small outlines, it does not.
+    Returns the contours (as ``cv2.findContours``, external only, in its
+    order) and their boxes (N, 4: x, y, w, h). A blob's outer contour spans
+    it, so the boxes are the ones :func:`components` gives, except that
+    blobs inside another's hole are left out (their boxes are inside its
+    box). On a mask of few, large blobs (the dilated page's rules) tracing
+    the outlines costs a fraction of labelling every pixel with statistics;
+    on text, with hundreds of small outlines, it does not.
     """
     cnts, _ = cv2.findContours(np.ascontiguousarray(mask), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     if not cnts:
@@ -146,11 +144,7 @@ def blob_boxes(mask: np.ndarray) -> tuple[list, np.ndarray]:
     np.cumsum([len(c) for c in cnts[:-1]], out=starts[1:])
     lo = np.minimum.reduceat(pts, starts, axis=0)
     hi = np.maximum.reduceat(pts, starts, axis=0)
-    boxes = np.column_stack([lo, hi - lo + 1])
-    # Each outer contour starts at its blob's first pixel in raster order.
-    first = pts[starts]
-    order = np.lexsort((first[:, 0], first[:, 1]))
-    return [cnts[i] for i in order.tolist()], boxes[order]
+    return list(cnts), np.column_stack([lo, hi - lo + 1])
 
 
 def find_mark_candidates(work: Working, size_px: float) -> np.ndarray:
