@@ -474,8 +474,8 @@ def main(argv=None):
                     "folds; pooled scores) — for choosing options without the evaluation writers")
     ap.add_argument("--all-writers-cv", type=int, default=10, metavar="FOLDS",
                     help="also measure the fitting recipe by leave-writers-out cross-validation over all real "
-                    "writers (this many folds; 0 = skip): twice the writers of the fixed evaluation half, so a "
-                    "tighter figure, reported beside it (default 10)")
+                    "writers (this many folds; 0 = skip): twice the writers of the fixed evaluation half, a "
+                    "somewhat tighter figure, reported beside it (default 10)")
     ap.add_argument("--cv-only", action="store_true", help="stop after the cross-validation (no evaluation writers)")
     ap.add_argument("--cache", default=None, help="npz cache of real-data features (outside the repository)")
     args = ap.parse_args(argv)
