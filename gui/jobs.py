@@ -29,6 +29,10 @@ class JobDialog(QDialog):
         self.result = self.error = None
         self.problems: list[str] = []
         self.was_cancelled = False
+        #: True once the outcome is in (result / error / problems set, `done`
+        #: emitted): the thread alone finishing is not enough, its report
+        #: reaches this dialog through the event loop afterwards.
+        self.completed = False
         lay = QVBoxLayout(self)
         self.stage = QLabel(f"{title} …")
         self.stage.setObjectName("jobStage")
@@ -65,5 +69,6 @@ class JobDialog(QDialog):
         self.thread.wait()
         self.result, self.error, self.was_cancelled = packet
         self.problems = list(self.thread.problems)
+        self.completed = True
         self.done.emit(packet)
         self.accept()

@@ -32,10 +32,11 @@ def inputs(tmp_path_factory):
 
 
 def run(qtbot, job, timeout=60_000):
+    """Wait until the job's outcome has reached its dialog. (Not until its
+    thread has finished: a quick job's thread can be done while its report
+    still waits in the event loop.)"""
     assert job is not None
-    if job.thread.isRunning() or not job.thread.isFinished():
-        with qtbot.waitSignal(job.done, timeout=timeout):
-            pass
+    qtbot.waitUntil(lambda: job.completed, timeout=timeout)
     return job
 
 
