@@ -39,6 +39,13 @@ class KeyingPanel(QWidget):
         super().__init__(parent)
         self.line = None      # the KeyingLine open
         self.lines: list = []
+        # Reads and writes run on other threads and answer later, in order. A
+        # queue read that started before a save landed still lists the saved
+        # line, and two reloads in a row would each ask for the first line: so
+        # count the line requests not answered yet (only the answer to the
+        # newest is shown), and remember the lines saved here.
+        self._asked = 0
+        self._saved: set[int] = set()
         lay = QVBoxLayout(self)
         top = QHBoxLayout()
         top.addWidget(QLabel("Open &line:"))
@@ -47,7 +54,7 @@ class KeyingPanel(QWidget):
         self.goto.setPlaceholderText("e.g. S001-P02-L07")
         self.goto.setToolTip("Open any line by its id to key or re-key it (Enter)")
         top.itemAt(0).widget().setBuddy(self.goto)
-        self.goto.returnPressed.connect(lambda: self.line_requested.emit(self.goto.text().strip())
+        self.goto.returnPressed.connect(lambda: self._request(self.goto.text().strip())
                                         if self.goto.text().strip() else None)
         top.addWidget(self.goto)
         self.status = QLabel("")
@@ -131,8 +138,20 @@ class KeyingPanel(QWidget):
         self.skip_btn.setEnabled(on)
 
     # ------------------------------------------------------------ queue
+    def _request(self, ident: str) -> None:
+        self._asked += 1
+        self.line_requested.emit(ident)
+
+    def _answered(self) -> bool:
+        """Count one answer to a line request; True if it answers the newest."""
+        self._asked = max(0, self._asked - 1)
+        return self._asked == 0
+
     def set_queue(self, lines: list) -> None:
-        self.lines = list(lines)
+        """The unkeyed lines as read. Lines saved here are left out until a
+        read no longer lists them (then their writes have landed)."""
+        self._saved &= {ln.line_db_id for ln in lines}
+        self.lines = [ln for ln in lines if ln.line_db_id not in self._saved]
         self.queue.clear()
         for ln in self.lines:
             it = QListWidgetItem(ln.label)
@@ -142,17 +161,20 @@ class KeyingPanel(QWidget):
         n = len(self.lines)
         self.status.setText(f"{n} signed line{'s' if n != 1 else ''} with nothing keyed" if n
                             else "Every signed line has keyed data. Open a line by its id to re-key it.")
-        if self.line is None and self.lines:
-            self.line_requested.emit(str(self.lines[0].line_db_id))
+        if self.line is None and not self._asked and self.lines:
+            self._request(str(self.lines[0].line_db_id))
 
     def _activated(self, item) -> None:
         lid = item.data(Qt.ItemDataRole.UserRole)
         for ln in self.lines:
             if ln.line_db_id == lid:
-                self.line_requested.emit(str(lid))
+                self._request(str(lid))
 
     def open_line(self, line, images: dict) -> None:
-        """Show a :class:`petitions.review.KeyingLine` with its decoded crops."""
+        """Show a :class:`petitions.review.KeyingLine` with its decoded crops
+        (unless another line has been asked for since)."""
+        if not self._answered():
+            return
         self.line = line
         self.header.setText(f"{line.label}  ·  section {line.section}, page {line.page}, line {line.number}"
                             + ("  ·  re-keying" if line.keyed else ""))
@@ -172,6 +194,16 @@ class KeyingPanel(QWidget):
         self.cand_label.setText("Candidate voters appear as you type.")
         if any(k.get(f) for f in ("name", "address")):
             self.timer.start()
+
+    def open_failed(self, message: str) -> None:
+        if self._answered():
+            self.status.setText(message)
+
+    def save_failed(self, line_db_id: int, message: str) -> None:
+        """The write did not land: the line goes back in the queue."""
+        self._saved.discard(line_db_id)
+        self.status.setText(f"Not saved: {message}")
+        self.queue_requested.emit()
 
     def values(self) -> dict:
         return {k: e.text().strip() for k, e in self.fields.items()}
@@ -212,6 +244,7 @@ class KeyingPanel(QWidget):
                 return
         v["date_signed"] = v["date_signed"] or None
         lid = self.line.line_db_id
+        self._saved.add(lid)
         self.save_requested.emit(lid, v)
         self._advance(lid)
 
@@ -233,7 +266,7 @@ class KeyingPanel(QWidget):
             nxt = self.lines[0]
         self.line = None
         if nxt is not None:
-            self.line_requested.emit(str(nxt.line_db_id))
+            self._request(str(nxt.line_db_id))
         else:
             self.header.setText("No more unkeyed lines.")
             self._set_enabled(False)

@@ -481,7 +481,7 @@ class MainWindow(QMainWindow):
 
         def done(res, err):
             if err:
-                self.keying.status.setText(err)
+                self.keying.open_failed(err)
             else:
                 self.keying.open_line(*res)
 
@@ -506,7 +506,7 @@ class MainWindow(QMainWindow):
 
         def done(_res, err):
             if err:
-                self.keying.status.setText(f"Not saved: {err}")
+                self.keying.save_failed(line_db_id, err)
                 self.statusBar().showMessage(f"Keying not saved: {err}")
             else:
                 self.statusBar().showMessage("Keyed. Run the pipeline (Ctrl+Shift+R) to match keyed lines.", 8000)
