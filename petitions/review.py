@@ -802,7 +802,11 @@ def page_image(ws: Workspace, page: PageView) -> np.ndarray | None:
 # ---------------------------------------------------------------------------
 def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "review",
          reason_code: str | None = None, note: str | None = None) -> RulingResult:
-    """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`)."""
+    """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`).
+
+    Refused (:class:`UserError`) if someone has ruled on the line since
+    `case` was loaded: the ruling would supersede one the person never saw.
+    """
     if mode not in MODE_KIND:
         raise UserError(f"unknown queue {mode!r}")
     role = ws.user_role(user)
@@ -821,8 +825,9 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
         raise UserError("a rejection for “Other” needs a note saying why")
     if kind == "review" and action == "reject" and case.level == "second_opinion":
         kind = "second_opinion"
+    seen = [r.id for r in case.history if r.kind != "audit"]
     return record_ruling(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note,
-                         shown=case.shown, kind=kind)
+                         shown=case.shown, kind=kind, expect_last=max(seen) if seen else None)
 
 
 def undo_ruling(ws: Workspace, ruling_id: int, *, user: str) -> RulingResult:

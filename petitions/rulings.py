@@ -11,6 +11,8 @@ its event in the hash-chained log.
 """
 from __future__ import annotations
 
+from types import EllipsisType
+
 import json
 from dataclasses import dataclass
 
@@ -42,6 +44,7 @@ def record_ruling(
     note: str | None = None,
     shown: dict | None = None,
     kind: str = "review",
+    expect_last: int | None | EllipsisType = ...,
 ) -> RulingResult:
     """Record one person's ruling on one line.
 
@@ -59,6 +62,11 @@ def record_ruling(
     kind : {'review', 'second_opinion', 'escalation', 'audit'}
         ``audit`` rulings are blind re-rulings for QA; they never change the
         line's status.
+    expect_last : int or None, optional
+        The line's latest (non-audit) ruling when the person looked at it
+        (None: no ruling yet). If someone has ruled on the line since, the
+        ruling is refused: it would silently supersede a ruling this person
+        never saw. Omitted: no check (scripted and command-line rulings).
     """
     role = ws.user_role(user)
     if role is None:
@@ -89,6 +97,11 @@ def record_ruling(
     with ws.transaction():
         supersedes = ws.scalar(
             "SELECT MAX(id) FROM rulings WHERE line_id = ? AND kind != 'audit'", (line_id,)) if kind != "audit" else None
+        if expect_last is not ... and kind != "audit" and supersedes != expect_last:
+            by = ws.query("SELECT user, action FROM rulings WHERE id = ?", (supersedes,)) if supersedes else []
+            who = f" ({by[0]['user']}: {by[0]['action']})" if by else ""
+            raise UserError(f"line {label} has been ruled on since you opened it{who}; "
+                            "look at it again before ruling")
         cur = ws.db.execute(
             "INSERT INTO rulings (line_id, user, role, kind, action, reason_code, note, shown_json, supersedes, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -92,6 +92,26 @@ def test_rule_and_undo_restore_the_queue(tiny):
     assert ws.scalar("SELECT COUNT(*) FROM rulings") == 2   # append-only: the history stays
 
 
+def test_a_ruling_on_a_case_someone_has_ruled_on_since_is_refused(tiny):
+    t, ws = tiny
+    lid = t.review_ids[0]
+    seen_by_2 = review.load_case(ws, lid)   # reviewer 2 opened the line ...
+    first = review.rule(ws, review.load_case(ws, lid), user=REVIEWER, action="reject",
+                        reason_code="signature_mismatch")   # ... reviewer 1 rejected it meanwhile
+    n = ws.scalar("SELECT COUNT(*) FROM rulings")
+    with pytest.raises(UserError, match=f"ruled on since you opened it .{REVIEWER}: reject"):
+        review.rule(ws, seen_by_2, user=REVIEWER2, action="accept")
+    status = line_status(ws, t.filing_id).filter(pl.col("line_db_id") == lid)["status"][0]
+    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n and status == "invalid"
+    # the same person ruling twice from the same view is refused too
+    with pytest.raises(UserError, match="ruled on since"):
+        review.rule(ws, seen_by_2, user=REVIEWER, action="accept")
+    # looked at again (the history now shows the rejection): the ruling is recorded
+    again = review.rule(ws, review.load_case(ws, lid), user=REVIEWER2, action="accept")
+    stored = ws.query("SELECT supersedes FROM rulings WHERE id = ?", (again.ruling_id,))[0]
+    assert stored["supersedes"] == first.ruling_id
+
+
 def test_escalation_goes_to_supervisor_and_undo_returns_it(tiny):
     t, ws = tiny
     lid = t.review_ids[1]
