@@ -38,6 +38,9 @@ MODES = ("review", "escalations", "second_opinion", "audit")
 MODE_KIND = {"review": "review", "escalations": "escalation", "second_opinion": "second_opinion", "audit": "audit"}
 MODE_LABELS = {"review": "Review queue", "escalations": "Escalations", "second_opinion": "Second opinions",
                "audit": "QA audit sample"}
+#: The level of a ``needs_review`` line that puts it in each queue (the QA
+#: audit queue is the audit sample, not a level).
+QUEUE_LEVEL = {"review": "review", "escalations": "escalated", "second_opinion": "second_opinion"}
 
 #: What a reviewer may see of a voter record. Party, race and ethnicity are
 #: deliberately absent: they must never be shown while comparing.
@@ -121,12 +124,8 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
     if mode == "audit":
         return _audit_queue(ws, filing_id, user)
     st = line_status(ws, filing_id) if status is None else status
-    if mode == "review":
-        sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "review"))
-    elif mode == "escalations":
-        sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "escalated"))
-    else:
-        sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == "second_opinion"))
+    sel = st.filter((pl.col("status") == "needs_review") & (pl.col("level") == QUEUE_LEVEL[mode]))
+    if mode == "second_opinion":
         mine = _own_open_rejections(ws, filing_id, user)
         sel = sel.filter(~pl.col("line_db_id").is_in(list(mine)))
     ranks = dict(ws.db.execute(
@@ -804,8 +803,10 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
          reason_code: str | None = None, note: str | None = None) -> RulingResult:
     """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`).
 
-    Refused (:class:`UserError`) if someone has ruled on the line since
-    `case` was loaded: the ruling would supersede one the person never saw.
+    Refused (:class:`UserError`) if the line is not waiting in that queue
+    (a line opened from a page can be read, not ruled on, outside its
+    queue), or if someone has ruled on the line since `case` was loaded:
+    the ruling would supersede one the person never saw.
     """
     if mode not in MODE_KIND:
         raise UserError(f"unknown queue {mode!r}")
@@ -818,13 +819,15 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
         from petitions.audit import record_audit
 
         return record_audit(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note)
+    if case.status != "needs_review" or case.level != QUEUE_LEVEL[mode]:
+        now = case.status.replace("_", " ") if case.status != "needs_review" else f"waiting at level {case.level}"
+        raise UserError(f"line {case.label} is not in the {MODE_LABELS[mode].lower()} ({now}); "
+                        "it can be looked at here but not ruled on")
     kind = MODE_KIND[mode]
     if action == "escalate" and reason_code is None:
         reason_code = case.det_reasons[0] if case.det_reasons and case.det_reasons[0] in REASONS else None
     if action == "reject" and reason_code == "other" and not (note or "").strip():
         raise UserError("a rejection for “Other” needs a note saying why")
-    if kind == "review" and action == "reject" and case.level == "second_opinion":
-        kind = "second_opinion"
     seen = [r.id for r in case.history if r.kind != "audit"]
     return record_ruling(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note,
                          shown=case.shown, kind=kind, expect_last=max(seen) if seen else None)

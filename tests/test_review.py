@@ -96,20 +96,35 @@ def test_a_ruling_on_a_case_someone_has_ruled_on_since_is_refused(tiny):
     t, ws = tiny
     lid = t.review_ids[0]
     seen_by_2 = review.load_case(ws, lid)   # reviewer 2 opened the line ...
-    first = review.rule(ws, review.load_case(ws, lid), user=REVIEWER, action="reject",
-                        reason_code="signature_mismatch")   # ... reviewer 1 rejected it meanwhile
+    first = review.rule(ws, review.load_case(ws, lid), user=REVIEWER, action="escalate")   # ... reviewer 1 escalated it
     n = ws.scalar("SELECT COUNT(*) FROM rulings")
-    with pytest.raises(UserError, match=f"ruled on since you opened it .{REVIEWER}: reject"):
+    with pytest.raises(UserError, match=f"ruled on since you opened it .{REVIEWER}: escalate"):
         review.rule(ws, seen_by_2, user=REVIEWER2, action="accept")
-    status = line_status(ws, t.filing_id).filter(pl.col("line_db_id") == lid)["status"][0]
-    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n and status == "invalid"
     # the same person ruling twice from the same view is refused too
     with pytest.raises(UserError, match="ruled on since"):
-        review.rule(ws, seen_by_2, user=REVIEWER, action="accept")
-    # looked at again (the history now shows the rejection): the ruling is recorded
-    again = review.rule(ws, review.load_case(ws, lid), user=REVIEWER2, action="accept")
-    stored = ws.query("SELECT supersedes FROM rulings WHERE id = ?", (again.ruling_id,))[0]
-    assert stored["supersedes"] == first.ruling_id
+        review.rule(ws, seen_by_2, user=REVIEWER, action="reject", reason_code="signature_mismatch")
+    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n
+    # looked at again it is an escalation: not for the review queue, for a supervisor's
+    fresh = review.load_case(ws, lid)
+    with pytest.raises(UserError, match="not in the review queue .waiting at level escalated"):
+        review.rule(ws, fresh, user=REVIEWER2, action="accept")
+    done = review.rule(ws, fresh, user=SUPERVISOR, action="accept", mode="escalations")
+    stored = ws.query("SELECT supersedes FROM rulings WHERE id = ?", (done.ruling_id,))[0]
+    assert stored["supersedes"] == first.ruling_id and done.final_status == "valid"
+
+
+def test_a_line_outside_the_queue_can_be_read_but_not_ruled_on(tiny):
+    t, ws = tiny
+    decided = next(i for i in t.line_ids if i not in t.review_ids)   # triage decided it
+    case = review.load_case(ws, decided)
+    assert case.status != "needs_review"
+    n = ws.scalar("SELECT COUNT(*) FROM rulings")
+    for action, code in (("accept", None), ("reject", "signature_mismatch"), ("escalate", None)):
+        with pytest.raises(UserError, match="not in the review queue"):
+            review.rule(ws, case, user=REVIEWER, action=action, reason_code=code)
+    with pytest.raises(UserError, match="not in the escalations"):
+        review.rule(ws, review.load_case(ws, t.review_ids[0]), user=SUPERVISOR, action="accept", mode="escalations")
+    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n
 
 
 def test_escalation_goes_to_supervisor_and_undo_returns_it(tiny):
