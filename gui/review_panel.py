@@ -50,7 +50,11 @@ class ReviewPanel(QWidget):
         self._requested: set[int] = set()
         self.current: int | None = None
         self._undo_gui: list[tuple[int, object, int]] = []   # (line_db_id, QueueItem, row)
-        self._writer_stack: list[int] = []                    # ruling ids, touched only in the writer thread
+        # (line_db_id, ruling id) of the rulings recorded, touched only in the writer thread
+        self._writer_stack: list[tuple[int, int]] = []
+        # Lines ruled here whose writes may not have landed: a queue read that
+        # started before a write still lists its line, which must not come back.
+        self._ruled: set[int] = set()
         self.last_error: str | None = None
         self._thumbs_asked: set[str] = set()
         self._build()
@@ -208,6 +212,8 @@ class ReviewPanel(QWidget):
             self.count_label.setText("")
             self.message.emit(err)
             return
+        self._ruled &= {it.line_db_id for it in items}   # the others' writes have landed
+        items = [it for it in items if it.line_db_id not in self._ruled]
         self.model.set_items(items)
         self._update_count()
         self._want_thumbs()
@@ -374,20 +380,25 @@ class ReviewPanel(QWidget):
         if loaded is None:
             self.message.emit("The case is still loading; nothing recorded.")
             return
+        row = self.model.row_of(lid)
+        if row < 0:
+            self.message.emit(f"{loaded.case.label} is not in this queue: it can be looked at here, not ruled on; "
+                              "nothing recorded.")
+            return
         if reason_code == "other" and not note:
             self.reject_with_any()
             return
-        row = self.model.row_of(lid)
         item = self.model.items[row]
         nxt = self._upcoming(1)
         self.model.remove(lid)
+        self._ruled.add(lid)
         self._undo_gui.append((lid, item, row))
         self._update_count()
         case, s, mode, stack = loaded.case, self.session, self.mode, self._writer_stack
 
         def write(ws):
             res = review.rule(ws, case, user=s.user, action=action, mode=mode, reason_code=reason_code, note=note)
-            stack.append(res.ruling_id)
+            stack.append((case.line_db_id, res.ruling_id))
             return res
 
         self.writer.submit(write, lambda res, err: self._written(lid, item, row, action, res, err))
@@ -404,9 +415,13 @@ class ReviewPanel(QWidget):
     def _written(self, lid, item, row, action, res, err) -> None:
         if err:
             self.last_error = err
-            # Put the case back where it was and say why.
-            if self._undo_gui and self._undo_gui[-1][0] == lid:
-                self._undo_gui.pop()
+            # Put the case back where it was and say why; its undo entry goes
+            # (wherever it is: later rulings may have been made since).
+            self._ruled.discard(lid)
+            for i in range(len(self._undo_gui) - 1, -1, -1):
+                if self._undo_gui[i][0] == lid:
+                    del self._undo_gui[i]
+                    break
             if self.model.row_of(lid) < 0:
                 self.model.insert(row, item)
             self._update_count()
@@ -420,12 +435,16 @@ class ReviewPanel(QWidget):
             self.message.emit("Nothing to undo in this session.")
             return
         lid, item, row = self._undo_gui.pop()
+        self._ruled.discard(lid)
         s, stack = self.session, self._writer_stack
 
         def write(ws):
-            if not stack:
-                raise UserError("nothing to undo")
-            return review.undo_ruling(ws, stack.pop(), user=s.user)
+            # The ruling recorded for this line (writes run in order, so any
+            # ruling on it has been recorded or refused by now).
+            for i in range(len(stack) - 1, -1, -1):
+                if stack[i][0] == lid:
+                    return review.undo_ruling(ws, stack.pop(i)[1], user=s.user)
+            raise UserError(f"no ruling on {item.label} was recorded here; nothing to undo")
 
         def done(res, err):
             if err:

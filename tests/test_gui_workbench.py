@@ -126,6 +126,69 @@ def test_refused_ruling_puts_the_case_back(qtbot, tiny):
     win.close()
 
 
+def test_a_line_opened_from_a_page_outside_the_queue_is_read_only(qtbot, tiny):
+    win = open_window(qtbot, tiny.root)
+    panel = win.review
+    said = []
+    panel.message.connect(said.append)
+    wait_case(qtbot, panel)
+    decided = tiny.line_ids[0]   # triage accepted it: not in any queue
+    win.pages.line_clicked.emit(decided)
+    wait_case(qtbot, panel)
+    assert panel.current == decided and panel.model.row_of(decided) < 0
+    for key in (Qt.Key.Key_A, Qt.Key.Key_1, Qt.Key.Key_E):
+        qtbot.keyClick(panel, key)
+    assert sum("not in this queue" in m for m in said) == 3
+    wait_written(qtbot, panel)
+    assert panel.model.rowCount() == 14 and panel.current == decided
+    with Workspace(tiny.root) as ws:
+        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 0
+    win.close()
+
+
+def test_a_late_queue_read_does_not_bring_back_a_ruled_line(qtbot, tiny):
+    win = open_window(qtbot, tiny.root)
+    panel = win.review
+    wait_case(qtbot, panel)
+    lid = panel.current
+    before = list(panel.model.items)   # what a queue read that started now will answer
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    assert panel.model.row_of(lid) < 0
+    panel._queue_loaded(panel.mode, before, None)   # ... answered after the ruling
+    assert panel.model.row_of(lid) < 0 and panel.model.rowCount() == 13
+    wait_written(qtbot, panel)
+    panel.refresh()   # a read after the write: the line is not listed, and stays out
+    qtbot.waitUntil(lambda: panel.count_label.text().startswith("13 lines"), timeout=10_000)
+    assert panel.model.row_of(lid) < 0 and not panel._ruled
+    win.close()
+
+
+def test_undo_after_a_refused_ruling_undoes_the_lines_it_names(qtbot, tiny):
+    win = open_window(qtbot, tiny.root, user=SUPERVISOR)
+    panel = win.review
+    said = []
+    panel.message.connect(said.append)
+    ids = []
+    for action, code, note in (("accept", None, None), ("reject", "other", "   "), ("accept", None, None)):
+        wait_case(qtbot, panel)
+        ids.append(panel.current)
+        panel.act(action, code, note=note)   # the middle one is refused by the workspace (blank note)
+    wait_written(qtbot, panel)
+    l0, l1, l2 = ids
+    panel.undo()
+    wait_written(qtbot, panel)
+    panel.undo()
+    wait_written(qtbot, panel)
+    assert [m for m in said if m.startswith("Undoing")] == [
+        f"Undoing the last ruling on {panel.model.items[panel.model.row_of(x)].label} …" for x in (l2, l0)]
+    rows = [it.line_db_id for it in panel.model.items]
+    assert all(rows.count(x) == 1 for x in (l0, l1, l2))
+    with Workspace(tiny.root) as ws:
+        undone = {r[0] for r in ws.db.execute("SELECT line_id FROM rulings WHERE action = 'reopen'")}
+    assert undone == {l0, l2}
+    win.close()
+
+
 def test_page_viewer_marks_status_and_opens_a_case(qtbot, tiny):
     win = open_window(qtbot, tiny.root)
     pages = win.pages
