@@ -99,7 +99,7 @@ class MainWindow(QMainWindow):
         self._is_ready = False
         self._jobs: list[JobDialog] = []
         self.notices: list[NoticeDialog] = []
-        self._audit_undo: list[int] = []
+        self._audit_undo: list[int] = []   # audit ruling ids of this session, touched only in the writer
         self._make_menu()
         self.strip = QLabel("Open a workspace (Ctrl+O) or create one (Ctrl+N) to begin.")
         self.strip.setObjectName("countsStrip")
@@ -264,7 +264,7 @@ class MainWindow(QMainWindow):
         self.reader.start()
         self.writer.start()
         self.tabs.clear()
-        self._audit_undo.clear()
+        self._audit_undo = []   # a new session's own list (the old writer's tasks keep theirs)
         self.dashboard = Dashboard()
         self.review = ReviewPanel(session, self.reader, self.writer)
         self.pages = PageViewer()
@@ -535,30 +535,35 @@ class MainWindow(QMainWindow):
         def write(ws):
             from petitions.audit import record_audit
 
-            return record_audit(ws, line_db_id, user=user, action=action, reason_code=reason)
+            res = record_audit(ws, line_db_id, user=user, action=action, reason_code=reason)
+            # Here, not in `done`: an undo pressed before this answer arrives
+            # runs after this write (the writer keeps order) and must see it.
+            stack.append(res.ruling_id)
+            return res
 
         def done(res, err):
             if err:
                 self.statusBar().showMessage(f"Audit ruling not recorded: {err}")
                 self.notice("QA audit", f"Audit ruling not recorded: {err}")
             else:
-                stack.append(res.ruling_id)
                 self.statusBar().showMessage("Audit ruling recorded. U undoes.", 8000)
             self._load_audit()
 
         self.writer.submit(write, done)
 
     def _undo_audit(self) -> None:
-        if not self._audit_undo:
-            self.statusBar().showMessage("No audit ruling of this session to undo.", 8000)
-            return
-        rid, user = self._audit_undo.pop(), self.session.user
+        stack, user = self._audit_undo, self.session.user
+
+        def write(ws):
+            if not stack:
+                raise UserError("no audit ruling of this session to undo")
+            return review.undo_ruling(ws, stack.pop(), user=user)
 
         def done(_res, err):
             self.statusBar().showMessage(f"Undo refused: {err}" if err else "Audit ruling undone.", 8000)
             self._load_audit()
 
-        self.writer.submit(lambda ws: review.undo_ruling(ws, rid, user=user), done)
+        self.writer.submit(write, done)
 
     def draw_qa_sample(self, seed: str) -> JobDialog:
         s = self.session

@@ -54,6 +54,30 @@ def texts(widget) -> str:
     return " ".join(w.text() for w in widget.findChildren(QLabel))
 
 
+def test_audit_undo_pressed_before_the_write_answers_undoes_that_ruling(qtbot, tiny):
+    from petitions import review
+
+    with Workspace(tiny.root) as ws:   # a reviewer's rulings, and a QA sample of them
+        for lid in tiny.review_ids[:4]:
+            review.rule(ws, review.load_case(ws, lid), user=REVIEWER, action="accept")
+        audit.draw_qa_sample(ws, tiny.filing_id, seed="qa-undo", user=SUPERVISOR)
+        queue = [c.line_db_id for c in audit.qa_queue(ws, tiny.filing_id, user=SUPERVISOR)]
+    assert len(queue) >= 2
+    sup = open_window(qtbot, tiny.root, user=SUPERVISOR)
+    wait_idle(qtbot, sup)
+    sup._record_audit(queue[0], "accept", None)
+    wait_idle(qtbot, sup)                          # the first ruling is in, and answered
+    sup._record_audit(queue[1], "accept", None)    # the second one, and U before its answer
+    sup._undo_audit()
+    wait_idle(qtbot, sup)
+    with Workspace(tiny.root) as ws:
+        rows = ws.query("SELECT line_id, action FROM rulings WHERE kind = 'audit' AND user = ? ORDER BY id",
+                        (SUPERVISOR,))
+    assert [(r["line_id"], r["action"]) for r in rows] == [
+        (queue[0], "accept"), (queue[1], "accept"), (queue[1], "reopen")]
+    sup.close()
+
+
 def test_blind_qa_audit_agreement_and_routing(qtbot, tiny):
     # A reviewer rules six lines: three accepts, three address rejections.
     win = open_window(qtbot, tiny.root)
