@@ -181,6 +181,8 @@ class ReviewPanel(QWidget):
             self.mode = mode
             self.cache.clear()
             self._requested.clear()
+            self.current = None   # another queue: start at its first line
+            self.view.clear("Loading the queue …")
             self.refresh()
 
     def refresh(self) -> None:
@@ -218,8 +220,15 @@ class ReviewPanel(QWidget):
         self._update_count()
         self._want_thumbs()
         if items:
-            keep = self.current if self.current is not None and self.model.row_of(self.current) >= 0 else None
-            self.show_line(keep if keep is not None else items[0].line_db_id)
+            if self.current is None:
+                self.show_line(items[0].line_db_id)
+            elif self.model.row_of(self.current) >= 0:
+                self.show_line(self.current)
+            else:
+                # Never swap the case under a reviewer's fingers: a key meant
+                # for this one would rule on a case not yet looked at.
+                self.message.emit("The line on screen is no longer waiting in this queue (someone has ruled on "
+                                  "it, or it was opened from a page): it is read only here; N opens the next one.")
         else:
             self.current = None
             self.view.clear("Nothing waiting in this queue. Well done.")

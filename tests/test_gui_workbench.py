@@ -15,7 +15,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
 from gui_helpers import open_window, wait_case  # noqa: E402
-from gui_workspace_fixture import REVIEWER, SUPERVISOR, build_tiny_workspace  # noqa: E402
+from gui_workspace_fixture import REVIEWER, REVIEWER2, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions.rulings import line_status  # noqa: E402
 from petitions.store import Workspace  # noqa: E402
 
@@ -160,6 +160,31 @@ def test_a_late_queue_read_does_not_bring_back_a_ruled_line(qtbot, tiny):
     panel.refresh()   # a read after the write: the line is not listed, and stays out
     qtbot.waitUntil(lambda: panel.count_label.text().startswith("13 lines"), timeout=10_000)
     assert panel.model.row_of(lid) < 0 and not panel._ruled
+    win.close()
+
+
+def test_a_case_ruled_elsewhere_stays_on_screen_read_only(qtbot, tiny):
+    from petitions import review
+
+    win = open_window(qtbot, tiny.root)
+    panel = win.review
+    said = []
+    panel.message.connect(said.append)
+    wait_case(qtbot, panel)
+    lid = panel.current
+    with Workspace(tiny.root) as ws:   # another workstation rules the line on screen
+        review.rule(ws, review.load_case(ws, lid), user=REVIEWER2, action="escalate")
+    panel.refresh()
+    qtbot.waitUntil(lambda: panel.count_label.text().startswith("13 lines"), timeout=10_000)
+    assert panel.current == lid and panel.view.loaded.case.line_db_id == lid   # not swapped for another case
+    assert any("no longer waiting" in m for m in said)
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    assert "not in this queue" in said[-1]
+    qtbot.keyClick(panel, Qt.Key.Key_N)
+    assert panel.current == panel.model.items[0].line_db_id
+    wait_written(qtbot, panel)
+    with Workspace(tiny.root) as ws:
+        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 1
     win.close()
 
 
