@@ -19,3 +19,13 @@ def wait_case(qtbot, panel):
     qtbot.waitUntil(lambda: panel.current is not None and panel.current in panel.cache
                     and panel.view.loaded is not None and panel.view.loaded.case.line_db_id == panel.current,
                     timeout=30_000)
+
+
+def open_review(qtbot, root, user=REVIEWER):
+    """The main window, its review panel showing its first case, and the list
+    its messages (status-bar texts) go to."""
+    win = open_window(qtbot, root, user=user)
+    said: list[str] = []
+    win.review.message.connect(said.append)
+    wait_case(qtbot, win.review)
+    return win, win.review, said

@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 
 import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
-from gui_helpers import open_window, wait_case  # noqa: E402
+from gui_helpers import open_review, open_window, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, REVIEWER2, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions.rulings import line_status  # noqa: E402
 from petitions.store import Workspace  # noqa: E402
@@ -127,11 +127,7 @@ def test_refused_ruling_puts_the_case_back(qtbot, tiny):
 
 
 def test_a_line_opened_from_a_page_outside_the_queue_is_read_only(qtbot, tiny):
-    win = open_window(qtbot, tiny.root)
-    panel = win.review
-    said = []
-    panel.message.connect(said.append)
-    wait_case(qtbot, panel)
+    win, panel, said = open_review(qtbot, tiny.root)
     decided = tiny.line_ids[0]   # triage accepted it: not in any queue
     win.pages.line_clicked.emit(decided)
     wait_case(qtbot, panel)
@@ -147,9 +143,7 @@ def test_a_line_opened_from_a_page_outside_the_queue_is_read_only(qtbot, tiny):
 
 
 def test_a_late_queue_read_does_not_bring_back_a_ruled_line(qtbot, tiny):
-    win = open_window(qtbot, tiny.root)
-    panel = win.review
-    wait_case(qtbot, panel)
+    win, panel, _ = open_review(qtbot, tiny.root)
     lid = panel.current
     before = list(panel.model.items)   # what a queue read that started now will answer
     qtbot.keyClick(panel, Qt.Key.Key_A)
@@ -166,11 +160,7 @@ def test_a_late_queue_read_does_not_bring_back_a_ruled_line(qtbot, tiny):
 def test_a_case_ruled_elsewhere_stays_on_screen_read_only(qtbot, tiny):
     from petitions import review
 
-    win = open_window(qtbot, tiny.root)
-    panel = win.review
-    said = []
-    panel.message.connect(said.append)
-    wait_case(qtbot, panel)
+    win, panel, said = open_review(qtbot, tiny.root)
     lid = panel.current
     with Workspace(tiny.root) as ws:   # another workstation rules the line on screen
         review.rule(ws, review.load_case(ws, lid), user=REVIEWER2, action="escalate")
@@ -189,10 +179,7 @@ def test_a_case_ruled_elsewhere_stays_on_screen_read_only(qtbot, tiny):
 
 
 def test_undo_after_a_refused_ruling_undoes_the_lines_it_names(qtbot, tiny):
-    win = open_window(qtbot, tiny.root, user=SUPERVISOR)
-    panel = win.review
-    said = []
-    panel.message.connect(said.append)
+    win, panel, said = open_review(qtbot, tiny.root, user=SUPERVISOR)
     ids = []
     for action, code, note in (("accept", None, None), ("reject", "other", "   "), ("accept", None, None)):
         wait_case(qtbot, panel)
