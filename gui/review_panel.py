@@ -265,12 +265,7 @@ class ReviewPanel(QWidget):
     def show_line(self, line_db_id: int) -> None:
         """Open a line: at once if prefetched, else as soon as it is loaded."""
         self.current = line_db_id
-        row = self.model.row_of(line_db_id)
-        if row >= 0:
-            self.table.selectionModel().setCurrentIndex(
-                self.model.index(row, 0),
-                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
-            self.table.scrollTo(self.model.index(row, 0))
+        row = self._select(line_db_id)
         loaded = self.cache.get(line_db_id)
         if loaded is not None:
             self.view.show_case(loaded)
@@ -279,6 +274,16 @@ class ReviewPanel(QWidget):
             self.view.clear(f"Loading {self.model.items[row].label if row >= 0 else line_db_id} …")
             self._request(line_db_id)
         self._prefetch()
+
+    def _select(self, line_db_id: int) -> int:
+        """Select the line's queue row (if it has one); its row or -1."""
+        row = self.model.row_of(line_db_id)
+        if row >= 0:
+            self.table.selectionModel().setCurrentIndex(
+                self.model.index(row, 0),
+                QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows)
+            self.table.scrollTo(self.model.index(row, 0))
+        return row
 
     def _request(self, line_db_id: int) -> None:
         if line_db_id in self._requested:
@@ -462,15 +467,27 @@ class ReviewPanel(QWidget):
                 if self.model.row_of(lid) >= 0:
                     self.model.remove(lid)
                     self._update_count()
+                if self.current == lid:
+                    items = self.model.items
+                    if items:
+                        self.show_line(items[0].line_db_id)
+                    else:
+                        self.current = None
+                        self.view.clear("Nothing waiting in this queue. Well done.")
                 return
-            self.cache.pop(lid, None)  # its history changed: reload
+            self.cache.pop(lid, None)
             if self.current == lid:
-                self._request(lid)
+                # Read only now that the undo has landed: a read asked for
+                # earlier could answer with the line as it was before it.
+                self.show_line(lid)
             self.ruling_recorded.emit(lid, "undo")
 
         self.writer.submit(write, done)
         cur_row = self.model.row_of(self.current) if self.current is not None else 0
         self.model.insert(max(cur_row, 0), item)
         self._update_count()
-        self.show_line(lid)
+        self.cache.pop(lid, None)
+        self.current = lid
+        self._select(lid)
+        self.view.clear(f"Undoing the last ruling on {item.label} …")
         self.message.emit(f"Undoing the last ruling on {item.label} …")

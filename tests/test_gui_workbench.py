@@ -178,6 +178,26 @@ def test_a_case_ruled_elsewhere_stays_on_screen_read_only(qtbot, tiny):
     win.close()
 
 
+def test_undo_shows_the_line_again_only_once_the_undo_has_landed(qtbot, tiny):
+    win, panel, said = open_review(qtbot, tiny.root)
+    lid = panel.current
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    wait_written(qtbot, panel)
+    qtbot.keyClick(panel, Qt.Key.Key_U)
+    # back on screen as "undoing", and not read yet: a read now could answer
+    # with the line as it was before the undo
+    assert panel.current == lid and lid not in panel._requested and lid not in panel.cache
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    assert "still loading" in said[-1]
+    wait_case(qtbot, panel)
+    assert [r.action for r in panel.view.loaded.case.history] == ["accept", "reopen"]
+    qtbot.keyClick(panel, Qt.Key.Key_A)
+    wait_written(qtbot, panel)
+    with Workspace(tiny.root) as ws:
+        assert [r[0] for r in ws.db.execute("SELECT action FROM rulings ORDER BY id")] == ["accept", "reopen", "accept"]
+    win.close()
+
+
 def test_undo_after_a_refused_ruling_undoes_the_lines_it_names(qtbot, tiny):
     win, panel, said = open_review(qtbot, tiny.root, user=SUPERVISOR)
     ids = []
