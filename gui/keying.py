@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QFormLayout, QHBoxLayout, QHeaderView, QLabel, QL
 
 from gui.case_view import _image_label, _set_image
 from gui.lookup import FrameModel
+from gui.workers import without_unlanded
 
 CROP_W, CROP_H = 760, 90
 KEY_FIELDS = (("name", "&Name:", "The printed name exactly as written (first and last name)"),
@@ -150,8 +151,7 @@ class KeyingPanel(QWidget):
     def set_queue(self, lines: list) -> None:
         """The unkeyed lines as read. Lines saved here are left out until a
         read no longer lists them (then their writes have landed)."""
-        self._saved &= {ln.line_db_id for ln in lines}
-        self.lines = [ln for ln in lines if ln.line_db_id not in self._saved]
+        self.lines = without_unlanded(lines, self._saved)
         self.queue.clear()
         for ln in self.lines:
             it = QListWidgetItem(ln.label)

@@ -21,6 +21,7 @@ from gui.case_view import CaseView, LoadedCase, load_full_case
 from gui.images import load_qimage
 from gui.queue_model import QueueModel
 from gui.session import Session
+from gui.workers import pop_last, without_unlanded
 from petitions import review
 from petitions.errors import UserError
 from petitions.reasons import REASONS, label as reason_label
@@ -214,8 +215,7 @@ class ReviewPanel(QWidget):
             self.count_label.setText("")
             self.message.emit(err)
             return
-        self._ruled &= {it.line_db_id for it in items}   # the others' writes have landed
-        items = [it for it in items if it.line_db_id not in self._ruled]
+        items = without_unlanded(items, self._ruled)
         self.model.set_items(items)
         self._update_count()
         self._want_thumbs()
@@ -230,8 +230,11 @@ class ReviewPanel(QWidget):
                 self.message.emit("The line on screen is no longer waiting in this queue (someone has ruled on "
                                   "it, or it was opened from a page): it is read only here; N opens the next one.")
         else:
-            self.current = None
-            self.view.clear("Nothing waiting in this queue. Well done.")
+            self._nothing_waiting()
+
+    def _nothing_waiting(self) -> None:
+        self.current = None
+        self.view.clear("Nothing waiting in this queue. Well done.")
 
     def _update_count(self) -> None:
         n = len(self.model.items)
@@ -420,8 +423,7 @@ class ReviewPanel(QWidget):
         if nxt and nxt[0] != lid:
             self.show_line(nxt[0])
         else:
-            self.current = None
-            self.view.clear("Nothing waiting in this queue. Well done.")
+            self._nothing_waiting()
         words = {"accept": "Accepted", "reject": f"Rejected ({reason_label(reason_code)})" if reason_code else "Rejected",
                  "escalate": "Escalated"}[action]
         self.message.emit(f"{words} {case.label}. U undoes.")
@@ -432,10 +434,7 @@ class ReviewPanel(QWidget):
             # Put the case back where it was and say why; its undo entry goes
             # (wherever it is: later rulings may have been made since).
             self._ruled.discard(lid)
-            for i in range(len(self._undo_gui) - 1, -1, -1):
-                if self._undo_gui[i][0] == lid:
-                    del self._undo_gui[i]
-                    break
+            pop_last(self._undo_gui, lid)
             if self.model.row_of(lid) < 0:
                 self.model.insert(row, item)
             self._update_count()
@@ -455,10 +454,10 @@ class ReviewPanel(QWidget):
         def write(ws):
             # The ruling recorded for this line (writes run in order, so any
             # ruling on it has been recorded or refused by now).
-            for i in range(len(stack) - 1, -1, -1):
-                if stack[i][0] == lid:
-                    return review.undo_ruling(ws, stack.pop(i)[1], user=s.user)
-            raise UserError(f"no ruling on {item.label} was recorded here; nothing to undo")
+            recorded = pop_last(stack, lid)
+            if recorded is None:
+                raise UserError(f"no ruling on {item.label} was recorded here; nothing to undo")
+            return review.undo_ruling(ws, recorded[1], user=s.user)
 
         def done(res, err):
             if err:
@@ -468,12 +467,10 @@ class ReviewPanel(QWidget):
                     self.model.remove(lid)
                     self._update_count()
                 if self.current == lid:
-                    items = self.model.items
-                    if items:
-                        self.show_line(items[0].line_db_id)
+                    if self.model.items:
+                        self.show_line(self.model.items[0].line_db_id)
                     else:
-                        self.current = None
-                        self.view.clear("Nothing waiting in this queue. Well done.")
+                        self._nothing_waiting()
                 return
             self.cache.pop(lid, None)
             if self.current == lid:

@@ -35,6 +35,27 @@ def describe_error(exc: BaseException) -> str:
     return f"Unexpected error ({type(exc).__name__}: {exc}). Details are in the log."
 
 
+def without_unlanded(items: list, unlanded: set) -> list:
+    """`items` of a read (objects with ``line_db_id``) minus the lines written
+    here whose writes may not have landed yet (ids in `unlanded`).
+
+    Reads and writes run on different threads, so a read that started
+    before a write can answer after it and still list the line. A line the
+    read no longer lists has landed: it leaves `unlanded` (updated in place).
+    """
+    unlanded &= {it.line_db_id for it in items}
+    return [it for it in items if it.line_db_id not in unlanded]
+
+
+def pop_last(entries: list, line_db_id: int):
+    """Remove and return the last entry whose first element is `line_db_id`
+    (None if there is none)."""
+    for i in range(len(entries) - 1, -1, -1):
+        if entries[i][0] == line_db_id:
+            return entries.pop(i)
+    return None
+
+
 class DbThread(QThread):
     """Runs ``fn(ws)`` tasks in submission order on its own connection.
 

@@ -11,10 +11,9 @@ its event in the hash-chained log.
 """
 from __future__ import annotations
 
-from types import EllipsisType
-
 import json
 from dataclasses import dataclass
+from types import EllipsisType
 
 import polars as pl
 
