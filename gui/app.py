@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtWidgets import QApplication
 
-    from petitions.errors import UserError
+    from petitions import UserError
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("petition-workbench")
@@ -68,7 +68,7 @@ def screenshot(app, win, out: str | Path, *, tab: str = "review", size=(1366, 76
     """Wait until the window has shown its data, render it to `out`, exit."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, QTimer
 
-    from petitions.atomic import atomic_path
+    from petitions import atomic_path
 
     win.resize(*size)
     win.show()

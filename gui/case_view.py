@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (QFrame, QGridLayout, QGroupBox, QHBoxLayout, QLab
                                QWidget)
 
 from gui.images import load_qimage, scaled_pixmap
-from petitions.reasons import label as reason_label
-from petitions.review import Case, Candidate
+from petitions import reason_label
+from petitions import Case, Candidate
 
 SIG_W, SIG_H = 420, 130
 EX_W, EX_H = 260, 84
@@ -46,7 +46,7 @@ def case_hashes(case: Case) -> list[str]:
 
 def load_full_case(ws, line_db_id: int, *, voters=None) -> LoadedCase:
     """Worker-side: the case and every image it shows, decoded."""
-    from petitions.review import load_case
+    from petitions import load_case
 
     case = load_case(ws, line_db_id, voters=voters)
     return LoadedCase(case, {h: load_qimage(ws, h) for h in case_hashes(case)})

@@ -1,6 +1,6 @@
 """The filing at a glance: counts, progress against the requirement, the
 sample and its projection, counts by reason (with a bar chart), per-section
-and per-reviewer progress. Data: :func:`petitions.review.dashboard`."""
+and per-reviewer progress. Data: :func:`petitions.summary.dashboard`."""
 from __future__ import annotations
 
 import html
@@ -10,7 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
                                QWidget)
 
-from petitions.reasons import label as reason_label
+from petitions import reason_label
 
 
 class ReasonChart(QWidget):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFormLayout, QHeaderView, QLabel, QLineEdit, QTableView, QVBoxLayout, QWidget
 
-from petitions.review import VOTER_DISPLAY_COLUMNS
+from petitions import VOTER_DISPLAY_COLUMNS
 
 HEADERS = {"voter_id": "Voter", "first_name": "First", "middle_name": "Middle", "last_name": "Last",
            "suffix": "Sfx", "house_number": "No.", "house_fraction": "Frac", "street_dir": "Dir",

@@ -30,9 +30,9 @@ from gui.review_panel import ReviewPanel
 from gui.session import Session
 from gui.supervisor import SupervisorPanel, load_blind_images
 from gui.workers import DbThread
-from petitions import review
-from petitions.errors import UserError
-from petitions.store import Workspace
+import petitions
+from petitions import UserError
+from petitions import Workspace
 
 ORG, APP = "sigverify", "petition-workbench"
 TABS = ("dashboard", "review", "pages", "lookup", "keying", "supervisor")
@@ -64,10 +64,10 @@ def settings() -> QSettings:
 
 def open_session(root: str | Path, *, user: str | None = None, filing: str | int | None = None) -> Session:
     """Resolve who works on which filing (a few quick reads)."""
-    from petitions.pipeline import get_filing
+    from petitions import get_filing
 
     with Workspace(root) as ws:
-        who = review.default_user(ws, user)
+        who = petitions.default_user(ws, user)
         if who is None:
             raise UserError("this workspace has no users yet; add one with `petitions workspace` commands",
                             where=str(root))
@@ -79,7 +79,7 @@ def open_session(root: str | Path, *, user: str | None = None, filing: str | int
                 raise
             return s
         s.filing_id, s.filing_name = f.id, f.name
-        s.reject_codes = review.reject_codes(f.ruleset)
+        s.reject_codes = petitions.reject_codes(f.ruleset)
     return s
 
 
@@ -358,7 +358,7 @@ class MainWindow(QMainWindow):
 
     def _load_counts(self) -> None:
         fid = self.session.filing_id
-        self._read(lambda ws: review.dashboard(ws, fid), self._counts_loaded)
+        self._read(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
 
     def _counts_loaded(self, d, err) -> None:
         if err:
@@ -381,7 +381,7 @@ class MainWindow(QMainWindow):
 
     def _load_pages(self) -> None:
         fid = self.session.filing_id
-        self._read(lambda ws: review.pages_of(ws, fid), self._pages_listed)
+        self._read(lambda ws: petitions.pages_of(ws, fid), self._pages_listed)
 
     def _pages_listed(self, pages, err) -> None:
         if err or not pages:
@@ -394,8 +394,8 @@ class MainWindow(QMainWindow):
 
     def _load_page(self, page_id: int) -> None:
         def fetch(ws):
-            pv = review.page_view(ws, page_id)
-            return pv, to_qimage(review.page_image(ws, pv))
+            pv = petitions.page_view(ws, page_id)
+            return pv, to_qimage(petitions.page_image(ws, pv))
 
         def done(res, err):
             if err:
@@ -426,9 +426,9 @@ class MainWindow(QMainWindow):
         fid = s.filing_id
 
         def fetch(ws):
-            from petitions.counting import sample_items
+            from petitions import sample_items
 
-            return review.samples_of(ws, fid), sample_items(ws, fid)
+            return petitions.samples_of(ws, fid), sample_items(ws, fid)
 
         self._read(fetch, lambda res, err: self.supervisor.show_samples(*res) if res else None)
         if s.is_supervisor:
@@ -439,10 +439,10 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fetch(ws):
-            from petitions import audit
-            from petitions.reports import last_certification
+            import petitions
+            from petitions import last_certification
 
-            return (audit.qa_queue(ws, s.filing_id, user=s.user), audit.agreement_report(ws, s.filing_id),
+            return (petitions.qa_queue(ws, s.filing_id, user=s.user), petitions.agreement_report(ws, s.filing_id),
                     last_certification(ws, s.filing_id))
 
         def done(res, err):
@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
         fid = self.session.filing_id
         if fid is None:
             return
-        self._read(lambda ws: review.keying_queue(ws, fid),
+        self._read(lambda ws: petitions.keying_queue(ws, fid),
                    lambda lines, err: self.keying.set_queue(lines) if not err else
                    self.statusBar().showMessage(f"Keying: {err}"))
 
@@ -476,7 +476,7 @@ class MainWindow(QMainWindow):
         fid = self.session.filing_id
 
         def fetch(ws):
-            ln = review.keying_line(ws, ident, filing_id=fid)
+            ln = petitions.keying_line(ws, ident, filing_id=fid)
             return ln, {h: load_qimage(ws, h) for h in (ln.name_hash, ln.address_hash) if h}
 
         def done(res, err):
@@ -500,7 +500,7 @@ class MainWindow(QMainWindow):
         user = self.session.user
 
         def write(ws):
-            from petitions.pipeline import key_line
+            from petitions import key_line
 
             key_line(ws, line_db_id, user=user, **values)
 
@@ -533,7 +533,7 @@ class MainWindow(QMainWindow):
         user, stack = self.session.user, self._audit_undo
 
         def write(ws):
-            from petitions.audit import record_audit
+            from petitions import record_audit
 
             res = record_audit(ws, line_db_id, user=user, action=action, reason_code=reason)
             # Here, not in `done`: an undo pressed before this answer arrives
@@ -557,7 +557,7 @@ class MainWindow(QMainWindow):
         def write(ws):
             if not stack:
                 raise UserError("no audit ruling of this session to undo")
-            return review.undo_ruling(ws, stack.pop(), user=user)
+            return petitions.undo_ruling(ws, stack.pop(), user=user)
 
         def done(_res, err):
             self.statusBar().showMessage(f"Undo refused: {err}" if err else "Audit ruling undone.", 8000)
@@ -569,7 +569,7 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.audit import draw_qa_sample
+            from petitions import draw_qa_sample
 
             return draw_qa_sample(ws, s.filing_id, seed=seed, user=s.user)
 
@@ -580,7 +580,7 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.audit import route_disagreements
+            from petitions import route_disagreements
 
             return route_disagreements(ws, s.filing_id, user=s.user)
 
@@ -645,9 +645,9 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions import pipeline
+            import petitions
 
-            return pipeline.run_all(ws, s.filing_id, user=s.user, progress=progress, cancel=cancel)
+            return petitions.run_all(ws, s.filing_id, user=s.user, progress=progress, cancel=cancel)
 
         return self.run_job(fn, "Matching, signatures and triage")
 
@@ -655,7 +655,7 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.counting import draw_sample
+            from petitions import draw_sample
 
             return draw_sample(ws, s.filing_id, seed=seed, user=s.user, size=size or None, purpose="count")
 
@@ -666,7 +666,7 @@ class MainWindow(QMainWindow):
         dlg = NewWorkspaceDialog(self)
 
         def submitted(v):
-            from petitions.store import DB_NAME
+            from petitions import DB_NAME
 
             folder = Path(v["folder"])
             if (folder / DB_NAME).exists():
@@ -699,7 +699,7 @@ class MainWindow(QMainWindow):
 
         def make(v):
             def fn(ws, progress, cancel):
-                from petitions.pipeline import import_voter_file
+                from petitions import import_voter_file
 
                 return import_voter_file(ws, v["path"], user=user, mapping=v["mapping"], progress=progress,
                                          cancel=cancel)
@@ -719,7 +719,7 @@ class MainWindow(QMainWindow):
         user = self.session.user
 
         def fn(ws, progress, cancel):
-            from petitions.pipeline import import_exemplars
+            from petitions import import_exemplars
 
             return import_exemplars(ws, path, user=user, progress=progress, cancel=cancel)
 
@@ -731,7 +731,7 @@ class MainWindow(QMainWindow):
         return self.run_job(fn, "Importing exemplars", done)
 
     def new_filing(self) -> NewFilingDialog:
-        from petitions.rules import builtin_rulesets, load_ruleset
+        from petitions import builtin_rulesets, load_ruleset
 
         choices = []
         for name in builtin_rulesets():
@@ -744,7 +744,7 @@ class MainWindow(QMainWindow):
 
         def make(v):
             def fn(ws, progress, cancel):
-                from petitions.pipeline import create_filing
+                from petitions import create_filing
 
                 return create_filing(ws, user=user, **v)
             return fn
@@ -774,8 +774,9 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.errors import is_user_error
-            from petitions.pipeline import Cancelled, ingest_document
+            from petitions import is_user_error
+            from petitions import Cancelled
+            from petitions import ingest_document
 
             out = []
             n = len(paths)
@@ -825,7 +826,7 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.pipeline import import_keyed_entries
+            from petitions import import_keyed_entries
 
             return import_keyed_entries(ws, s.filing_id, path, user=s.user)
 
@@ -844,7 +845,7 @@ class MainWindow(QMainWindow):
 
         def make(v):
             def fn(ws, progress, cancel):
-                from petitions.reports import certify
+                from petitions import certify
 
                 return certify(ws, s.filing_id, user=s.user, **v)
             return fn
@@ -862,7 +863,7 @@ class MainWindow(QMainWindow):
         fid = self.session.filing_id
 
         def fn(ws, progress, cancel):
-            from petitions.reports import write_report
+            from petitions import write_report
 
             return write_report(ws, fid, folder)
 
@@ -879,7 +880,7 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions.reports import proponent_export
+            from petitions import proponent_export
 
             return proponent_export(ws, s.filing_id, folder, user=s.user)
 

@@ -8,7 +8,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap
 from PySide6.QtWidgets import (QComboBox, QGraphicsRectItem, QGraphicsScene, QGraphicsSimpleTextItem, QGraphicsView,
                                QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget)
 
-from petitions.reasons import label as reason_label
+from petitions import reason_label
 
 #: status -> (colour, symbol, pen style, words)
 STATUS_STYLE = {

@@ -6,7 +6,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 
 from gui.images import scaled_pixmap
-from petitions.review import QueueItem
+from petitions import QueueItem
 
 THUMB_W, THUMB_H = 150, 44
 COLUMNS = ("Line · why it is here", "On the petition", "On file", "Match", "Sig.")

@@ -22,9 +22,9 @@ from gui.images import load_qimage
 from gui.queue_model import QueueModel
 from gui.session import Session
 from gui.workers import pop_last, without_unlanded
-from petitions import review
-from petitions.errors import UserError
-from petitions.reasons import REASONS, label as reason_label
+import petitions
+from petitions import UserError
+from petitions import REASONS, reason_label
 
 PREFETCH = 3
 DIGIT_KEYS = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6, Qt.Key.Key_7,
@@ -68,10 +68,10 @@ class ReviewPanel(QWidget):
         self.mode_box = QComboBox()
         self.mode_box.setToolTip("Which queue to work. Escalations and second opinions are for supervisors; "
                                  "the blind QA audit is in the Supervisor tab.")
-        modes = [m for m in review.MODES if m != "audit"]   # the QA audit is blind: Supervisor tab
+        modes = [m for m in petitions.MODES if m != "audit"]   # the QA audit is blind: Supervisor tab
         for m in modes:
-            self.mode_box.addItem(review.MODE_LABELS[m], m)
-        allowed = review.modes_for_role(self.session.role)
+            self.mode_box.addItem(petitions.MODE_LABELS[m], m)
+        allowed = petitions.modes_for_role(self.session.role)
         model = self.mode_box.model()
         for i, m in enumerate(modes):
             model.item(i).setEnabled(m in allowed)
@@ -193,13 +193,13 @@ class ReviewPanel(QWidget):
         self.count_label.setText("loading…")
 
         def fetch(ws):
-            return review.review_queue(ws, s.filing_id, user=s.user, mode=mode)
+            return petitions.review_queue(ws, s.filing_id, user=s.user, mode=mode)
 
         self._read(fetch, lambda items, err: self._queue_loaded(mode, items, err))
 
     def load_voters(self) -> None:
         def fetch(ws):
-            return review.VoterDirectory.open(ws)
+            return petitions.VoterDirectory.open(ws)
 
         def done(v, err):
             if err:
@@ -414,7 +414,7 @@ class ReviewPanel(QWidget):
         case, s, mode, stack = loaded.case, self.session, self.mode, self._writer_stack
 
         def write(ws):
-            res = review.rule(ws, case, user=s.user, action=action, mode=mode, reason_code=reason_code, note=note)
+            res = petitions.rule(ws, case, user=s.user, action=action, mode=mode, reason_code=reason_code, note=note)
             stack.append((case.line_db_id, res.ruling_id))
             return res
 
@@ -457,7 +457,7 @@ class ReviewPanel(QWidget):
             recorded = pop_last(stack, lid)
             if recorded is None:
                 raise UserError(f"no ruling on {item.label} was recorded here; nothing to undo")
-            return review.undo_ruling(ws, recorded[1], user=s.user)
+            return petitions.undo_ruling(ws, recorded[1], user=s.user)
 
         def done(res, err):
             if err:

@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QFrame
 
 from gui.case_view import CROP_H, CROP_W, EX_W, EX_H, SIG_H, SIG_W, _clear, _image_label, _set_image
 from gui.images import load_qimage
-from petitions.reasons import REASONS, label as reason_label
+from petitions import REASONS, reason_label
 
 
 class BlindCaseView(QWidget):

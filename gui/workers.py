@@ -21,8 +21,8 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from petitions.errors import is_user_error
-from petitions.store import Workspace
+from petitions import is_user_error
+from petitions import Workspace
 
 log = logging.getLogger(__name__)
 
@@ -171,7 +171,7 @@ class JobThread(QThread):
         self.progress_changed.emit(stage, int(done), int(total), float(left))
 
     def run(self) -> None:
-        from petitions.pipeline import Cancelled
+        from petitions import Cancelled
 
         try:
             with Workspace(self.root) as ws:

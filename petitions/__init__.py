@@ -1,0 +1,153 @@
+"""The petitions public API: what the workbench (gui) and the CLI call.
+
+The pipeline reads top to bottom: the law and its arithmetic
+(:mod:`petitions.law`, no store), the stages (:mod:`petitions.stages`),
+review (:mod:`petitions.review`), counting, audit and reports, and one
+summary of a filing (:mod:`petitions.summary`). Everything that touches the
+database lives in :mod:`petitions.store`.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# name -> (module, attribute). Resolved on first use, so that importing a
+# pure part (``petitions.law``) does not pull in the store, and the CLI's
+# start-up stays quick.
+_API: dict[str, tuple[str, str]] = {
+    "atomic_path": ("petitions.atomic", "atomic_path"),
+    "atomic_write": ("petitions.atomic", "atomic_write"),
+    "UserError": ("petitions.errors", "UserError"),
+    "is_user_error": ("petitions.errors", "is_user_error"),
+    "DB_NAME": ("petitions.store", "DB_NAME"),
+    "Workspace": ("petitions.store", "Workspace"),
+    "REASONS": ("petitions.law.reasons", "REASONS"),
+    "reason_label": ("petitions.law.reasons", "label"),
+    "builtin_rulesets": ("petitions.law.rules", "builtin_rulesets"),
+    "load_ruleset": ("petitions.law.rules", "load_ruleset"),
+    "Cancelled": ("petitions.stages.job", "Cancelled"),
+    "StageReport": ("petitions.stages.job", "StageReport"),
+    "import_voter_file": ("petitions.stages.voters", "import_voter_file"),
+    "import_exemplars": ("petitions.stages.voters", "import_exemplars"),
+    "Filing": ("petitions.stages.filings", "Filing"),
+    "create_filing": ("petitions.stages.filings", "create_filing"),
+    "get_filing": ("petitions.stages.filings", "get_filing"),
+    "ingest_document": ("petitions.stages.ingest", "ingest_document"),
+    "import_keyed_entries": ("petitions.stages.keying", "import_keyed_entries"),
+    "key_line": ("petitions.stages.keying", "key_line"),
+    "run_all": ("petitions.stages.run", "run_all"),
+    "MODES": ("petitions.review.queue", "MODES"),
+    "MODE_LABELS": ("petitions.review.queue", "MODE_LABELS"),
+    "QueueItem": ("petitions.review.queue", "QueueItem"),
+    "modes_for_role": ("petitions.review.queue", "modes_for_role"),
+    "reject_codes": ("petitions.review.queue", "reject_codes"),
+    "review_queue": ("petitions.review.queue", "review_queue"),
+    "Candidate": ("petitions.review.case", "Candidate"),
+    "Case": ("petitions.review.case", "Case"),
+    "load_case": ("petitions.review.case", "load_case"),
+    "rule": ("petitions.review.case", "rule"),
+    "undo_ruling": ("petitions.review.case", "undo_ruling"),
+    "VOTER_DISPLAY_COLUMNS": ("petitions.review.records", "VOTER_DISPLAY_COLUMNS"),
+    "VoterDirectory": ("petitions.review.records", "VoterDirectory"),
+    "KeyingLine": ("petitions.review.keying", "KeyingLine"),
+    "keying_line": ("petitions.review.keying", "keying_line"),
+    "keying_queue": ("petitions.review.keying", "keying_queue"),
+    "PageView": ("petitions.review.pages", "PageView"),
+    "page_image": ("petitions.review.pages", "page_image"),
+    "page_view": ("petitions.review.pages", "page_view"),
+    "pages_of": ("petitions.review.pages", "pages_of"),
+    "default_user": ("petitions.users", "default_user"),
+    "users": ("petitions.users", "users"),
+    "dashboard": ("petitions.summary", "dashboard"),
+    "samples_of": ("petitions.summary", "samples_of"),
+    "summarize": ("petitions.summary", "summarize"),
+    "draw_sample": ("petitions.counting", "draw_sample"),
+    "sample_items": ("petitions.counting", "sample_items"),
+    "BlindCase": ("petitions.audit", "BlindCase"),
+    "agreement_report": ("petitions.audit", "agreement_report"),
+    "draw_qa_sample": ("petitions.audit", "draw_qa_sample"),
+    "qa_queue": ("petitions.audit", "qa_queue"),
+    "record_audit": ("petitions.audit", "record_audit"),
+    "route_disagreements": ("petitions.audit", "route_disagreements"),
+    "certify": ("petitions.reports", "certify"),
+    "last_certification": ("petitions.reports", "last_certification"),
+    "proponent_export": ("petitions.reports", "proponent_export"),
+    "write_report": ("petitions.reports", "write_report"),
+}
+
+__all__ = sorted(_API)
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attr = _API[name]
+    except KeyError:
+        raise AttributeError(f"module 'petitions' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_API))
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
+    from petitions.atomic import atomic_path  # noqa: F401
+    from petitions.atomic import atomic_write  # noqa: F401
+    from petitions.errors import UserError  # noqa: F401
+    from petitions.errors import is_user_error  # noqa: F401
+    from petitions.store import DB_NAME  # noqa: F401
+    from petitions.store import Workspace  # noqa: F401
+    from petitions.law.reasons import REASONS  # noqa: F401
+    from petitions.law.reasons import label as reason_label  # noqa: F401
+    from petitions.law.rules import builtin_rulesets  # noqa: F401
+    from petitions.law.rules import load_ruleset  # noqa: F401
+    from petitions.stages.job import Cancelled  # noqa: F401
+    from petitions.stages.job import StageReport  # noqa: F401
+    from petitions.stages.voters import import_voter_file  # noqa: F401
+    from petitions.stages.voters import import_exemplars  # noqa: F401
+    from petitions.stages.filings import Filing  # noqa: F401
+    from petitions.stages.filings import create_filing  # noqa: F401
+    from petitions.stages.filings import get_filing  # noqa: F401
+    from petitions.stages.ingest import ingest_document  # noqa: F401
+    from petitions.stages.keying import import_keyed_entries  # noqa: F401
+    from petitions.stages.keying import key_line  # noqa: F401
+    from petitions.stages.run import run_all  # noqa: F401
+    from petitions.review.queue import MODES  # noqa: F401
+    from petitions.review.queue import MODE_LABELS  # noqa: F401
+    from petitions.review.queue import QueueItem  # noqa: F401
+    from petitions.review.queue import modes_for_role  # noqa: F401
+    from petitions.review.queue import reject_codes  # noqa: F401
+    from petitions.review.queue import review_queue  # noqa: F401
+    from petitions.review.case import Candidate  # noqa: F401
+    from petitions.review.case import Case  # noqa: F401
+    from petitions.review.case import load_case  # noqa: F401
+    from petitions.review.case import rule  # noqa: F401
+    from petitions.review.case import undo_ruling  # noqa: F401
+    from petitions.review.records import VOTER_DISPLAY_COLUMNS  # noqa: F401
+    from petitions.review.records import VoterDirectory  # noqa: F401
+    from petitions.review.keying import KeyingLine  # noqa: F401
+    from petitions.review.keying import keying_line  # noqa: F401
+    from petitions.review.keying import keying_queue  # noqa: F401
+    from petitions.review.pages import PageView  # noqa: F401
+    from petitions.review.pages import page_image  # noqa: F401
+    from petitions.review.pages import page_view  # noqa: F401
+    from petitions.review.pages import pages_of  # noqa: F401
+    from petitions.users import default_user  # noqa: F401
+    from petitions.users import users  # noqa: F401
+    from petitions.summary import dashboard  # noqa: F401
+    from petitions.summary import samples_of  # noqa: F401
+    from petitions.summary import summarize  # noqa: F401
+    from petitions.counting import draw_sample  # noqa: F401
+    from petitions.counting import sample_items  # noqa: F401
+    from petitions.audit import BlindCase  # noqa: F401
+    from petitions.audit import agreement_report  # noqa: F401
+    from petitions.audit import draw_qa_sample  # noqa: F401
+    from petitions.audit import qa_queue  # noqa: F401
+    from petitions.audit import record_audit  # noqa: F401
+    from petitions.audit import route_disagreements  # noqa: F401
+    from petitions.reports import certify  # noqa: F401
+    from petitions.reports import last_certification  # noqa: F401
+    from petitions.reports import proponent_export  # noqa: F401
+    from petitions.reports import write_report  # noqa: F401

@@ -3,7 +3,7 @@
 Supervisors re-rule a random sample of the software's accepts and of each
 person's rulings (Colorado reviews at least 2 % of software approvals), see
 how often they agree with the original decision per reviewer and per reason
-(percent agreement and Cohen's kappa, :mod:`petitions.agreement`), and send
+(percent agreement and Cohen's kappa, :mod:`petitions.law.agreement`), and send
 every disagreement back to the review queue.
 
 Populations
@@ -29,9 +29,9 @@ population that gained lines, with ``purpose = 'qa'`` and ``params_json``::
      "rate": "0.05", "minimum": 10, "quota": 12, "already_sampled": 3, ...}
 
 ``frame_size`` / ``frame_hash`` are the population's at the time of the draw
-(the labels of its lines, :func:`petitions.sampling.frame_hash`),
+(the labels of its lines, :func:`petitions.law.sampling.frame_hash`),
 ``sample_items.ticket`` is the line's ticket under the published seed (the
-``consistent-sampler`` construction, :func:`petitions.sampling.ticket`) and
+``consistent-sampler`` construction, :func:`petitions.law.sampling.ticket`) and
 ``sample_items.rank`` its place in the population's ticket order. A
 population's quota is ``qa.audit_size`` of its size; a round adds, in ticket
 order, lines not sampled before until the lines drawn for that population in
@@ -56,9 +56,10 @@ from dataclasses import asdict, dataclass, field
 
 import polars as pl
 
-from petitions.agreement import agreement_table, disagreements
+from petitions.law.agreement import agreement_table, disagreements
 from petitions.errors import UserError
-from petitions.rulings import record_ruling, resolve
+from petitions.rulings import record_ruling
+from petitions.law.resolution import resolve
 from petitions.store import Workspace, canonical_json, now_utc
 
 __all__ = ["SOFTWARE", "PopulationDraw", "QaSampleInfo", "BlindCase", "QaReport", "RouteReport",
@@ -124,7 +125,7 @@ def qa_populations(ws: Workspace, filing_id: int) -> pl.DataFrame:
         software), in filing order. Escalated and undecided lines are not
         part of any population.
     """
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     rs = get_filing(ws, filing_id).ruleset
     dets = _det_map(ws, filing_id)
@@ -197,8 +198,8 @@ def draw_qa_sample(ws: Workspace, filing_id: int, *, seed: str, user: str) -> Qa
         Not a supervisor, an empty seed, a seed other than earlier rounds',
         or no decided lines to audit.
     """
-    from petitions.pipeline import get_filing
-    from petitions.sampling import frame_hash, ticket_order
+    from petitions.stages.filings import get_filing
+    from petitions.law.sampling import frame_hash, ticket_order
 
     _require_supervisor(ws, user, "draw a QA audit sample")
     if not isinstance(seed, str) or not seed.strip():
@@ -332,9 +333,9 @@ def _audits(ws: Workspace, filing_id: int) -> dict[int, dict]:
 
 
 def _blind_cases(ws: Workspace, line_ids: list[int]) -> dict[int, BlindCase]:
-    from petitions.review import _parse_candidates
+    from petitions.review.records import _parse_candidates
 
-    from petitions.pipeline import exemplars_for
+    from petitions.stages.voters import exemplars_for
 
     rows = ws.query_in(
         "SELECT l.id, l.label, s.number AS section, p.number AS page, l.page_id, l.number, l.signature_hash, "
@@ -441,7 +442,7 @@ def audited_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
         rejection's code; ``"(accepted)"`` for accepts), ``original_ruling_id``,
         ``audit_ruling_id``, ``auditor``, ``audit_reason``.
     """
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     schema = {"line_db_id": pl.Int64, "line_id": pl.String, "reviewer": pl.String,
               "original_decision": pl.String, "audit_decision": pl.String, "reason": pl.String,
@@ -482,7 +483,7 @@ def audited_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
 class QaReport:
     """Agreement between original decisions and blind audit re-rulings.
 
-    ``overall``, ``per_reviewer``, ``per_reason``: :func:`petitions.agreement.agreement_table`
+    ``overall``, ``per_reviewer``, ``per_reason``: :func:`petitions.law.agreement.agreement_table`
     frames (``group``, ``n``, ``agreements``, ``percent_agreement`` 0–100,
     ``kappa``, null when undefined). ``audited``: :func:`audited_frame`.
     ``disagreements``: its rows where the decisions differ.
@@ -546,7 +547,7 @@ def route_disagreements(ws: Workspace, filing_id: int, *, user: str) -> RouteRep
     Lines someone has ruled on since the audit are left alone (the
     disagreement has already been acted on) and listed in ``reruled_since``.
     """
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     _require_supervisor(ws, user, "route QA disagreements back to review")
     rs = get_filing(ws, filing_id).ruleset

@@ -23,8 +23,8 @@ from fpdf import FPDF
 
 from petitions.atomic import atomic_path
 from petitions.errors import UserError
-from petitions.projection import Outcome, Projection
-from petitions.reasons import REASONS, label
+from petitions.law.projection import Outcome, Projection
+from petitions.law.reasons import REASONS, label
 
 __all__ = ["CertificateData", "write_certificate", "certificate_title"]
 
@@ -57,7 +57,7 @@ class CertificateData:
     valid_count : int
         Lines found valid (in the sample, or in the full count).
     invalid_by_reason : dict[str, int]
-        Lines found invalid per reason code (:mod:`petitions.reasons`).
+        Lines found invalid per reason code (:mod:`petitions.law.reasons`).
     duplicates : int
         Duplicates found (in the sample for a random sample).
     result : str

@@ -1,6 +1,6 @@
 """Raw count, random samples stored in the workspace, and the filing's result.
 
-The math lives in :mod:`petitions.sampling` and :mod:`petitions.projection`
+The math lives in :mod:`petitions.law.sampling` and :mod:`petitions.law.projection`
 (pure, importable by observers); this module feeds them from the store and
 records what was drawn: seed (a string, always), frame hash, frame size and
 every ticket, so an observer can recompute the sample from published inputs.
@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field
 import polars as pl
 
 from petitions.errors import UserError
-from petitions.rulings import line_status
+from petitions.status import line_status
 from petitions.store import Workspace, canonical_json, now_utc
 
 
@@ -43,9 +43,9 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
     size unless `size` is given; later rounds take `size` more lines from the
     same ticket order. The seed must stay the same across rounds, and so must
     the frame (its hash is checked)."""
-    from petitions.pipeline import get_filing
-    from petitions.sampling import draw_sample as draw_sample_ids
-    from petitions.sampling import frame_hash, sample_size
+    from petitions.stages.filings import get_filing
+    from petitions.law.sampling import draw_sample as draw_sample_ids
+    from petitions.law.sampling import frame_hash, sample_size
 
     if purpose != "count":
         raise UserError("QA audit samples are drawn per population with petitions.audit.draw_qa_sample")
@@ -142,8 +142,8 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     `status` is :func:`petitions.rulings.line_status` of the filing when the
     caller has it already (it is the expensive part on a large filing).
     """
-    from petitions.pipeline import get_filing
-    from petitions.projection import full_count_status, outcome, project
+    from petitions.stages.filings import get_filing
+    from petitions.law.projection import full_count_status, outcome, project
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset

@@ -29,8 +29,8 @@ import polars as pl
 
 from petitions.atomic import atomic_path, atomic_write
 from petitions.errors import UserError
-from petitions.reasons import REASONS, label as reason_label
-from petitions.rulings import line_status
+from petitions.law.reasons import REASONS, label as reason_label
+from petitions.status import line_status
 from petitions.store import Workspace
 
 __all__ = ["CertifyResult", "Tallies", "count_lines", "certificate_data", "certify", "tallies",
@@ -106,8 +106,8 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
     """
     from petitions.certificate import CertificateData
     from petitions.counting import count_result
-    from petitions.pipeline import get_filing
-    from petitions.projection import full_count_outcome, outcome, project
+    from petitions.stages.filings import get_filing
+    from petitions.law.projection import full_count_outcome, outcome, project
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
@@ -417,7 +417,7 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
         The filing has not been certified, or was certified as anything but
         insufficient (``fails`` / ``insufficient``); or `out_dir` is not empty.
     """
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     if user is not None:
         ws.require_supervisor(user, "export the disqualified lines for the proponents")

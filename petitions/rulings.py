@@ -15,13 +15,14 @@ import json
 from dataclasses import dataclass
 from types import EllipsisType
 
-import polars as pl
-
 from petitions.errors import UserError
-from petitions.reasons import REASONS
+from petitions.law.reasons import REASONS
+from petitions.law.resolution import resolve
 from petitions.store import Workspace, canonical_json, now_utc
 
 ACTIONS = ("accept", "reject", "escalate", "reopen")
+
+
 KINDS = ("review", "second_opinion", "escalation", "audit")
 
 
@@ -55,7 +56,7 @@ def record_ruling(
         A user known to the workspace (``Workspace.ensure_user``).
     action : {'accept', 'reject', 'escalate', 'reopen'}
     reason_code : str, optional
-        Required for ``reject``; one of :data:`petitions.reasons.REASONS`.
+        Required for ``reject``; one of :data:`petitions.law.reasons.REASONS`.
     shown : dict
         What the person saw when ruling (scores, candidate, exemplar hashes).
     kind : {'review', 'second_opinion', 'escalation', 'audit'}
@@ -125,40 +126,6 @@ def _rulings_since_reset(ws: Workspace, line_id: int) -> list[dict]:
     return rows[cut:]
 
 
-def resolve(rulings: list[dict], determination: str | None, det_reasons: list[str] | None,
-            rejections_required: int) -> tuple[str, str | None, str]:
-    """Final status of one line from its rulings in order and its determination.
-
-    Returns ``(status, reason, level)``; status is ``valid``, ``invalid`` or
-    ``needs_review``; level names the queue (``review``, ``second_opinion``,
-    ``escalated``) or the decision (``ruled``, ``auto``).
-    """
-    status = determination or "needs_review"
-    reason = (det_reasons or [None])[0] if status != "valid" else None
-    level = "auto" if status != "needs_review" else "review"
-    rejecters: set[str] = set()
-    for r in rulings:
-        act = r["action"]
-        if act == "accept":
-            status, reason, level, rejecters = "valid", None, "ruled", set()
-        elif act == "reopen":
-            status = determination or "needs_review"
-            reason = (det_reasons or [None])[0] if status != "valid" else None
-            level = "auto" if status != "needs_review" else "review"
-            rejecters = set()
-        elif act == "escalate":
-            status, reason, level = "needs_review", r.get("reason_code"), "escalated"
-        elif act == "reject":
-            code = r["reason_code"]
-            needed = rejections_required if REASONS[code].signature_grounds else 1
-            rejecters.add(r["user"])
-            if len(rejecters) >= needed:
-                status, reason, level = "invalid", code, "ruled"
-            else:
-                status, reason, level = "needs_review", code, "second_opinion"
-    return status, reason, level
-
-
 def final_status_of_line(ws: Workspace, line_id: int) -> tuple[str, str | None]:
     rs = _ruleset_for_line(ws, line_id)
     det = ws.db.execute("SELECT determination, reasons_json FROM current_determination WHERE line_id = ?",
@@ -171,52 +138,8 @@ def final_status_of_line(ws: Workspace, line_id: int) -> tuple[str, str | None]:
 
 
 def _ruleset_for_line(ws: Workspace, line_id: int):
-    from petitions.rules import RuleSet
+    from petitions.law.rules import RuleSet
 
     js = ws.scalar("SELECT f.ruleset_json FROM lines l JOIN filings f ON f.id = l.filing_id WHERE l.id = ?", (line_id,))
     return RuleSet.from_json(js)
 
-
-def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
-    """Every line of a filing with its determination and final status.
-
-    Columns: line_db_id, line_id (label), seq, section, page, number, state,
-    determination, det_reasons (list[str]), level, status, reason, voter_id,
-    match_status, match_score, sig_score, sig_decision.
-    """
-    from petitions.rules import RuleSet
-
-    rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
-    rows = ws.query(
-        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, s.number AS section, p.number AS page, l.number, l.state, "
-        "d.determination, d.reasons_json, d.level AS det_level, m.voter_id, m.status AS match_status, "
-        "m.score AS match_score, sg.score AS sig_score, sg.decision AS sig_decision "
-        "FROM lines l JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
-        "LEFT JOIN current_determination d ON d.line_id = l.id LEFT JOIN current_match m ON m.line_id = l.id "
-        "LEFT JOIN current_signature sg ON sg.line_id = l.id "
-        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
-    ruled: dict[int, list[dict]] = {}
-    for r in ws.query("SELECT r.line_id, r.user, r.action, r.reason_code, r.kind FROM rulings r "
-                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' "
-                      "ORDER BY r.id", (filing_id,)):
-        ruled.setdefault(r["line_id"], []).append(r)
-    out = []
-    for r in rows:
-        reasons = json.loads(r["reasons_json"]) if r["reasons_json"] else []
-        if r["line_db_id"] in ruled:
-            status, reason, level = resolve(ruled[r["line_db_id"]], r["determination"], reasons, rs.rejections_required)
-        else:
-            status = r["determination"] or "needs_review"
-            reason = reasons[0] if (status != "valid" and reasons) else None
-            level = "auto" if status != "needs_review" else "review"
-        out.append({**{k: r[k] for k in ("line_db_id", "line_id", "seq", "section", "page", "number", "state",
-                                         "determination", "voter_id", "match_status", "match_score", "sig_score",
-                                         "sig_decision")},
-                    "det_reasons": reasons, "det_level": r["det_level"], "level": level,
-                    "status": status, "reason": reason})
-    schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "section": pl.Int64, "page": pl.Int64,
-              "number": pl.Int64, "state": pl.Utf8, "determination": pl.Utf8, "voter_id": pl.Utf8,
-              "match_status": pl.Utf8, "match_score": pl.Float64, "sig_score": pl.Float64, "sig_decision": pl.Utf8,
-              "det_reasons": pl.List(pl.Utf8), "det_level": pl.Utf8, "level": pl.Utf8, "status": pl.Utf8,
-              "reason": pl.Utf8}
-    return pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from petitions import pipeline
+from petitions import stages
 from petitions.store import Workspace, canonical_json, now_utc
 
 REVIEWER = "rita"
@@ -121,7 +121,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 "INSERT INTO voter_files (source_path, source_sha256, parquet_path, rows, imported_at, imported_by, active) "
                 "VALUES ('tiny.csv', 'x', 'voterfiles/tiny.parquet', ?, ?, ?, 1)",
                 (voters.height, now_utc(), SUPERVISOR)).lastrowid)
-        filing_id = pipeline.create_filing(
+        filing_id = stages.create_filing(
             ws, name="Tiny initiative", ruleset="ca-initiative", jurisdiction="City of Los Angeles", user=SUPERVISOR,
             required=12, filing_date=_dt.date(2025, 3, 1), circulation_start=_dt.date(2025, 1, 1),
             circulation_end=_dt.date(2025, 2, 28))
@@ -179,13 +179,13 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 sig = None if blank else ws.crops.put_image(_signature(rng, style=(num - 1) % 4))
                 nh = None if blank else ws.crops.put_image(_text(name))
                 ah = None if blank else ws.crops.put_image(_text(address))
-                label = pipeline.line_label(1, page_no, k + 1)
+                label = stages.line_label(1, page_no, k + 1)
                 with ws.transaction():
                     lid = int(ws.db.execute(
                         "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state, signature_box, "
                         "name_box, address_box, signature_hash, name_hash, address_hash, signature_ink) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (filing_id, sec_id, page_id, label, pipeline.line_seq(1, page_no, k + 1), k + 1,
+                        (filing_id, sec_id, page_id, label, stages.line_seq(1, page_no, k + 1), k + 1,
                          "blank" if blank else "signed", json.dumps(sig_box), json.dumps(name_box),
                          json.dumps(addr_box), sig, nh, ah, 0.0 if blank else 0.1)).lastrowid)
                     if blank:

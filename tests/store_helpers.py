@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 
-from petitions.pipeline import create_filing, line_label, line_seq
+from petitions.stages.filings import create_filing
+from petitions.stages.ingest import line_label, line_seq
 from petitions.store import Workspace, canonical_json, now_utc
 
 

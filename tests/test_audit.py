@@ -9,13 +9,14 @@ from dataclasses import fields
 import polars as pl
 import pytest
 
-from petitions.agreement import cohen_kappa
+from petitions.law.agreement import cohen_kappa
 from petitions.audit import (SOFTWARE, BlindCase, agreement_report, draw_qa_sample, qa_populations, qa_queue,
                              qa_sample, record_audit, route_disagreements)
 from petitions.cli import main as cli_main
 from petitions.errors import UserError
-from petitions.rulings import line_status, record_ruling
-from petitions.sampling import audit_sample, frame_hash, ticket_order
+from petitions.status import line_status
+from petitions.rulings import record_ruling
+from petitions.law.sampling import audit_sample, frame_hash, ticket_order
 from petitions.store import Workspace
 from store_helpers import determine, filing_with_lines
 
@@ -91,7 +92,7 @@ def test_draw_is_per_population_reproducible_and_stored(qa):
     assert [(lab, t) for lab, t, _ in sw.items] == [(d.id, d.ticket) for d in expected]
     assert sw.frame_hash == frame_hash(auto_labels) and sw.frame_size == N_AUTO
     # Round 1 is exactly sampling.audit_sample's selection for every population.
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
     ref = audit_sample(pops.select("line_id", "reviewer"), SEED, get_filing(ws, fid).ruleset.qa)
     assert {(lab, p.population) for p in info.populations for lab, _, _ in p.items} == set(
         zip(ref["line_id"], ref["reviewer"]))
@@ -203,7 +204,7 @@ def test_agreement_per_reviewer_and_reason_with_worked_numbers(qa):
 
 def test_route_disagreements_reopens_to_review_queue_once(qa):
     ws, fid, g = qa
-    from petitions.review import review_queue
+    from petitions.review.queue import review_queue
 
     dis = agreement_report(ws, fid).disagreements
     dis_lines = set(dis["line_db_id"])

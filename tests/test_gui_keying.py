@@ -17,7 +17,7 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 
 from gui.keying import KeyingPanel  # noqa: E402
-from petitions.review import KeyingLine  # noqa: E402
+from petitions.review.keying import KeyingLine
 
 
 def _line(i: int) -> KeyingLine:

@@ -16,7 +16,7 @@ import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
 from gui_helpers import open_review, open_window, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, REVIEWER2, SUPERVISOR, build_tiny_workspace  # noqa: E402
-from petitions.rulings import line_status  # noqa: E402
+from petitions.status import line_status
 from petitions.store import Workspace  # noqa: E402
 
 

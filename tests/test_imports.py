@@ -68,7 +68,7 @@ def test_petitions_imports_and_works_without_qt(tmp_path):
 mods = walk('petitions')
 assert not [m for m in sys.modules if m.startswith(('PySide6', 'gui'))]
 from petitions.store import Workspace
-from petitions.projection import project
+from petitions.law.projection import project
 ws = Workspace({str(tmp_path)!r}, create=True)
 ws.ensure_user('ann', 'supervisor')
 assert ws.verify_chain().ok

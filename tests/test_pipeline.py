@@ -9,11 +9,12 @@ import shutil
 import polars as pl
 import pytest
 
-from petitions import pipeline
+from petitions import stages
 from petitions.cli import main as cli_main
 from petitions.demo import REVIEWER, SUPERVISOR, run_demo
 from petitions.errors import UserError
-from petitions.rulings import line_status, record_ruling
+from petitions.status import line_status
+from petitions.rulings import record_ruling
 from petitions.store import Workspace
 
 N = 40
@@ -68,7 +69,7 @@ def test_store_holds_every_stage_and_the_log_verifies(demo):
         assert d["ruleset_id"] == "ca-initiative" and json.loads(d["inputs_json"])
         # Page images decode from the stored scans, in the frame the boxes use.
         page = ws.query("SELECT id, width, height FROM pages LIMIT 1")[0]
-        img = pipeline.page_image(ws, page["id"])
+        img = stages.page_image(ws, page["id"])
         assert img.shape == (page["height"], page["width"])
 
 
@@ -90,10 +91,10 @@ def test_rerun_resumes_without_duplicating_anything(demo):
 def test_same_scan_twice_is_detected(demo):
     root, _ = demo
     with Workspace(root) as ws:
-        filing = pipeline.get_filing(ws)
+        filing = stages.get_filing(ws)
         doc = ws.query("SELECT path FROM documents ORDER BY id LIMIT 1")[0]["path"]
         n = ws.scalar("SELECT COUNT(*) FROM lines")
-        rep = pipeline.ingest_document(ws, filing.id, doc, user=SUPERVISOR)
+        rep = stages.ingest_document(ws, filing.id, doc, user=SUPERVISOR)
         assert rep.already_ingested
         assert ws.scalar("SELECT COUNT(*) FROM lines") == n
 
@@ -103,7 +104,7 @@ def test_ruling_changes_the_count(demo, tmp_path):
     copy = tmp_path / "ws"
     shutil.copytree(root, copy)
     with Workspace(copy) as ws:
-        filing = pipeline.get_filing(ws)
+        filing = stages.get_filing(ws)
         st = line_status(ws, filing.id)
         pending = st.filter(pl.col("status") == "needs_review")
         if pending.height == 0:
@@ -122,11 +123,11 @@ def test_a_crash_mid_matching_keeps_committed_batches(demo, tmp_path, monkeypatc
     copy = tmp_path / "ws"
     shutil.copytree(root, copy)
     with Workspace(copy) as ws:
-        filing = pipeline.get_filing(ws)
+        filing = stages.get_filing(ws)
         # Make every line pending again by re-keying all of them (new keyed entries).
         rows = ws.query("SELECT line_id, name, address, city, zip FROM current_keyed")
         for r in rows:
-            pipeline.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
+            stages.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
                               zip=r["zip"] or "", user=SUPERVISOR)
         real = matchers.match_lines
         calls = {"n": 0}
@@ -140,13 +141,13 @@ def test_a_crash_mid_matching_keeps_committed_batches(demo, tmp_path, monkeypatc
         monkeypatch.setattr(matchers, "match_lines", flaky)
         matches_before = ws.scalar("SELECT COUNT(*) FROM matches")
         with pytest.raises(RuntimeError, match="power cut"):
-            pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+            stages.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         committed = ws.scalar("SELECT COUNT(*) FROM matches") - matches_before
         assert committed == 10
         # The run is closed as failed, with the error, not left "running".
         assert ws.query("SELECT status FROM runs WHERE stage = 'match' ORDER BY id DESC LIMIT 1")[0]["status"] == "failed"
         monkeypatch.setattr(matchers, "match_lines", real)
-        rep = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+        rep = stages.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         assert rep.processed == len(rows) - 10
         # Exactly one current match per keyed line, nothing matched twice in the new runs.
         assert ws.scalar("SELECT COUNT(*) FROM matches") - matches_before == len(rows)
@@ -164,16 +165,16 @@ def test_bad_inputs_get_located_errors_and_lose_nothing(demo, tmp_path):
     keyed = tmp_path / "keyed.csv"
     keyed.write_text("id,nombre\n1,x\n")
     with Workspace(copy) as ws:
-        filing = pipeline.get_filing(ws)
+        filing = stages.get_filing(ws)
         n = ws.scalar("SELECT COUNT(*) FROM lines")
         with pytest.raises(UserError) as e:
-            pipeline.ingest_document(ws, filing.id, bad_pdf, user=SUPERVISOR)
+            stages.ingest_document(ws, filing.id, bad_pdf, user=SUPERVISOR)
         assert "broken.pdf" in str(e.value)
         with pytest.raises(UserError) as e:
-            pipeline.ingest_document(ws, filing.id, empty, user=SUPERVISOR)
+            stages.ingest_document(ws, filing.id, empty, user=SUPERVISOR)
         assert "empty.tiff" in str(e.value)
         with pytest.raises(UserError, match="missing column"):
-            pipeline.import_keyed_entries(ws, filing.id, keyed, user=SUPERVISOR)
+            stages.import_keyed_entries(ws, filing.id, keyed, user=SUPERVISOR)
         assert ws.scalar("SELECT COUNT(*) FROM lines") == n
         assert ws.verify_chain().ok
 
@@ -198,8 +199,8 @@ def test_cancelled_exemplar_import_keeps_the_store_as_it_was(demo, tmp_path):
     with Workspace(copy) as ws:
         before = ws.scalar("SELECT COUNT(*) FROM exemplars"), ws.scalar("SELECT COUNT(*) FROM events")
         seen = []
-        with pytest.raises(pipeline.Cancelled):
-            pipeline.import_exemplars(ws, index, user=SUPERVISOR, progress=lambda s, d, t: seen.append((s, d, t)),
+        with pytest.raises(stages.Cancelled):
+            stages.import_exemplars(ws, index, user=SUPERVISOR, progress=lambda s, d, t: seen.append((s, d, t)),
                                       cancel=lambda: bool(seen))
         assert seen and seen[0][0] == "exemplars"
         assert (ws.scalar("SELECT COUNT(*) FROM exemplars"), ws.scalar("SELECT COUNT(*) FROM events")) == before
@@ -210,15 +211,15 @@ def test_cancelled_matching_keeps_batches_and_resumes(demo, tmp_path):
     copy = tmp_path / "ws"
     shutil.copytree(root, copy)
     with Workspace(copy) as ws:
-        filing = pipeline.get_filing(ws)
+        filing = stages.get_filing(ws)
         rows = ws.query("SELECT line_id, name, address, city, zip FROM current_keyed")
         for r in rows:  # new keyed entries make every line pending again
-            pipeline.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
+            stages.key_line(ws, r["line_id"], name=r["name"] + " ", address=r["address"], city=r["city"] or "",
                               zip=r["zip"] or "", user=SUPERVISOR)
         seen = []
-        rep = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10,
+        rep = stages.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10,
                                     progress=lambda s, d, t: seen.append(d), cancel=lambda: len(seen) >= 2)
         assert rep.status == "cancelled" and rep.processed == 20
         assert ws.query("SELECT status FROM runs WHERE id = ?", (rep.run_id,))[0]["status"] == "cancelled"
-        rest = pipeline.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
+        rest = stages.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         assert rest.status == "done" and rest.processed == len(rows) - 20

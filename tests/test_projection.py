@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from petitions.errors import UserError
-from petitions.projection import full_count_outcome, full_count_status, outcome, project
-from petitions.rules import OutcomeBands, load_ruleset
+from petitions.law.projection import full_count_outcome, full_count_status, outcome, project
+from petitions.law.rules import OutcomeBands, load_ruleset
 
 
 def test_worked_example_county_recall_handbook():

@@ -18,7 +18,8 @@ from petitions.cli import main as cli_main
 from petitions.counting import sample_items
 from petitions.demo import REVIEWER, SUPERVISOR, run_demo
 from petitions.errors import UserError
-from petitions.pipeline import create_filing, line_label, line_seq
+from petitions.stages.filings import create_filing
+from petitions.stages.ingest import line_label, line_seq
 from petitions.reports import (certify, count_lines, export_events_csv, export_lines_csv, proponent_export,
                                tallies)
 from petitions.rulings import record_ruling
@@ -260,7 +261,7 @@ def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     # The published sample: every ticket, in ticket order, recomputable from the seed.
     import csv
 
-    from petitions.sampling import ticket
+    from petitions.law.sampling import ticket
     sample = list(csv.DictReader(open(tmp_path / "rep" / "sample.csv")))
     assert sample and all(r["ticket"] == ticket(r["seed"], r["line_id"]) for r in sample)
     assert [r["ticket"] for r in sample] == sorted(r["ticket"] for r in sample)

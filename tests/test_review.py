@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import json
 
-import polars as pl
 import pytest
 
 from gui_workspace_fixture import REVIEWER, REVIEWER2, SUPERVISOR, build_tiny_workspace
+from petitions import summary
 from petitions import review
 from petitions.errors import UserError
-from petitions.rulings import line_status
 from petitions.store import Workspace
 
 
@@ -192,7 +191,7 @@ def test_page_view_has_boxes_and_status(tiny):
 
 def test_dashboard_counts(tiny):
     t, ws = tiny
-    d = review.dashboard(ws, t.filing_id)
+    d = summary.dashboard(ws, t.filing_id)
     assert d["lines"] == 20 and d["auto_valid"] == 4 and d["needs_review"] == 14
     assert d["count"]["raw_count"] == 18
     assert sum(d["needs_review_by_reason"].values()) == 14
@@ -200,7 +199,7 @@ def test_dashboard_counts(tiny):
 
 
 def test_reject_codes_follow_the_rule_set():
-    from petitions.rules import load_ruleset
+    from petitions.law.rules import load_ruleset
 
     codes = review.reject_codes(load_ruleset("ca-initiative"))
     assert "signature_mismatch" in codes and "blank_line" not in codes and "ambiguous_identity" not in codes
@@ -221,7 +220,7 @@ def test_voter_search_uses_the_matcher_index_on_a_prepared_file():
 
 def test_case_shows_the_duplicate_group(tmp_path):
     """Lines matched to the same voter are shown to staff as one group."""
-    from petitions.review import load_case
+    from petitions.review.case import load_case
     from petitions.store import Workspace
     from store_helpers import determine, filing_with_lines
 

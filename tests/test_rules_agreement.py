@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from petitions.agreement import agreement_report, agreement_table, cohen_kappa, disagreements
+from petitions.law.agreement import agreement_report, agreement_table, cohen_kappa, disagreements
 
 
 def kappa_reference(a, b):

@@ -8,7 +8,7 @@ import pytest
 
 from petitions.certificate import CertificateData, certificate_title, write_certificate
 from petitions.errors import UserError
-from petitions.projection import outcome, project
+from petitions.law.projection import outcome, project
 
 
 def pdf_text(path):

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from petitions.duplicates import apply_duplicate_policy
+from petitions.law.duplicates import apply_duplicate_policy
 
 D = dt.date
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from petitions.errors import UserError
-from petitions.rules import RuleSet, builtin_rulesets, load_ruleset, required_count
+from petitions.law.rules import RuleSet, builtin_rulesets, load_ruleset, required_count
 
 CA = ["ca-in-lieu", "ca-initiative", "ca-nominating", "ca-recall-local", "ca-recall-state", "ca-referendum"]
 
@@ -159,8 +159,8 @@ def test_law_modules_are_pure():
         "        if name.split('.')[0] in {'sqlite3', 'sqlite_utils', 'PySide6', 'gui'}:\n"
         "            raise ImportError(name)\n"
         "sys.meta_path.insert(0, B())\n"
-        "import petitions.rules, petitions.sampling, petitions.projection, petitions.triage\n"
-        "import petitions.duplicates, petitions.agreement, petitions.certificate, petitions.reasons\n"
+        "import petitions.law.rules, petitions.law.sampling, petitions.law.projection, petitions.law.triage\n"
+        "import petitions.law.duplicates, petitions.law.agreement, petitions.certificate, petitions.law.reasons\n"
         "import petitions.commands.sampling\n"
         "print('ok')\n"
     )

@@ -10,8 +10,10 @@ import pytest
 
 from petitions.counting import count_result, draw_sample, sample_items
 from petitions.errors import UserError
-from petitions.rulings import line_status, record_ruling, resolve
-from petitions.sampling import ticket_order
+from petitions.status import line_status
+from petitions.rulings import record_ruling
+from petitions.law.resolution import resolve
+from petitions.law.sampling import ticket_order
 from petitions.store import Workspace
 from store_helpers import determine, filing_with_lines
 
@@ -85,7 +87,7 @@ def test_second_opinion_must_come_from_another_person(ws):
     rs_two = "ca-initiative"
     fid, ids = filing_with_lines(ws, ["signed"], ruleset=rs_two)
     # Make this filing require two people for a signature rejection.
-    from petitions.rules import RuleSet
+    from petitions.law.rules import RuleSet
 
     rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (fid,)))
     two = dataclasses.replace(rs, rejections_required=2)
@@ -155,7 +157,7 @@ def test_sample_projection_counts_duplicates_within_the_sample(ws):
 
 
 def test_roles_are_enforced_in_the_library_not_just_the_gui(ws):
-    from petitions.pipeline import create_filing
+    from petitions.stages.filings import create_filing
 
     fid, ids = filing_with_lines(ws, ["signed"] * 3)
     with pytest.raises(UserError, match="only a supervisor"):

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from petitions.errors import UserError
-from petitions.rules import load_ruleset
-from petitions.sampling import (
+from petitions.law.rules import load_ruleset
+from petitions.law.sampling import (
     audit_sample,
     draw_sample,
     frame_hash,

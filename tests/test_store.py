@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from petitions.errors import UserError
-from petitions.store import DB_NAME, GENESIS_HASH, Workspace, migrations
+from petitions.store import DB_NAME, GENESIS_HASH, Workspace
+from petitions.store.schema import migrations
 
 
 @pytest.fixture

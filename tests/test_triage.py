@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from petitions.reasons import REASONS
-from petitions.rules import TriageRules, load_ruleset
-from petitions.triage import INPUT_COLUMNS, LEVELS, MATCH_REASON_CODES, triage
+from petitions.law.reasons import REASONS
+from petitions.law.rules import TriageRules, load_ruleset
+from petitions.law.triage import INPUT_COLUMNS, LEVELS, MATCH_REASON_CODES, triage
 
 D = dt.date
 START, END, FILED = D(2024, 1, 1), D(2024, 4, 1), D(2024, 4, 5)

@@ -25,7 +25,8 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
-    from petitions.demo import format_summary, run_demo
+    from petitions.summary import format_summary
+    from petitions.demo import run_demo
 
     result = run_demo(args.workspace, signatures=args.signatures, seed=args.seed)
     if args.json:

@@ -111,7 +111,7 @@ def register(sub) -> None:
 
 
 def _filing(ws, args):
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     return get_filing(ws, args.filing)
 

@@ -1,6 +1,6 @@
 """`petitions sample-projection` and `petitions sample-tickets` (shared/CONTRACT.md).
 
-Thin commands over :mod:`petitions.projection` and :mod:`petitions.sampling`:
+Thin commands over :mod:`petitions.law.projection` and :mod:`petitions.law.sampling`:
 convert arguments, make one library call, print.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ def register(sub) -> None:
 
 
 def run_projection(args) -> int:
-    from petitions.projection import outcome, project
+    from petitions.law.projection import outcome, project
 
     raw, sample = _count(args.raw, "--raw"), _count(args.sample, "--sample")
     valid, dups = _count(args.valid, "--valid"), _count(args.duplicates, "--duplicates")
@@ -92,7 +92,7 @@ def run_projection(args) -> int:
     bands = None
     ruleset_id = None
     if args.ruleset:
-        from petitions.rules import load_ruleset
+        from petitions.law.rules import load_ruleset
 
         rs = load_ruleset(args.ruleset)
         bands, ruleset_id = rs.bands, f"{rs.id} v{rs.version}"
@@ -155,7 +155,7 @@ def _read_ids(path_text: str) -> list[str]:
 
 
 def run_tickets(args) -> int:
-    from petitions.sampling import draw_sample, trim_ticket
+    from petitions.law.sampling import draw_sample, trim_ticket
 
     take, digits = _count(args.take, "--take"), _count(args.digits, "--digits")
     ids = _read_ids(args.ids)
@@ -165,7 +165,7 @@ def run_tickets(args) -> int:
     if args.json:
         print(json.dumps([{"id": d.id, "ticket": d.ticket} for d in draws], indent=2, ensure_ascii=False))
         return 0
-    from petitions.sampling import frame_hash
+    from petitions.law.sampling import frame_hash
 
     print(f"seed {args.seed!r}  frame {len(ids):,} ids  frame hash {frame_hash(ids)}")
     width = max((len(d.id) for d in draws), default=2)

@@ -183,7 +183,7 @@ def _user_add(args) -> int:
 
 
 def _import_voters(args) -> int:
-    from petitions.pipeline import import_voter_file
+    from petitions.stages.voters import import_voter_file
 
     mapping = None
     if args.mapping:
@@ -198,7 +198,7 @@ def _import_voters(args) -> int:
 
 
 def _import_exemplars(args) -> int:
-    from petitions.pipeline import import_exemplars
+    from petitions.stages.voters import import_exemplars
 
     with _open(args) as ws:
         rep = import_exemplars(ws, args.index, user=_user(args, ws))
@@ -209,7 +209,7 @@ def _import_exemplars(args) -> int:
 
 
 def _rulesets(args) -> int:
-    from petitions.rules import builtin_rulesets, load_ruleset
+    from petitions.law.rules import builtin_rulesets, load_ruleset
 
     for name in builtin_rulesets():
         rs = load_ruleset(name)
@@ -218,7 +218,7 @@ def _rulesets(args) -> int:
 
 
 def _create_filing(args) -> int:
-    from petitions.pipeline import create_filing
+    from petitions.stages.filings import create_filing
 
     start, end = args.circulation or (None, None)
     with _open(args) as ws:
@@ -230,7 +230,8 @@ def _create_filing(args) -> int:
 
 
 def _ingest(args) -> int:
-    from petitions.pipeline import get_filing, ingest_document
+    from petitions.stages.filings import get_filing
+    from petitions.stages.ingest import ingest_document
 
     if len(args.files) > 1 and (args.section is not None or args.circulator):
         raise UserError("--section and --circulator apply to a single file")
@@ -256,7 +257,8 @@ def _ingest(args) -> int:
 
 
 def _key(args) -> int:
-    from petitions.pipeline import get_filing, import_keyed_entries
+    from petitions.stages.filings import get_filing
+    from petitions.stages.keying import import_keyed_entries
 
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
@@ -268,7 +270,8 @@ def _key(args) -> int:
 
 
 def _run(args) -> int:
-    from petitions.pipeline import get_filing, run_all
+    from petitions.stages.filings import get_filing
+    from petitions.stages.run import run_all
 
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
@@ -282,7 +285,7 @@ def _run(args) -> int:
 
 def _sample(args) -> int:
     from petitions.counting import draw_sample
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
@@ -293,7 +296,7 @@ def _sample(args) -> int:
 
 
 def _rule(args) -> int:
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
     from petitions.rulings import record_ruling
 
     action = "accept" if args.accept else "reject" if args.reject else "escalate" if args.escalate else "reopen"
@@ -311,7 +314,7 @@ def _rule(args) -> int:
 
 def _full_count(args) -> int:
     from petitions.counting import order_full_count
-    from petitions.pipeline import get_filing
+    from petitions.stages.filings import get_filing
 
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
@@ -322,7 +325,7 @@ def _full_count(args) -> int:
 
 
 def _reasons(args) -> int:
-    from petitions.reasons import REASONS
+    from petitions.law.reasons import REASONS
 
     for code, r in REASONS.items():
         print(f"{code:26s} {r.label}")
@@ -330,8 +333,8 @@ def _reasons(args) -> int:
 
 
 def _status(args) -> int:
-    from petitions.demo import format_summary, summarize
-    from petitions.pipeline import get_filing
+    from petitions.summary import format_summary, summarize
+    from petitions.stages.filings import get_filing
 
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)

@@ -182,7 +182,7 @@ def sampling_plan(raw_count: int, ruleset) -> SamplingPlan:
     raw_count : int
         N, the signed lines filed (blank and struck lines excluded,
         2 CCR §20510).
-    ruleset : petitions.rules.RuleSet or petitions.rules.SamplingRules
+    ruleset : petitions.law.rules.RuleSet or petitions.law.rules.SamplingRules
 
     Returns
     -------
@@ -195,7 +195,7 @@ def sampling_plan(raw_count: int, ruleset) -> SamplingPlan:
     --------
     EC 9115: max(500, ⌈3 % × 20,001⌉) = 601.
     """
-    from petitions.rules import SamplingRules, _ceil_pct
+    from petitions.law.rules import SamplingRules, _ceil_pct
 
     if isinstance(raw_count, bool) or not isinstance(raw_count, int) or raw_count < 0:
         raise UserError(f"the raw count must be a whole number 0 or more, got {raw_count!r}", where="raw count")
@@ -266,7 +266,7 @@ def audit_sample(items, seed: str, qa, *, software: str = "software"):
         the software's auto-accepts under the name `software`).
     seed : str
         The audit's published seed.
-    qa : petitions.rules.QaRates
+    qa : petitions.law.rules.QaRates
         ``auto_accept_rate`` for the software's accepts; ``per_reviewer_rate``
         (at least ``minimum_per_reviewer``) for each person (Colorado audits
         ≥ 2 % of software approvals).

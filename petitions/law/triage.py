@@ -17,7 +17,7 @@ comparison standard). So each line gets one of
     identity or signature grounds.
 ``needs_review``
     Everything else, with the *suspected* reasons (reason codes from
-    :mod:`petitions.reasons`) and a named level saying what the person
+    :mod:`petitions.law.reasons`) and a named level saying what the person
     should look at first.
 
 Levels, in the order they are tested (the first that applies names the
@@ -49,7 +49,7 @@ import json
 
 import polars as pl
 
-from petitions.reasons import REASONS
+from petitions.law.reasons import REASONS
 
 __all__ = ["triage", "LEVELS", "INPUT_COLUMNS", "MATCH_REASON_CODES"]
 
@@ -132,9 +132,9 @@ def triage(
         ``no_exemplar`` / ``bad_exemplar`` / ``unreadable_signature`` when no
         comparison was possible; NaN scores count as missing) — from the
         signature core; ``duplicate_rank`` (0 = the line that counts, ≥ 1 =
-        excess; :func:`petitions.duplicates.apply_duplicate_policy`);
+        excess; :func:`petitions.law.duplicates.apply_duplicate_policy`);
         ``date_signed``.
-    ruleset : petitions.rules.RuleSet
+    ruleset : petitions.law.rules.RuleSet
         Thresholds (``ruleset.triage``), registration test, inactive voters,
         circulation limit, and which levels may be invalid.
     circulation_start, circulation_end, filing_date : datetime.date, optional

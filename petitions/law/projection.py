@@ -202,7 +202,7 @@ def outcome(projected: int, required: int, bands=None) -> Outcome:
         Projected valid signatures (:attr:`Projection.projected_valid`).
     required : int
         R, the valid signatures required (> 0).
-    bands : petitions.rules.OutcomeBands or RuleSet, optional
+    bands : petitions.law.rules.OutcomeBands or RuleSet, optional
         Defaults to EC 9030: qualifies above 110 %, full count from 95 %.
 
     Returns
@@ -219,7 +219,7 @@ def outcome(projected: int, required: int, bands=None) -> Outcome:
     >>> outcome(9_500, 10_000).result, outcome(9_499, 10_000).result
     ('full_count', 'fails')
     """
-    from petitions.rules import OutcomeBands
+    from petitions.law.rules import OutcomeBands
 
     if bands is None:
         bands = OutcomeBands()

@@ -387,7 +387,7 @@ def required_count(ruleset: RuleSet, base: int, *, basis: str | None = None) -> 
 
 def builtin_rulesets() -> list[str]:
     """Names of the rule sets shipped with the package (``ca-initiative`` …)."""
-    folder = resources.files("petitions") / "rulesets"
+    folder = resources.files("petitions.law") / "rulesets"
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
@@ -410,7 +410,7 @@ def load_ruleset(name_or_path: str | Path) -> RuleSet:
         except OSError as exc:
             raise UserError(f"cannot read the rule set file ({exc.strerror})", where=text_name) from None
         return RuleSet.from_json(text, where=text_name)
-    resource = resources.files("petitions") / "rulesets" / f"{text_name}.json"
+    resource = resources.files("petitions.law") / "rulesets" / f"{text_name}.json"
     if not resource.is_file():
         raise UserError(f"no rule set named {text_name!r}; shipped rule sets: {', '.join(builtin_rulesets())}",
                         where="--ruleset")

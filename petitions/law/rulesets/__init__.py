@@ -1,0 +1,1 @@
+"""California rule sets shipped as package data (JSON); see petitions.law.rules."""

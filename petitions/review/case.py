@@ -1,0 +1,361 @@
+"""One case: everything about a line a reviewer compares, and ruling on it with what the case showed.
+
+The write side is :func:`petitions.rulings.record_ruling`; :func:`rule` and
+:func:`undo_ruling` wrap it with what a case was showing. Party, race and
+ethnicity are never part of a case (2 CCR §20960).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from petitions.errors import UserError
+from petitions.law.reasons import REASONS
+from petitions.law.reasons import label as reason_label
+from petitions.review.queue import MODE_KIND, MODE_LABELS, QUEUE_LEVEL, modes_for_role
+from petitions.review.records import (
+    Exemplar,
+    FieldDiff,
+    VoterDirectory,
+    _exemplars,
+    _full_name,
+    _parse_candidates,
+    _street_address,
+    compare_fields,
+)
+from petitions.rulings import RulingResult, record_ruling
+from petitions.store import Workspace
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A voter the line may belong to, as a reviewer may see them."""
+
+    voter_id: str
+    score: float | None
+    record: dict
+    exemplars: tuple[Exemplar, ...]
+    diffs: tuple[FieldDiff, ...]
+
+    @property
+    def name(self) -> str:
+        return _full_name(self.record)
+
+    @property
+    def address(self) -> str:
+        return _street_address(self.record)
+
+
+@dataclass(frozen=True)
+class Ruling:
+    id: int
+    user: str
+    role: str
+    kind: str
+    action: str
+    reason_code: str | None
+    note: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Case:
+    """Everything about one line a person compares before ruling."""
+
+    line_db_id: int
+    label: str
+    filing_id: int
+    section: int
+    page: int | None
+    page_id: int | None
+    number: int
+    state: str
+    signature_hash: str | None
+    name_hash: str | None
+    address_hash: str | None
+    keyed: dict | None
+    match_status: str | None
+    match_score: float | None
+    match_reason: str | None
+    name_level: str | None
+    address_level: str | None
+    candidate: Candidate | None
+    others: tuple[Candidate, ...]
+    sig_score: float | None
+    sig_decision: str | None
+    sig_reason: str | None
+    status: str
+    level: str
+    reason: str | None
+    det_reasons: tuple[str, ...]
+    why: tuple[str, ...]
+    history: tuple[Ruling, ...]
+    sample_rank: int | None = None
+    #: Other lines of this filing matched (or proposed) to the same voter, in
+    #: filing order: dicts with label, seq, match_status, determination,
+    #: earlier (bool: before this line in filing order).
+    same_voter: tuple[dict, ...] = ()
+
+    @property
+    def shown(self) -> dict:
+        """What the person was shown, stored with the ruling."""
+        return {
+            "line": self.label,
+            "voter_id": self.candidate.voter_id if self.candidate else None,
+            "match_status": self.match_status, "match_score": self.match_score,
+            "sig_score": self.sig_score, "sig_decision": self.sig_decision,
+            "signature_hash": self.signature_hash,
+            "exemplar_hashes": [e.image_hash for e in self.candidate.exemplars] if self.candidate else [],
+            "other_candidates": [c.voter_id for c in self.others],
+            "suspected": list(self.det_reasons),
+            "status_before": self.status, "level_before": self.level,
+        }
+
+
+def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None" = None) -> Case:
+    """Everything about one line: crops, keyed entry, candidate voters with
+    every exemplar and field-by-field differences, scores, status, and why
+    the line is waiting, in plain words.
+
+    Parameters
+    ----------
+    voters : VoterDirectory, optional
+        The active voter file, loaded once and shared; loaded here if None.
+
+    A QA audit re-rules blind: it uses :func:`petitions.audit.qa_queue`'s
+    :class:`~petitions.audit.BlindCase`, never a case from here.
+    """
+    row = ws.db.execute(
+        "SELECT l.id, l.label, l.filing_id, s.number, p.number, l.page_id, l.number, l.state, l.signature_hash, "
+        "l.name_hash, l.address_hash FROM lines l JOIN sections s ON s.id = l.section_id "
+        "LEFT JOIN pages p ON p.id = l.page_id WHERE l.id = ?", (line_db_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no line with id {line_db_id}")
+    (lid, lab, filing_id, section, page, page_id, number, state, sig_hash, name_hash, addr_hash) = row
+    keyed = ws.query("SELECT name, address, city, zip, date_signed, source, keyed_by FROM current_keyed "
+                     "WHERE line_id = ?", (lid,))
+    keyed_d = keyed[0] if keyed else None
+    m = ws.query("SELECT voter_id, score, status, reason, name_level, address_level, candidates_json "
+                 "FROM current_match WHERE line_id = ?", (lid,))
+    m = m[0] if m else {}
+    sg = ws.query("SELECT voter_id, score, decision, reason, best_exemplar_hash FROM current_signature "
+                  "WHERE line_id = ?", (lid,))
+    sg = sg[0] if sg else {}
+    det = ws.query("SELECT determination, reasons_json FROM current_determination WHERE line_id = ?", (lid,))
+    det_reasons = tuple(json.loads(det[0]["reasons_json"])) if det else ()
+    rulings = ws.query("SELECT id, user, role, kind, action, reason_code, note, created_at FROM rulings "
+                       "WHERE line_id = ? ORDER BY id", (lid,))
+    status, level, reason = _status_of(ws, lid, det[0]["determination"] if det else None, det_reasons, rulings)
+
+    cand_ids: list[tuple[str, float | None]] = []
+    if m.get("voter_id"):
+        cand_ids.append((m["voter_id"], m.get("score")))
+    for c in _parse_candidates(m.get("candidates_json")):
+        if c[0] and all(c[0] != v for v, _ in cand_ids):
+            cand_ids.append(c)
+    cand_ids = cand_ids[:6]
+    if cand_ids:
+        voters = voters if voters is not None else VoterDirectory.open(ws)
+        records = voters.get([v for v, _ in cand_ids]) if voters is not None else {}
+        ex = _exemplars(ws, [v for v, _ in cand_ids], best=sg.get("best_exemplar_hash"))
+    else:
+        records, ex = {}, {}
+    cands = [Candidate(voter_id=v, score=s, record=records.get(v, {"voter_id": v}), exemplars=tuple(ex.get(v, [])),
+                       diffs=compare_fields(keyed_d, records.get(v))) for v, s in cand_ids]
+    primary = cands[0] if (cands and m.get("voter_id")) else None
+    others = tuple(cands[1:] if primary else cands)
+    rank = ws.scalar("SELECT MIN(i.rank) FROM sample_items i JOIN samples s ON s.id = i.sample_id "
+                     "WHERE i.line_id = ? AND s.purpose = 'count'", (lid,))
+    sig_same_voter = sg and sg.get("voter_id") == m.get("voter_id")
+    case = Case(
+        line_db_id=lid, label=lab, filing_id=filing_id, section=section, page=page, page_id=page_id, number=number,
+        state=state, signature_hash=sig_hash, name_hash=name_hash, address_hash=addr_hash, keyed=keyed_d,
+        match_status=m.get("status"), match_score=m.get("score"), match_reason=m.get("reason"),
+        name_level=m.get("name_level"), address_level=m.get("address_level"), candidate=primary, others=others,
+        sig_score=sg.get("score") if sig_same_voter else None,
+        sig_decision=sg.get("decision") if sig_same_voter else None,
+        sig_reason=sg.get("reason") if sig_same_voter else None,
+        status=status, level=level, reason=reason, det_reasons=det_reasons, why=(),
+        history=tuple(Ruling(**r) for r in rulings), sample_rank=rank,
+        same_voter=_same_voter_lines(ws, lid, m.get("voter_id")))
+    return _with_why(case)
+
+
+def _same_voter_lines(ws: Workspace, line_db_id: int, voter_id: str | None) -> tuple[dict, ...]:
+    """The duplicate group this line belongs to, as staff see it."""
+    if not voter_id:
+        return ()
+    rows = ws.query(
+        "SELECT l.label, l.seq, m.status AS match_status, d.determination, "
+        "l.seq < (SELECT seq FROM lines WHERE id = ?) AS earlier "
+        "FROM current_match m JOIN lines l ON l.id = m.line_id "
+        "LEFT JOIN current_determination d ON d.line_id = l.id "
+        "WHERE m.voter_id = ? AND m.status IN ('match', 'review') AND l.id != ? "
+        "AND l.filing_id = (SELECT filing_id FROM lines WHERE id = ?) ORDER BY l.seq",
+        (line_db_id, voter_id, line_db_id, line_db_id))
+    return tuple({**r, "earlier": bool(r["earlier"])} for r in rows)
+
+
+def _with_why(case: Case) -> Case:
+    from dataclasses import replace
+
+    return replace(case, why=explain(case))
+
+
+def _status_of(ws, line_id, determination, det_reasons, rulings):
+    from petitions.law.resolution import resolve
+    from petitions.rulings import _ruleset_for_line
+
+    rs = _ruleset_for_line(ws, line_id)
+    return_ = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
+                      rs.rejections_required)
+    status, reason, level = return_
+    return status, level, reason
+
+
+
+
+
+
+_SUSPECT_WORDS = {
+    "signature_mismatch": "the signature may not compare. Compare it with every signature on file; "
+                          "start from the presumption that it is genuine (2 CCR §20960).",
+    "address_mismatch": "the address on the line may not be the registration address. Unit, fraction, "
+                        "abbreviations and neighbourhood names are not grounds to reject (2 CCR §20931).",
+    "duplicate": "the same voter signed another line of this filing.",
+    "not_registered": "no registered voter was found for this signer.",
+    "no_signature": "no signature was found on the line.",
+}
+
+
+_SIG_WORDS = {
+    "consistent": "the signature compares with the voter's signature on file",
+    "review": "the signature needs a person to compare it with the voter's signatures on file",
+}
+
+
+_MATCH_WORDS = {
+    "ambiguous": "more than one voter fits the printed name and address",
+    "address_mismatch": "the address on the line is not the voter's registered address",
+    "inactive": "the voter's registration is inactive",
+    "cancelled": "the voter's registration is cancelled",
+    "out_of_district": "the voter is registered outside the petition's district",
+    "not_found": "no voter in the file fits the printed name and address",
+    "weak": "the best voter found fits only loosely",
+    "weak_match": "the best voter found fits only loosely",
+    "registered_after": "the voter registered after the line was signed",
+}
+
+
+def explain(case: Case) -> tuple[str, ...]:
+    """Why the line is waiting for a person, in plain words (one sentence each)."""
+    out = []
+    if case.level == "escalated":
+        out.append("A reviewer escalated this line to a supervisor"
+                   + (f" ({reason_label(case.reason)})." if case.reason else "."))
+    elif case.level == "second_opinion":
+        out.append(f"Rejected as “{reason_label(case.reason)}”; the rule set needs another person to agree.")
+    for code in case.det_reasons:
+        r = REASONS.get(code)
+        if code in _SUSPECT_WORDS:
+            out.append(f"Suspected: {_SUSPECT_WORDS[code]}")
+        elif r is not None and not r.final:   # review-only codes are written as suspicions
+            out.append(f"Suspected: {r.label}. {r.description}".strip())
+        elif r is not None:
+            out.append(f"Suspected: {r.label.lower()}.")
+        else:
+            out.append(f"Suspected: {code.replace('_', ' ')}.")
+    if case.match_status and case.match_status != "match":
+        words = _MATCH_WORDS.get(case.match_reason or "",
+                                 (case.match_reason or "the match is uncertain").replace("_", " "))
+        sc = f" (match probability {case.match_score:.2f})" if case.match_score is not None else ""
+        out.append(f"Identity: {words}{sc}.")
+    if case.candidate is not None and not case.candidate.exemplars:
+        out.append("No signature on file for this voter: the signature cannot be compared.")
+    if case.sig_decision:
+        sc = f" (score {case.sig_score:.2f})" if case.sig_score is not None else ""
+        extra = f"; {case.sig_reason.replace('_', ' ')}" if case.sig_reason else ""
+        out.append(f"Signature: {_SIG_WORDS.get(case.sig_decision, case.sig_decision)}{sc}{extra}.")
+    if not out:
+        out.append("Waiting for a person's ruling.")
+    return tuple(out)
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "review",
+         reason_code: str | None = None, note: str | None = None) -> RulingResult:
+    """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`).
+
+    Refused (:class:`UserError`) if the line is not waiting in that queue
+    (a line opened from a page can be read, not ruled on, outside its
+    queue), or if someone has ruled on the line since `case` was loaded:
+    the ruling would supersede one the person never saw.
+    """
+    if mode not in MODE_KIND:
+        raise UserError(f"unknown queue {mode!r}")
+    role = ws.user_role(user)
+    if mode not in modes_for_role(role):
+        raise UserError(f"{user} is a reviewer; only a supervisor works the {MODE_LABELS[mode].lower()}")
+    if mode == "audit":
+        # Blind re-rulings go through the audit module's checks (sampled,
+        # not already audited, not the auditor's own decision).
+        from petitions.audit import record_audit
+
+        return record_audit(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note)
+    if case.status != "needs_review" or case.level != QUEUE_LEVEL[mode]:
+        now = case.status.replace("_", " ") if case.status != "needs_review" else f"waiting at level {case.level}"
+        raise UserError(f"line {case.label} is not in the {MODE_LABELS[mode].lower()} ({now}); "
+                        "it can be looked at here but not ruled on")
+    kind = MODE_KIND[mode]
+    if action == "escalate" and reason_code is None:
+        reason_code = case.det_reasons[0] if case.det_reasons and case.det_reasons[0] in REASONS else None
+    if action == "reject" and reason_code == "other" and not (note or "").strip():
+        raise UserError("a rejection for “Other” needs a note saying why")
+    seen = [r.id for r in case.history if r.kind != "audit"]
+    return record_ruling(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note,
+                         shown=case.shown, kind=kind, expect_last=max(seen) if seen else None)
+
+
+def undo_ruling(ws: Workspace, ruling_id: int, *, user: str) -> RulingResult:
+    """Undo `user`'s own ruling `ruling_id` by appending a ruling that restores
+    the line's earlier state (rulings are never deleted).
+
+    Undo is refused once someone else has ruled on the line since. Undoing a
+    supervisor's ruling on an escalation returns the line to the escalations
+    queue; any other ruling is undone by reopening the line to its
+    determination, which returns it to the review queue.
+    """
+    r = ws.query("SELECT id, line_id, user, kind, action, reason_code, supersedes FROM rulings WHERE id = ?",
+                 (ruling_id,))
+    if not r:
+        raise UserError(f"no ruling {ruling_id}")
+    r = r[0]
+    if r["user"] != user:
+        raise UserError(f"ruling {ruling_id} is {r['user']}'s; only they (or a supervisor reopening the line) can undo it")
+    if r["kind"] == "audit":
+        return record_ruling(ws, r["line_id"], user=user, action="reopen", kind="audit",
+                             note=f"undo of ruling {ruling_id}", shown={"undo_of": ruling_id})
+    newest = ws.scalar("SELECT MAX(id) FROM rulings WHERE line_id = ? AND kind != 'audit'", (r["line_id"],))
+    if newest != ruling_id:
+        raise UserError("someone has ruled on this line since; it can no longer be undone here")
+    prev = ws.query("SELECT action, reason_code FROM rulings WHERE id = ?", (r["supersedes"],)) if r["supersedes"] else []
+    if prev and prev[0]["action"] == "escalate" and r["kind"] == "escalation":
+        return record_ruling(ws, r["line_id"], user=user, action="escalate", reason_code=prev[0]["reason_code"],
+                             kind="escalation", note=f"undo of ruling {ruling_id}", shown={"undo_of": ruling_id})
+    kind = r["kind"] if r["kind"] in ("review", "escalation", "second_opinion") else "review"
+    if ws.user_role(user) != "supervisor":
+        kind = "review"
+    return record_ruling(ws, r["line_id"], user=user, action="reopen", kind=kind,
+                         note=f"undo of ruling {ruling_id}", shown={"undo_of": ruling_id})
+

@@ -1,0 +1,83 @@
+"""Scanned pages with their line boxes and each line's status.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from petitions.errors import UserError
+from petitions.status import line_status
+from petitions.store import Workspace
+
+
+@dataclass(frozen=True)
+class PageLine:
+    line_db_id: int
+    label: str
+    number: int
+    state: str
+    status: str
+    level: str
+    reason: str | None
+    boxes: dict  # 'signature' / 'printed_name' / 'address' -> [x, y, w, h] in the page frame
+
+
+@dataclass(frozen=True)
+class PageView:
+    page_id: int
+    section: int
+    number: int
+    image_hash: str | None
+    width: int | None
+    height: int | None
+    lines: tuple[PageLine, ...]
+
+
+def pages_of(ws: Workspace, filing_id: int) -> list[dict]:
+    """Every page of a filing: ``page_id``, ``section``, ``number``, ``lines``."""
+    return ws.query(
+        "SELECT p.id AS page_id, s.number AS section, p.number AS number, "
+        "(SELECT COUNT(*) FROM lines l WHERE l.page_id = p.id) AS lines "
+        "FROM pages p JOIN sections s ON s.id = p.section_id WHERE s.filing_id = ? ORDER BY s.number, p.number",
+        (filing_id,))
+
+
+def page_view(ws: Workspace, page_id: int, *, status: pl.DataFrame | None = None) -> PageView:
+    """A scanned page and its lines with their boxes and current status."""
+    row = ws.db.execute(
+        "SELECT p.id, s.number, p.number, p.image_hash, p.width, p.height, s.filing_id FROM pages p "
+        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", (page_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no page with id {page_id}")
+    pid, section, number, image_hash, width, height, filing_id = row
+    st = line_status(ws, filing_id) if status is None else status
+    st = {r["line_db_id"]: r for r in st.filter(pl.col("page") == number).filter(
+        pl.col("section") == section).iter_rows(named=True)}
+    lines = []
+    for r in ws.query("SELECT id, label, number, state, signature_box, name_box, address_box FROM lines "
+                      "WHERE page_id = ? ORDER BY number", (pid,)):
+        s = st.get(r["id"], {})
+        boxes = {k: json.loads(r[c]) for k, c in (("signature", "signature_box"), ("printed_name", "name_box"),
+                                                  ("address", "address_box")) if r[c]}
+        lines.append(PageLine(r["id"], r["label"], r["number"], r["state"], s.get("status") or "needs_review",
+                              s.get("level") or "review", s.get("reason"), boxes))
+    return PageView(pid, section, number, image_hash, width, height, tuple(lines))
+
+
+def page_image(ws: Workspace, page: PageView) -> np.ndarray | None:
+    """The scanned page as filed (decoded from the stored scan), or None if
+    the scan cannot be read any more; line boxes are in its pixel frame."""
+    from petitions.stages.ingest import page_image as decode
+
+    if page.image_hash:
+        return ws.crops.get_image(page.image_hash)
+    try:
+        return decode(ws, page.page_id)
+    except Exception as exc:  # noqa: BLE001 - a lost scan shows as "no image", never stops review
+        if getattr(exc, "user_error", False):
+            return None
+        raise
+

@@ -1,0 +1,254 @@
+"""Voter records as a reviewer may see them, and a voter-file search.
+
+Party, race and ethnicity are never shown (2 CCR §20960): a record is
+restricted to :data:`VOTER_DISPLAY_COLUMNS`.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from petitions.store import Workspace
+import json
+
+#: What a reviewer may see of a voter record. Party, race and ethnicity are
+#: deliberately absent: they must never be shown while comparing.
+VOTER_DISPLAY_COLUMNS = (
+    "voter_id", "first_name", "middle_name", "last_name", "suffix", "house_number", "house_fraction",
+    "street_dir", "street_name", "street_type", "street_post_dir", "unit_type", "unit_number", "city", "zip",
+    "status", "registration_date", "precinct", "district",
+)
+
+
+_FORBIDDEN = frozenset({"party", "race", "ethnicity", "party_code", "party_affiliation"})
+
+
+class VoterDirectory:
+    """The active voter file, loaded once, restricted to what may be shown.
+
+    Rows are kept sorted by ``voter_id`` so :meth:`get` is a binary search;
+    a loaded directory is immutable and may be shared between threads.
+    """
+
+    def __init__(self, frame: pl.DataFrame, *, voter_file_id: int | None = None):
+        cols = [c for c in VOTER_DISPLAY_COLUMNS if c in frame.columns]
+        keys = [c for c in ("k_first", "k_last", "a_street_key", "a_house", "k_zip") if c in frame.columns]
+        df = frame.select([pl.col(c).cast(pl.Utf8) if c in cols else pl.col(c) for c in cols + keys])
+        assert not (_FORBIDDEN & set(df.columns))
+        self.frame = df.with_columns(pl.col("voter_id").cast(pl.Utf8)).sort("voter_id")
+        self._ids = self.frame["voter_id"]
+        self.voter_file_id = voter_file_id
+        self.display_columns = tuple(cols)
+        self._index = None
+
+    @classmethod
+    def open(cls, ws: Workspace) -> "VoterDirectory | None":
+        """The workspace's active voter file, or None when none is imported."""
+        row = ws.db.execute("SELECT id, parquet_path FROM voter_files WHERE active = 1").fetchone()
+        if not row:
+            return None
+        path = ws.root / row[1]
+        schema = pl.read_parquet_schema(path)
+        wanted = [c for c in (*VOTER_DISPLAY_COLUMNS, "k_first", "k_last", "a_street_key", "a_house", "k_zip")
+                  if c in schema]
+        return cls(pl.read_parquet(path, columns=wanted), voter_file_id=int(row[0]))
+
+    @property
+    def height(self) -> int:
+        return self.frame.height
+
+    def get(self, voter_ids: list[str]) -> dict[str, dict]:
+        """Display records by voter id (unknown ids are left out)."""
+        out = {}
+        for vid in voter_ids:
+            i = int(self._ids.search_sorted(vid, side="left"))
+            if i < self.frame.height and self._ids[i] == vid:
+                out[vid] = {c: self.frame[c][i] for c in self.display_columns}
+        return out
+
+    def search(self, *, name: str = "", address: str = "", zip: str = "", limit: int = 50) -> pl.DataFrame:
+        """Voters whose name and/or address start with what was typed.
+
+        Name words match given or family names by prefix, in any order
+        ("garc mar" finds Maria Garcia); the address starts with the house
+        number. A prepared voter file is searched with the matcher's ranked
+        prefix index (:class:`matchers.lookup.VoterIndex`, adds ``score``);
+        otherwise a plain prefix filter. Returns at most `limit` rows of
+        :data:`VOTER_DISPLAY_COLUMNS`.
+        """
+        index = self._voter_index()
+        if index is not None and (name.strip() or address.strip()):
+            found = index.lookup(name=name, address=address, limit=limit * 4 if zip.strip() else limit)
+            if zip.strip() and "zip" in found.columns:
+                found = found.filter(pl.col("zip").cast(pl.Utf8).fill_null("").str.starts_with(zip.strip()))
+            found = found.head(limit)
+            ids = found.select(pl.col("voter_id").cast(pl.Utf8), "score")
+            return (ids.join(self.frame.select(self.display_columns), on="voter_id", how="left", maintain_order="left")
+                    .select(*self.display_columns, pl.col("score").round(3)))
+        return self._plain_search(name=name, address=address, zip=zip, limit=limit)
+
+    def _voter_index(self):
+        """The matcher's prefix index (:class:`matchers.lookup.VoterIndex`),
+        built once on first use; None when the frame lacks its match keys."""
+        if self._index is None:
+            try:
+                from matchers.lookup import VoterIndex
+            except ImportError:
+                self._index = False
+            else:
+                need = {"k_first", "k_last", "a_house", "a_street_key"}
+                self._index = VoterIndex(self.frame) if need <= set(self.frame.columns) else False
+        return self._index or None
+
+    def _plain_search(self, *, name: str, address: str, zip: str, limit: int) -> pl.DataFrame:
+        """Prefix filter for voter frames without match keys (not prepared)."""
+        expr = pl.lit(True)
+        f = self.frame
+        for w in _tokens(name):
+            w_expr = pl.lit(False)
+            for c in ("first_name", "middle_name", "last_name"):
+                if c in f.columns:
+                    w_expr = w_expr | pl.col(c).fill_null("").str.to_uppercase().str.contains(rf"(^|[ \-]){re.escape(w)}")
+            expr = expr & w_expr
+        for w in _tokens(address):
+            if w.isdigit() and "house_number" in f.columns:
+                expr = expr & (pl.col("house_number").fill_null("") == w)
+            else:
+                w_expr = pl.lit(False)
+                for c in ("street_dir", "street_name", "street_type", "unit_number"):
+                    if c in f.columns:
+                        w_expr = w_expr | pl.col(c).fill_null("").str.to_uppercase().str.starts_with(w)
+                expr = expr & w_expr
+        if zip.strip() and "zip" in f.columns:
+            expr = expr & pl.col("zip").fill_null("").str.starts_with(zip.strip())
+        if not (_tokens(name) or _tokens(address) or zip.strip()):
+            return f.select(self.display_columns).head(0)
+        return f.filter(expr).select(self.display_columns).head(limit)
+
+
+@dataclass(frozen=True)
+class Exemplar:
+    """One signature on file for a voter."""
+
+    image_hash: str
+    captured_date: str | None
+    source: str | None
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class FieldDiff:
+    """One field of the keyed line beside the voter record.
+
+    ``agreement`` is ``same``, ``close`` (equal after normalising: case,
+    punctuation, initials, abbreviations), ``different`` or ``missing``
+    (nothing keyed). ``differing`` lists the voter-record words the keyed
+    text lacks, for highlighting.
+    """
+
+    name: str
+    keyed: str
+    voter: str
+    agreement: str
+    differing: tuple[str, ...] = ()
+
+
+def _exemplars(ws: Workspace, voter_ids: list[str], best: str | None = None) -> dict[str, list[Exemplar]]:
+    from petitions.stages.voters import exemplars_for
+
+    return {v: [Exemplar(r["image_hash"], r["captured_date"], r["source"], best=r["image_hash"] == best)
+                for r in rows] for v, rows in exemplars_for(ws, voter_ids).items()}
+
+
+_ABBREV = {"STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "BOULEVARD": "BLVD", "DRIVE": "DR", "ROAD": "RD",
+           "PLACE": "PL", "COURT": "CT", "LANE": "LN", "TERRACE": "TER", "CIRCLE": "CIR", "WAY": "WAY",
+           "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "APARTMENT": "APT", "UNIT": "APT", "#": "APT",
+           "SUITE": "STE", "JUNIOR": "JR", "SENIOR": "SR"}
+
+
+def _tokens(text: str | None) -> list[str]:
+    toks = re.findall(r"[A-Z0-9½/#]+", (text or "").upper().replace("'", ""))
+    return [_ABBREV.get(t, t) for t in toks]
+
+
+def _full_name(rec: dict | None) -> str:
+    if not rec:
+        return ""
+    return " ".join(str(rec[k]) for k in ("first_name", "middle_name", "last_name", "suffix") if rec.get(k))
+
+
+def _street_address(rec: dict | None) -> str:
+    if not rec:
+        return ""
+    num = " ".join(str(rec[k]) for k in ("house_number", "house_fraction") if rec.get(k))
+    street = " ".join(str(rec[k]) for k in ("street_dir", "street_name", "street_type", "street_post_dir") if rec.get(k))
+    unit = " ".join(str(rec[k]) for k in ("unit_type", "unit_number") if rec.get(k))
+    return ", ".join(p for p in (f"{num} {street}".strip(), unit) if p)
+
+
+def _compare(name: str, keyed: str | None, voter: str, *, initials: bool = False,
+             optional: tuple[str, ...] = ()) -> FieldDiff:
+    keyed = (keyed or "").strip()
+    if not keyed:
+        return FieldDiff(name, "", voter, "missing", tuple(voter.split()))
+    if keyed.upper() == voter.upper():
+        return FieldDiff(name, keyed, voter, "same")
+    kt, vt = _tokens(keyed), _tokens(voter)
+    kset = set(kt)
+    differing = []
+    for raw, t in zip(voter.split(), [_tokens(w) for w in voter.split()]):
+        ok = all(x in kset for x in t) or (initials and t and any(k[:1] == t[0][:1] and (len(k) == 1 or len(t[0]) == 1)
+                                                              for k in kt))
+        if not ok:
+            differing.append(raw)
+    extra = [t for t in kt if t not in set(vt) and not (initials and len(t) == 1)]
+    # A missing middle name or suffix is not a difference that matters
+    # (initials and omissions are not grounds to reject): still highlighted.
+    optional_up = {o.upper() for o in optional if o}
+    agreement = "close" if not extra and all(d.upper() in optional_up for d in differing) else "different"
+    return FieldDiff(name, keyed, voter, agreement, tuple(differing))
+
+
+def compare_fields(keyed: dict | None, record: dict | None) -> tuple[FieldDiff, ...]:
+    """The keyed name, address, city and zip beside the voter record's.
+
+    Returns one :class:`FieldDiff` per field; used to highlight differences,
+    never to decide (the matcher's levels and the rule set decide).
+    """
+    if not record:
+        return ()
+    k = keyed or {}
+    return (
+        _compare("Name", k.get("name"), _full_name(record), initials=True,
+                 optional=tuple(str(record.get(c) or "") for c in ("middle_name", "suffix"))
+                 + tuple(str(record.get("middle_name") or "").split())),
+        # A blank or different unit is not grounds to reject (2 CCR §20931): still highlighted.
+        _compare("Address", k.get("address"), _street_address(record),
+                 optional=tuple(str(record.get(c) or "") for c in ("unit_type", "unit_number", "house_fraction"))),
+        _compare("City", k.get("city"), str(record.get("city") or "")),
+        _compare("Zip", k.get("zip"), str(record.get("zip") or "")[:5]),
+    )
+
+
+def _parse_candidates(js: str | None) -> list[tuple[str, float | None]]:
+    """The matcher's other candidates, whatever their stored shape
+    (list of ids, of [id, score] pairs, or of {voter_id, score} dicts)."""
+    if not js:
+        return []
+    try:
+        data = json.loads(js)
+    except ValueError:
+        return []
+    out = []
+    for c in data if isinstance(data, list) else []:
+        if isinstance(c, dict):
+            vid = c.get("voter_id")
+            out.append((str(vid) if vid is not None else None, c.get("score")))
+        elif isinstance(c, (list, tuple)) and c:
+            out.append((str(c[0]), c[1] if len(c) > 1 else None))
+        elif isinstance(c, str):
+            out.append((c, None))
+    return [c for c in out if c[0]]
+

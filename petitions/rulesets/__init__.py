@@ -1,1 +1,0 @@
-"""California rule sets shipped as package data (JSON); see petitions.rules."""

@@ -1,0 +1,186 @@
+"""Stage: scanned sections in, pages, lines and crops out.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from petitions.atomic import atomic_path
+from petitions.errors import UserError
+from petitions.stages.job import (
+    CancelFn,
+    ProgressFn,
+    check_cancel,
+    file_sha256,
+    never,
+    noop_progress,
+)
+from petitions.store import Workspace, canonical_json, now_utc
+
+
+@dataclass
+class IngestReport:
+    path: str
+    document_id: int | None
+    section: int | None
+    pages: int = 0
+    lines: int = 0
+    already_ingested: bool = False
+    problems: list[str] = field(default_factory=list)
+
+
+def line_label(section: int, page: int, line: int) -> str:
+    """Stable, human-readable line id within a filing: ``S003-P02-L07``."""
+    return f"S{section:03d}-P{page:02d}-L{line:02d}"
+
+
+def line_seq(section: int, page: int, line: int) -> int:
+    """Filing order as one integer (section, then page, then line)."""
+    return section * 1_000_000 + page * 1_000 + line
+
+
+def ingest_document(
+    ws: Workspace,
+    filing_id: int,
+    path: str | Path,
+    *,
+    user: str,
+    section: int | None = None,
+    circulator_name: str | None = None,
+    circulator_address: str | None = None,
+    template=None,
+    progress: ProgressFn = noop_progress,
+    cancel: CancelFn = never,
+    workers: int | None = None,
+) -> IngestReport:
+    """Ingest one scanned section (PDF, multi-page TIFF, or page images).
+
+    The file's SHA-256 identifies it: ingesting the same file again into the
+    same filing is detected and creates nothing. Crops are written to the
+    content-addressed store first; the document, its section, pages and lines
+    are then committed in one transaction, so a crash leaves either the whole
+    document or none of it (orphan crop files are harmless).
+    """
+    from sigverify.pages import segment_document
+
+    path = Path(path)
+    if not path.exists():
+        raise UserError("file not found", where=str(path))
+    digest = file_sha256(path)
+    prior = ws.db.execute(
+        "SELECT d.id, s.number FROM documents d LEFT JOIN sections s ON s.document_id = d.id "
+        "WHERE d.filing_id = ? AND d.sha256 = ?", (filing_id, digest)).fetchone()
+    if prior:
+        return IngestReport(str(path), prior[0], prior[1], already_ingested=True)
+    if section is None:
+        section = int(ws.scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM sections WHERE filing_id = ?", (filing_id,)))
+    elif ws.scalar("SELECT id FROM sections WHERE filing_id = ? AND number = ?", (filing_id, section)):
+        raise UserError(f"section {section} already exists in this filing", where=str(path))
+
+    report = IngestReport(str(path), None, section)
+    # Keep the scan itself, bit for bit, addressed by its hash: the evidence
+    # staff and proponents look at, independent of where the file came from.
+    stored = ws.root / "documents" / f"{digest}{path.suffix.lower()}"
+    if not stored.exists():
+        with atomic_path(stored) as tmp:
+            shutil.copyfile(path, tmp)
+    page_rows, line_rows = [], []
+    try:
+        results = list(segment_document(path, template=template, workers=workers,
+                                        progress=lambda d, t: progress("segment", d, t), cancel=cancel))
+    except Exception as exc:  # noqa: BLE001 - an unreadable file is the user's problem, said plainly
+        if getattr(exc, "user_error", False):
+            raise UserError(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.resolve()}: "),
+                            where=str(path)) from None
+        raise
+    for result in results:
+        check_cancel(cancel)
+        if result.error is not None:
+            report.problems.append(str(result.error))
+            continue
+        seg = result.segmentation
+        page_no = result.page.number
+        # The circulator's declaration (name, address, dates, signature) as crops.
+        fields = {k: ws.crops.put_image(v) for k, v in (getattr(seg, "field_crops", None) or {}).items()
+                  if v is not None and v.size}
+        page_rows.append(dict(fields_json=canonical_json(fields), number=page_no, document_page=page_no, width=int(seg.size[0]), height=int(seg.size[1]),
+                              dpi=float(result.page.dpi or 0), skew_deg=float(seg.skew_deg), rotation=int(seg.rotation),
+                              image_hash=None, segmentation_json=canonical_json(_seg_json(seg))))
+        for k, ln in enumerate(seg.lines):
+            crops = seg.crops[k] if seg.crops else {}
+            hashes = {k: (ws.crops.put_image(v) if v is not None and v.size else None) for k, v in crops.items()}
+            line_rows.append(dict(page=page_no, number=int(ln.line), state=ln.state,
+                                  signature_box=_box(ln.signature), name_box=_box(ln.printed_name),
+                                  address_box=_box(ln.address), signature_hash=hashes.get("signature"),
+                                  name_hash=hashes.get("printed_name"), address_hash=hashes.get("address"),
+                                  signature_ink=float(ln.signature_ink)))
+    if not page_rows:
+        raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
+    with ws.transaction():
+        doc_id = int(ws.db.execute(
+            "INSERT INTO documents (filing_id, path, stored_path, sha256, pages, errors_json, ingested_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (filing_id, str(path), str(stored.relative_to(ws.root)), digest, len(page_rows),
+             json.dumps(report.problems), now_utc())).lastrowid)
+        sec_id = int(ws.db.execute(
+            "INSERT INTO sections (filing_id, number, circulator_name, circulator_address, document_id) VALUES (?, ?, ?, ?, ?)",
+            (filing_id, section, circulator_name, circulator_address, doc_id)).lastrowid)
+        page_ids = {}
+        for p in page_rows:
+            page_ids[p["number"]] = int(ws.db.execute(
+                "INSERT INTO pages (section_id, number, document_id, document_page, width, height, dpi, skew_deg, "
+                "rotation, image_hash, segmentation_json, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sec_id, p["number"], doc_id, p["document_page"], p["width"], p["height"], p["dpi"], p["skew_deg"],
+                 p["rotation"], p["image_hash"], p["segmentation_json"], p["fields_json"])).lastrowid)
+        ws.db.conn.executemany(
+            "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state, signature_box, name_box, address_box, "
+            "signature_hash, name_hash, address_hash, signature_ink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [(filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
+              line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
+              r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
+             for r in line_rows])
+        ws.log_event("document_ingested", user=user, filing_id=filing_id,
+                     payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
+                              "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
+    report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
+    return report
+
+
+def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:
+    """The scanned page as filed, (H, W) uint8, decoded from the stored scan.
+
+    Line boxes (``lines.*_box``) are in this image's pixel frame.
+    """
+    from sigverify.pages import open_document
+
+    row = ws.db.execute(
+        "SELECT d.stored_path, p.document_page FROM pages p JOIN documents d ON d.id = p.document_id WHERE p.id = ?",
+        (page_db_id,)).fetchone()
+    if row is None:
+        raise UserError(f"no page with id {page_db_id}")
+    doc = open_document(ws.root / row[0])
+    try:
+        return doc.read(int(row[1])).image
+    finally:
+        doc.close()
+
+
+def _box(b) -> str | None:
+    return None if b is None else json.dumps([int(v) for v in b])
+
+
+def _seg_json(seg) -> dict:
+    return {
+        "skew_deg": float(seg.skew_deg), "rotation": int(seg.rotation), "size": [int(v) for v in seg.size],
+        "lines": [{"line": int(ln.line), "state": ln.state, "signature": _jbox(ln.signature),
+                   "printed_name": _jbox(ln.printed_name), "address": _jbox(ln.address)} for ln in seg.lines],
+    }
+
+
+def _jbox(b):
+    return None if b is None else [int(v) for v in b]
+

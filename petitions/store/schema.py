@@ -1,0 +1,254 @@
+"""The workspace schema: every change through a named, ordered migration.
+
+Migrations run in a transaction each (``sqlite_utils.Migrations``); a
+workspace made by an older version is upgraded when it is opened.
+"""
+from __future__ import annotations
+
+import sqlite_utils
+
+migrations = sqlite_utils.Migrations("sigverify-workbench")
+
+
+@migrations(name="0001_initial")
+def _m0001_initial(db: sqlite_utils.Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL CHECK (role IN ('reviewer', 'supervisor')),
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE voter_files (
+            id INTEGER PRIMARY KEY,
+            source_path TEXT NOT NULL,
+            source_sha256 TEXT NOT NULL,
+            parquet_path TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            mapping_json TEXT,
+            imported_at TEXT NOT NULL,
+            imported_by TEXT NOT NULL,
+            active INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE exemplars (
+            id INTEGER PRIMARY KEY,
+            voter_id TEXT NOT NULL,
+            image_hash TEXT NOT NULL,
+            captured_date TEXT,
+            source TEXT,
+            imported_at TEXT NOT NULL,
+            UNIQUE (voter_id, image_hash)
+        );
+        CREATE INDEX exemplars_voter ON exemplars (voter_id);
+        CREATE TABLE filings (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            jurisdiction TEXT NOT NULL,
+            district TEXT,
+            required INTEGER,
+            filing_date TEXT,
+            circulation_start TEXT,
+            circulation_end TEXT,
+            ruleset_id TEXT NOT NULL,
+            ruleset_version TEXT NOT NULL,
+            ruleset_json TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE documents (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            path TEXT NOT NULL,
+            stored_path TEXT,
+            sha256 TEXT NOT NULL,
+            pages INTEGER NOT NULL DEFAULT 0,
+            errors_json TEXT NOT NULL DEFAULT '[]',
+            ingested_at TEXT NOT NULL,
+            UNIQUE (filing_id, sha256)
+        );
+        CREATE TABLE sections (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            number INTEGER NOT NULL,
+            circulator_name TEXT,
+            circulator_address TEXT,
+            circulated_from TEXT,
+            circulated_to TEXT,
+            declaration_ok INTEGER,
+            document_id INTEGER REFERENCES documents (id),
+            UNIQUE (filing_id, number)
+        );
+        CREATE TABLE pages (
+            id INTEGER PRIMARY KEY,
+            section_id INTEGER NOT NULL REFERENCES sections (id),
+            number INTEGER NOT NULL,
+            document_id INTEGER REFERENCES documents (id),
+            document_page INTEGER,
+            width INTEGER,
+            height INTEGER,
+            dpi REAL,
+            skew_deg REAL,
+            rotation INTEGER,
+            image_hash TEXT,
+            segmentation_json TEXT,
+            fields_json TEXT NOT NULL DEFAULT '{}',
+            UNIQUE (section_id, number)
+        );
+        CREATE TABLE lines (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            section_id INTEGER NOT NULL REFERENCES sections (id),
+            page_id INTEGER REFERENCES pages (id),
+            label TEXT NOT NULL,
+            seq INTEGER NOT NULL,
+            number INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('signed', 'blank', 'struck')),
+            signature_box TEXT,
+            name_box TEXT,
+            address_box TEXT,
+            signature_hash TEXT,
+            name_hash TEXT,
+            address_hash TEXT,
+            signature_ink REAL,
+            UNIQUE (filing_id, label),
+            UNIQUE (filing_id, seq)
+        );
+        CREATE TABLE keyed_entries (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            name TEXT,
+            address TEXT,
+            city TEXT,
+            zip TEXT,
+            date_signed TEXT,
+            source TEXT NOT NULL,
+            keyed_by TEXT NOT NULL,
+            keyed_at TEXT NOT NULL
+        );
+        CREATE INDEX keyed_entries_line ON keyed_entries (line_id);
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER REFERENCES filings (id),
+            stage TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL CHECK (status IN ('running', 'done', 'cancelled', 'failed')),
+            params_json TEXT NOT NULL DEFAULT '{}',
+            model_json TEXT,
+            model_version TEXT,
+            voter_file_id INTEGER REFERENCES voter_files (id)
+        );
+        CREATE TABLE matches (
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            run_id INTEGER NOT NULL REFERENCES runs (id),
+            voter_file_id INTEGER NOT NULL REFERENCES voter_files (id),
+            voter_id TEXT,
+            score REAL,
+            status TEXT NOT NULL CHECK (status IN ('match', 'review', 'no_match')),
+            reason TEXT,
+            name_level TEXT,
+            address_level TEXT,
+            candidates_json TEXT NOT NULL DEFAULT '[]',
+            details_json TEXT NOT NULL DEFAULT '{}',
+            model_version TEXT NOT NULL,
+            PRIMARY KEY (line_id, run_id)
+        );
+        CREATE TABLE signature_scores (
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            run_id INTEGER NOT NULL REFERENCES runs (id),
+            voter_id TEXT,
+            score REAL,
+            decision TEXT NOT NULL CHECK (decision IN ('consistent', 'review')),
+            reason TEXT,
+            family_json TEXT NOT NULL DEFAULT '{}',
+            n_exemplars INTEGER NOT NULL,
+            best_exemplar_hash TEXT,
+            model_version TEXT NOT NULL,
+            PRIMARY KEY (line_id, run_id)
+        );
+        CREATE TABLE determinations (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            run_id INTEGER REFERENCES runs (id),
+            determination TEXT NOT NULL CHECK (determination IN ('valid', 'needs_review', 'invalid')),
+            level TEXT,
+            reasons_json TEXT NOT NULL,
+            inputs_json TEXT NOT NULL,
+            ruleset_id TEXT NOT NULL,
+            ruleset_version TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX determinations_line ON determinations (line_id, id);
+        CREATE TABLE rulings (
+            id INTEGER PRIMARY KEY,
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            user TEXT NOT NULL,
+            role TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('review', 'second_opinion', 'escalation', 'audit')),
+            action TEXT NOT NULL CHECK (action IN ('accept', 'reject', 'escalate', 'reopen')),
+            reason_code TEXT,
+            note TEXT,
+            shown_json TEXT NOT NULL,
+            supersedes INTEGER REFERENCES rulings (id),
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX rulings_line ON rulings (line_id, id);
+        CREATE TRIGGER rulings_append_only_u BEFORE UPDATE ON rulings
+            BEGIN SELECT RAISE(ABORT, 'rulings are append-only: record a new ruling instead'); END;
+        CREATE TRIGGER rulings_append_only_d BEFORE DELETE ON rulings
+            BEGIN SELECT RAISE(ABORT, 'rulings are append-only: record a new ruling instead'); END;
+        CREATE TABLE samples (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            purpose TEXT NOT NULL CHECK (purpose IN ('count', 'qa')),
+            round INTEGER NOT NULL,
+            seed TEXT NOT NULL,
+            frame_hash TEXT NOT NULL,
+            frame_size INTEGER NOT NULL,
+            size INTEGER NOT NULL,
+            params_json TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE sample_items (
+            sample_id INTEGER NOT NULL REFERENCES samples (id),
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            rank INTEGER NOT NULL,
+            ticket TEXT NOT NULL,
+            PRIMARY KEY (sample_id, line_id)
+        );
+        CREATE TABLE events (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            user TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            filing_id INTEGER,
+            line_id INTEGER,
+            payload_json TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL UNIQUE
+        );
+        CREATE TRIGGER events_append_only_u BEFORE UPDATE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+        CREATE TRIGGER events_append_only_d BEFORE DELETE ON events
+            BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;
+
+        -- "Current" state: the newest row per line. Older rows stay as history.
+        CREATE VIEW current_keyed AS
+            SELECT k.* FROM keyed_entries k
+            WHERE k.id = (SELECT MAX(id) FROM keyed_entries WHERE line_id = k.line_id);
+        CREATE VIEW current_match AS
+            SELECT m.* FROM matches m
+            WHERE m.run_id = (SELECT MAX(run_id) FROM matches WHERE line_id = m.line_id);
+        CREATE VIEW current_signature AS
+            SELECT s.* FROM signature_scores s
+            WHERE s.run_id = (SELECT MAX(run_id) FROM signature_scores WHERE line_id = s.line_id);
+        CREATE VIEW current_determination AS
+            SELECT d.* FROM determinations d
+            WHERE d.id = (SELECT MAX(id) FROM determinations WHERE line_id = d.line_id);
+        CREATE VIEW current_ruling AS
+            SELECT r.* FROM rulings r
+            WHERE r.id = (SELECT MAX(id) FROM rulings WHERE line_id = r.line_id AND kind != 'audit');
+        """
+    )
