@@ -252,3 +252,19 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             WHERE r.id = (SELECT MAX(id) FROM rulings WHERE line_id = r.line_id AND kind != 'audit');
         """
     )
+
+
+@migrations(name="0003_blobs")
+def _m0003_blobs(db: sqlite_utils.Database) -> None:
+    # Files a server workspace keeps in the database so that every
+    # workstation reaches them (an embedded workspace keeps them as files).
+    db.executescript(
+        """
+        CREATE TABLE blobs (
+            key TEXT PRIMARY KEY,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        """
+    )

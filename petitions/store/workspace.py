@@ -1,6 +1,6 @@
-"""The workspace store: one SQLite file plus content-addressed image crops.
+"""The workspace: a store (SQLite file or PostgreSQL server) plus content-addressed files.
 
-A workspace is a folder::
+An embedded workspace is a folder::
 
     WORKSPACE/
         workspace.sqlite        the store (WAL, foreign keys on, migrations)
@@ -22,14 +22,12 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 import numpy as np
-import sqlite_utils
 
 from petitions.errors import UserError
 from petitions.store.schema import migrations
@@ -75,23 +73,32 @@ class ChainCheck:
 
 
 class CropStore:
-    """Images addressed by the SHA-256 of their PNG bytes."""
+    """Content-addressed files: images (crops, exemplars) by the SHA-256 of
+    their PNG bytes, and whole files (stored scans, prepared voter files)
+    under a key such as ``documents/<sha>.pdf``.
 
-    def __init__(self, root: Path):
+    The embedded workspace keeps them as files in its folder; a server
+    workspace keeps them in the database (table ``blobs``) so that every
+    workstation reaches them, and caches what it reads in a local folder,
+    checked against the SHA-256 it was stored under.
+    """
+
+    def __init__(self, root: Path, *, db=None):
         self.root = Path(root)
+        self._db = db  # a PostgresBackend, or None for files in the folder
 
+    # -- images ------------------------------------------------------------
     def path(self, digest: str) -> Path:
-        return self.root / digest[:2] / f"{digest}.png"
+        """A local file holding the image `digest` (fetched first on a server)."""
+        return self.local_path(self.image_key(digest))
+
+    @staticmethod
+    def image_key(digest: str) -> str:
+        return f"crops/{digest[:2]}/{digest}.png"
 
     def put_png(self, data: bytes) -> str:
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.replace(tmp, target)
+        self.put_bytes(self.image_key(digest), data, digest=digest)
         return digest
 
     def put_image(self, image: np.ndarray) -> str:
@@ -108,46 +115,117 @@ class CropStore:
 
         return read_image(self.path(digest))
 
+    # -- whole files -------------------------------------------------------
+    def put_bytes(self, key: str, data: bytes, *, digest: str | None = None) -> str:
+        """Store `data` under `key` (written once; the key names its content)."""
+        digest = digest or hashlib.sha256(data).hexdigest()
+        if self._db is not None:
+            self._db.execute("INSERT INTO blobs (key, sha256, size, data) VALUES (?, ?, ?, ?) "
+                             "ON CONFLICT (key) DO NOTHING", (key, digest, len(data), data))
+            return key
+        target = self.root.parent / key
+        if not target.exists():
+            _write_private(target, data)
+        return key
+
+    def put_file(self, key: str, source: str | os.PathLike) -> str:
+        return self.put_bytes(key, Path(source).read_bytes())
+
+    def local_path(self, key: str) -> Path:
+        """A local file with the content stored under `key`."""
+        target = self.root.parent / key
+        if self._db is None or target.exists():
+            return target
+        row = self._db.rows("SELECT sha256, data FROM blobs WHERE key = ?", (key,))
+        if not row:
+            raise UserError(f"the workspace server holds no file {key!r}")
+        data = bytes(row[0]["data"])
+        if hashlib.sha256(data).hexdigest() != row[0]["sha256"]:
+            raise UserError(f"stored file {key!r} does not match its SHA-256 (altered in the database)")
+        _write_private(target, data)
+        return target
+
+
+def _write_private(target: Path, data: bytes) -> None:
+    """Write atomically, readable by the owner only."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=".part")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, target)
+
+
+def _cache_folder(address: str) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sigverify"
+    return base / hashlib.sha256(address.encode()).hexdigest()[:16]
+
 
 class Workspace:
-    """An open workspace folder. Not thread-safe: open one per thread.
+    """An open workspace. Not thread-safe: open one per thread.
 
     Parameters
     ----------
-    root : path-like
-        The workspace folder.
+    location : path-like or str
+        The workspace folder (embedded SQLite store), or a server address
+        ``postgresql://host[:port]/dbname`` (PostgreSQL; the person signs in
+        as their own database login).
     create : bool
-        Create the folder and an empty store if missing.
+        Create the folder and an empty store if missing (on a server: lay
+        the schema out in an empty database).
+    password : str, optional
+        The server login's password, when the address and the usual
+        client files (``~/.pgpass``, ``PGPASSWORD``) do not give it.
     """
 
-    def __init__(self, root: str | os.PathLike, *, create: bool = False):
-        self.root = Path(root)
-        db_path = self.root / DB_NAME
-        if not db_path.exists():
-            if not create:
-                raise UserError(
-                    "not a workspace (no workspace.sqlite inside); create one with `petitions demo` "
-                    "or `petitions init -w DIR`",
-                    where=str(self.root),
-                )
+    def __init__(self, location: str | os.PathLike, *, create: bool = False, password: str | None = None):
+        from petitions.store.backends import PostgresBackend, SqliteBackend, is_server_address
+
+        if is_server_address(location):
+            backend = PostgresBackend(str(location), password=password)
+            self.location = backend.address
+            self.root = _cache_folder(backend.address)
             self.root.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(str(db_path), timeout=30.0, isolation_level=None, check_same_thread=False)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute("PRAGMA busy_timeout=30000")
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise UserError(f"the store is not a readable SQLite database ({exc})", where=str(db_path)) from None
-        self.db = sqlite_utils.Database(conn)
-        self.db_path = db_path
-        self.crops = CropStore(self.root / "crops")
-        migrations.apply(self.db)
+            os.chmod(self.root, 0o700)
+            if not create and not backend.applied(migrations):
+                backend.close()
+                raise UserError("not a workspace (the database holds no workbench schema); "
+                                "lay it out with `petitions init -w ADDRESS`", where=self.location)
+            self._backend = backend
+            self.crops = CropStore(self.root / "crops", db=backend)
+        else:
+            self.root = Path(location)
+            self.location = str(self.root)
+            db_path = self.root / DB_NAME
+            if not db_path.exists():
+                if not create:
+                    raise UserError(
+                        "not a workspace (no workspace.sqlite inside); create one with `petitions demo` "
+                        "or `petitions init -w DIR`",
+                        where=str(self.root),
+                    )
+                self.root.mkdir(parents=True, exist_ok=True)
+                # Names and addresses of signers: readable by the owner only
+                # (SQLite gives its -wal and -shm files the same mode).
+                db_path.touch(mode=0o600)
+            self._backend = SqliteBackend(db_path)
+            self.db_path = db_path
+            self.crops = CropStore(self.root / "crops")
+        self._backend.migrate(migrations)
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self._backend.name
+
+    @property
+    def db(self):
+        """Transitional (issue 16): the SQLite database, for code not yet moved."""
+        return self._backend.db
 
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None:
-        self.db.close()
+        self._backend.close()
 
     def __enter__(self) -> "Workspace":
         return self
@@ -157,58 +235,47 @@ class Workspace:
 
     @property
     def schema_version(self) -> list[str]:
-        return [m.name for m in migrations.applied(self.db)]
+        return self._backend.applied(migrations)
 
     # -- transactions ----------------------------------------------------
     @contextlib.contextmanager
     def transaction(self) -> Iterator["Workspace"]:
         """One atomic unit of work; nested calls become savepoints.
 
-        The outermost transaction takes the write lock at once (BEGIN
-        IMMEDIATE) so the event chain cannot fork between two writers.
+        On SQLite the outermost transaction takes the write lock at once
+        (BEGIN IMMEDIATE); on the server, appending an event takes the
+        chain's lock. Either way the event chain cannot fork.
         """
-        conn = self.db.conn
-        if conn.in_transaction:
-            with self.db.atomic():
-                yield self
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._backend.transaction():
             yield self
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-        else:
-            conn.execute("COMMIT")
 
     # -- SQL, for the modules of this package only -----------------------
     # Statements use ``?`` placeholders and portable SQL (``RETURNING id``,
-    # no SQLite-only functions); a second backend translates placeholders
-    # here and keeps its own statements beside these where they must differ.
+    # no SQLite-only functions); the server backend rewrites them
+    # (petitions.store.backends.to_postgres).
     def _rows(self, sql: str, params: Any = ()) -> list[dict]:
-        return list(self.db.query(sql, params))
+        return self._backend.rows(sql, params)
 
     def _one(self, sql: str, params: Any = ()) -> dict | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
 
     def _scalar(self, sql: str, params: Any = ()) -> Any:
-        row = self.db.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        return self._backend.scalar(sql, params)
 
     def _exec(self, sql: str, params: Any = ()) -> int:
         """Run one statement; the number of rows it changed."""
-        return self.db.execute(sql, params).rowcount
+        return self._backend.execute(sql, params)
 
     def _insert(self, sql: str, params: Any = ()) -> int:
         """Run an ``INSERT … RETURNING id``; the new row's id."""
         if "RETURNING" not in sql.upper():
             raise ValueError("an insert whose id is wanted must say RETURNING id")
-        return int(self.db.execute(sql, params).fetchone()[0])
+        return self._backend.insert(sql, params)
 
     def _many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        self.db.conn.executemany(sql, rows)
+        if rows:
+            self._backend.many(sql, rows)
 
     def _rows_in(self, sql: str, ids: Sequence[Any], params: Sequence[Any] = (), *, chunk: int = 500) -> list[dict]:
         """Rows of `sql` whose ``{ids}`` placeholder is filled with `ids` (after
@@ -217,7 +284,7 @@ class Workspace:
         out: list[dict] = []
         for start in range(0, len(ids), chunk):
             part = ids[start:start + chunk]
-            out.extend(self.db.query(sql.format(ids=",".join("?" * len(part))), [*params, *part]))
+            out.extend(self._rows(sql.format(ids=",".join("?" * len(part))), [*params, *part]))
         return out
 
     # Transitional: the public spellings below go once no module outside the
@@ -242,10 +309,11 @@ class Workspace:
         line_id: int | None = None,
     ) -> int:
         """Append an event to the hash chain. Call inside :meth:`transaction`."""
-        if not self.db.conn.in_transaction:
+        if not self._backend.in_transaction:
             raise RuntimeError("log_event must run inside the transaction of the change it records")
-        prev = self.db.execute("SELECT hash FROM events ORDER BY id DESC LIMIT 1").fetchone()
-        prev_hash = prev[0] if prev else GENESIS_HASH
+        self._backend.lock_chain()
+        prev = self._scalar("SELECT hash FROM events ORDER BY id DESC LIMIT 1")
+        prev_hash = prev if prev else GENESIS_HASH
         ts = now_utc()
         payload_json = canonical_json(payload or {})
         digest = event_hash(prev_hash, ts, user, kind, filing_id, line_id, payload_json)
@@ -259,11 +327,11 @@ class Workspace:
         """Recompute every event's hash; report the first that does not fit."""
         prev_hash = GENESIS_HASH
         n = 0
-        for row in self.db.execute(
+        for row in self._rows(
             "SELECT id, ts, user, kind, filing_id, line_id, payload_json, prev_hash, hash FROM events ORDER BY id"
         ):
             n += 1
-            eid, ts, user, kind, filing_id, line_id, payload_json, stored_prev, stored_hash = row
+            eid, ts, user, kind, filing_id, line_id, payload_json, stored_prev, stored_hash = row.values()
             if stored_prev != prev_hash:
                 return ChainCheck(False, n, eid, "prev_hash does not match the previous event's hash")
             if event_hash(prev_hash, ts, user, kind, filing_id, line_id, payload_json) != stored_hash:
@@ -273,13 +341,13 @@ class Workspace:
 
     # -- users -----------------------------------------------------------
     def ensure_user(self, name: str, role: str = "reviewer") -> dict:
-        row = self.db.execute("SELECT name, role FROM users WHERE name = ?", (name,)).fetchone()
+        row = self._one("SELECT name, role FROM users WHERE name = ?", (name,))
         if row:
-            return {"name": row[0], "role": row[1]}
+            return row
         if role not in ("reviewer", "supervisor"):
             raise UserError(f"unknown role {role!r}; use reviewer or supervisor")
         with self.transaction():
-            self.db.execute("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)", (name, role, now_utc()))
+            self._exec("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)", (name, role, now_utc()))
             self.log_event("user_added", user=name, payload={"role": role})
         return {"name": name, "role": role}
 
@@ -310,7 +378,7 @@ class Workspace:
 
     def finish_run(self, run_id: int, *, status: str, user: str, summary: dict | None = None) -> None:
         with self.transaction():
-            self.db.execute("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, now_utc(), run_id))
-            row = self.db.execute("SELECT stage, filing_id FROM runs WHERE id = ?", (run_id,)).fetchone()
-            self.log_event(f"{row[0]}_{status}", user=user, filing_id=row[1],
+            self._exec("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?", (status, now_utc(), run_id))
+            row = self._one("SELECT stage, filing_id FROM runs WHERE id = ?", (run_id,))
+            self.log_event(f"{row['stage']}_{status}", user=user, filing_id=row["filing_id"],
                            payload={"run_id": run_id, **(summary or {})})
