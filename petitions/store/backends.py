@@ -163,8 +163,14 @@ class _PgMigrationDb:
     """What a migration function may call, on the server: ``executescript``
     (DDL, translated) and ``execute``/``query`` (portable statements)."""
 
+    is_server = True
+
     def __init__(self, backend: "PostgresBackend"):
         self._b = backend
+
+    def execute_raw(self, script: str) -> None:
+        """PostgreSQL DDL as written (no translation)."""
+        self._b.conn.execute(script)
 
     def executescript(self, script: str) -> None:
         self._b.conn.execute(postgres_ddl(script))
@@ -244,16 +250,24 @@ class PostgresBackend:
             "applied_at TIMESTAMPTZ NOT NULL DEFAULT now(), PRIMARY KEY (migration_set, name))")
 
     def migrate(self, migrations) -> None:
-        with self.conn.transaction():
-            self.conn.execute("SELECT pg_advisory_xact_lock(726355)")
-            self._ensure_migrations_table()
-            done = set(self.applied(migrations))
-            for m in migrations._migrations:
-                if m.name in done:
-                    continue
-                m.fn(_PgMigrationDb(self))
-                self.conn.execute(f"INSERT INTO {self.MIGRATIONS_TABLE} (migration_set, name) VALUES (%s, %s)",
-                                  (migrations.name, m.name))
+        if not [m for m in migrations._migrations if m.name not in set(self.applied(migrations))]:
+            return
+        try:
+            with self.conn.transaction():
+                self.conn.execute("SELECT pg_advisory_xact_lock(726355)")
+                self._ensure_migrations_table()
+                done = set(self.applied(migrations))
+                for m in migrations._migrations:
+                    if m.name in done:
+                        continue
+                    m.fn(_PgMigrationDb(self))
+                    self.conn.execute(f"INSERT INTO {self.MIGRATIONS_TABLE} (migration_set, name) VALUES (%s, %s)",
+                                      (migrations.name, m.name))
+                self.conn.execute(f"GRANT SELECT ON {self.MIGRATIONS_TABLE} TO PUBLIC")
+        except self._psycopg.errors.InsufficientPrivilege:
+            raise UserError("this workspace's schema is older than this version of the workbench; the database "
+                            "administrator upgrades it (`petitions init -w ADDRESS` as the owner)",
+                            where=self.address) from None
 
     def applied(self, migrations) -> list[str]:
         exists = self.conn.execute("SELECT to_regclass(%s) AS t", (self.MIGRATIONS_TABLE,)).fetchone()["t"]

@@ -268,3 +268,13 @@ def _m0003_blobs(db: sqlite_utils.Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0004_server_roles")
+def _m0004_server_roles(db) -> None:
+    # Roles the database enforces exist on a server only; an embedded
+    # workspace is protected by its folder's permissions (README).
+    if getattr(db, "is_server", False):
+        from petitions.store.server import roles_ddl
+
+        db.execute_raw(roles_ddl())

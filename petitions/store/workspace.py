@@ -340,27 +340,72 @@ class Workspace:
         return ChainCheck(True, n)
 
     # -- users -----------------------------------------------------------
-    def ensure_user(self, name: str, role: str = "reviewer") -> dict:
-        row = self._one("SELECT name, role FROM users WHERE name = ?", (name,))
-        if row:
-            return row
+    @property
+    def login(self) -> str | None:
+        """On a server, the authenticated database login; None on SQLite
+        (where who someone is rests on the folder's file permissions)."""
+        return self._backend.login if self.backend == "postgresql" else None
+
+    def acting_user(self, claimed: str | None) -> str | None:
+        """Who is acting. On a server it is always the signed-in login: a
+        different name claimed on the command line is refused."""
+        login = self.login
+        if login is None:
+            return claimed
+        if claimed and claimed != login:
+            raise UserError(f"you are signed in to the workspace server as {login}; you cannot act as {claimed}")
+        return login
+
+    def ensure_user(self, name: str, role: str = "reviewer", *, by: str | None = None,
+                    password: str | None = None) -> dict:
+        """Add person `name` with `role` (if new); `by` is who adds them (the
+        event's actor; the person themself when a workspace is first made).
+
+        On a server, people are database logins in a group role, and only
+        a login allowed to create roles (the office's database
+        administrator) may add one.
+        """
+        known = self.user_role(name)
+        if known:
+            return {"name": name, "role": known}
+        if self.backend == "postgresql":
+            from petitions.store.server import ROLES, add_login
+
+            if role not in ROLES:
+                raise UserError(f"unknown role {role!r}; use {', '.join(ROLES)}")
+            try:
+                with self.transaction():
+                    add_login(self._backend, name, role, password)
+                    self.log_event("user_added", user=self.login, payload={"name": name, "role": role})
+            except Exception as exc:  # noqa: BLE001 - the server's refusal, said plainly
+                if type(exc).__name__ == "InsufficientPrivilege":
+                    raise UserError(f"{self.login} may not add people; the database administrator adds logins") \
+                        from None
+                raise
+            return {"name": name, "role": role}
         if role not in ("reviewer", "supervisor"):
             raise UserError(f"unknown role {role!r}; use reviewer or supervisor")
         with self.transaction():
             self._exec("INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)", (name, role, now_utc()))
-            self.log_event("user_added", user=name, payload={"role": role})
+            self.log_event("user_added", user=by or name, payload={"name": name, "role": role})
         return {"name": name, "role": role}
 
     def user_role(self, name: str) -> str | None:
-        return self.scalar("SELECT role FROM users WHERE name = ?", (name,))
+        if self.backend == "postgresql":
+            from petitions.store.server import role_of
+
+            return role_of(self._backend, name)
+        return self._scalar("SELECT role FROM users WHERE name = ?", (name,))
 
     def require_supervisor(self, user: str, what: str) -> None:
-        """Refuse `what` unless `user` is a supervisor of this workspace."""
+        """Refuse `what` unless `user` is a supervisor of this workspace (on a
+        server: unless the signed-in login is; the database refuses too)."""
+        user = self.acting_user(user) or user
         role = self.user_role(user)
         if role is None:
             raise UserError(f"unknown user {user!r}; add them to the workspace first")
         if role != "supervisor":
-            raise UserError(f"{user} is a reviewer; only a supervisor may {what}")
+            raise UserError(f"{user} is a {role}; only a supervisor may {what}")
 
     # -- runs ------------------------------------------------------------
     def start_run(self, stage: str, *, filing_id: int | None, user: str, params: dict | None = None,
