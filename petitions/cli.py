@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "petitions.commands.segment",
     "petitions.commands.sampling",
     "petitions.commands.reports",
+    "petitions.commands.backup",
 )
 
 

@@ -84,14 +84,6 @@ CREATE POLICY keyed_own ON keyed_entries FOR INSERT WITH CHECK (keyed_by = curre
 """
 
 
-def login_role(backend) -> str | None:
-    """The workbench role of the signed-in login: its strongest group role."""
-    for role in ("supervisor", "auditor", "reviewer"):
-        if backend.scalar("SELECT pg_has_role(current_user, ?, 'MEMBER')", (ROLES[role],)):
-            return role
-    return None
-
-
 def role_of(backend, name: str) -> str | None:
     """The workbench role of login `name` (None if it is not a workbench login)."""
     exists = backend.scalar("SELECT 1 FROM pg_roles WHERE rolname = ? AND rolcanlogin", (name,))
@@ -100,7 +92,10 @@ def role_of(backend, name: str) -> str | None:
     for role in ("supervisor", "auditor", "reviewer"):
         if backend.scalar("SELECT pg_has_role(?, ?, 'MEMBER')", (name, ROLES[role])):
             return role
-    return None
+    # The database's owner (the office's administrator, who lays out the
+    # schema and adds logins) has a supervisor's rights.
+    owner = backend.scalar("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()")
+    return "supervisor" if name == owner else None
 
 
 def add_login(backend, name: str, role: str, password: str | None) -> None:

@@ -223,6 +223,11 @@ class Workspace:
         """Transitional (issue 16): the SQLite database, for code not yet moved."""
         return self._backend.db
 
+    @property
+    def _db(self):
+        """The SQLite database itself: for tests that go behind the software's back."""
+        return self._backend.db
+
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None:
         self._backend.close()
