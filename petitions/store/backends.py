@@ -148,6 +148,9 @@ class SqliteBackend:
     def lock_chain(self) -> None:
         """Writers are already serialised by BEGIN IMMEDIATE."""
 
+    def lock(self, key: int) -> None:
+        """Writers are already serialised by BEGIN IMMEDIATE."""
+
     # -- schema ------------------------------------------------------------
     def migrate(self, migrations) -> None:
         migrations.apply(self.db)
@@ -242,6 +245,10 @@ class PostgresBackend:
     def lock_chain(self) -> None:
         """One writer at a time appends to the event chain (released at commit)."""
         self.conn.execute("SELECT pg_advisory_xact_lock(726354)")
+
+    def lock(self, key: int) -> None:
+        """A transaction-long lock on `key` (e.g. handing out one filing's batches)."""
+        self.conn.execute("SELECT pg_advisory_xact_lock(726356, %s)", (int(key),))
 
     # -- schema ------------------------------------------------------------
     def _ensure_migrations_table(self) -> None:

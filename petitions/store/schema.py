@@ -278,3 +278,37 @@ def _m0004_server_roles(db) -> None:
         from petitions.store.server import roles_ddl
 
         db.execute_raw(roles_ddl())
+
+
+@migrations(name="0005_batches")
+def _m0005_batches(db) -> None:
+    # Work handed out in batches: a reviewer holds a batch of queue lines
+    # under a lease; a line is in at most one live batch at a time.
+    db.executescript(
+        """
+        CREATE TABLE batches (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            mode TEXT NOT NULL,
+            holder TEXT NOT NULL,
+            assigned_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            lease_until TEXT NOT NULL,
+            closed_at TEXT,
+            closed_by TEXT,
+            close_reason TEXT
+        );
+        CREATE INDEX batches_filing ON batches (filing_id, mode, holder);
+        CREATE TABLE batch_lines (
+            batch_id INTEGER NOT NULL REFERENCES batches (id),
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            position INTEGER NOT NULL,
+            PRIMARY KEY (batch_id, line_id)
+        );
+        CREATE INDEX batch_lines_line ON batch_lines (line_id);
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import batches_ddl
+
+        db.execute_raw(batches_ddl())

@@ -108,3 +108,19 @@ def add_login(backend, name: str, role: str, password: str | None) -> None:
         stmt = sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name), sql.Literal(password))
     backend.conn.execute(stmt)
     backend.conn.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(ROLES[role]), sql.Identifier(name)))
+
+
+def batches_ddl() -> str:
+    """Reviewers take and give back their own batches; supervisors hand out any."""
+    reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+    return f"""
+GRANT SELECT, INSERT ON batches, batch_lines TO {reviewer}, {supervisor};
+GRANT UPDATE (lease_until, closed_at, closed_by, close_reason) ON batches TO {reviewer}, {supervisor};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};
+ALTER TABLE batches ENABLE ROW LEVEL SECURITY;
+CREATE POLICY batches_read ON batches FOR SELECT USING (true);
+CREATE POLICY batches_take ON batches FOR INSERT WITH CHECK (
+    assigned_by = current_user AND (holder = current_user OR pg_has_role(current_user, '{supervisor}', 'MEMBER')));
+CREATE POLICY batches_keep ON batches FOR UPDATE USING (
+    holder = current_user OR pg_has_role(current_user, '{supervisor}', 'MEMBER'));
+"""

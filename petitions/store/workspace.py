@@ -254,6 +254,10 @@ class Workspace:
         with self._backend.transaction():
             yield self
 
+    def _lock(self, key: int) -> None:
+        """Serialise writers on `key` until the transaction ends."""
+        self._backend.lock(key)
+
     # -- SQL, for the modules of this package only -----------------------
     # Statements use ``?`` placeholders and portable SQL (``RETURNING id``,
     # no SQLite-only functions); the server backend rewrites them
