@@ -223,3 +223,64 @@ def test_cancelled_matching_keeps_batches_and_resumes(demo, tmp_path):
         assert ws.query("SELECT status FROM runs WHERE id = ?", (rep.run_id,))[0]["status"] == "cancelled"
         rest = stages.run_matching(ws, filing.id, user=SUPERVISOR, batch_size=10)
         assert rest.status == "done" and rest.processed == len(rows) - 20
+
+
+# --- resume is exact: the work not yet done names every input -------------------------------
+def _copy(demo, tmp_path):
+    root, _ = demo
+    copy = tmp_path / "ws"
+    shutil.copytree(root, copy)
+    return copy
+
+
+def _matched_lines(ws) -> int:
+    return ws._scalar("SELECT COUNT(*) FROM current_match")
+
+
+def _set_ruleset(ws, filing_id, change) -> None:
+    # behind the software's back: a rule set edited in place stands for a filing under other rules
+    data = json.loads(ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
+    change(data)
+    ws.db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (json.dumps(data), filing_id))
+
+
+def test_an_unchanged_rerun_matches_nothing_again(demo, tmp_path):
+    with Workspace(_copy(demo, tmp_path)) as ws:
+        filing = stages.get_filing(ws)
+        before = ws._scalar("SELECT COUNT(*) FROM matches")
+        rep = stages.run_matching(ws, filing.id, user=SUPERVISOR)
+        assert (rep.processed, rep.run_id) == (0, None)
+        assert ws._scalar("SELECT COUNT(*) FROM matches") == before
+        # every current match records the inputs it was made from
+        assert ws._scalar("SELECT COUNT(*) FROM current_match WHERE keyed_id IS NULL OR operating_point IS NULL") == 0
+
+
+def test_a_refitted_matcher_rematches_the_committed_lines(demo, tmp_path):
+    import dataclasses
+
+    import matchers
+
+    with Workspace(_copy(demo, tmp_path)) as ws:
+        filing = stages.get_filing(ws)
+        n = _matched_lines(ws)
+        assert n > 0
+        refit = dataclasses.replace(matchers.load_default_model(), version="refit-2")
+        rep = stages.run_matching(ws, filing.id, user=SUPERVISOR, model=refit)
+        assert rep.processed == n
+        assert ws._scalar("SELECT COUNT(*) FROM current_match WHERE model_version = 'refit-2'") == n
+        # the same refit again: nothing left to do
+        assert stages.run_matching(ws, filing.id, user=SUPERVISOR, model=refit).processed == 0
+
+
+@pytest.mark.parametrize("change", [
+    lambda d: d["triage"].update(match_operating_point="identity"),
+    lambda d: d["address_leniency"].update(unit_blank_or_different=False),
+], ids=["operating point", "address leniency flag"])
+def test_another_operating_point_rematches_the_committed_lines(demo, tmp_path, change):
+    with Workspace(_copy(demo, tmp_path)) as ws:
+        filing = stages.get_filing(ws)
+        n = _matched_lines(ws)
+        _set_ruleset(ws, filing.id, change)
+        rep = stages.run_matching(ws, filing.id, user=SUPERVISOR)
+        assert rep.processed == n
+        assert stages.run_matching(ws, filing.id, user=SUPERVISOR).processed == 0

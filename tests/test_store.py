@@ -119,3 +119,38 @@ def test_nested_transactions_are_savepoints(ws):
 def test_unknown_role_is_refused(ws):
     with pytest.raises(UserError):
         ws.ensure_user("zed", "admin")
+
+
+def test_a_workspace_of_the_first_schema_is_upgraded_and_its_matches_match_again(tmp_path):
+    import sqlite_utils
+
+    from petitions.store import canonical_json, now_utc
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    db = sqlite_utils.Database(root / DB_NAME)
+    migrations.apply(db, stop_before="0002_match_inputs")
+    ts = now_utc()
+    db.execute("INSERT INTO filings (id, name, kind, jurisdiction, ruleset_id, ruleset_version, ruleset_json, "
+               "created_at, created_by) VALUES (1, 'f', 'initiative', 'x', 'r', '1', '{}', ?, 'ann')", (ts,))
+    db.execute("INSERT INTO sections (id, filing_id, number) VALUES (1, 1, 1)")
+    db.execute("INSERT INTO lines (id, filing_id, section_id, label, seq, number, state) "
+               "VALUES (1, 1, 1, 'S001-P01-L01', 1, 1, 'signed')")
+    db.execute("INSERT INTO keyed_entries (id, line_id, name, source, keyed_by, keyed_at) "
+               "VALUES (7, 1, 'Ann Lee', 'csv', 'ann', ?)", (ts,))
+    db.execute("INSERT INTO voter_files (id, source_path, source_sha256, parquet_path, rows, imported_at, imported_by, "
+               "active) VALUES (1, 'v', 'v', 'v', 0, ?, 'ann', 1)", (ts,))
+    db.execute("INSERT INTO runs (id, filing_id, stage, started_at, status) VALUES (1, 1, 'match', ?, 'done')", (ts,))
+    db.execute("INSERT INTO matches (line_id, run_id, voter_file_id, status, details_json, model_version) "
+               "VALUES (1, 1, 1, 'no_match', ?, 'm1')", (canonical_json({"keyed_id": 7}),))
+    db.conn.commit()
+    db.close()
+    with Workspace(root) as ws:
+        assert ws.schema_version == [m.name for m in migrations._migrations]
+        row = ws._one("SELECT keyed_id, operating_point FROM current_match WHERE line_id = 1")
+        assert row == {"keyed_id": 7, "operating_point": None}
+        # NULL operating point: made before the matcher recorded it, so matched again
+        from petitions.store import results as results_db
+
+        pending = results_db.pending_match_lines(ws, 1, 1, "m1", "any")
+        assert [r["keyed_id"] for r in pending] == [7]

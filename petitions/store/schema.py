@@ -252,3 +252,32 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
             WHERE r.id = (SELECT MAX(id) FROM rulings WHERE line_id = r.line_id AND kind != 'audit');
         """
     )
+
+
+@migrations(name="0002_match_inputs")
+def _m0002_match_inputs(db: sqlite_utils.Database) -> None:
+    """Matches record the exact inputs they were made from, as columns.
+
+    ``keyed_id`` (the keyed entry matched, until now only inside
+    ``details_json``) and ``operating_point`` (the matcher's operating point
+    and address leniency, see :func:`petitions.stages.match.operating_point`),
+    so that the work not yet done is a plain comparison of columns. Rows made
+    before keep ``operating_point`` NULL, which means "match again".
+    """
+    import json
+
+    db.execute("ALTER TABLE matches ADD COLUMN keyed_id INTEGER REFERENCES keyed_entries (id)")
+    db.execute("ALTER TABLE matches ADD COLUMN operating_point TEXT")
+    rows = db.execute("SELECT line_id, run_id, details_json FROM matches").fetchall()
+    backfill = []
+    for line_id, run_id, details_json in rows:
+        keyed_id = json.loads(details_json or "{}").get("keyed_id")
+        if keyed_id is not None:
+            backfill.append((int(keyed_id), line_id, run_id))
+    if backfill:
+        db.conn.executemany("UPDATE matches SET keyed_id = ? WHERE line_id = ? AND run_id = ?", backfill)
+    # a view names its columns when it is made (PostgreSQL): make it again
+    db.execute("DROP VIEW current_match")
+    db.execute(
+        "CREATE VIEW current_match AS SELECT m.* FROM matches m "
+        "WHERE m.run_id = (SELECT MAX(run_id) FROM matches WHERE line_id = m.line_id)")
