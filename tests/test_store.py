@@ -25,8 +25,8 @@ def test_new_workspace_is_migrated_wal_with_foreign_keys(ws):
     for t in ("filings", "sections", "pages", "lines", "voter_files", "exemplars", "keyed_entries", "matches",
               "signature_scores", "determinations", "rulings", "events", "samples", "sample_items", "runs"):
         assert t in tables, t
-    assert ws.scalar("PRAGMA journal_mode") == "wal"
-    assert ws.scalar("PRAGMA foreign_keys") == 1
+    assert ws._scalar("PRAGMA journal_mode") == "wal"
+    assert ws._scalar("PRAGMA foreign_keys") == 1
     with pytest.raises(sqlite3.IntegrityError):
         with ws.transaction():
             ws.db.execute("INSERT INTO sections (filing_id, number) VALUES (999, 1)")
@@ -40,7 +40,7 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
     with Workspace(root) as w:
         assert w.schema_version == applied
         assert w.user_role("ann") == "supervisor"
-        assert w.scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(applied)
+        assert w._scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(applied)
 
 
 def test_opening_a_folder_that_is_not_a_workspace_is_a_user_error(tmp_path):
@@ -72,7 +72,7 @@ def test_event_chain_verifies_and_detects_tampering(ws):
             ws.log_event("test", user="ann", payload={"i": i})
     check = ws.verify_chain()
     assert check.ok and check.events == 6
-    first = ws.query("SELECT prev_hash FROM events ORDER BY id LIMIT 1")[0]
+    first = ws._rows("SELECT prev_hash FROM events ORDER BY id LIMIT 1")[0]
     assert first["prev_hash"] == GENESIS_HASH
     # The log refuses edits...
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -93,14 +93,14 @@ def test_log_event_outside_a_transaction_is_refused(ws):
 
 def test_a_failed_transaction_leaves_nothing_behind(ws):
     ws.ensure_user("ann", "supervisor")
-    before = ws.scalar("SELECT COUNT(*) FROM events")
+    before = ws._scalar("SELECT COUNT(*) FROM events")
     with pytest.raises(ZeroDivisionError):
         with ws.transaction():
             ws.db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
             ws.log_event("user_added", user="ann", payload={"name": "bob"})
             1 / 0
     assert ws.user_role("bob") is None
-    assert ws.scalar("SELECT COUNT(*) FROM events") == before
+    assert ws._scalar("SELECT COUNT(*) FROM events") == before
     assert ws.verify_chain().ok
 
 
