@@ -19,6 +19,7 @@ Pipeline (all vectorized, data frames in and out):
 from __future__ import annotations
 
 import weakref
+from typing import Collection
 
 import numpy as np
 import polars as pl
@@ -31,6 +32,22 @@ from matchers.errors import LinesInputError
 from matchers.model import (ACCEPT_FEATURES, ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT,
                             LAST_ACCEPT, MatchModel, Thresholds, feature_names, load_default_model)
 from matchers.voterfile import first_canon
+
+#: Variants of a signer's written name and address that may be forgiven
+#: (the rule set's ``address_leniency``; 2 CCR §20931). :func:`match_lines`
+#: tolerates all of them unless told otherwise; a variant that is not
+#: tolerated keeps the line from an automatic match (a person looks), and a
+#: voter found only at another address is then no match at all.
+ADDRESS_LENIENCY = (
+    "unit_blank_or_different",         # "12 Main St" for "12 Main St Apt 4"
+    "street_name_abbreviated_or_old",  # street name keyed differently ("Wilshr" for "Wilshire")
+    "fraction_missing_or_different",   # "12 Main" for "12 1/2 Main"
+    "po_box_with_matching_street",     # a PO box written beside the registered street address
+    "moved_during_circulation",        # the name registered at another address
+    "no_city_with_street_and_zip",     # street and zip written, city left out
+    "city_abbreviated_or_neighbourhood",  # "LA", "Hollywood", or another city name at the right zip
+    "initials_for_given_names",        # "J. Smith" for "John Smith"
+)
 
 LINE_COLUMNS = ("line_id", "name", "address", "city", "zip")
 #: Longest field a line may have; longer values cannot be a name or address.
@@ -102,7 +119,8 @@ def prepare_lines(lines: pl.DataFrame, *, signing_date_col: str | None = "date_s
     df = df.with_columns(too_long.alias("l_too_long"))
     cut = {c: pl.when(pl.col("l_too_long")).then(None).otherwise(pl.col(c)) for c in ("name", "address", "city", "zip")}
     df = df.with_columns(cut["name"].alias("_name"), cut["address"].alias("_addr"),
-                         N.normalize_city(cut["city"]).alias("l_city"), N.normalize_zip(cut["zip"]).alias("l_zip"))
+                         N.normalize_city(cut["city"]).alias("l_city"), N.normalize_zip(cut["zip"]).alias("l_zip"),
+                         N.clean_city(cut["city"]).alias("l_city_written"))
     lf = N.parse_name(df.lazy(), "_name", prefix="_n_")
     lf = N.parse_address(lf, "_addr", prefix="_a_").drop("_addr", "_name")
     middle = pl.col("_n_middle")
@@ -673,12 +691,43 @@ def line_scores(P: pl.DataFrame, model: MatchModel) -> pl.DataFrame:
     return P
 
 
+def _same(a: str, b: str) -> pl.Expr:
+    # equal, or both missing
+    return (pl.col(a) == pl.col(b)).fill_null(pl.col(a).is_null() & pl.col(b).is_null())
+
+
+def leniency_variants() -> dict[str, pl.Expr]:
+    """One boolean expression per :data:`ADDRESS_LENIENCY` code: does the
+    line's best candidate show that variant?
+
+    Evaluated on a line joined with its best candidate pair (the columns of
+    :func:`prepare_lines` and :func:`compare_pairs`). The address variants
+    count only where the address is otherwise the registered one (an
+    :data:`~matchers.model.ADDRESS_ACCEPT` level).
+    """
+    at_address = pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
+    return {
+        "unit_blank_or_different": at_address & ~_same("l_unit", "a_unit"),
+        "street_name_abbreviated_or_old": at_address & (pl.col("l_street_key") != pl.col("a_street_key")),
+        "fraction_missing_or_different": at_address & ~_same("l_fraction", "a_fraction"),
+        "po_box_with_matching_street": at_address & pl.col("l_po_box").is_not_null(),
+        "moved_during_circulation": pl.col("name_ok") & pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE)),
+        "no_city_with_street_and_zip": at_address & pl.col("l_city").is_null() & pl.col("l_zip").is_not_null(),
+        "city_abbreviated_or_neighbourhood": at_address & ((pl.col("l_city_written") != pl.col("l_city"))
+                                                           | (pl.col("l_city") != pl.col("k_city"))),
+        "initials_for_given_names": pl.col("first_level") == "initial",
+    }
+
+
 def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_city: str | None = None,
-           district: str | None = None, namesakes: pl.DataFrame | None = None) -> pl.DataFrame:
+           district: str | None = None, namesakes: pl.DataFrame | None = None,
+           address_leniency: frozenset[str] = frozenset(ADDRESS_LENIENCY)) -> pl.DataFrame:
     """Rank candidates per line and give each line a status and a reason.
 
     Candidates are ranked by their share of the line (see
     :func:`line_scores`, which also gives each its calibrated ``score``).
+    A variant of :data:`ADDRESS_LENIENCY` missing from `address_leniency`
+    is a difference: see :func:`leniency_variants`.
     """
     P = line_scores(P, model)
     # rank on a narrow frame, then gather only each line's best row (sorting
@@ -697,7 +746,8 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
     best = P.drop([c for c in P.columns if c.startswith("l_")] + ["_li"]).select(pl.all().gather(ranks["_row"]))
     top = pl.concat([ranks.drop("_row"), best], how="horizontal")
     out = L.select("_li", "line_id", "date_signed", "l_first", "l_last", "l_too_long", "l_house",
-                   "l_street_key", "l_po_box").join(top, on="_li", how="left", maintain_order="left")
+                   "l_street_key", "l_po_box", "l_unit", "l_fraction", "l_city", "l_city_written", "l_zip",
+                   ).join(top, on="_li", how="left", maintain_order="left")
     if namesakes is not None:
         out = out.join(namesakes, on="_li", how="left", maintain_order="left")
     else:
@@ -732,6 +782,21 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
     household = pl.col("last_level").is_in(list(LAST_ACCEPT)) & pl.col("address_level").is_in(list(ADDRESS_ACCEPT))
     plausible = ((pl.col("score") >= model.review_threshold) | pl.col("name_ok") | household).fill_null(False)
     elsewhere_only = ~plausible & (pl.col("namesakes") > 0)
+    variants = leniency_variants()
+    not_tolerated = [code for code in ADDRESS_LENIENCY if code not in address_leniency]
+    # a name variant not tolerated reads as a name difference, any other as an address difference
+    name_bar = pl.any_horizontal([variants[c] for c in not_tolerated if c == "initials_for_given_names"]
+                                 or [pl.lit(False)]).fill_null(False)
+    address_bar = pl.any_horizontal([variants[c] for c in not_tolerated
+                                     if c not in ("initials_for_given_names", "moved_during_circulation")]
+                                    or [pl.lit(False)]).fill_null(False)
+    accept = accept & ~name_bar & ~address_bar
+    moved_bar = pl.lit(False)
+    if "moved_during_circulation" not in address_leniency:
+        # the voter of the name is registered elsewhere: not this signer
+        moved_bar = (variants["moved_during_circulation"] | elsewhere_only).fill_null(False)
+        plausible = plausible & ~moved_bar
+        elsewhere_only = elsewhere_only & ~moved_bar
     no_name = pl.col("l_last").is_null()
     status = (
         pl.when(pl.col("l_too_long")).then(pl.lit(STATUS_NONE))
@@ -742,6 +807,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
     )
     reason = pl.when(pl.col("l_too_long")).then(pl.lit("unreadable")).when(no_name).then(pl.lit("no_name"))
     reason = reason.when(accept).then(pl.lit(None, dtype=pl.String))
+    reason = reason.when(moved_bar).then(pl.lit("address_mismatch"))
     reason = reason.when(elsewhere_only).then(pl.lit("address_mismatch"))
     reason = reason.when(~plausible & (pl.col("l_house").is_null() & pl.col("l_po_box").is_not_null())).then(pl.lit("po_box_only"))
     reason = reason.when(~plausible).then(pl.lit("not_found"))
@@ -764,6 +830,8 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
         .when(~pl.col("first_level").is_in(list(FIRST_ACCEPT))).then(pl.lit("name_mismatch"))
         .when(pl.col("address_level").is_in(list(ADDRESS_ELSEWHERE))).then(pl.lit("address_mismatch"))
         .when(pl.col("suffix_level").is_in(SUFFIX_BAR)).then(pl.lit("suffix_mismatch"))
+        .when(name_bar).then(pl.lit("name_mismatch"))
+        .when(address_bar).then(pl.lit("address_mismatch"))
         .otherwise(pl.lit("weak_match"))
     )
     out = out.with_columns(status.alias("status"), reason.alias("reason"))
@@ -785,7 +853,8 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
 
 def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel | None = None,
                 jurisdiction_city: str | None = None, district: str | None = None,
-                signing_date_col: str | None = "date_signed") -> pl.DataFrame:
+                signing_date_col: str | None = "date_signed",
+                address_leniency: Collection[str] | None = None) -> pl.DataFrame:
     """Match every petition line to its most likely voter.
 
     Parameters
@@ -805,6 +874,12 @@ def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel 
     signing_date_col : str or None
         Column of `lines` with the date signed; a voter registered after it
         is flagged ``registered_after_signing``.
+    address_leniency : collection of str, optional
+        The variants of :data:`ADDRESS_LENIENCY` to forgive (default: all).
+        A line showing a variant left out is not matched automatically
+        (status review, reason ``address_mismatch``, or ``name_mismatch``
+        for initials); without ``moved_during_circulation`` a voter of the
+        name registered at another address is no match.
 
     Returns
     -------
@@ -830,10 +905,19 @@ def match_lines(lines: pl.DataFrame, voters: pl.DataFrame, *, model: MatchModel 
     >>> matchers.match_lines(lines, voters)["status"].to_list()
     ['match']
     """
+    if address_leniency is None:
+        tolerated = frozenset(ADDRESS_LENIENCY)
+    else:
+        tolerated = frozenset(address_leniency)
+        unknown = sorted(tolerated - set(ADDRESS_LENIENCY))
+        if unknown:
+            raise ValueError(f"The parameter `address_leniency` has unknown variant(s) {', '.join(unknown)}; "
+                             f"known: {', '.join(ADDRESS_LENIENCY)}")
     model = model or load_default_model()
     L = prepare_lines(lines, signing_date_col=signing_date_col)
     P, namesakes = scored_pairs(L, voters, model)
-    return decide(L, P, model, jurisdiction_city=jurisdiction_city, district=district, namesakes=namesakes)
+    return decide(L, P, model, jurisdiction_city=jurisdiction_city, district=district, namesakes=namesakes,
+                  address_leniency=tolerated)
 
 
 def find_duplicates(matches: pl.DataFrame) -> pl.DataFrame:

@@ -234,12 +234,16 @@ def _nonempty_expr(e: pl.Expr) -> pl.Expr:
     return pl.when(e.str.len_chars() > 0).then(e).otherwise(None)
 
 
-def normalize_city(expr: pl.Expr) -> pl.Expr:
-    """Clean a city and map neighbourhood / abbreviated names to the city."""
+def clean_city(expr: pl.Expr) -> pl.Expr:
+    """Clean a city as written (upper case, letters only, no "City of"); null when empty."""
     c = clean_text(expr).str.replace_all(r"[^A-Z ]", " ").str.replace_all(r"\s+", " ").str.strip_chars()
     c = c.str.replace(r"^(?:CITY OF|CITY)\s+", "")
-    c = pl.when(c.str.len_chars() > 0).then(c).otherwise(None)
-    return c.replace(tables.city_aliases())
+    return pl.when(c.str.len_chars() > 0).then(c).otherwise(None)
+
+
+def normalize_city(expr: pl.Expr) -> pl.Expr:
+    """Clean a city and map neighbourhood / abbreviated names to the city."""
+    return clean_city(expr).replace(tables.city_aliases())
 
 
 def normalize_zip(expr: pl.Expr) -> pl.Expr:

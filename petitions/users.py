@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from petitions.errors import UserError
 from petitions.store import Workspace
+from petitions.store import users as users_db
 
 
 def default_user(ws: Workspace, preferred: str | None = None) -> tuple[str, str] | None:
@@ -17,9 +18,9 @@ def default_user(ws: Workspace, preferred: str | None = None) -> tuple[str, str]
                 return name, role
     if preferred:
         raise UserError(f"unknown user {preferred!r}; users of this workspace: "
-                        + ", ".join(u["name"] for u in ws.query("SELECT name FROM users ORDER BY name")))
-    row = ws.db.execute("SELECT name, role FROM users ORDER BY role = 'reviewer' DESC, created_at LIMIT 1").fetchone()
-    return (row[0], row[1]) if row else None
+                        + ", ".join(users_db.user_names(ws)))
+    row = users_db.first_user(ws)
+    return (row["name"], row["role"]) if row else None
 
 
 def _login() -> str | None:
@@ -32,5 +33,6 @@ def _login() -> str | None:
 
 
 def users(ws: Workspace) -> list[dict]:
-    return ws.query("SELECT name, role FROM users ORDER BY role, name")
+    """Every user of the workspace (name, role), by role then name."""
+    return users_db.users(ws)
 

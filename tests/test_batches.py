@@ -50,33 +50,60 @@ def _queue_filing(ws, n: int, sup: str) -> tuple[int, list[int]]:
     return fid, ids
 
 
+class Team:
+    """Each person's own connection: on a server each signs in as their login."""
+
+    def __init__(self, location):
+        self.location = location
+        self.ws = Workspace(location, create=True)
+        self.names = _people(self.ws)
+        self.fid, self.ids = _queue_filing(self.ws, 12, self.names["sup"])
+        self._open: dict[str, Workspace] = {}
+
+    def address(self, who: str):
+        if self.ws.login is None or who == "sup":
+            return self.location
+        host = self.location.split("@", 1)[1]
+        return f"postgresql://{self.names[who]}:pw@{host}"
+
+    def __call__(self, who: str) -> Workspace:
+        if self.ws.login is None or who == "sup":
+            return self.ws
+        if who not in self._open:
+            self._open[who] = Workspace(self.address(who))
+        return self._open[who]
+
+    def close(self):
+        for w in self._open.values():
+            w.close()
+        self.ws.close()
+
+
 @pytest.fixture
 def team(workspace_location):
-    ws = Workspace(workspace_location, create=True)
-    names = _people(ws)
-    fid, ids = _queue_filing(ws, 12, names["sup"])
-    yield ws, names, fid, ids
-    ws.close()
+    t = Team(workspace_location)
+    yield t
+    t.close()
 
 
 def test_two_reviewers_never_hold_the_same_line(team):
-    ws, names, fid, ids = team
-    a = batches.checkout(ws, fid, user=names["ann"], size=5)
-    b = batches.checkout(ws, fid, user=names["bob"], size=5)
+    names, fid, ids = team.names, team.fid, team.ids
+    a = batches.checkout(team("ann"), fid, user=names["ann"], size=5)
+    b = batches.checkout(team("bob"), fid, user=names["bob"], size=5)
     assert a.line_ids == tuple(ids[:5]) and b.line_ids == tuple(ids[5:10])
-    assert batches.checkout(ws, fid, user=names["ann"], size=5).id == a.id  # held, lines left: the same batch
-    c = batches.checkout(ws, fid, user=names["cy"], size=5)
+    assert batches.checkout(team("ann"), fid, user=names["ann"], size=5).id == a.id  # lines left: the same batch
+    c = batches.checkout(team("cy"), fid, user=names["cy"], size=5)
     assert c.line_ids == tuple(ids[10:])
     with pytest.raises(UserError, match="every waiting line is in someone's batch"):
-        batches.checkout(ws, fid, user=names["sup"], size=5)
+        batches.checkout(team("sup"), fid, user=names["sup"], size=5)
 
 
-def test_checkouts_at_the_same_moment_share_nothing(team, workspace_location):
-    ws, names, fid, ids = team
+def test_checkouts_at_the_same_moment_share_nothing(team):
+    names, fid, ids = team.names, team.fid, team.ids
     got: dict[str, tuple[int, ...]] = {}
 
     def take(who):
-        with Workspace(workspace_location) as own:  # each workstation its own connection
+        with Workspace(team.address(who)) as own:  # each workstation its own connection
             got[who] = batches.checkout(own, fid, user=names[who], size=4).line_ids
 
     threads = [threading.Thread(target=take, args=(w,)) for w in ("ann", "bob", "cy")]
@@ -89,29 +116,29 @@ def test_checkouts_at_the_same_moment_share_nothing(team, workspace_location):
 
 
 def test_an_abandoned_batch_returns_after_its_lease_and_a_worked_one_is_replaced(team):
-    ws, names, fid, ids = team
-    gone = batches.checkout(ws, fid, user=names["ann"], size=6, lease=dt.timedelta(seconds=-1))
-    assert batches.held_batch(ws, fid, names["ann"]) is None          # lease over
-    again = batches.checkout(ws, fid, user=names["bob"], size=6)
+    names, fid, ids = team.names, team.fid, team.ids
+    gone = batches.checkout(team("ann"), fid, user=names["ann"], size=6, lease=dt.timedelta(seconds=-1))
+    assert batches.held_batch(team("ann"), fid, names["ann"]) is None   # lease over
+    bob = team("bob")
+    again = batches.checkout(bob, fid, user=names["bob"], size=6)
     assert again.line_ids == gone.line_ids                           # back in the queue, in order
-    if ws.login is None:  # rule the batch through as bob, then he gets the next lines
-        for lid in again.line_ids:
-            record_ruling(ws, lid, user=names["bob"], action="accept", kind="review", shown={})
-        nxt = batches.checkout(ws, fid, user=names["bob"], size=6)
-        assert nxt.id != again.id and nxt.line_ids == tuple(ids[6:])
+    for lid in again.line_ids:  # bob rules his batch through, then gets the next lines
+        record_ruling(bob, lid, user=names["bob"], action="accept", kind="review", shown={})
+    nxt = batches.checkout(bob, fid, user=names["bob"], size=6)
+    assert nxt.id != again.id and nxt.line_ids == tuple(ids[6:])
 
 
 def test_a_supervisor_assigns_reclaims_and_sees_who_has_what(team):
-    ws, names, fid, ids = team
+    ws, names, fid, ids = team.ws, team.names, team.fid, team.ids
     given = batches.assign(ws, fid, to=names["cy"], by=names["sup"], line_ids=ids[2:4])
     with pytest.raises(UserError, match="not free"):
         batches.assign(ws, fid, to=names["ann"], by=names["sup"], line_ids=ids[3:5])
-    mine = batches.checkout(ws, fid, user=names["ann"], size=3)
+    mine = batches.checkout(team("ann"), fid, user=names["ann"], size=3)
     assert set(mine.line_ids).isdisjoint(given.line_ids)
     who = {h["holder"]: h for h in batches.holdings(ws, fid)}
     assert who[names["cy"]]["lines"] == 2 and who[names["ann"]]["left"] == 3
     with pytest.raises(UserError, match="reclaim"):
-        batches.give_back(ws, given.id, user=names["ann"])
+        batches.give_back(team("ann"), given.id, user=names["ann"])
     batches.reclaim(ws, given.id, by=names["sup"], reason="cy went home")
     assert names["cy"] not in {h["holder"] for h in batches.holdings(ws, fid)}
     kinds = [r["kind"] for r in ws._rows("SELECT kind FROM events WHERE kind LIKE 'batch_%' ORDER BY id")]

@@ -25,8 +25,8 @@ def test_new_workspace_is_migrated_wal_with_foreign_keys(ws):
     for t in ("filings", "sections", "pages", "lines", "voter_files", "exemplars", "keyed_entries", "matches",
               "signature_scores", "determinations", "rulings", "events", "samples", "sample_items", "runs"):
         assert t in tables, t
-    assert ws.scalar("PRAGMA journal_mode") == "wal"
-    assert ws.scalar("PRAGMA foreign_keys") == 1
+    assert ws._scalar("PRAGMA journal_mode") == "wal"
+    assert ws._scalar("PRAGMA foreign_keys") == 1
     with pytest.raises(sqlite3.IntegrityError):
         with ws.transaction():
             ws.db.execute("INSERT INTO sections (filing_id, number) VALUES (999, 1)")
@@ -40,7 +40,7 @@ def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
     with Workspace(root) as w:
         assert w.schema_version == applied
         assert w.user_role("ann") == "supervisor"
-        assert w.scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(applied)
+        assert w._scalar("SELECT COUNT(*) FROM _sqlite_migrations") == len(applied)
 
 
 def test_opening_a_folder_that_is_not_a_workspace_is_a_user_error(tmp_path):
@@ -72,7 +72,7 @@ def test_event_chain_verifies_and_detects_tampering(ws):
             ws.log_event("test", user="ann", payload={"i": i})
     check = ws.verify_chain()
     assert check.ok and check.events == 6
-    first = ws.query("SELECT prev_hash FROM events ORDER BY id LIMIT 1")[0]
+    first = ws._rows("SELECT prev_hash FROM events ORDER BY id LIMIT 1")[0]
     assert first["prev_hash"] == GENESIS_HASH
     # The log refuses edits...
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
@@ -93,14 +93,14 @@ def test_log_event_outside_a_transaction_is_refused(ws):
 
 def test_a_failed_transaction_leaves_nothing_behind(ws):
     ws.ensure_user("ann", "supervisor")
-    before = ws.scalar("SELECT COUNT(*) FROM events")
+    before = ws._scalar("SELECT COUNT(*) FROM events")
     with pytest.raises(ZeroDivisionError):
         with ws.transaction():
             ws.db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
             ws.log_event("user_added", user="ann", payload={"name": "bob"})
             1 / 0
     assert ws.user_role("bob") is None
-    assert ws.scalar("SELECT COUNT(*) FROM events") == before
+    assert ws._scalar("SELECT COUNT(*) FROM events") == before
     assert ws.verify_chain().ok
 
 
@@ -119,3 +119,38 @@ def test_nested_transactions_are_savepoints(ws):
 def test_unknown_role_is_refused(ws):
     with pytest.raises(UserError):
         ws.ensure_user("zed", "admin")
+
+
+def test_a_workspace_of_the_first_schema_is_upgraded_and_its_matches_match_again(tmp_path):
+    import sqlite_utils
+
+    from petitions.store import canonical_json, now_utc
+
+    root = tmp_path / "ws"
+    root.mkdir()
+    db = sqlite_utils.Database(root / DB_NAME)
+    migrations.apply(db, stop_before="0002_match_inputs")
+    ts = now_utc()
+    db.execute("INSERT INTO filings (id, name, kind, jurisdiction, ruleset_id, ruleset_version, ruleset_json, "
+               "created_at, created_by) VALUES (1, 'f', 'initiative', 'x', 'r', '1', '{}', ?, 'ann')", (ts,))
+    db.execute("INSERT INTO sections (id, filing_id, number) VALUES (1, 1, 1)")
+    db.execute("INSERT INTO lines (id, filing_id, section_id, label, seq, number, state) "
+               "VALUES (1, 1, 1, 'S001-P01-L01', 1, 1, 'signed')")
+    db.execute("INSERT INTO keyed_entries (id, line_id, name, source, keyed_by, keyed_at) "
+               "VALUES (7, 1, 'Ann Lee', 'csv', 'ann', ?)", (ts,))
+    db.execute("INSERT INTO voter_files (id, source_path, source_sha256, parquet_path, rows, imported_at, imported_by, "
+               "active) VALUES (1, 'v', 'v', 'v', 0, ?, 'ann', 1)", (ts,))
+    db.execute("INSERT INTO runs (id, filing_id, stage, started_at, status) VALUES (1, 1, 'match', ?, 'done')", (ts,))
+    db.execute("INSERT INTO matches (line_id, run_id, voter_file_id, status, details_json, model_version) "
+               "VALUES (1, 1, 1, 'no_match', ?, 'm1')", (canonical_json({"keyed_id": 7}),))
+    db.conn.commit()
+    db.close()
+    with Workspace(root) as ws:
+        assert ws.schema_version == [m.name for m in migrations._migrations]
+        row = ws._one("SELECT keyed_id, operating_point FROM current_match WHERE line_id = 1")
+        assert row == {"keyed_id": 7, "operating_point": None}
+        # NULL operating point: made before the matcher recorded it, so matched again
+        from petitions.store import results as results_db
+
+        pending = results_db.pending_match_lines(ws, 1, 1, "m1", "any")
+        assert [r["keyed_id"] for r in pending] == [7]

@@ -298,11 +298,12 @@ def _sample(args) -> int:
 def _rule(args) -> int:
     from petitions.stages.filings import get_filing
     from petitions.rulings import record_ruling
+    from petitions.store import ingest as ingest_db
 
     action = "accept" if args.accept else "reject" if args.reject else "escalate" if args.escalate else "reopen"
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
-        line_id = ws.scalar("SELECT id FROM lines WHERE filing_id = ? AND label = ?", (filing.id, args.line))
+        line_id = ingest_db.line_id_by_label(ws, filing.id, args.line)
         if line_id is None:
             raise UserError(f"no line {args.line!r} in filing {filing.name!r}")
         res = record_ruling(ws, line_id, user=_user(args, ws), action=action, reason_code=args.reject,

@@ -200,8 +200,13 @@ class RequirementBasis:
 class AddressLeniency:
     """Address differences that are *not* grounds to reject (2 CCR §20931).
 
-    Each flag, when true, tells the matcher and the reviewer screen to treat
-    that variant as the registration address. See :meth:`tolerated`.
+    Each flag, when true, tells the matcher to treat that variant as the
+    registration address; when false the variant is a difference (a person
+    looks; without ``moved_during_circulation`` a voter found only at another
+    address is no match). The names are the matcher's variants
+    (``matchers.match.ADDRESS_LENIENCY``); the match stage hands
+    :meth:`tolerated` to it and records it with each match, so changing a
+    flag re-matches the filing. See :meth:`tolerated`.
     """
 
     unit_blank_or_different: bool = True

@@ -9,23 +9,22 @@ from petitions.stages.filings import get_filing
 from petitions.stages.job import StageReport
 from petitions.stages.voters import active_voter_file
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import results as results_db
 
 
 def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
-    """One row per line with everything triage needs (see petitions.law.triage)."""
+    """One row per line with everything triage needs (see petitions.law.triage).
+
+    ``line_id`` is the line's database id and ``label`` its printed label;
+    the law's frames call the label ``line_id`` (the keyed-entry CSV's and
+    the exports' column), so the label is renamed where a frame is handed
+    to them.
+    """
     from petitions.law.duplicates import apply_duplicate_policy
 
     filing = get_filing(ws, filing_id)
-    rows = ws.query(
-        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, l.state, "
-        "  k.id IS NOT NULL AND (COALESCE(k.name, '') != '' OR COALESCE(k.address, '') != '') AS has_keyed, "
-        "  k.date_signed, m.status AS match_status, m.reason AS match_reason, m.score AS match_score, m.voter_id, "
-        "  s.score AS sig_score, s.decision AS sig_decision, s.reason AS sig_reason, s.voter_id AS sig_voter_id "
-        "FROM lines l LEFT JOIN current_keyed k ON k.line_id = l.id "
-        "LEFT JOIN current_match m ON m.line_id = l.id "
-        "LEFT JOIN current_signature s ON s.line_id = l.id "
-        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
-    schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "state": pl.Utf8, "has_keyed": pl.Boolean,
+    rows = results_db.triage_rows(ws, filing_id)
+    schema = {"line_id": pl.Int64, "label": pl.Utf8, "seq": pl.Int64, "state": pl.Utf8, "has_keyed": pl.Boolean,
               "date_signed": pl.Utf8, "match_status": pl.Utf8, "match_reason": pl.Utf8, "match_score": pl.Float64,
               "voter_id": pl.Utf8, "sig_score": pl.Float64, "sig_decision": pl.Utf8, "sig_reason": pl.Utf8,
               "sig_voter_id": pl.Utf8}
@@ -52,12 +51,12 @@ def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
     # in review, a later clear match must not count first. A flag only ever
     # sends a line to a person.
     dup_in = df.select(
-        "line_id", pl.col("seq").alias("order"),
+        pl.col("label").alias("line_id"), pl.col("seq").alias("order"),
         pl.when(pl.col("match_status").is_in(["match", "review"])).then(pl.col("voter_id")).otherwise(None)
         .alias("voter_id"),
         "date_signed")
     dups = apply_duplicate_policy(dup_in, filing.ruleset.duplicate_policy)
-    df = df.join(dups.select("line_id", "duplicate_group", "duplicate_rank"), on="line_id", how="left",
+    df = df.join(dups.select(pl.col("line_id").alias("label"), "duplicate_group", "duplicate_rank"), on="label", how="left",
                  maintain_order="left")
     return df
 
@@ -73,12 +72,10 @@ def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
     report = StageReport("triage")
     if inputs.height == 0:
         return report
-    result = triage(inputs.drop("line_db_id", "seq"), rs, circulation_start=filing.circulation_start,
+    result = triage(inputs.drop("line_id", "seq").rename({"label": "line_id"}), rs, circulation_start=filing.circulation_start,
                     circulation_end=filing.circulation_end, filing_date=filing.filing_date)
-    result = result.with_columns(pl.Series("line_db_id", inputs["line_db_id"]))
-    rows_now = ws.query(
-        "SELECT d.line_id, d.determination, d.reasons_json, d.inputs_json, d.level FROM current_determination d "
-        "JOIN lines l ON l.id = d.line_id WHERE l.filing_id = ?", (filing_id,))
+    result = result.rename({"line_id": "label"}).with_columns(pl.Series("line_id", inputs["line_id"]))
+    rows_now = results_db.current_determinations(ws, filing_id)
     current = {r["line_id"]: (r["determination"], r["reasons_json"], r["inputs_json"]) for r in rows_now}
     # A supervisor's QA audit sent these lines back to people (petitions.audit);
     # automation does not take them back.
@@ -88,16 +85,14 @@ def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
     for r in result.iter_rows(named=True):
         reasons = canonical_json(list(r["reasons"] or []))
         key = (r["determination"], reasons, r["inputs"])
-        if current.get(r["line_db_id"]) == key or r["line_db_id"] in held:
+        if current.get(r["line_id"]) == key or r["line_id"] in held:
             report.skipped += 1
             continue
-        rows.append((r["line_db_id"], r["determination"], r["level"], reasons, r["inputs"], rs.id, str(rs.version), ts))
+        rows.append((r["line_id"], r["determination"], r["level"], reasons, r["inputs"], rs.id, str(rs.version), ts))
     counts = result["determination"].value_counts().to_dicts()
     report.counts = {c["determination"]: c["count"] for c in counts}
     with ws.transaction():
-        ws.db.conn.executemany(
-            "INSERT INTO determinations (line_id, determination, level, reasons_json, inputs_json, ruleset_id, "
-            "ruleset_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        results_db.add_determinations(ws, rows)
         ws.log_event("triage", user=user, filing_id=filing_id,
                      payload={"changed": len(rows), "unchanged": report.skipped, "counts": report.counts,
                               "ruleset": rs.id, "ruleset_version": rs.version})

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from petitions.errors import UserError
 from petitions.store import Workspace, now_utc
+from petitions.store import filings as filings_db
 
 
 def create_filing(
@@ -27,18 +28,14 @@ def create_filing(
 
     ws.require_supervisor(user, "create a filing or choose its rule set")
     rs = load_ruleset(ruleset)
-    if ws.scalar("SELECT id FROM filings WHERE name = ?", (name,)) is not None:
+    if filings_db.filing_id_by_name(ws, name) is not None:
         raise UserError(f"a filing named {name!r} already exists in this workspace", where=str(ws.root))
     with ws.transaction():
-        cur = ws.db.execute(
-            "INSERT INTO filings (name, kind, jurisdiction, district, required, filing_date, circulation_start, "
-            "circulation_end, ruleset_id, ruleset_version, ruleset_json, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (name, rs.kind, jurisdiction, district, required,
-             _iso(filing_date), _iso(circulation_start), _iso(circulation_end),
-             rs.id, str(rs.version), rs.to_json(), now_utc(), user),
-        )
-        filing_id = int(cur.lastrowid)
+        filing_id = filings_db.add_filing(
+            ws, name=name, kind=rs.kind, jurisdiction=jurisdiction, district=district, required=required,
+            filing_date=_iso(filing_date), circulation_start=_iso(circulation_start),
+            circulation_end=_iso(circulation_end), ruleset_id=rs.id, ruleset_version=str(rs.version),
+            ruleset_json=rs.to_json(), created_at=now_utc(), created_by=user)
         ws.log_event("filing_created", user=user, filing_id=filing_id,
                      payload={"name": name, "ruleset": rs.id, "ruleset_version": rs.version,
                               "required": required, "jurisdiction": jurisdiction, "district": district})
@@ -85,16 +82,14 @@ class Filing:
 def get_filing(ws: Workspace, filing: int | str | None = None) -> Filing:
     """A filing by id or name; with None, the only (or newest) filing."""
     if filing is None:
-        row = ws.db.execute("SELECT * FROM filings ORDER BY id DESC LIMIT 1").fetchone()
+        rec = filings_db.newest_filing(ws)
     elif isinstance(filing, int) or (isinstance(filing, str) and filing.isdigit()):
-        row = ws.db.execute("SELECT * FROM filings WHERE id = ?", (int(filing),)).fetchone()
+        rec = filings_db.filing_by_id(ws, int(filing))
     else:
-        row = ws.db.execute("SELECT * FROM filings WHERE name = ?", (filing,)).fetchone()
-    if row is None:
+        rec = filings_db.filing_by_name(ws, filing)
+    if rec is None:
         raise UserError(f"no filing {filing!r}" if filing is not None else "no filing in this workspace yet",
                         where=str(ws.root))
-    cols = [d[0] for d in ws.db.execute("SELECT * FROM filings LIMIT 0").description]
-    rec = dict(zip(cols, row))
     return Filing(
         id=rec["id"], name=rec["name"], kind=rec["kind"], jurisdiction=rec["jurisdiction"],
         district=rec["district"], required=rec["required"], filing_date=_date(rec["filing_date"]),

@@ -20,6 +20,7 @@ from petitions.stages.job import (
     noop_progress,
 )
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import ingest as ingest_db
 
 
 @dataclass
@@ -71,14 +72,12 @@ def ingest_document(
     if not path.exists():
         raise UserError("file not found", where=str(path))
     digest = file_sha256(path)
-    prior = ws.db.execute(
-        "SELECT d.id, s.number FROM documents d LEFT JOIN sections s ON s.document_id = d.id "
-        "WHERE d.filing_id = ? AND d.sha256 = ?", (filing_id, digest)).fetchone()
+    prior = ingest_db.document_by_sha(ws, filing_id, digest)
     if prior:
-        return IngestReport(str(path), prior[0], prior[1], already_ingested=True)
+        return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
     if section is None:
-        section = int(ws.scalar("SELECT COALESCE(MAX(number), 0) + 1 FROM sections WHERE filing_id = ?", (filing_id,)))
-    elif ws.scalar("SELECT id FROM sections WHERE filing_id = ? AND number = ?", (filing_id, section)):
+        section = ingest_db.next_section_number(ws, filing_id)
+    elif ingest_db.section_exists(ws, filing_id, section):
         raise UserError(f"section {section} already exists in this filing", where=str(path))
 
     report = IngestReport(str(path), None, section)
@@ -121,28 +120,17 @@ def ingest_document(
     if not page_rows:
         raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
     with ws.transaction():
-        doc_id = int(ws.db.execute(
-            "INSERT INTO documents (filing_id, path, stored_path, sha256, pages, errors_json, ingested_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (filing_id, str(path), str(stored.relative_to(ws.root)), digest, len(page_rows),
-             json.dumps(report.problems), now_utc())).lastrowid)
-        sec_id = int(ws.db.execute(
-            "INSERT INTO sections (filing_id, number, circulator_name, circulator_address, document_id) VALUES (?, ?, ?, ?, ?)",
-            (filing_id, section, circulator_name, circulator_address, doc_id)).lastrowid)
-        page_ids = {}
-        for p in page_rows:
-            page_ids[p["number"]] = int(ws.db.execute(
-                "INSERT INTO pages (section_id, number, document_id, document_page, width, height, dpi, skew_deg, "
-                "rotation, image_hash, segmentation_json, fields_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sec_id, p["number"], doc_id, p["document_page"], p["width"], p["height"], p["dpi"], p["skew_deg"],
-                 p["rotation"], p["image_hash"], p["segmentation_json"], p["fields_json"])).lastrowid)
-        ws.db.conn.executemany(
-            "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state, signature_box, name_box, address_box, "
-            "signature_hash, name_hash, address_hash, signature_ink) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
-              line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
-              r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
-             for r in line_rows])
+        doc_id = ingest_db.add_document(
+            ws, filing_id=filing_id, path=str(path), stored_path=str(stored.relative_to(ws.root)), sha256=digest,
+            pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
+        sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
+                                       circulator_address=circulator_address, document_id=doc_id)
+        page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p) for p in page_rows}
+        ingest_db.add_lines(ws, [
+            (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
+             line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
+             r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
+            for r in line_rows])
         ws.log_event("document_ingested", user=user, filing_id=filing_id,
                      payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
                               "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
@@ -157,14 +145,12 @@ def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:
     """
     from sigverify.pages import open_document
 
-    row = ws.db.execute(
-        "SELECT d.stored_path, p.document_page FROM pages p JOIN documents d ON d.id = p.document_id WHERE p.id = ?",
-        (page_db_id,)).fetchone()
+    row = ingest_db.page_source(ws, page_db_id)
     if row is None:
         raise UserError(f"no page with id {page_db_id}")
-    doc = open_document(ws.root / row[0])
+    doc = open_document(ws.root / row["stored_path"])
     try:
-        return doc.read(int(row[1])).image
+        return doc.read(int(row["document_page"])).image
     finally:
         doc.close()
 

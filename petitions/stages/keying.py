@@ -8,6 +8,8 @@ from pathlib import Path
 
 from petitions.stages.job import read_csv_strings
 from petitions.store import Workspace, now_utc
+from petitions.store import ingest as ingest_db
+from petitions.store import keying as keying_db
 
 KEYED_COLUMNS = ("line_id", "name", "address", "city", "zip")
 
@@ -26,10 +28,9 @@ def import_keyed_entries(ws: Workspace, filing_id: int, csv_path: str | Path, *,
     changed values become a new keyed entry (the old one stays as history)."""
     csv_path = Path(csv_path)
     df = read_csv_strings(csv_path, required=KEYED_COLUMNS)
-    labels = dict(ws.db.execute("SELECT label, id FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
-    current = {r[0]: r[1:] for r in ws.db.execute(
-        "SELECT k.line_id, k.name, k.address, k.city, k.zip, k.date_signed FROM current_keyed k "
-        "JOIN lines l ON l.id = k.line_id WHERE l.filing_id = ?", (filing_id,))}
+    labels = ingest_db.line_ids_by_label(ws, filing_id)
+    current = {r["line_id"]: (r["name"], r["address"], r["city"], r["zip"], r["date_signed"])
+               for r in keying_db.current_keyed(ws, filing_id)}
     report = KeyedImport()
     rows, seen = [], set()
     has_date = "date_signed" in df.columns
@@ -57,9 +58,7 @@ def import_keyed_entries(ws: Workspace, filing_id: int, csv_path: str | Path, *,
             continue
         rows.append((line_id, *values, source, user, ts))
     with ws.transaction():
-        ws.db.conn.executemany(
-            "INSERT INTO keyed_entries (line_id, name, address, city, zip, date_signed, source, keyed_by, keyed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        keying_db.add_keyed_entries(ws, rows)
         ws.log_event("keyed_entries_imported", user=user, filing_id=filing_id,
                      payload={"source": str(csv_path), "imported": len(rows), "unchanged": report.unchanged,
                               "problems": report.problems[:50]})
@@ -71,10 +70,9 @@ def key_line(ws: Workspace, line_id: int, *, name: str, address: str, city: str 
              date_signed: str | None = None, user: str) -> None:
     """Record what a clerk keyed for one line (from the workbench)."""
     with ws.transaction():
-        ws.db.execute(
-            "INSERT INTO keyed_entries (line_id, name, address, city, zip, date_signed, source, keyed_by, keyed_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, 'workbench', ?, ?)",
-            (line_id, name.strip(), address.strip(), city.strip(), zip.strip(), date_signed, user, now_utc()))
+        keying_db.add_keyed_entry(ws, line_id, name=name.strip(), address=address.strip(), city=city.strip(),
+                                  zip=zip.strip(), date_signed=date_signed, source="workbench", keyed_by=user,
+                                  keyed_at=now_utc())
         ws.log_event("line_keyed", user=user, line_id=line_id,
                      payload={"name": name, "address": address, "city": city, "zip": zip})
 

@@ -15,16 +15,7 @@ from petitions.stages.job import (
 )
 from petitions.stages.voters import exemplars_for
 from petitions.store import Workspace, canonical_json
-
-
-def _pending_signature_lines(ws: Workspace, filing_id: int, model_version: str) -> list[dict]:
-    return ws.query(
-        "SELECT l.id AS line_id, l.signature_hash, m.voter_id FROM lines l "
-        "JOIN current_match m ON m.line_id = l.id "
-        "LEFT JOIN current_signature s ON s.line_id = l.id "
-        "WHERE l.filing_id = ? AND l.state = 'signed' AND m.voter_id IS NOT NULL "
-        "AND (s.line_id IS NULL OR s.voter_id IS NOT m.voter_id OR s.model_version != ?) ORDER BY l.seq",
-        (filing_id, model_version))
+from petitions.store import results as results_db
 
 
 def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 512, workers: int | None = None,
@@ -40,7 +31,7 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
     workers = workers or os.cpu_count() or 1
 
     model = sigverify.load_default_model()
-    pending = _pending_signature_lines(ws, filing_id, model.version)
+    pending = results_db.pending_signature_lines(ws, filing_id, model.version)
     report = StageReport("signature")
     if not pending:
         return report
@@ -69,15 +60,11 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
                              refs_meta[i][best]["image_hash"] if 0 <= best < len(refs_meta[i]) else None,
                              scores.model_version))
             with ws.transaction():
-                ws.db.conn.executemany(
-                    "INSERT INTO signature_scores (line_id, run_id, voter_id, score, decision, reason, family_json, "
-                    "n_exemplars, best_exemplar_hash, model_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                results_db.add_signature_scores(ws, rows)
                 ws.log_event("signature_batch", user=user, filing_id=filing_id,
                              payload={"run_id": run_id, "lines": len(rows),
                                       "consistent": int(sum(1 for r in rows if r[4] == "consistent"))})
             report.processed += len(batch)
             progress("signature", report.processed, len(pending))
-    return report
-    ws.finish_run(run_id, status="done", user=user, summary={"processed": report.processed})
     return report
 

@@ -21,6 +21,7 @@ from petitions.stages.job import (
     read_csv_strings,
 )
 from petitions.store import Workspace, now_utc
+from petitions.store import voters as voters_db
 
 
 @dataclass
@@ -46,14 +47,12 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
     if not path.exists():
         raise UserError("voter file not found", where=str(path))
     digest = file_sha256(path)
-    existing = ws.db.execute(
-        "SELECT id, rows FROM voter_files WHERE source_sha256 = ? ORDER BY id DESC LIMIT 1", (digest,)
-    ).fetchone()
+    existing = voters_db.voter_file_by_sha(ws, digest)
     if existing:
         with ws.transaction():
-            ws.db.execute("UPDATE voter_files SET active = (id = ?)", (existing[0],))
-            ws.log_event("voter_file_reactivated", user=user, payload={"voter_file_id": existing[0], "sha256": digest})
-        return VoterFileImport(existing[0], existing[1], True)
+            voters_db.activate_voter_file(ws, existing["id"])
+            ws.log_event("voter_file_reactivated", user=user, payload={"voter_file_id": existing["id"], "sha256": digest})
+        return VoterFileImport(existing["id"], existing["rows"], True)
     progress("voters", 0, 3)
     voters = matchers.read_voter_file(path, mapping=mapping)
     progress("voters", 1, 3)
@@ -66,15 +65,12 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
         prepared.write_parquet(tmp)
     progress("voters", 3, 3)
     with ws.transaction():
-        cur = ws.db.execute(
-            "INSERT INTO voter_files (source_path, source_sha256, parquet_path, rows, mapping_json, imported_at, imported_by, active) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
-            (str(path), digest, str(target.relative_to(ws.root)), prepared.height,
-             json.dumps(mapping) if isinstance(mapping, dict) else (str(mapping) if mapping else None),
-             now_utc(), user),
-        )
-        vf_id = int(cur.lastrowid)
-        ws.db.execute("UPDATE voter_files SET active = (id = ?)", (vf_id,))
+        vf_id = voters_db.add_voter_file(
+            ws, source_path=str(path), sha256=digest, parquet_path=str(target.relative_to(ws.root)),
+            rows=prepared.height,
+            mapping_json=json.dumps(mapping) if isinstance(mapping, dict) else (str(mapping) if mapping else None),
+            imported_at=now_utc(), imported_by=user)
+        voters_db.activate_voter_file(ws, vf_id)
         ws.log_event("voter_file_imported", user=user,
                      payload={"voter_file_id": vf_id, "source": str(path), "sha256": digest, "rows": prepared.height})
     return VoterFileImport(vf_id, prepared.height, False)
@@ -83,11 +79,11 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
 def active_voter_file(ws: Workspace) -> tuple[int, pl.DataFrame]:
     import matchers
 
-    row = ws.db.execute("SELECT id, parquet_path FROM voter_files WHERE active = 1").fetchone()
+    row = voters_db.active_voter_file(ws)
     if not row:
         raise UserError("no voter file imported yet; import one first (petitions voters import)", where=str(ws.root))
     # a copy prepared by an older version is brought up to date in memory
-    return int(row[0]), matchers.ensure_prepared(pl.read_parquet(ws.root / row[1]))
+    return int(row["id"]), matchers.ensure_prepared(pl.read_parquet(ws.root / row["parquet_path"]))
 
 
 @dataclass
@@ -128,12 +124,9 @@ def import_exemplars(ws: Workspace, index_csv: str | Path, *, user: str,
         digest = ws.crops.put_image(image)
         rows.append((rec["voter_id"], digest, rec.get("captured_date"), rec.get("source"), now_utc()))
     with ws.transaction():
-        before = ws.scalar("SELECT COUNT(*) FROM exemplars")
-        ws.db.conn.executemany(
-            "INSERT OR IGNORE INTO exemplars (voter_id, image_hash, captured_date, source, imported_at) VALUES (?, ?, ?, ?, ?)",
-            rows,
-        )
-        after = ws.scalar("SELECT COUNT(*) FROM exemplars")
+        before = voters_db.count_exemplars(ws)
+        voters_db.add_exemplars(ws, rows)
+        after = voters_db.count_exemplars(ws)
         report.imported = after - before
         report.skipped_existing = len(rows) - report.imported
         ws.log_event("exemplars_imported", user=user,
@@ -145,9 +138,7 @@ def import_exemplars(ws: Workspace, index_csv: str | Path, *, user: str,
 def exemplars_for(ws: Workspace, voter_ids: Sequence[str]) -> dict[str, list[dict]]:
     """Each voter's exemplars on file (hash, captured date, source), oldest first."""
     out: dict[str, list[dict]] = {}
-    for r in ws.query_in("SELECT voter_id, image_hash, captured_date, source FROM exemplars "
-                         "WHERE voter_id IN ({ids}) ORDER BY voter_id, captured_date, id",
-                         list(dict.fromkeys(v for v in voter_ids if v))):
+    for r in voters_db.exemplars_of(ws, list(dict.fromkeys(v for v in voter_ids if v))):
         out.setdefault(r["voter_id"], []).append(r)
     return out
 

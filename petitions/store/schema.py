@@ -254,6 +254,32 @@ def _m0001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations(name="0002_match_inputs")
+def _m0002_match_inputs(db: sqlite_utils.Database) -> None:
+    """Matches record the exact inputs they were made from, as columns.
+
+    ``keyed_id`` (the keyed entry matched, until now only inside
+    ``details_json``) and ``operating_point`` (the matcher's operating point
+    and address leniency, see :func:`petitions.stages.match.operating_point`),
+    so that the work not yet done is a plain comparison of columns. Rows made
+    before keep ``operating_point`` NULL, which means "match again".
+    """
+    import json
+
+    db.execute("ALTER TABLE matches ADD COLUMN keyed_id INTEGER REFERENCES keyed_entries (id)")
+    db.execute("ALTER TABLE matches ADD COLUMN operating_point TEXT")
+    for r in list(db.query("SELECT line_id, run_id, details_json FROM matches")):
+        keyed_id = json.loads(r["details_json"] or "{}").get("keyed_id")
+        if keyed_id is not None:
+            db.execute("UPDATE matches SET keyed_id = ? WHERE line_id = ? AND run_id = ?",
+                       (int(keyed_id), r["line_id"], r["run_id"]))
+    # a view names its columns when it is made (PostgreSQL): make it again
+    db.execute("DROP VIEW current_match")
+    db.execute(
+        "CREATE VIEW current_match AS SELECT m.* FROM matches m "
+        "WHERE m.run_id = (SELECT MAX(run_id) FROM matches WHERE line_id = m.line_id)")
+
+
 @migrations(name="0003_blobs")
 def _m0003_blobs(db: sqlite_utils.Database) -> None:
     # Files a server workspace keeps in the database so that every
