@@ -204,9 +204,9 @@ def _with_why(case: Case) -> Case:
 
 def _status_of(ws, line_id, determination, det_reasons, rulings):
     from petitions.law.resolution import resolve
-    from petitions.rulings import _ruleset_for_line
+    from petitions.rulings import ruleset_for_line
 
-    rs = _ruleset_for_line(ws, line_id)
+    rs = ruleset_for_line(ws, line_id)
     return_ = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
                       rs.rejections_required)
     status, reason, level = return_
