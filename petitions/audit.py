@@ -70,7 +70,6 @@ __all__ = ["SOFTWARE", "PopulationDraw", "QaSampleInfo", "BlindCase", "QaReport"
            "agreement_report", "route_disagreements"]
 
 
-
 # ---------------------------------------------------------------------------
 # Populations and the draw
 # ---------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The pure resolution of a line's rulings: its final status from its rulings in order and its determination.
+"""The pure resolution of a line's rulings, from its rulings in order and its determination.
+
+:func:`resolve` gives the line's final status; :func:`rulings_since_reset`
+the rulings still in force (who has rejected since the last accept or
+reopen); :func:`decision_in_force` whose decision stands, as a QA audit
+compares it. No store: callers read the rulings and pass them in.
 """
 from __future__ import annotations
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from petitions.audit import record_audit
 from petitions.errors import UserError
 from petitions.law.reasons import REASONS
 from petitions.law.reasons import label as reason_label
+from petitions.law.resolution import resolve
 from petitions.review.queue import MODE_KIND, MODE_LABELS, QUEUE_LEVEL, modes_for_role
 from petitions.review.records import (
     Exemplar,
@@ -22,8 +24,6 @@ from petitions.review.records import (
     _street_address,
     compare_fields,
 )
-from petitions.audit import record_audit
-from petitions.law.resolution import resolve
 from petitions.rulings import RulingResult, record_ruling, ruleset_for_line
 from petitions.store import Workspace
 from petitions.store import review as review_db
@@ -189,15 +189,11 @@ def _with_why(case: Case) -> Case:
 
 
 def _status_of(ws, line_id, determination, det_reasons, rulings):
+    """``(status, level, reason)`` of the line: its non-audit rulings resolved under its filing's rule set."""
     rs = ruleset_for_line(ws, line_id)
-    return_ = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
-                      rs.rejections_required)
-    status, reason, level = return_
+    status, reason, level = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
+                                    rs.rejections_required)
     return status, level, reason
-
-
-
-
 
 
 _SUSPECT_WORDS = {
@@ -262,18 +258,6 @@ def explain(case: Case) -> tuple[str, ...]:
     if not out:
         out.append("Waiting for a person's ruling.")
     return tuple(out)
-
-
-
-
-
-
-
-
-
-
-
-
 
 
 def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "review",
