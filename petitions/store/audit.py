@@ -90,7 +90,7 @@ def in_qa_sample(ws: Workspace, line_id: int) -> bool:
 def audit_rulings(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's audit rulings in order: ``id``, ``line_id``, ``user``, ``action``,
     ``reason_code``, ``note``, ``created_at``."""
-    return ws._rows("SELECT r.id, r.line_id, r.user, r.action, r.reason_code, r.note, r.created_at FROM rulings r "
+    return ws._rows('SELECT r.id, r.line_id, r."user", r.action, r.reason_code, r.note, r.created_at FROM rulings r '
                     "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind = 'audit' ORDER BY r.id",
                     (filing_id,))
 

@@ -80,7 +80,7 @@ def signature_of_line(ws: Workspace, line_id: int) -> dict | None:
 
 def ruling_history(ws: Workspace, line_id: int) -> list[dict]:
     """Every ruling on the line, audits included, in order."""
-    return ws._rows("SELECT id, user, role, kind, action, reason_code, note, created_at FROM rulings "
+    return ws._rows('SELECT id, "user", role, kind, action, reason_code, note, created_at FROM rulings '
                     "WHERE line_id = ? ORDER BY id", (line_id,))
 
 

@@ -3,6 +3,10 @@
 Rulings are append-only (triggers refuse UPDATE and DELETE): the only write
 here is :func:`insert_ruling`. Callers hold the transaction and log the
 event beside it.
+
+``user`` is a reserved word in PostgreSQL (a bare ``user`` there is the
+session's login, not the column), so the column is always written quoted:
+``"user"``, which SQLite reads the same way.
 """
 from __future__ import annotations
 
@@ -34,19 +38,19 @@ def latest_ruling_id(ws: Workspace, line_id: int) -> int | None:
 
 def ruling(ws: Workspace, ruling_id: int) -> dict | None:
     """One ruling: ``id``, ``line_id``, ``user``, ``kind``, ``action``, ``reason_code``, ``supersedes``."""
-    return ws._one("SELECT id, line_id, user, kind, action, reason_code, supersedes FROM rulings WHERE id = ?",
+    return ws._one('SELECT id, line_id, "user", kind, action, reason_code, supersedes FROM rulings WHERE id = ?',
                    (ruling_id,))
 
 
 def line_rulings(ws: Workspace, line_id: int) -> list[dict]:
     """The line's non-audit rulings in order: ``id``, ``user``, ``role``, ``kind``, ``action``, ``reason_code``."""
-    return ws._rows("SELECT id, user, role, kind, action, reason_code FROM rulings "
+    return ws._rows('SELECT id, "user", role, kind, action, reason_code FROM rulings '
                     "WHERE line_id = ? AND kind != 'audit' ORDER BY id", (line_id,))
 
 
 def filing_rulings(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's non-audit rulings in order: ``id``, ``line_id``, ``user``, ``kind``, ``action``, ``reason_code``."""
-    return ws._rows("SELECT r.id, r.line_id, r.user, r.kind, r.action, r.reason_code FROM rulings r "
+    return ws._rows('SELECT r.id, r.line_id, r."user", r.kind, r.action, r.reason_code FROM rulings r '
                     "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' ORDER BY r.id",
                     (filing_id,))
 
@@ -56,6 +60,6 @@ def insert_ruling(ws: Workspace, line_id: int, *, user: str, role: str, kind: st
                   supersedes: int | None) -> int:
     """Append one ruling (``shown``: what the person saw, stored as canonical JSON); its id."""
     return ws._insert(
-        "INSERT INTO rulings (line_id, user, role, kind, action, reason_code, note, shown_json, supersedes, created_at) "
+        'INSERT INTO rulings (line_id, "user", role, kind, action, reason_code, note, shown_json, supersedes, created_at) '
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (line_id, user, role, kind, action, reason_code, note, canonical_json(shown or {}), supersedes, now_utc()))
