@@ -90,7 +90,7 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
         queue of :func:`petitions.audit.qa_queue` (no status, reason or
         score of the audited decision; ticket order).
     status : pl.DataFrame, optional
-        A :func:`petitions.rulings.line_status` frame already at hand.
+        A :func:`petitions.status.line_status` frame already at hand.
     """
     role = ws.user_role(user)
     if role is None:
