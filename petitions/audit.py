@@ -58,59 +58,31 @@ import polars as pl
 
 from petitions.law.agreement import agreement_table, disagreements
 from petitions.errors import UserError
+from petitions.law.resolution import ACTION_DECISION, SOFTWARE, decision_in_force
 from petitions.rulings import record_ruling
-from petitions.law.resolution import resolve
-from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import Workspace
+from petitions.store import audit as audit_db
+from petitions.store import review as review_db
+from petitions.store import rulings as rulings_db
 
 __all__ = ["SOFTWARE", "PopulationDraw", "QaSampleInfo", "BlindCase", "QaReport", "RouteReport",
            "qa_populations", "draw_qa_sample", "qa_sample", "qa_queue", "record_audit", "audited_frame",
            "agreement_report", "route_disagreements"]
 
-#: The reviewer name of the software's automatic accepts.
-SOFTWARE = "software"
-_DECISION = {"accept": "valid", "reject": "invalid", "escalate": "escalate"}
-
 
 # ---------------------------------------------------------------------------
 # Populations and the draw
 # ---------------------------------------------------------------------------
-def _require_supervisor(ws: Workspace, user: str, what: str) -> None:
-    role = ws.user_role(user)
-    if role is None:
-        raise UserError(f"unknown user {user!r}; add them to the workspace first")
-    if role != "supervisor":
-        raise UserError(f"{user} is a reviewer; only a supervisor may {what}")
-
-
 def _line_rulings(ws: Workspace, filing_id: int) -> dict[int, list[dict]]:
     out: dict[int, list[dict]] = {}
-    for r in ws.query("SELECT r.id, r.line_id, r.user, r.kind, r.action, r.reason_code FROM rulings r "
-                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' ORDER BY r.id",
-                      (filing_id,)):
+    for r in rulings_db.filing_rulings(ws, filing_id):
         out.setdefault(r["line_id"], []).append(r)
     return out
 
 
-def _decision(rulings: list[dict], determination: str | None, det_reasons: list[str],
-              rejections_required: int) -> tuple[str, str, str | None, int | None] | None:
-    """The decision in force given these rulings (in order): ``(reviewer,
-    decision, reason, ruling_id)``, or None when nobody has decided (the
-    line waits in the review queue)."""
-    status, _reason, level = resolve(rulings, determination, det_reasons, rejections_required)
-    if level == "auto" and status == "valid":
-        return SOFTWARE, "valid", None, None
-    if level in ("ruled", "second_opinion", "escalated"):
-        wanted = ("escalate",) if level == "escalated" else ("accept", "reject")
-        last = next((r for r in reversed(rulings) if r["action"] in wanted), None)
-        if last is not None:
-            return last["user"], _DECISION[last["action"]], last["reason_code"], last["id"]
-    return None
-
-
 def _det_map(ws: Workspace, filing_id: int) -> dict[int, tuple[str, list[str]]]:
-    return {r["line_id"]: (r["determination"], json.loads(r["reasons_json"])) for r in ws.query(
-        "SELECT d.line_id, d.determination, d.reasons_json FROM current_determination d "
-        "JOIN lines l ON l.id = d.line_id WHERE l.filing_id = ?", (filing_id,))}
+    return {r["line_id"]: (r["determination"], json.loads(r["reasons_json"]))
+            for r in audit_db.filing_determinations(ws, filing_id)}
 
 
 def qa_populations(ws: Workspace, filing_id: int) -> pl.DataFrame:
@@ -131,9 +103,10 @@ def qa_populations(ws: Workspace, filing_id: int) -> pl.DataFrame:
     dets = _det_map(ws, filing_id)
     ruled = _line_rulings(ws, filing_id)
     rows = []
-    for lid, label in ws.db.execute("SELECT id, label FROM lines WHERE filing_id = ? ORDER BY seq", (filing_id,)):
+    for line in audit_db.filing_lines(ws, filing_id):
+        lid, label = line["id"], line["label"]
         det, reasons = dets.get(lid, (None, []))
-        d = _decision(ruled.get(lid, []), det, reasons, rs.rejections_required)
+        d = decision_in_force(ruled.get(lid, []), det, reasons, rs.rejections_required)
         if d is None or d[1] == "escalate":
             continue
         rows.append({"line_db_id": lid, "line_id": label, "reviewer": d[0], "decision": d[1], "reason": d[2],
@@ -201,29 +174,25 @@ def draw_qa_sample(ws: Workspace, filing_id: int, *, seed: str, user: str) -> Qa
     from petitions.stages.filings import get_filing
     from petitions.law.sampling import frame_hash, ticket_order
 
-    _require_supervisor(ws, user, "draw a QA audit sample")
+    ws.require_supervisor(user, "draw a QA audit sample")
     if not isinstance(seed, str) or not seed.strip():
         raise UserError("the QA seed must be a non-empty string (it is published as typed)")
     filing = get_filing(ws, filing_id)
     qa = filing.ruleset.qa
-    prior = ws.query("SELECT seed, MAX(round) AS last FROM samples WHERE filing_id = ? AND purpose = 'qa' "
-                     "GROUP BY seed", (filing_id,))
+    prior = audit_db.qa_seeds(ws, filing_id)
     if prior and any(p["seed"] != seed for p in prior):
         raise UserError(f"this filing's QA sample was drawn with seed {prior[0]['seed']!r}; later rounds must use "
                         "the same seed so observers can recompute it")
     pops = qa_populations(ws, filing_id)
     if pops.height == 0:
         raise UserError("nothing to audit yet: no line has been accepted by the software or ruled on by a person")
-    already = {r[0] for r in ws.db.execute(
-        "SELECT l.label FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = 'qa'", (filing_id,))}
+    already = audit_db.qa_sampled_labels(ws, filing_id)
     # Lines drawn for a population in earlier rounds count towards its quota
     # even if they have left it since (e.g. re-ruled after a disagreement).
     drawn_for: dict[str, int] = {}
-    for params, size in ws.db.execute("SELECT params_json, size FROM samples WHERE filing_id = ? AND purpose = 'qa'",
-                                      (filing_id,)):
-        name = json.loads(params or "{}").get("population")
-        drawn_for[name] = drawn_for.get(name, 0) + int(size)
+    for r in audit_db.qa_rounds(ws, filing_id):
+        name = json.loads(r["params_json"] or "{}").get("population")
+        drawn_for[name] = drawn_for.get(name, 0) + int(r["size"])
     draws = []
     for name in sorted(pops["reviewer"].unique().to_list(), key=lambda n: (n != SOFTWARE, n)):
         labels = pops.filter(pl.col("reviewer") == name)["line_id"].to_list()
@@ -239,9 +208,8 @@ def draw_qa_sample(ws: Workspace, filing_id: int, *, seed: str, user: str) -> Qa
     info = QaSampleInfo(None, seed, draws)
     if info.drawn == 0:
         return info
-    round_no = int(ws.scalar("SELECT COALESCE(MAX(round), 0) + 1 FROM samples WHERE filing_id = ? AND purpose = 'qa'",
-                             (filing_id,)))
-    ids = dict(ws.db.execute("SELECT label, id FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
+    round_no = audit_db.next_qa_round(ws, filing_id)
+    ids = {r["label"]: r["id"] for r in audit_db.filing_lines(ws, filing_id)}
     with ws.transaction():
         for d in draws:
             if not d.items:
@@ -252,14 +220,10 @@ def draw_qa_sample(ws: Workspace, filing_id: int, *, seed: str, user: str) -> Qa
                       "minimum": 0 if software else qa.minimum_per_reviewer, "quota": d.quota,
                       "already_sampled": d.already_sampled, "ruleset": filing.ruleset.id,
                       "construction": "consistent_sampler sha256 per population, smallest tickets first"}
-            d.sample_id = int(ws.db.execute(
-                "INSERT INTO samples (filing_id, purpose, round, seed, frame_hash, frame_size, size, params_json, "
-                "created_at, created_by) VALUES (?, 'qa', ?, ?, ?, ?, ?, ?, ?, ?)",
-                (filing_id, round_no, seed, d.frame_hash, d.frame_size, len(d.items), canonical_json(params),
-                 now_utc(), user)).lastrowid)
-            ws.db.conn.executemany(
-                "INSERT INTO sample_items (sample_id, line_id, rank, ticket) VALUES (?, ?, ?, ?)",
-                [(d.sample_id, ids[lab], rk, t) for lab, t, rk in d.items])
+            d.sample_id = audit_db.insert_qa_sample(
+                ws, filing_id, round_no=round_no, seed=seed, frame_hash=d.frame_hash, frame_size=d.frame_size,
+                size=len(d.items), params=params, user=user)
+            audit_db.insert_sample_items(ws, d.sample_id, [(ids[lab], rk, t) for lab, t, rk in d.items])
         info.round = round_no
         ws.log_event("sample_drawn", user=user, filing_id=filing_id, payload={
             "purpose": "qa", "round": round_no, "seed": seed, "drawn": info.drawn,
@@ -273,10 +237,7 @@ def qa_sample(ws: Workspace, filing_id: int) -> pl.DataFrame:
     """Every line in the filing's QA sample: ``line_db_id``, ``line_id``,
     ``population`` (from the round's ``params_json``; ``"(whole frame)"`` for a
     sample drawn without populations), ``round``, ``rank``, ``ticket``."""
-    rows = ws.query(
-        "SELECT i.line_id AS line_db_id, l.label AS line_id, s.params_json, s.round, i.rank, i.ticket "
-        "FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = 'qa' ORDER BY s.round, s.id, i.rank", (filing_id,))
+    rows = audit_db.qa_sample_rows(ws, filing_id)
     for r in rows:
         r["population"] = json.loads(r.pop("params_json") or "{}").get("population", "(whole frame)")
     schema = {"line_db_id": pl.Int64, "line_id": pl.String, "round": pl.Int64, "rank": pl.Int64,
@@ -322,9 +283,7 @@ def _audits(ws: Workspace, filing_id: int) -> dict[int, dict]:
     """The audit ruling in force per line (the newest, unless it was undone by
     an audit ``reopen``)."""
     out: dict[int, dict] = {}
-    for r in ws.query("SELECT r.id, r.line_id, r.user, r.action, r.reason_code, r.note, r.created_at FROM rulings r "
-                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind = 'audit' ORDER BY r.id",
-                      (filing_id,)):
+    for r in audit_db.audit_rulings(ws, filing_id):
         if r["action"] == "reopen":
             out.pop(r["line_id"], None)
         else:
@@ -333,20 +292,10 @@ def _audits(ws: Workspace, filing_id: int) -> dict[int, dict]:
 
 
 def _blind_cases(ws: Workspace, line_ids: list[int]) -> dict[int, BlindCase]:
-    from petitions.review.records import _parse_candidates
-
-    from petitions.stages.voters import exemplars_for
-
-    rows = ws.query_in(
-        "SELECT l.id, l.label, s.number AS section, p.number AS page, l.page_id, l.number, l.signature_hash, "
-        "l.name_hash, l.address_hash, k.name, k.address, k.city, k.zip, k.date_signed, k.id AS keyed_id, "
-        "m.voter_id, m.candidates_json FROM lines l JOIN sections s ON s.id = l.section_id "
-        "LEFT JOIN pages p ON p.id = l.page_id LEFT JOIN current_keyed k ON k.line_id = l.id "
-        "LEFT JOIN current_match m ON m.line_id = l.id WHERE l.id IN ({ids})", line_ids)
-    cands = {r["id"]: sorted({v for v in [r["voter_id"]] + [c for c, _ in _parse_candidates(r["candidates_json"])]
-                              if v}) for r in rows}
+    rows = audit_db.blind_case_rows(ws, line_ids)
+    cands = {r["id"]: sorted({v for v in [r["voter_id"]] + [c for c, _ in r["candidates"]] if v}) for r in rows}
     ex = {v: [e["image_hash"] for e in es]
-          for v, es in exemplars_for(ws, sorted({v for vs in cands.values() for v in vs})).items()}
+          for v, es in review_db.exemplars(ws, sorted({v for vs in cands.values() for v in vs})).items()}
     out: dict[int, BlindCase] = {}
     for r in rows:
         keyed = ({k: r[k] for k in ("name", "address", "city", "zip", "date_signed")}
@@ -401,15 +350,14 @@ def record_audit(ws: Workspace, line_db_id: int, *, user: str, action: str, reas
         audit ruling (undo it first); or the decision in force is the
         auditor's own.
     """
-    _require_supervisor(ws, user, "record a QA audit ruling")
+    ws.require_supervisor(user, "record a QA audit ruling")
     if action not in ("accept", "reject", "escalate"):
         raise UserError(f"an audit ruling is accept, reject or escalate, not {action!r}")
-    row = ws.db.execute("SELECT filing_id, label FROM lines WHERE id = ?", (line_db_id,)).fetchone()
+    row = rulings_db.line_ref(ws, line_db_id)
     if row is None:
         raise UserError(f"no line with id {line_db_id}")
-    filing_id, label = row
-    if ws.scalar("SELECT 1 FROM sample_items i JOIN samples s ON s.id = i.sample_id "
-                 "WHERE i.line_id = ? AND s.purpose = 'qa'", (line_db_id,)) is None:
+    filing_id, label = row["filing_id"], row["label"]
+    if not audit_db.in_qa_sample(ws, line_db_id):
         raise UserError("the line is not in the QA audit sample", where=label)
     prior = _audits(ws, filing_id).get(line_db_id)
     if prior is not None:
@@ -456,23 +404,22 @@ def audited_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
     # disagreement back may store a newer one, which must not change what
     # was audited.
     dets: dict[int, tuple[str, list[str]]] = {}
-    for d in ws.query("SELECT d.line_id, d.determination, d.reasons_json, d.created_at FROM determinations d "
-                      "JOIN lines l ON l.id = d.line_id WHERE l.filing_id = ? ORDER BY d.id", (filing_id,)):
+    for d in audit_db.determination_history(ws, filing_id):
         a = audits.get(d["line_id"])
         if a is not None and d["created_at"] <= a["created_at"]:
             dets[d["line_id"]] = (d["determination"], json.loads(d["reasons_json"]))
     ruled = _line_rulings(ws, filing_id)
-    labels = dict(ws.db.execute("SELECT id, label FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
+    labels = {r["id"]: r["label"] for r in audit_db.filing_lines(ws, filing_id)}
     rows = []
     for lid, a in sorted(audits.items(), key=lambda kv: kv[1]["id"]):
         det, reasons = dets.get(lid, (None, []))
         before = [r for r in ruled.get(lid, []) if r["id"] < a["id"]]
-        d = _decision(before, det, reasons, rs.rejections_required)
+        d = decision_in_force(before, det, reasons, rs.rejections_required)
         if d is None:
             continue  # nothing was decided when the auditor ruled; not comparable
         reviewer, decision, reason, rid = d
         rows.append({"line_db_id": lid, "line_id": labels[lid], "reviewer": reviewer, "original_decision": decision,
-                     "audit_decision": _DECISION[a["action"]],
+                     "audit_decision": ACTION_DECISION[a["action"]],
                      "reason": reason or ("(accepted)" if decision == "valid" else "(none)"),
                      "original_ruling_id": rid, "audit_ruling_id": a["id"], "auditor": a["user"],
                      "audit_reason": a["reason_code"]})
@@ -549,34 +496,31 @@ def route_disagreements(ws: Workspace, filing_id: int, *, user: str) -> RouteRep
     """
     from petitions.stages.filings import get_filing
 
-    _require_supervisor(ws, user, "route QA disagreements back to review")
+    ws.require_supervisor(user, "route QA disagreements back to review")
     rs = get_filing(ws, filing_id).ruleset
     report = RouteReport()
     dis = agreement_report(ws, filing_id).disagreements
     if dis.height == 0:
         return report
-    routed_ids = {json.loads(p).get("audit_ruling_id") for (p,) in ws.db.execute(
-        "SELECT payload_json FROM events WHERE kind = 'qa_disagreement_routed' AND filing_id = ?", (filing_id,))}
+    routed_ids = audit_db.routed_audit_ruling_ids(ws, filing_id)
     for r in dis.iter_rows(named=True):
         lid, aid, label = r["line_db_id"], r["audit_ruling_id"], r["line_id"]
         if aid in routed_ids:
             report.already_routed.append(label)
             continue
-        if ws.scalar("SELECT 1 FROM rulings WHERE line_id = ? AND kind != 'audit' AND id > ?", (lid, aid)):
+        if audit_db.ruled_since(ws, lid, aid):
             report.reruled_since.append(label)
             continue
         note = (f"QA audit ruling {aid} by {r['auditor']} ({r['audit_decision']}) disagrees with "
                 f"{r['reviewer']}'s decision ({r['original_decision']}); returned to the review queue")
         with ws.transaction():
             det_id = None
-            det = ws.db.execute("SELECT determination FROM current_determination WHERE line_id = ?", (lid,)).fetchone()
-            if det is not None and det[0] == "valid":
+            det = rulings_db.determination_of_line(ws, lid)
+            if det is not None and det["determination"] == "valid":
                 code = r["audit_reason"] or "other"
-                det_id = int(ws.db.execute(
-                    "INSERT INTO determinations (line_id, run_id, determination, level, reasons_json, inputs_json, "
-                    "ruleset_id, ruleset_version, created_at) VALUES (?, NULL, 'needs_review', 'qa_audit', ?, ?, ?, ?, ?)",
-                    (lid, canonical_json([code]), canonical_json({"qa_audit_ruling": aid, "routed_by": user}),
-                     rs.id, str(rs.version), now_utc())).lastrowid)
+                det_id = audit_db.insert_qa_determination(
+                    ws, lid, reasons=[code], inputs={"qa_audit_ruling": aid, "routed_by": user},
+                    ruleset_id=rs.id, ruleset_version=str(rs.version))
             res = record_ruling(ws, lid, user=user, action="reopen", kind="review", note=note,
                                 shown={"qa_audit_ruling": aid, "original_decision": r["original_decision"],
                                        "audit_decision": r["audit_decision"], "reviewer": r["reviewer"]})

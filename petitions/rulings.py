@@ -17,8 +17,9 @@ from types import EllipsisType
 
 from petitions.errors import UserError
 from petitions.law.reasons import REASONS
-from petitions.law.resolution import resolve
-from petitions.store import Workspace, canonical_json, now_utc
+from petitions.law.resolution import resolve, rulings_since_reset
+from petitions.store import Workspace
+from petitions.store import rulings as rulings_db
 
 ACTIONS = ("accept", "reject", "escalate", "reopen")
 
@@ -86,27 +87,25 @@ def record_ruling(
         raise UserError(f"{user} is a reviewer; only a supervisor rules on escalations")
     if action == "reopen" and role != "supervisor" and kind != "review":
         raise UserError("only a supervisor may reopen a line")
-    line = ws.db.execute("SELECT filing_id, label FROM lines WHERE id = ?", (line_id,)).fetchone()
+    line = rulings_db.line_ref(ws, line_id)
     if line is None:
         raise UserError(f"no line with id {line_id}")
-    filing_id, label = line
+    filing_id, label = line["filing_id"], line["label"]
     if kind == "second_opinion":
-        prior = _rulings_since_reset(ws, line_id)
+        prior = rulings_since_reset(rulings_db.line_rulings(ws, line_id))
         if any(r["user"] == user and r["action"] == "reject" for r in prior):
             raise UserError(f"{user} already rejected line {label}; a second opinion must come from another person")
     with ws.transaction():
-        supersedes = ws.scalar(
-            "SELECT MAX(id) FROM rulings WHERE line_id = ? AND kind != 'audit'", (line_id,)) if kind != "audit" else None
+        # The latest ruling is read inside the write transaction (BEGIN
+        # IMMEDIATE), so nobody can rule between this check and the insert.
+        supersedes = rulings_db.latest_ruling_id(ws, line_id) if kind != "audit" else None
         if expect_last is not ... and kind != "audit" and supersedes != expect_last:
-            by = ws.query("SELECT user, action FROM rulings WHERE id = ?", (supersedes,)) if supersedes else []
-            who = f" ({by[0]['user']}: {by[0]['action']})" if by else ""
+            by = rulings_db.ruling(ws, supersedes) if supersedes else None
+            who = f" ({by['user']}: {by['action']})" if by else ""
             raise UserError(f"line {label} has been ruled on since you opened it{who}; "
                             "look at it again before ruling")
-        cur = ws.db.execute(
-            "INSERT INTO rulings (line_id, user, role, kind, action, reason_code, note, shown_json, supersedes, created_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (line_id, user, role, kind, action, reason_code, note, canonical_json(shown or {}), supersedes, now_utc()))
-        rid = int(cur.lastrowid)
+        rid = rulings_db.insert_ruling(ws, line_id, user=user, role=role, kind=kind, action=action,
+                                       reason_code=reason_code, note=note, shown=shown, supersedes=supersedes)
         ws.log_event("ruling", user=user, filing_id=filing_id, line_id=line_id,
                      payload={"ruling_id": rid, "line": label, "kind": kind, "action": action,
                               "reason_code": reason_code, "note": note, "supersedes": supersedes,
@@ -115,31 +114,19 @@ def record_ruling(
     return RulingResult(rid, line_id, status, reason)
 
 
-def _rulings_since_reset(ws: Workspace, line_id: int) -> list[dict]:
-    """Non-audit rulings after the last accept or reopen (the ones still in force)."""
-    rows = ws.query("SELECT id, user, role, kind, action, reason_code FROM rulings "
-                    "WHERE line_id = ? AND kind != 'audit' ORDER BY id", (line_id,))
-    cut = 0
-    for i, r in enumerate(rows):
-        if r["action"] in ("accept", "reopen"):
-            cut = i + (1 if r["action"] == "reopen" else 0)
-    return rows[cut:]
-
-
 def final_status_of_line(ws: Workspace, line_id: int) -> tuple[str, str | None]:
-    rs = _ruleset_for_line(ws, line_id)
-    det = ws.db.execute("SELECT determination, reasons_json FROM current_determination WHERE line_id = ?",
-                        (line_id,)).fetchone()
-    rulings = ws.query("SELECT user, action, reason_code, kind FROM rulings WHERE line_id = ? AND kind != 'audit' "
-                       "ORDER BY id", (line_id,))
-    status, reason, _ = resolve(rulings, det[0] if det else None, json.loads(det[1]) if det else None,
-                                rs.rejections_required)
+    """The line's final ``(status, reason)`` from its determination and rulings."""
+    rs = ruleset_for_line(ws, line_id)
+    det = rulings_db.determination_of_line(ws, line_id)
+    rulings = rulings_db.line_rulings(ws, line_id)
+    status, reason, _ = resolve(rulings, det["determination"] if det else None,
+                                json.loads(det["reasons_json"]) if det else None, rs.rejections_required)
     return status, reason
 
 
-def _ruleset_for_line(ws: Workspace, line_id: int):
+def ruleset_for_line(ws: Workspace, line_id: int):
+    """The rule set of the filing the line belongs to."""
     from petitions.law.rules import RuleSet
 
-    js = ws.scalar("SELECT f.ruleset_json FROM lines l JOIN filings f ON f.id = l.filing_id WHERE l.id = ?", (line_id,))
-    return RuleSet.from_json(js)
+    return RuleSet.from_json(rulings_db.ruleset_json_of_line(ws, line_id))
 

@@ -61,7 +61,7 @@ def qa(tmp_path_factory):
 
 def _labels(ws, ids):
     q = ",".join("?" * len(ids))
-    return dict(ws.db.execute(f"SELECT id, label FROM lines WHERE id IN ({q})", ids).fetchall())
+    return {r["id"]: r["label"] for r in ws._rows(f"SELECT id, label FROM lines WHERE id IN ({q})", ids)}
 
 
 def test_populations_name_whose_decision_is_in_force(qa):
@@ -76,7 +76,7 @@ def test_populations_name_whose_decision_is_in_force(qa):
 
 def test_draw_is_per_population_reproducible_and_stored(qa):
     ws, fid, g = qa
-    events_before = ws.scalar("SELECT COUNT(*) FROM events")
+    events_before = ws._scalar("SELECT COUNT(*) FROM events")
     with pytest.raises(UserError, match="only a supervisor"):
         draw_qa_sample(ws, fid, seed=SEED, user="rita")
     info = draw_qa_sample(ws, fid, seed=SEED, user="sue")
@@ -97,7 +97,7 @@ def test_draw_is_per_population_reproducible_and_stored(qa):
     assert {(lab, p.population) for p in info.populations for lab, _, _ in p.items} == set(
         zip(ref["line_id"], ref["reviewer"]))
     # Stored: one samples row per population, purpose 'qa', population named in params_json.
-    rows = ws.query("SELECT id, round, seed, frame_size, size, params_json FROM samples "
+    rows = ws._rows("SELECT id, round, seed, frame_size, size, params_json FROM samples "
                     "WHERE filing_id = ? AND purpose = 'qa' ORDER BY id", (fid,))
     assert [(json.loads(r["params_json"])["population"], r["size"], r["frame_size"]) for r in rows] == [
         (SOFTWARE, 2, 100), ("ralf", 10, 12), ("rita", 10, 10), ("sue", 1, 1)]
@@ -105,14 +105,14 @@ def test_draw_is_per_population_reproducible_and_stored(qa):
     stored = qa_sample(ws, fid)
     assert stored.height == 23
     assert stored.filter(pl.col("population") == SOFTWARE).sort("rank")["line_id"].to_list() == [d.id for d in expected]
-    ev = ws.query("SELECT kind, payload_json FROM events WHERE id > ? ORDER BY id", (events_before,))
+    ev = ws._rows("SELECT kind, payload_json FROM events WHERE id > ? ORDER BY id", (events_before,))
     assert [e["kind"] for e in ev] == ["sample_drawn"]
     payload = json.loads(ev[0]["payload_json"])
     assert payload["purpose"] == "qa" and payload["seed"] == SEED and payload["drawn"] == 23
     # Drawing again with nothing new is a no-op; another seed is refused.
     again = draw_qa_sample(ws, fid, seed=SEED, user="sue")
     assert again.round is None and again.drawn == 0
-    assert ws.scalar("SELECT COUNT(*) FROM events") == events_before + 1
+    assert ws._scalar("SELECT COUNT(*) FROM events") == events_before + 1
     with pytest.raises(UserError, match="same seed"):
         draw_qa_sample(ws, fid, seed="0" + SEED, user="sue")
 
@@ -154,7 +154,7 @@ def test_queue_is_blind_and_audits_are_checked(qa):
     before = line_status(ws, fid).filter(pl.col("line_db_id") == g["sue"][0])["status"][0]
     res = record_audit(ws, g["sue"][0], user="sam", action="accept")
     assert res.final_status == before == "valid"
-    shown = json.loads(ws.scalar("SELECT shown_json FROM rulings WHERE id = ?", (res.ruling_id,)))
+    shown = json.loads(ws._scalar("SELECT shown_json FROM rulings WHERE id = ?", (res.ruling_id,)))
     assert shown["blind"] is True and "status_before" not in shown
     with pytest.raises(UserError, match="already audited"):
         record_audit(ws, g["sue"][0], user="sue", action="accept")
@@ -218,20 +218,20 @@ def test_route_disagreements_reopens_to_review_queue_once(qa):
     assert dis_lines <= queued
     # The software's disputed accept got a needs_review determination carrying the auditor's reason.
     sw_line = dis.filter(pl.col("reviewer") == SOFTWARE)["line_db_id"][0]
-    det = ws.query("SELECT determination, level, reasons_json FROM current_determination WHERE line_id = ?",
+    det = ws._rows("SELECT determination, level, reasons_json FROM current_determination WHERE line_id = ?",
                    (sw_line,))[0]
     assert (det["determination"], det["level"], json.loads(det["reasons_json"])) == (
         "needs_review", "qa_audit", ["signature_mismatch"])
     # Each reopen names its audit ruling; one routed event per disagreement, in the chain.
     for r in dis.iter_rows(named=True):
-        note = ws.scalar("SELECT note FROM rulings WHERE line_id = ? AND action = 'reopen' ORDER BY id DESC LIMIT 1",
+        note = ws._scalar("SELECT note FROM rulings WHERE line_id = ? AND action = 'reopen' ORDER BY id DESC LIMIT 1",
                          (r["line_db_id"],))
         assert f"audit ruling {r['audit_ruling_id']}" in note
-    n_events = ws.scalar("SELECT COUNT(*) FROM events WHERE kind = 'qa_disagreement_routed'")
+    n_events = ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'qa_disagreement_routed'")
     assert n_events == 3
     again = route_disagreements(ws, fid, user="sam")
     assert again.routed == [] and len(again.already_routed) == 3
-    assert ws.scalar("SELECT COUNT(*) FROM events WHERE kind = 'qa_disagreement_routed'") == 3
+    assert ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'qa_disagreement_routed'") == 3
     # The agreement report still shows what was audited.
     assert agreement_report(ws, fid).disagreements.height == 3
     assert ws.verify_chain().ok

@@ -80,7 +80,7 @@ def test_rule_and_undo_restore_the_queue(tiny):
     case = review.load_case(ws, t.review_ids[0])
     res = review.rule(ws, case, user=REVIEWER, action="reject", reason_code="signature_mismatch")
     assert res.final_status == "invalid"
-    stored = ws.query("SELECT user, action, reason_code, shown_json FROM rulings WHERE id = ?", (res.ruling_id,))[0]
+    stored = ws._rows("SELECT user, action, reason_code, shown_json FROM rulings WHERE id = ?", (res.ruling_id,))[0]
     assert stored["user"] == REVIEWER and json.loads(stored["shown_json"])["line"] == case.label
     assert t.review_ids[0] not in [i.line_db_id for i in review.review_queue(ws, t.filing_id, user=REVIEWER)]
     with pytest.raises(UserError, match="only they"):
@@ -88,7 +88,7 @@ def test_rule_and_undo_restore_the_queue(tiny):
     undo = review.undo_ruling(ws, res.ruling_id, user=REVIEWER)
     assert undo.final_status == "needs_review"
     assert [i.line_db_id for i in review.review_queue(ws, t.filing_id, user=REVIEWER)] == t.review_ids
-    assert ws.scalar("SELECT COUNT(*) FROM rulings") == 2   # append-only: the history stays
+    assert ws._scalar("SELECT COUNT(*) FROM rulings") == 2   # append-only: the history stays
 
 
 def test_a_ruling_on_a_case_someone_has_ruled_on_since_is_refused(tiny):
@@ -96,19 +96,19 @@ def test_a_ruling_on_a_case_someone_has_ruled_on_since_is_refused(tiny):
     lid = t.review_ids[0]
     seen_by_2 = review.load_case(ws, lid)   # reviewer 2 opened the line ...
     first = review.rule(ws, review.load_case(ws, lid), user=REVIEWER, action="escalate")   # ... reviewer 1 escalated it
-    n = ws.scalar("SELECT COUNT(*) FROM rulings")
+    n = ws._scalar("SELECT COUNT(*) FROM rulings")
     with pytest.raises(UserError, match=f"ruled on since you opened it .{REVIEWER}: escalate"):
         review.rule(ws, seen_by_2, user=REVIEWER2, action="accept")
     # the same person ruling twice from the same view is refused too
     with pytest.raises(UserError, match="ruled on since"):
         review.rule(ws, seen_by_2, user=REVIEWER, action="reject", reason_code="signature_mismatch")
-    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n
+    assert ws._scalar("SELECT COUNT(*) FROM rulings") == n
     # looked at again it is an escalation: not for the review queue, for a supervisor's
     fresh = review.load_case(ws, lid)
     with pytest.raises(UserError, match="not in the review queue .waiting at level escalated"):
         review.rule(ws, fresh, user=REVIEWER2, action="accept")
     done = review.rule(ws, fresh, user=SUPERVISOR, action="accept", mode="escalations")
-    stored = ws.query("SELECT supersedes FROM rulings WHERE id = ?", (done.ruling_id,))[0]
+    stored = ws._rows("SELECT supersedes FROM rulings WHERE id = ?", (done.ruling_id,))[0]
     assert stored["supersedes"] == first.ruling_id and done.final_status == "valid"
 
 
@@ -117,13 +117,13 @@ def test_a_line_outside_the_queue_can_be_read_but_not_ruled_on(tiny):
     decided = next(i for i in t.line_ids if i not in t.review_ids)   # triage decided it
     case = review.load_case(ws, decided)
     assert case.status != "needs_review"
-    n = ws.scalar("SELECT COUNT(*) FROM rulings")
+    n = ws._scalar("SELECT COUNT(*) FROM rulings")
     for action, code in (("accept", None), ("reject", "signature_mismatch"), ("escalate", None)):
         with pytest.raises(UserError, match="not in the review queue"):
             review.rule(ws, case, user=REVIEWER, action=action, reason_code=code)
     with pytest.raises(UserError, match="not in the escalations"):
         review.rule(ws, review.load_case(ws, t.review_ids[0]), user=SUPERVISOR, action="accept", mode="escalations")
-    assert ws.scalar("SELECT COUNT(*) FROM rulings") == n
+    assert ws._scalar("SELECT COUNT(*) FROM rulings") == n
 
 
 def test_escalation_goes_to_supervisor_and_undo_returns_it(tiny):

@@ -12,7 +12,7 @@ from petitions.counting import count_result, draw_sample, sample_items
 from petitions.errors import UserError
 from petitions.status import line_status
 from petitions.rulings import record_ruling
-from petitions.law.resolution import resolve
+from petitions.law.resolution import SOFTWARE, decision_in_force, resolve, rulings_since_reset
 from petitions.law.sampling import ticket_order
 from petitions.store import Workspace
 from store_helpers import determine, filing_with_lines
@@ -50,6 +50,31 @@ def test_resolve_accept_reject_escalate_reopen():
     assert resolve([{"user": "a", "action": "escalate", "reason_code": None}], "needs_review", [], 1)[2] == "escalated"
 
 
+def test_rulings_since_reset_keep_what_followed_the_last_accept_or_reopen():
+    rej = {"user": "a", "action": "reject", "reason_code": "signature_mismatch"}
+    acc = {"user": "b", "action": "accept"}
+    reo = {"user": "s", "action": "reopen"}
+    assert rulings_since_reset([]) == []
+    assert rulings_since_reset([rej]) == [rej]
+    assert rulings_since_reset([rej, acc, rej]) == [acc, rej]      # from the accept on
+    assert rulings_since_reset([rej, reo, rej]) == [rej]           # after the reopen
+    assert rulings_since_reset([rej, reo]) == []
+
+
+def test_decision_in_force_names_who_decided():
+    assert decision_in_force([], "valid", [], 1) == (SOFTWARE, "valid", None, None)
+    assert decision_in_force([], "needs_review", ["duplicate"], 1) is None
+    acc = {"id": 7, "user": "a", "action": "accept", "reason_code": None}
+    assert decision_in_force([acc], "needs_review", [], 1) == ("a", "valid", None, 7)
+    rej = {"id": 8, "user": "b", "action": "reject", "reason_code": "signature_mismatch"}
+    # A rejection still waiting for a second person is the rejecter's decision.
+    assert decision_in_force([acc, rej], "needs_review", [], 2) == ("b", "invalid", "signature_mismatch", 8)
+    esc = {"id": 9, "user": "c", "action": "escalate", "reason_code": "other"}
+    assert decision_in_force([esc], "needs_review", [], 1) == ("c", "escalate", "other", 9)
+    reo = {"id": 10, "user": "s", "action": "reopen", "reason_code": None}
+    assert decision_in_force([acc, reo], "needs_review", [], 1) is None
+
+
 def test_ruling_is_recorded_with_who_what_and_an_event(ws):
     fid, ids = filing_with_lines(ws, ["signed", "signed"])
     determine(ws, ids[0], "needs_review", ["signature_mismatch"])
@@ -57,18 +82,18 @@ def test_ruling_is_recorded_with_who_what_and_an_event(ws):
     res = record_ruling(ws, ids[0], user="rev1", action="reject", reason_code="signature_mismatch",
                         note="slant and letter forms differ", shown=shown)
     assert res.final_status == "invalid" and res.final_reason == "signature_mismatch"
-    row = ws.query("SELECT * FROM rulings WHERE id = ?", (res.ruling_id,))[0]
+    row = ws._rows("SELECT * FROM rulings WHERE id = ?", (res.ruling_id,))[0]
     assert row["user"] == "rev1" and row["role"] == "reviewer" and json.loads(row["shown_json"]) == shown
-    ev = ws.query("SELECT * FROM events WHERE kind = 'ruling'")[-1]
+    ev = ws._rows("SELECT * FROM events WHERE kind = 'ruling'")[-1]
     assert json.loads(ev["payload_json"])["ruling_id"] == res.ruling_id and ev["line_id"] == ids[0]
     assert ws.verify_chain().ok
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        ws.db.execute("UPDATE rulings SET action = 'accept'")
+        ws._exec("UPDATE rulings SET action = 'accept'")
     # A change of mind is a new ruling that supersedes the old one.
     res2 = record_ruling(ws, ids[0], user="rev1", action="accept", shown=shown)
     assert res2.final_status == "valid"
-    assert ws.scalar("SELECT supersedes FROM rulings WHERE id = ?", (res2.ruling_id,)) == res.ruling_id
-    assert ws.scalar("SELECT COUNT(*) FROM rulings") == 2
+    assert ws._scalar("SELECT supersedes FROM rulings WHERE id = ?", (res2.ruling_id,)) == res.ruling_id
+    assert ws._scalar("SELECT COUNT(*) FROM rulings") == 2
 
 
 def test_ruling_inputs_are_checked(ws):
@@ -89,10 +114,10 @@ def test_second_opinion_must_come_from_another_person(ws):
     # Make this filing require two people for a signature rejection.
     from petitions.law.rules import RuleSet
 
-    rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (fid,)))
+    rs = RuleSet.from_json(ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (fid,)))
     two = dataclasses.replace(rs, rejections_required=2)
     with ws.transaction():
-        ws.db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (two.to_json(), fid))
+        ws._exec("UPDATE filings SET ruleset_json = ? WHERE id = ?", (two.to_json(), fid))
     determine(ws, ids[0], "needs_review", ["signature_mismatch"])
     r1 = record_ruling(ws, ids[0], user="rev1", action="reject", reason_code="signature_mismatch")
     assert (r1.final_status, r1.final_reason) == ("needs_review", "signature_mismatch")
@@ -128,7 +153,7 @@ def test_full_count_status_and_reasons(ws):
 def test_sample_is_the_public_ticket_order_and_extends(ws):
     fid, ids = filing_with_lines(ws, ["signed"] * 12 + ["blank", "struck"])
     info = draw_sample(ws, fid, seed="314159", user="sup", size=5)
-    labels = [r[0] for r in ws.db.execute("SELECT label FROM lines WHERE state = 'signed' ORDER BY seq")]
+    labels = [r["label"] for r in ws._rows("SELECT label FROM lines WHERE state = 'signed' ORDER BY seq")]
     expected = [d.id for d in ticket_order(labels, "314159")]
     assert [lid for lid, _ in info.items] == expected[:5]
     assert info.frame_size == 12  # blank and struck lines are not in the raw count
@@ -166,8 +191,8 @@ def test_roles_are_enforced_in_the_library_not_just_the_gui(ws):
         draw_sample(ws, fid, seed="7", user="rev1")
     with pytest.raises(UserError, match="draw_qa_sample"):
         draw_sample(ws, fid, seed="7", user="sup", purpose="qa")
-    assert ws.scalar("SELECT COUNT(*) FROM samples") == 0
-    assert ws.scalar("SELECT COUNT(*) FROM filings") == 1
+    assert ws._scalar("SELECT COUNT(*) FROM samples") == 0
+    assert ws._scalar("SELECT COUNT(*) FROM filings") == 1
 
 
 def test_escalation_to_a_full_count(ws):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from petitions.audit import record_audit
 from petitions.errors import UserError
 from petitions.law.reasons import REASONS
 from petitions.law.reasons import label as reason_label
+from petitions.law.resolution import resolve
 from petitions.review.queue import MODE_KIND, MODE_LABELS, QUEUE_LEVEL, modes_for_role
 from petitions.review.records import (
     Exemplar,
@@ -19,12 +21,13 @@ from petitions.review.records import (
     VoterDirectory,
     _exemplars,
     _full_name,
-    _parse_candidates,
     _street_address,
     compare_fields,
 )
-from petitions.rulings import RulingResult, record_ruling
+from petitions.rulings import RulingResult, record_ruling, ruleset_for_line
 from petitions.store import Workspace
+from petitions.store import review as review_db
+from petitions.store import rulings as rulings_db
 
 
 @dataclass(frozen=True)
@@ -125,32 +128,22 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
     A QA audit re-rules blind: it uses :func:`petitions.audit.qa_queue`'s
     :class:`~petitions.audit.BlindCase`, never a case from here.
     """
-    row = ws.db.execute(
-        "SELECT l.id, l.label, l.filing_id, s.number, p.number, l.page_id, l.number, l.state, l.signature_hash, "
-        "l.name_hash, l.address_hash FROM lines l JOIN sections s ON s.id = l.section_id "
-        "LEFT JOIN pages p ON p.id = l.page_id WHERE l.id = ?", (line_db_id,)).fetchone()
+    row = review_db.case_line(ws, line_db_id)
     if row is None:
         raise UserError(f"no line with id {line_db_id}")
-    (lid, lab, filing_id, section, page, page_id, number, state, sig_hash, name_hash, addr_hash) = row
-    keyed = ws.query("SELECT name, address, city, zip, date_signed, source, keyed_by FROM current_keyed "
-                     "WHERE line_id = ?", (lid,))
-    keyed_d = keyed[0] if keyed else None
-    m = ws.query("SELECT voter_id, score, status, reason, name_level, address_level, candidates_json "
-                 "FROM current_match WHERE line_id = ?", (lid,))
-    m = m[0] if m else {}
-    sg = ws.query("SELECT voter_id, score, decision, reason, best_exemplar_hash FROM current_signature "
-                  "WHERE line_id = ?", (lid,))
-    sg = sg[0] if sg else {}
-    det = ws.query("SELECT determination, reasons_json FROM current_determination WHERE line_id = ?", (lid,))
-    det_reasons = tuple(json.loads(det[0]["reasons_json"])) if det else ()
-    rulings = ws.query("SELECT id, user, role, kind, action, reason_code, note, created_at FROM rulings "
-                       "WHERE line_id = ? ORDER BY id", (lid,))
-    status, level, reason = _status_of(ws, lid, det[0]["determination"] if det else None, det_reasons, rulings)
+    lid = row["id"]
+    keyed_d = review_db.keyed_of_line(ws, lid)
+    m = review_db.match_of_line(ws, lid) or {}
+    sg = review_db.signature_of_line(ws, lid) or {}
+    det = rulings_db.determination_of_line(ws, lid)
+    det_reasons = tuple(json.loads(det["reasons_json"])) if det else ()
+    rulings = review_db.ruling_history(ws, lid)
+    status, level, reason = _status_of(ws, lid, det["determination"] if det else None, det_reasons, rulings)
 
     cand_ids: list[tuple[str, float | None]] = []
     if m.get("voter_id"):
         cand_ids.append((m["voter_id"], m.get("score")))
-    for c in _parse_candidates(m.get("candidates_json")):
+    for c in m.get("candidates", []):
         if c[0] and all(c[0] != v for v, _ in cand_ids):
             cand_ids.append(c)
     cand_ids = cand_ids[:6]
@@ -164,12 +157,12 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
                        diffs=compare_fields(keyed_d, records.get(v))) for v, s in cand_ids]
     primary = cands[0] if (cands and m.get("voter_id")) else None
     others = tuple(cands[1:] if primary else cands)
-    rank = ws.scalar("SELECT MIN(i.rank) FROM sample_items i JOIN samples s ON s.id = i.sample_id "
-                     "WHERE i.line_id = ? AND s.purpose = 'count'", (lid,))
+    rank = review_db.count_sample_rank(ws, lid)
     sig_same_voter = sg and sg.get("voter_id") == m.get("voter_id")
     case = Case(
-        line_db_id=lid, label=lab, filing_id=filing_id, section=section, page=page, page_id=page_id, number=number,
-        state=state, signature_hash=sig_hash, name_hash=name_hash, address_hash=addr_hash, keyed=keyed_d,
+        line_db_id=lid, label=row["label"], filing_id=row["filing_id"], section=row["section"], page=row["page"],
+        page_id=row["page_id"], number=row["number"], state=row["state"], signature_hash=row["signature_hash"],
+        name_hash=row["name_hash"], address_hash=row["address_hash"], keyed=keyed_d,
         match_status=m.get("status"), match_score=m.get("score"), match_reason=m.get("reason"),
         name_level=m.get("name_level"), address_level=m.get("address_level"), candidate=primary, others=others,
         sig_score=sg.get("score") if sig_same_voter else None,
@@ -185,14 +178,7 @@ def _same_voter_lines(ws: Workspace, line_db_id: int, voter_id: str | None) -> t
     """The duplicate group this line belongs to, as staff see it."""
     if not voter_id:
         return ()
-    rows = ws.query(
-        "SELECT l.label, l.seq, m.status AS match_status, d.determination, "
-        "l.seq < (SELECT seq FROM lines WHERE id = ?) AS earlier "
-        "FROM current_match m JOIN lines l ON l.id = m.line_id "
-        "LEFT JOIN current_determination d ON d.line_id = l.id "
-        "WHERE m.voter_id = ? AND m.status IN ('match', 'review') AND l.id != ? "
-        "AND l.filing_id = (SELECT filing_id FROM lines WHERE id = ?) ORDER BY l.seq",
-        (line_db_id, voter_id, line_db_id, line_db_id))
+    rows = review_db.same_voter_lines(ws, line_db_id, voter_id)
     return tuple({**r, "earlier": bool(r["earlier"])} for r in rows)
 
 
@@ -203,18 +189,11 @@ def _with_why(case: Case) -> Case:
 
 
 def _status_of(ws, line_id, determination, det_reasons, rulings):
-    from petitions.law.resolution import resolve
-    from petitions.rulings import _ruleset_for_line
-
-    rs = _ruleset_for_line(ws, line_id)
-    return_ = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
-                      rs.rejections_required)
-    status, reason, level = return_
+    """``(status, level, reason)`` of the line: its non-audit rulings resolved under its filing's rule set."""
+    rs = ruleset_for_line(ws, line_id)
+    status, reason, level = resolve([r for r in rulings if r["kind"] != "audit"], determination, list(det_reasons),
+                                    rs.rejections_required)
     return status, level, reason
-
-
-
-
 
 
 _SUSPECT_WORDS = {
@@ -281,18 +260,6 @@ def explain(case: Case) -> tuple[str, ...]:
     return tuple(out)
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "review",
          reason_code: str | None = None, note: str | None = None) -> RulingResult:
     """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`).
@@ -310,8 +277,6 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
     if mode == "audit":
         # Blind re-rulings go through the audit module's checks (sampled,
         # not already audited, not the auditor's own decision).
-        from petitions.audit import record_audit
-
         return record_audit(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note)
     if case.status != "needs_review" or case.level != QUEUE_LEVEL[mode]:
         now = case.status.replace("_", " ") if case.status != "needs_review" else f"waiting at level {case.level}"
@@ -336,22 +301,20 @@ def undo_ruling(ws: Workspace, ruling_id: int, *, user: str) -> RulingResult:
     queue; any other ruling is undone by reopening the line to its
     determination, which returns it to the review queue.
     """
-    r = ws.query("SELECT id, line_id, user, kind, action, reason_code, supersedes FROM rulings WHERE id = ?",
-                 (ruling_id,))
-    if not r:
+    r = rulings_db.ruling(ws, ruling_id)
+    if r is None:
         raise UserError(f"no ruling {ruling_id}")
-    r = r[0]
     if r["user"] != user:
         raise UserError(f"ruling {ruling_id} is {r['user']}'s; only they (or a supervisor reopening the line) can undo it")
     if r["kind"] == "audit":
         return record_ruling(ws, r["line_id"], user=user, action="reopen", kind="audit",
                              note=f"undo of ruling {ruling_id}", shown={"undo_of": ruling_id})
-    newest = ws.scalar("SELECT MAX(id) FROM rulings WHERE line_id = ? AND kind != 'audit'", (r["line_id"],))
+    newest = rulings_db.latest_ruling_id(ws, r["line_id"])
     if newest != ruling_id:
         raise UserError("someone has ruled on this line since; it can no longer be undone here")
-    prev = ws.query("SELECT action, reason_code FROM rulings WHERE id = ?", (r["supersedes"],)) if r["supersedes"] else []
-    if prev and prev[0]["action"] == "escalate" and r["kind"] == "escalation":
-        return record_ruling(ws, r["line_id"], user=user, action="escalate", reason_code=prev[0]["reason_code"],
+    prev = rulings_db.ruling(ws, r["supersedes"]) if r["supersedes"] else None
+    if prev and prev["action"] == "escalate" and r["kind"] == "escalation":
+        return record_ruling(ws, r["line_id"], user=user, action="escalate", reason_code=prev["reason_code"],
                              kind="escalation", note=f"undo of ruling {ruling_id}", shown={"undo_of": ruling_id})
     kind = r["kind"] if r["kind"] in ("review", "escalation", "second_opinion") else "review"
     if ws.user_role(user) != "supervisor":

@@ -11,6 +11,7 @@ import polars as pl
 from petitions.errors import UserError
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import review as review_db
 
 
 @dataclass(frozen=True)
@@ -38,33 +39,26 @@ class PageView:
 
 def pages_of(ws: Workspace, filing_id: int) -> list[dict]:
     """Every page of a filing: ``page_id``, ``section``, ``number``, ``lines``."""
-    return ws.query(
-        "SELECT p.id AS page_id, s.number AS section, p.number AS number, "
-        "(SELECT COUNT(*) FROM lines l WHERE l.page_id = p.id) AS lines "
-        "FROM pages p JOIN sections s ON s.id = p.section_id WHERE s.filing_id = ? ORDER BY s.number, p.number",
-        (filing_id,))
+    return review_db.filing_pages(ws, filing_id)
 
 
 def page_view(ws: Workspace, page_id: int, *, status: pl.DataFrame | None = None) -> PageView:
     """A scanned page and its lines with their boxes and current status."""
-    row = ws.db.execute(
-        "SELECT p.id, s.number, p.number, p.image_hash, p.width, p.height, s.filing_id FROM pages p "
-        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", (page_id,)).fetchone()
+    row = review_db.page(ws, page_id)
     if row is None:
         raise UserError(f"no page with id {page_id}")
-    pid, section, number, image_hash, width, height, filing_id = row
+    pid, section, number, filing_id = row["id"], row["section"], row["number"], row["filing_id"]
     st = line_status(ws, filing_id) if status is None else status
     st = {r["line_db_id"]: r for r in st.filter(pl.col("page") == number).filter(
         pl.col("section") == section).iter_rows(named=True)}
     lines = []
-    for r in ws.query("SELECT id, label, number, state, signature_box, name_box, address_box FROM lines "
-                      "WHERE page_id = ? ORDER BY number", (pid,)):
+    for r in review_db.page_lines(ws, pid):
         s = st.get(r["id"], {})
         boxes = {k: json.loads(r[c]) for k, c in (("signature", "signature_box"), ("printed_name", "name_box"),
                                                   ("address", "address_box")) if r[c]}
         lines.append(PageLine(r["id"], r["label"], r["number"], r["state"], s.get("status") or "needs_review",
                               s.get("level") or "review", s.get("reason"), boxes))
-    return PageView(pid, section, number, image_hash, width, height, tuple(lines))
+    return PageView(pid, section, number, row["image_hash"], row["width"], row["height"], tuple(lines))
 
 
 def page_image(ws: Workspace, page: PageView) -> np.ndarray | None:

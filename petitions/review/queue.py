@@ -6,12 +6,16 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from petitions.audit import qa_queue
 from petitions.errors import UserError
 from petitions.law.reasons import REASONS
 from petitions.law.reasons import label as reason_label
+from petitions.law.resolution import rulings_since_reset
 from petitions.review.records import _exemplars
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import review as review_db
+from petitions.store import rulings as rulings_db
 
 #: Queues, in the order the workbench offers them, and the ruling kind each records.
 MODES = ("review", "escalations", "second_opinion", "audit")
@@ -86,7 +90,7 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
         queue of :func:`petitions.audit.qa_queue` (no status, reason or
         score of the audited decision; ticket order).
     status : pl.DataFrame, optional
-        A :func:`petitions.rulings.line_status` frame already at hand.
+        A :func:`petitions.status.line_status` frame already at hand.
     """
     role = ws.user_role(user)
     if role is None:
@@ -102,9 +106,7 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
     if mode == "second_opinion":
         mine = _own_open_rejections(ws, filing_id, user)
         sel = sel.filter(~pl.col("line_db_id").is_in(list(mine)))
-    ranks = dict(ws.db.execute(
-        "SELECT i.line_id, MIN(i.rank) FROM sample_items i JOIN samples s ON s.id = i.sample_id "
-        "WHERE s.filing_id = ? AND s.purpose = 'count' GROUP BY i.line_id", (filing_id,)).fetchall())
+    ranks = review_db.count_sample_ranks(ws, filing_id)
     if sel.height == 0:
         return []
     ids = sel["line_db_id"].to_list()
@@ -126,8 +128,6 @@ def review_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "revie
 def _audit_queue(ws: Workspace, filing_id: int, user: str) -> list[QueueItem]:
     """The blind QA queue (:func:`petitions.audit.qa_queue`) as queue rows:
     no status, level, reason or score of the original decision."""
-    from petitions.audit import qa_queue
-
     return [QueueItem(line_db_id=c.line_db_id, label=c.label, level="audit", reason=None,
                       reason_label="blind QA audit", section=c.section, page=c.page, sample_rank=None,
                       match_score=None, sig_score=None, signature_hash=c.signature_hash, exemplar_hashes=())
@@ -136,23 +136,16 @@ def _audit_queue(ws: Workspace, filing_id: int, user: str) -> list[QueueItem]:
 
 def _own_open_rejections(ws: Workspace, filing_id: int, user: str) -> set[int]:
     """Lines whose rejection by `user` is still in force (since the last accept / reopen)."""
-    rows = ws.query("SELECT r.line_id, r.user, r.action FROM rulings r JOIN lines l ON l.id = r.line_id "
-                    "WHERE l.filing_id = ? AND r.kind != 'audit' ORDER BY r.id", (filing_id,))
-    open_by: dict[int, set[str]] = {}
-    for r in rows:
-        if r["action"] in ("accept", "reopen"):
-            open_by[r["line_id"]] = set()
-        elif r["action"] == "reject":
-            open_by.setdefault(r["line_id"], set()).add(r["user"])
-    return {lid for lid, users in open_by.items() if user in users}
+    by_line: dict[int, list[dict]] = {}
+    for r in rulings_db.filing_rulings(ws, filing_id):
+        by_line.setdefault(r["line_id"], []).append(r)
+    return {lid for lid, rulings in by_line.items()
+            if any(r["action"] == "reject" and r["user"] == user for r in rulings_since_reset(rulings))}
 
 
 def _queue_images(ws: Workspace, line_ids: list[int]) -> dict[int, tuple[str | None, tuple[str, ...]]]:
     out: dict[int, tuple[str | None, tuple[str, ...]]] = {}
-    rows = ws.query_in(
-        "SELECT l.id, l.signature_hash, m.voter_id, s.best_exemplar_hash FROM lines l "
-        "LEFT JOIN current_match m ON m.line_id = l.id LEFT JOIN current_signature s ON s.line_id = l.id "
-        "WHERE l.id IN ({ids})", line_ids)
+    rows = review_db.queue_images(ws, line_ids)
     ex = _exemplars(ws, [r["voter_id"] for r in rows if r["voter_id"]])
     for r in rows:
         hs = [e.image_hash for e in ex.get(r["voter_id"], [])]

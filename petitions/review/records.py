@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from petitions.store import Workspace
-import json
+from petitions.store import review as review_db
 
 #: What a reviewer may see of a voter record. Party, race and ethnicity are
 #: deliberately absent: they must never be shown while comparing.
@@ -46,14 +46,14 @@ class VoterDirectory:
     @classmethod
     def open(cls, ws: Workspace) -> "VoterDirectory | None":
         """The workspace's active voter file, or None when none is imported."""
-        row = ws.db.execute("SELECT id, parquet_path FROM voter_files WHERE active = 1").fetchone()
+        row = review_db.active_voter_file(ws)
         if not row:
             return None
-        path = ws.root / row[1]
+        path = ws.root / row["parquet_path"]
         schema = pl.read_parquet_schema(path)
         wanted = [c for c in (*VOTER_DISPLAY_COLUMNS, "k_first", "k_last", "a_street_key", "a_house", "k_zip")
                   if c in schema]
-        return cls(pl.read_parquet(path, columns=wanted), voter_file_id=int(row[0]))
+        return cls(pl.read_parquet(path, columns=wanted), voter_file_id=int(row["id"]))
 
     @property
     def height(self) -> int:
@@ -156,10 +156,8 @@ class FieldDiff:
 
 
 def _exemplars(ws: Workspace, voter_ids: list[str], best: str | None = None) -> dict[str, list[Exemplar]]:
-    from petitions.stages.voters import exemplars_for
-
     return {v: [Exemplar(r["image_hash"], r["captured_date"], r["source"], best=r["image_hash"] == best)
-                for r in rows] for v, rows in exemplars_for(ws, voter_ids).items()}
+                for r in rows] for v, rows in review_db.exemplars(ws, voter_ids).items()}
 
 
 _ABBREV = {"STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "BOULEVARD": "BLVD", "DRIVE": "DR", "ROAD": "RD",
@@ -230,25 +228,3 @@ def compare_fields(keyed: dict | None, record: dict | None) -> tuple[FieldDiff, 
         _compare("City", k.get("city"), str(record.get("city") or "")),
         _compare("Zip", k.get("zip"), str(record.get("zip") or "")[:5]),
     )
-
-
-def _parse_candidates(js: str | None) -> list[tuple[str, float | None]]:
-    """The matcher's other candidates, whatever their stored shape
-    (list of ids, of [id, score] pairs, or of {voter_id, score} dicts)."""
-    if not js:
-        return []
-    try:
-        data = json.loads(js)
-    except ValueError:
-        return []
-    out = []
-    for c in data if isinstance(data, list) else []:
-        if isinstance(c, dict):
-            vid = c.get("voter_id")
-            out.append((str(vid) if vid is not None else None, c.get("score")))
-        elif isinstance(c, (list, tuple)) and c:
-            out.append((str(c[0]), c[1] if len(c) > 1 else None))
-        elif isinstance(c, str):
-            out.append((c, None))
-    return [c for c in out if c[0]]
-
