@@ -28,8 +28,17 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from matchers import normalize as N
 from matchers import tables
 from matchers.errors import LinesInputError
-from matchers.model import (ACCEPT_FEATURES, ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT,
-                            LAST_ACCEPT, MatchModel, Thresholds, feature_names, load_default_model)
+from matchers.model import (
+    ACCEPT_FEATURES,
+    ADDRESS_ACCEPT,
+    ADDRESS_ELSEWHERE,
+    FIRST_ACCEPT,
+    LAST_ACCEPT,
+    MatchModel,
+    Thresholds,
+    feature_names,
+    load_default_model,
+)
 from matchers.voterfile import first_canon
 
 LINE_COLUMNS = ("line_id", "name", "address", "city", "zip")
