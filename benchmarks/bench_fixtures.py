@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         for fmt in ("csv", "parquet"):
             path = Path(tmp) / f"voters.{fmt}"
-            _, t_w, _, _ = _best(lambda: write_voter_file(county.voters, path, fmt=fmt), 1)
+            _, t_w, _, _ = _best(lambda path=path, fmt=fmt: write_voter_file(county.voters, path, fmt=fmt), 1)
             writes[fmt] = {"seconds": round(t_w, 3), "megabytes": round(path.stat().st_size / 1e6, 1)}
 
     report = {

@@ -37,6 +37,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     import gui  # noqa: F401  (PySide6 work-around first)
+    # isort: split
     from PySide6.QtCore import QElapsedTimer, Qt
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
@@ -79,12 +80,12 @@ def main(argv=None) -> int:
             if panel.model.rowCount() < 2:
                 break
             nxt = panel._upcoming(1)[0]
-            was_ready = wait_until(lambda: nxt in panel.cache, args.think_ms)
+            was_ready = wait_until(lambda nxt=nxt: nxt in panel.cache, args.think_ms)
             prefetched += bool(was_ready)
             shown.clear()
             t0 = time.perf_counter()
             QTest.keyClick(panel, Qt.Key.Key_A)
-            wait_until(lambda: any(lid == nxt for lid, _ in shown), 30_000)
+            wait_until(lambda nxt=nxt: any(lid == nxt for lid, _ in shown), 30_000)
             t1 = next((t for lid, t in shown if lid == nxt), time.perf_counter())
             latencies.append((t1 - t0) * 1000.0)
         wait_until(lambda: panel.writer.pending == 0, 60_000)

@@ -261,7 +261,6 @@ def run_splink(folder: Path, threads: int = 2) -> dict:
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    import matchers
     from matchers.match import prepare_lines
 
     res = {}

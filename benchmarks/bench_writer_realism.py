@@ -151,8 +151,8 @@ def main(argv: list[str] | None = None) -> dict:
     args = ap.parse_args(argv)
 
     result: dict = {
-        "baseline": "otsu-binarize, crop, resize %dx%d, HOG 9 orient 16px cells 2x2 blocks, "
-                    "Euclidean, 1 reference, global threshold" % SIZE,
+        "baseline": "otsu-binarize, crop, resize {}x{}, HOG 9 orient 16px cells 2x2 blocks, "
+                    "Euclidean, 1 reference, global threshold".format(*SIZE),
         "reference_real_baseline_from_issue": {"random_eer": 0.11, "skilled_eer": 0.29},
     }
     real_dir = Path(args.real_dir)

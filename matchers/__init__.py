@@ -7,8 +7,14 @@ from matchers.errors import LinesInputError, MatcherInputError, VoterFileError
 from matchers.lookup import VoterIndex, lookup
 from matchers.match import find_duplicates, match_lines, prepare_lines
 from matchers.model import MatchModel, Thresholds, load_default_model
-from matchers.voterfile import (STANDARD_COLUMNS, ensure_prepared, load_mapping, prepare_voters, read_voter_file,
-                                voter_file_fingerprint)
+from matchers.voterfile import (
+    STANDARD_COLUMNS,
+    ensure_prepared,
+    load_mapping,
+    prepare_voters,
+    read_voter_file,
+    voter_file_fingerprint,
+)
 
 __all__ = [
     "LinesInputError", "MatcherInputError", "VoterFileError", "VoterIndex", "lookup", "find_duplicates",

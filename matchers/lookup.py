@@ -133,7 +133,7 @@ class VoterIndex:
         return cand.sort("score", descending=True).head(limit).drop("_name", "_akey")
 
     def _empty(self) -> pl.DataFrame:
-        schema = {c: pl.String for c in _DISPLAY}
+        schema: dict[str, type[pl.DataType]] = {c: pl.String for c in _DISPLAY}
         schema.update({"address": pl.String, "score": pl.Float64})
         return pl.DataFrame(schema=schema)
 

@@ -29,8 +29,17 @@ from rapidfuzz.distance import OSA, JaroWinkler
 from matchers import normalize as N
 from matchers import tables
 from matchers.errors import LinesInputError
-from matchers.model import (ACCEPT_FEATURES, ADDRESS_ACCEPT, ADDRESS_ELSEWHERE, COMPARISONS, FIRST_ACCEPT,
-                            LAST_ACCEPT, MatchModel, Thresholds, feature_names, load_default_model)
+from matchers.model import (
+    ACCEPT_FEATURES,
+    ADDRESS_ACCEPT,
+    ADDRESS_ELSEWHERE,
+    FIRST_ACCEPT,
+    LAST_ACCEPT,
+    MatchModel,
+    Thresholds,
+    feature_names,
+    load_default_model,
+)
 from matchers.voterfile import first_canon
 
 #: Variants of a signer's written name and address that may be forgiven
@@ -162,7 +171,11 @@ def _voter_cache(voters: pl.DataFrame) -> dict:
     if hit is not None and hit[0]() is voters and hit[1] == shape:
         return hit[2]
     store: dict = {}
-    _VOTER_CACHE[key] = (weakref.ref(voters, lambda _r, k=key: _VOTER_CACHE.pop(k, None)), shape, store)
+
+    def forget(_ref: weakref.ref, k: int = key) -> None:
+        _VOTER_CACHE.pop(k, None)
+
+    _VOTER_CACHE[key] = (weakref.ref(voters, forget), shape, store)
     return store
 
 
@@ -433,8 +446,8 @@ def candidates(L: pl.DataFrame, voters: pl.DataFrame) -> tuple[pl.DataFrame, pl.
                  .group_by("_li").agg(pl.col("_n").max().cast(pl.UInt32).alias("namesakes")))
     Vc = Vc.filter(pl.col("_n") <= MAX_COUNTY_NAME_BLOCK)
     blocks.append(Lc.join(Vc, on="canon_last").select("_li", "_vi"))
-    key = pl.concat(blocks).select((pl.col("_li").cast(pl.UInt64) * (1 << 32) + pl.col("_vi")).alias("k"))
-    key = key.unique().sort("k")["k"]
+    keys = pl.concat(blocks).select((pl.col("_li").cast(pl.UInt64) * (1 << 32) + pl.col("_vi")).alias("k"))
+    key = keys.unique().sort("k")["k"]
     pairs = pl.DataFrame({"_li": (key // (1 << 32)).cast(pl.UInt32), "_vi": (key % (1 << 32)).cast(pl.UInt32)})
     return pairs, namesakes
 
@@ -823,7 +836,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
         pl.lit("address_mismatch"))
     for code, cond in flags.items():
         reason = reason.when(cond.fill_null(False)).then(pl.lit(code))
-    reason = (
+    reason_expr = (
         reason.when(ambiguous).then(pl.lit("ambiguous"))
         .when(pl.col("address_level") == "missing").then(
             pl.when(pl.col("l_po_box").is_not_null()).then(pl.lit("po_box_only")).otherwise(pl.lit("incomplete_address")))
@@ -834,7 +847,7 @@ def decide(L: pl.DataFrame, P: pl.DataFrame, model: MatchModel, *, jurisdiction_
         .when(address_bar).then(pl.lit("address_mismatch"))
         .otherwise(pl.lit("weak_match"))
     )
-    out = out.with_columns(status.alias("status"), reason.alias("reason"))
+    out = out.with_columns(status.alias("status"), reason_expr.alias("reason"))
     out = out.with_columns(
         pl.when(plausible).then(pl.col("voter_id")).alias("voter_id"),
         pl.when(plausible).then(pl.col("score")).otherwise(0.0).alias("score"),

@@ -178,7 +178,7 @@ class MatchModel:
         if self.accept_model and len(self.accept_model.get("weights", [])) != len(self.accept_model.get("features", [])):
             raise ValueError("`accept_model` must have one weight per feature")
 
-    def at_operating_point(self, name: str) -> "MatchModel":
+    def at_operating_point(self, name: str) -> MatchModel:
         """A copy whose ``accept_threshold`` is the named operating point's.
 
         "strict" (the default) keeps auto-accepted identities at the target
@@ -208,7 +208,7 @@ class MatchModel:
         return json.dumps(dataclasses.asdict(self), indent=1, sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "MatchModel":
+    def from_json(cls, text: str) -> MatchModel:
         data = json.loads(text)
         if data.get("schema", MODEL_SCHEMA) > MODEL_SCHEMA:
             raise ValueError(f"model schema {data['schema']} is newer than this program ({MODEL_SCHEMA})")

@@ -12,6 +12,8 @@ used by the tests.
 """
 from __future__ import annotations
 
+from typing import overload
+
 import polars as pl
 
 from matchers import tables
@@ -96,6 +98,11 @@ def soundex(key: pl.Expr) -> pl.Expr:
 NAME_FIELDS = ("first", "middle", "last", "suffix")
 
 
+# A frame in, the same kind of frame out (eager stays eager, lazy stays lazy).
+@overload
+def parse_name(frame: pl.DataFrame, column: str, *, prefix: str = "") -> pl.DataFrame: ...
+@overload
+def parse_name(frame: pl.LazyFrame, column: str, *, prefix: str = "") -> pl.LazyFrame: ...
 def parse_name(frame: pl.DataFrame | pl.LazyFrame, column: str, *, prefix: str = "") -> pl.DataFrame | pl.LazyFrame:
     """Split a free-text name as written on a petition line.
 
@@ -153,6 +160,10 @@ def _unit_re() -> str:
 ADDRESS_FIELDS = ("house", "fraction", "predir", "street", "stype", "postdir", "unit", "po_box")
 
 
+@overload
+def parse_address(frame: pl.DataFrame, column: str | pl.Expr, *, prefix: str = "") -> pl.DataFrame: ...
+@overload
+def parse_address(frame: pl.LazyFrame, column: str | pl.Expr, *, prefix: str = "") -> pl.LazyFrame: ...
 def parse_address(frame: pl.DataFrame | pl.LazyFrame, column: str | pl.Expr, *,
                   prefix: str = "") -> pl.DataFrame | pl.LazyFrame:
     """Parse a one-line street address (USPS Publication 28 forms).

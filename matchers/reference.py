@@ -13,6 +13,9 @@ from rapidfuzz.distance import OSA, JaroWinkler
 
 from matchers.model import Thresholds
 
+# The default thresholds, read only: one instance, not a call in each signature.
+_THRESHOLDS = Thresholds()
+
 _CODES = {**{c: "1" for c in "BFPV"}, **{c: "2" for c in "CGJKQSXZ"}, **{c: "3" for c in "DT"},
           "L": "4", "M": "5", "N": "5", "R": "6", **{c: "0" for c in "AEIOUY"}, "H": "", "W": ""}
 
@@ -43,7 +46,7 @@ def soundex_py(key: str | None) -> str | None:
 
 
 def first_level_py(lf: str | None, vf: str | None, vm: str | None, nick_pairs: set[tuple[str, str]],
-                   line_first_count: int, t: Thresholds = Thresholds()) -> str:
+                   line_first_count: int, t: Thresholds = _THRESHOLDS) -> str:
     if lf is None or vf is None:
         return "missing"
     if lf == vf:
@@ -64,7 +67,7 @@ def first_level_py(lf: str | None, vf: str | None, vm: str | None, nick_pairs: s
     return "different"
 
 
-def last_level_py(ll: str | None, tail: str | None, vl: str | None, t: Thresholds = Thresholds()) -> str:
+def last_level_py(ll: str | None, tail: str | None, vl: str | None, t: Thresholds = _THRESHOLDS) -> str:
     if ll is None or vl is None:
         return "missing"
     if ll == vl or tail == vl:
@@ -80,7 +83,7 @@ def last_level_py(ll: str | None, tail: str | None, vl: str | None, t: Threshold
     return "different"
 
 
-def address_level_py(line: dict, voter: dict, t: Thresholds = Thresholds()) -> str:
+def address_level_py(line: dict, voter: dict, t: Thresholds = _THRESHOLDS) -> str:
     """``line``: house, street_key, unit, fraction, zip, city; ``voter``: the same keys."""
     if line["house"] is None or line["street_key"] is None:
         return "missing"

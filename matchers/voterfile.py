@@ -41,8 +41,10 @@ MAX_FIELD_CHARS = 500
 PREPARED_VERSION = "voters-prepared/2"
 
 
-def _latin1_fallback(err: UnicodeDecodeError):
+def _latin1_fallback(err: UnicodeError) -> tuple[str, int]:
     # A byte that is not UTF-8 is read as Latin-1: county exports mix the two.
+    if not isinstance(err, UnicodeDecodeError):  # registered for decoding only
+        raise err
     return err.object[err.start:err.end].decode("latin-1"), err.end
 
 
@@ -57,7 +59,7 @@ def _decode(data: bytes) -> str:
 
 def _sniff_delimiter(first_line: str) -> str:
     counts = {d: first_line.count(d) for d in (",", "\t", "|", ";")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] > 0 else ","
 
 

@@ -3,10 +3,14 @@ gui -> petitions -> {matchers, sigverify}; the cores never touch the store."""
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -106,3 +110,21 @@ def test_arrows_point_one_way_in_the_source():
             if hit:
                 problems.append(f"{f.relative_to(ROOT)} imports {sorted(hit)}")
     assert not problems, problems
+
+
+def _lint_imports() -> str | None:
+    """The import-linter CLI of this interpreter's environment, else on PATH."""
+    beside = Path(sys.executable).parent / "lint-imports"
+    return str(beside) if beside.exists() else shutil.which("lint-imports")
+
+
+def test_import_contracts_hold():
+    """The contracts of pyproject.toml ([tool.importlinter]) hold for this tree,
+    so the plain test command checks them too, not only CI."""
+    exe = _lint_imports()
+    if exe is None:
+        pytest.skip("import-linter is not installed (pip install -e '.[test]')")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    r = subprocess.run([exe, "--no-cache"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
+    assert " 0 broken" in r.stdout, r.stdout[-3000:]

@@ -1,7 +1,8 @@
 """Normalisation: names, addresses, cities — vectorized code against hand-checked answers and slow twins."""
 import polars as pl
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchers import normalize as N
 from matchers.reference import name_key_py, soundex_py
