@@ -19,7 +19,7 @@ Pipeline (all vectorized, data frames in and out):
 from __future__ import annotations
 
 import weakref
-from typing import Collection
+from collections.abc import Collection
 
 import numpy as np
 import polars as pl
