@@ -7,6 +7,7 @@ import polars as pl
 
 from petitions.law.resolution import resolve
 from petitions.store import Workspace
+from petitions.store import status as status_db
 
 
 def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
@@ -18,20 +19,11 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
     """
     from petitions.law.rules import RuleSet
 
-    rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
-    rows = ws.query(
-        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, s.number AS section, p.number AS page, l.number, l.state, "
-        "d.determination, d.reasons_json, d.level AS det_level, m.voter_id, m.status AS match_status, "
-        "m.score AS match_score, sg.score AS sig_score, sg.decision AS sig_decision "
-        "FROM lines l JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
-        "LEFT JOIN current_determination d ON d.line_id = l.id LEFT JOIN current_match m ON m.line_id = l.id "
-        "LEFT JOIN current_signature sg ON sg.line_id = l.id "
-        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
+    rs = RuleSet.from_json(status_db.filing_ruleset_json(ws, filing_id))
+    rows = status_db.status_lines(ws, filing_id)
     ruled: dict[int, list[dict]] = {}
-    for r in ws.query("SELECT r.line_id, r.user, r.action, r.reason_code, r.kind FROM rulings r "
-                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' "
-                      "ORDER BY r.id", (filing_id,)):
-        ruled.setdefault(r["line_id"], []).append(r)
+    for r in status_db.status_rulings(ws, filing_id):
+        ruled.setdefault(r["line_db_id"], []).append(r)
     out = []
     for r in rows:
         reasons = json.loads(r["reasons_json"]) if r["reasons_json"] else []
@@ -52,10 +44,3 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
               "det_reasons": pl.List(pl.Utf8), "det_level": pl.Utf8, "level": pl.Utf8, "status": pl.Utf8,
               "reason": pl.Utf8}
     return pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
-
-
-
-
-
-
-
