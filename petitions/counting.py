@@ -132,7 +132,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     """The filing's count as it stands: raw count, valid/invalid/pending,
     invalid by reason, and for sampled filings the projection and outcome.
 
-    `status` is :func:`petitions.rulings.line_status` of the filing when the
+    `status` is :func:`petitions.status.line_status` of the filing when the
     caller has it already (it is the expensive part on a large filing).
     """
     from petitions.stages.filings import get_filing

@@ -66,7 +66,7 @@ def count_lines(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = 
     Returns
     -------
     pl.DataFrame
-        :func:`petitions.rulings.line_status` columns plus ``count_status``
+        :func:`petitions.status.line_status` columns plus ``count_status``
         (``valid`` / ``invalid`` / ``needs_review``) and ``sample_rank``
         (null in a full count), in sample order or filing order.
     """

@@ -16,7 +16,7 @@ from petitions.store import status as status_db
 def dashboard(ws: Workspace, filing_id: int) -> dict:
     """Everything the dashboard shows for a filing.
 
-    The :func:`petitions.demo.summarize` counts (raw count, valid / invalid /
+    The :func:`summarize` counts (raw count, valid / invalid /
     pending, by reason, sampling state and projection) plus ``sections``
     (per-section progress) and ``reviewers`` (rulings per person, by action).
     """
