@@ -150,3 +150,21 @@ def test_line_status_of_a_filing_without_lines_is_an_empty_frame_of_the_same_sch
     fid, _ = filing_with_lines(ws, [])
     st = line_status(ws, fid)
     assert st.height == 0 and st.schema == pl.Schema(STATUS_SCHEMA)
+
+
+def test_dashboard_counts_rulings_per_person_by_action(ws):
+    from petitions.summary import dashboard
+
+    fid, ids = filing_with_lines(ws, ["signed"] * 4)
+    for i in ids:
+        determine(ws, i, "needs_review", ["signature_mismatch"])
+    _rule(ws, ids[0], "ann", "accept")
+    _rule(ws, ids[1], "ann", "reject", "signature_mismatch")
+    _rule(ws, ids[2], "ann", "escalate")
+    _rule(ws, ids[2], "bob", "reopen")  # reopenings are not counted
+    _rule(ws, ids[3], "bob", "accept", kind="audit")
+    reviewers = dashboard(ws, fid)["reviewers"]
+    assert reviewers == [
+        {"user": "ann", "role": "reviewer", "rulings": 3, "accepted": 1, "rejected": 1, "escalated": 1, "audits": 0},
+        {"user": "bob", "role": "reviewer", "rulings": 1, "accepted": 1, "rejected": 0, "escalated": 0, "audits": 1},
+    ]
