@@ -38,7 +38,7 @@ from petitions.law.rules import RuleSet
 from petitions.stages.filings import create_filing
 from petitions.stages.ingest import line_label, line_seq
 from petitions.status import line_status
-from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import Workspace, now_utc
 from petitions.store import status as status_db
 
 TARGET_SECONDS = 0.200
