@@ -15,13 +15,14 @@ import polars as pl
 from petitions.errors import UserError
 from petitions.status import line_status
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import reports as reports_db
+from petitions.store import samples as samples_db
 
 
 def sampling_frame(ws: Workspace, filing_id: int) -> list[str]:
     """The raw count's lines: every signed line filed, in filing order
     (blank and struck lines excluded, 2 CCR §20510)."""
-    return [r[0] for r in ws.db.execute(
-        "SELECT label FROM lines WHERE filing_id = ? AND state = 'signed' ORDER BY seq", (filing_id,))]
+    return samples_db.signed_labels(ws, filing_id)
 
 
 @dataclass
@@ -57,8 +58,7 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
     if not frame:
         raise UserError("no signed lines to sample yet; ingest the petition first")
     fhash = frame_hash(frame)
-    prior = ws.query("SELECT id, round, seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = ? ORDER BY round",
-                     (filing_id, purpose))
+    prior = samples_db.rounds(ws, filing_id, purpose)
     if prior:
         if prior[0]["seed"] != seed:
             raise UserError(f"this filing's sample was drawn with seed {prior[0]['seed']!r}; later rounds must use the same seed")
@@ -66,25 +66,21 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
             raise UserError("the set of signed lines changed since the first round; the sample cannot be extended")
         if size is None:
             raise UserError("say how many more lines to draw for a further round")
-    already = [r[0] for r in ws.db.execute(
-        "SELECT l.label FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))]
+    already = samples_db.drawn_labels(ws, filing_id, purpose)
     if size is None:
         size = sample_size(len(frame), filing.ruleset)
     # draw_sample checks that earlier rounds are the start of this seed's order.
     new = [(d.id, d.ticket) for d in draw_sample_ids(frame, seed, size, already=already)]
     round_no = (prior[-1]["round"] + 1) if prior else 1
-    ids = dict(ws.db.execute("SELECT label, id FROM lines WHERE filing_id = ?", (filing_id,)).fetchall())
+    ids = samples_db.line_ids_by_label(ws, filing_id)
     with ws.transaction():
-        sid = int(ws.db.execute(
-            "INSERT INTO samples (filing_id, purpose, round, seed, frame_hash, frame_size, size, params_json, created_at, created_by) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (filing_id, purpose, round_no, seed, fhash, len(frame), len(new),
-             canonical_json({"ruleset": filing.ruleset.id, "construction": "consistent_sampler sha256, without replacement"}),
-             now_utc(), user)).lastrowid)
-        ws.db.conn.executemany(
-            "INSERT INTO sample_items (sample_id, line_id, rank, ticket) VALUES (?, ?, ?, ?)",
-            [(sid, ids[lid], len(already) + i + 1, t) for i, (lid, t) in enumerate(new)])
+        sid = samples_db.add_sample(
+            ws, filing_id=filing_id, purpose=purpose, round_no=round_no, seed=seed, frame_hash=fhash,
+            frame_size=len(frame), size=len(new),
+            params_json=canonical_json({"ruleset": filing.ruleset.id,
+                                        "construction": "consistent_sampler sha256, without replacement"}),
+            created_at=now_utc(), created_by=user)
+        samples_db.add_items(ws, [(sid, ids[lid], len(already) + i + 1, t) for i, (lid, t) in enumerate(new)])
         ws.log_event("sample_drawn", user=user, filing_id=filing_id,
                      payload={"sample_id": sid, "purpose": purpose, "round": round_no, "seed": seed,
                               "frame_hash": fhash, "frame_size": len(frame), "size": len(new),
@@ -93,10 +89,7 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
 
 
 def sample_items(ws: Workspace, filing_id: int, purpose: str = "count") -> pl.DataFrame:
-    rows = ws.query(
-        "SELECT i.line_id AS line_db_id, l.label AS line_id, i.rank, i.ticket, s.round FROM sample_items i "
-        "JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))
+    rows = samples_db.items(ws, filing_id, purpose)
     schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "rank": pl.Int64, "ticket": pl.Utf8, "round": pl.Int64}
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
@@ -139,7 +132,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     """The filing's count as it stands: raw count, valid/invalid/pending,
     invalid by reason, and for sampled filings the projection and outcome.
 
-    `status` is :func:`petitions.rulings.line_status` of the filing when the
+    `status` is :func:`petitions.status.line_status` of the filing when the
     caller has it already (it is the expensive part on a large filing).
     """
     from petitions.stages.filings import get_filing
@@ -163,8 +156,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     items = sample_items(ws, filing_id)
     full_count_ordered = full_count_order(ws, filing_id) is not None
     if items.height and not full_count_ordered:
-        first = ws.db.execute("SELECT seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = 'count' "
-                              "ORDER BY round LIMIT 1", (filing_id,)).fetchone()
+        first_round = samples_db.rounds(ws, filing_id, "count")[0]
         s = _sample_validity(items.join(status.drop("line_id"), on="line_db_id", how="left").sort("rank"))
         # Duplicates found in the sample: lines whose confirmed voter appears
         # earlier in the sample (filing order decides "earlier").
@@ -176,7 +168,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
         res.sample_valid = int((s["sample_status"] == "valid").sum())
         res.sample_duplicates = dups
         res.sample_pending = int((s["sample_status"] == "needs_review").sum())
-        res.seed, res.frame_hash = first
+        res.seed, res.frame_hash = first_round["seed"], first_round["frame_hash"]
         proj = project(res.raw_count, res.sample_size, res.sample_valid, dups)
         res.projection = _jsonable(proj)
         if filing.required:
@@ -195,9 +187,9 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
 
 def full_count_order(ws: Workspace, filing_id: int) -> dict | None:
     """The event that escalated this filing to a full count, if any."""
-    row = ws.db.execute("SELECT id, ts, user, payload_json FROM events WHERE filing_id = ? AND kind = "
-                        "'full_count_ordered' ORDER BY id DESC LIMIT 1", (filing_id,)).fetchone()
-    return None if row is None else {"event_id": row[0], "ts": row[1], "user": row[2], **json.loads(row[3])}
+    row = reports_db.latest_event(ws, filing_id, "full_count_ordered")
+    return None if row is None else {"event_id": row["id"], "ts": row["ts"], "user": row["user"],
+                                     **json.loads(row["payload_json"])}
 
 
 def order_full_count(ws: Workspace, filing_id: int, *, user: str, reason: str | None = None) -> dict:

@@ -32,6 +32,8 @@ from petitions.errors import UserError
 from petitions.law.reasons import REASONS, label as reason_label
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import reports as reports_db
+from petitions.store import samples as samples_db
 
 __all__ = ["CertifyResult", "Tallies", "count_lines", "certificate_data", "certify", "tallies",
            "export_lines_csv", "export_tallies_csv", "proponent_export", "ProponentExport", "export_events_csv",
@@ -64,7 +66,7 @@ def count_lines(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = 
     Returns
     -------
     pl.DataFrame
-        :func:`petitions.rulings.line_status` columns plus ``count_status``
+        :func:`petitions.status.line_status` columns plus ``count_status``
         (``valid`` / ``invalid`` / ``needs_review``) and ``sample_rank``
         (null in a full count), in sample order or filing order.
     """
@@ -209,9 +211,8 @@ def last_certification(ws: Workspace, filing_id: int) -> dict | None:
     """The payload of the filing's newest ``certified`` event (None if never certified)."""
     import json
 
-    row = ws.db.execute("SELECT payload_json FROM events WHERE kind = 'certified' AND filing_id = ? "
-                        "ORDER BY id DESC LIMIT 1", (filing_id,)).fetchone()
-    return json.loads(row[0]) if row else None
+    row = reports_db.latest_event(ws, filing_id, "certified")
+    return json.loads(row["payload_json"]) if row else None
 
 
 # ---------------------------------------------------------------------------
@@ -235,8 +236,7 @@ class Tallies:
 def tallies(ws: Workspace, filing_id: int) -> Tallies:
     """Per-section and per-circulator counts of every line's final status."""
     status = line_status(ws, filing_id)
-    circ = pl.DataFrame(ws.query("SELECT number AS section, COALESCE(circulator_name, '(unknown)') AS circulator "
-                                 "FROM sections WHERE filing_id = ? ORDER BY number", (filing_id,)),
+    circ = pl.DataFrame(reports_db.circulators(ws, filing_id),
                         schema={"section": pl.Int64, "circulator": pl.String}, orient="row")
     st = status.join(circ, on="section", how="left").with_columns(pl.col("circulator").fill_null("(unknown)"))
     signed = pl.col("state") == "signed"
@@ -319,18 +319,14 @@ def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int 
     """
     import csv
 
-    sql = "SELECT id, ts, user, kind, filing_id, line_id, payload_json, prev_hash, hash FROM events"
-    params: tuple = ()
-    if filing_id is not None:
-        sql += " WHERE filing_id = ?"
-        params = (filing_id,)
-    cur = ws.db.execute(sql + " ORDER BY id", params)
+    cols = reports_db.EVENT_COLUMNS
+    rows = reports_db.events(ws, filing_id)
     path = Path(path)
     with atomic_write(path) as fh:
         w = csv.writer(fh)
-        w.writerow([d[0] for d in cur.description])
-        for row in cur:
-            w.writerow(["" if v is None else v for v in row])
+        w.writerow(cols)
+        for row in rows:
+            w.writerow(["" if row[c] is None else row[c] for c in cols])
     return path
 
 
@@ -352,10 +348,7 @@ def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) ->
 
     from petitions.atomic import atomic_write
 
-    rows = ws.query(
-        "SELECT s.round, i.rank, l.label AS line_id, i.ticket, s.seed, s.frame_hash, s.frame_size "
-        "FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = 'count' ORDER BY i.rank", (filing_id,))
+    rows = samples_db.published_items(ws, filing_id)
     cols = ["round", "rank", "line_id", "ticket", "seed", "frame_hash", "frame_size"]
     with atomic_write(path) as fh:
         w = csv.DictWriter(fh, fieldnames=cols)
@@ -436,8 +429,7 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
     lines = count_lines(ws, filing_id).filter(
         (pl.col("count_status") == "invalid") & ~pl.col("reason").fill_null("other").is_in(not_signatures)).sort("seq")
     ids = lines["line_db_id"].to_list()
-    hashes = {r["id"]: r for r in ws.query_in(
-        "SELECT id, signature_hash, name_hash, address_hash FROM lines WHERE id IN ({ids})", ids)}
+    hashes = {r["id"]: r for r in reports_db.crop_hashes(ws, ids)}
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent))
     try:

@@ -1,61 +1,51 @@
-"""Every line's status: its determination and its rulings, resolved."""
-from __future__ import annotations
+"""Every line's status: its determination and its rulings, resolved.
 
-import json
+Two named reads (the lines with their current determination, match and
+signature score; the rulings in order) go straight into polars frames, and
+:func:`petitions.law.resolution.resolve_frame` resolves every line at once.
+:func:`petitions.law.resolution.resolve` is the one-line reference it is
+tested against.
+"""
+from __future__ import annotations
 
 import polars as pl
 
-from petitions.law.resolution import resolve
+from petitions.law.resolution import resolve_frame
 from petitions.store import Workspace
+from petitions.store import status as status_db
+
+# What the line read gives, column by column.
+_LINES = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "section": pl.Int64, "page": pl.Int64,
+          "number": pl.Int64, "state": pl.Utf8, "determination": pl.Utf8, "reasons_json": pl.Utf8,
+          "det_level": pl.Utf8, "voter_id": pl.Utf8, "match_status": pl.Utf8, "match_score": pl.Float64,
+          "sig_score": pl.Float64, "sig_decision": pl.Utf8}
+_RULINGS = {"line_db_id": pl.Int64, "user": pl.Utf8, "action": pl.Utf8, "reason_code": pl.Utf8}
+
+# The frame line_status returns, in this column order.
+STATUS_SCHEMA = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "section": pl.Int64,
+                 "page": pl.Int64, "number": pl.Int64, "state": pl.Utf8, "determination": pl.Utf8,
+                 "voter_id": pl.Utf8, "match_status": pl.Utf8, "match_score": pl.Float64, "sig_score": pl.Float64,
+                 "sig_decision": pl.Utf8, "det_reasons": pl.List(pl.Utf8), "det_level": pl.Utf8, "level": pl.Utf8,
+                 "status": pl.Utf8, "reason": pl.Utf8}
 
 
 def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
     """Every line of a filing with its determination and final status.
 
     Columns: line_db_id, line_id (label), seq, section, page, number, state,
-    determination, det_reasons (list[str]), level, status, reason, voter_id,
-    match_status, match_score, sig_score, sig_decision.
+    determination, voter_id, match_status, match_score, sig_score,
+    sig_decision, det_reasons (list[str]), det_level, level, status, reason;
+    one row per line in filing order (``seq``).
     """
     from petitions.law.rules import RuleSet
 
-    rs = RuleSet.from_json(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
-    rows = ws.query(
-        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, s.number AS section, p.number AS page, l.number, l.state, "
-        "d.determination, d.reasons_json, d.level AS det_level, m.voter_id, m.status AS match_status, "
-        "m.score AS match_score, sg.score AS sig_score, sg.decision AS sig_decision "
-        "FROM lines l JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
-        "LEFT JOIN current_determination d ON d.line_id = l.id LEFT JOIN current_match m ON m.line_id = l.id "
-        "LEFT JOIN current_signature sg ON sg.line_id = l.id "
-        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
-    ruled: dict[int, list[dict]] = {}
-    for r in ws.query("SELECT r.line_id, r.user, r.action, r.reason_code, r.kind FROM rulings r "
-                      "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind != 'audit' "
-                      "ORDER BY r.id", (filing_id,)):
-        ruled.setdefault(r["line_id"], []).append(r)
-    out = []
-    for r in rows:
-        reasons = json.loads(r["reasons_json"]) if r["reasons_json"] else []
-        if r["line_db_id"] in ruled:
-            status, reason, level = resolve(ruled[r["line_db_id"]], r["determination"], reasons, rs.rejections_required)
-        else:
-            status = r["determination"] or "needs_review"
-            reason = reasons[0] if (status != "valid" and reasons) else None
-            level = "auto" if status != "needs_review" else "review"
-        out.append({**{k: r[k] for k in ("line_db_id", "line_id", "seq", "section", "page", "number", "state",
-                                         "determination", "voter_id", "match_status", "match_score", "sig_score",
-                                         "sig_decision")},
-                    "det_reasons": reasons, "det_level": r["det_level"], "level": level,
-                    "status": status, "reason": reason})
-    schema = {"line_db_id": pl.Int64, "line_id": pl.Utf8, "seq": pl.Int64, "section": pl.Int64, "page": pl.Int64,
-              "number": pl.Int64, "state": pl.Utf8, "determination": pl.Utf8, "voter_id": pl.Utf8,
-              "match_status": pl.Utf8, "match_score": pl.Float64, "sig_score": pl.Float64, "sig_decision": pl.Utf8,
-              "det_reasons": pl.List(pl.Utf8), "det_level": pl.Utf8, "level": pl.Utf8, "status": pl.Utf8,
-              "reason": pl.Utf8}
-    return pl.DataFrame(out, schema=schema, orient="row") if out else pl.DataFrame(schema=schema)
-
-
-
-
-
-
-
+    rs = RuleSet.from_json(status_db.filing_ruleset_json(ws, filing_id))
+    lines = pl.from_dicts(status_db.status_lines(ws, filing_id), schema=_LINES)
+    rulings = pl.from_dicts(status_db.status_rulings(ws, filing_id), schema=_RULINGS)
+    no_reasons = pl.lit([], dtype=pl.List(pl.Utf8))
+    lines = lines.with_columns(
+        # A line without a determination (or an empty reasons text) has no reasons, not a null list.
+        pl.when(pl.col("reasons_json").fill_null("") == "").then(no_reasons)
+        .otherwise(pl.col("reasons_json").str.json_decode(pl.List(pl.Utf8))).alias("det_reasons"))
+    return resolve_frame(lines, rulings, rs.rejections_required).select(
+        [pl.col(c).cast(t) for c, t in STATUS_SCHEMA.items()])

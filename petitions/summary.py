@@ -9,12 +9,14 @@ from petitions.counting import count_result, sample_items
 from petitions.stages.filings import get_filing
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import samples as samples_db
+from petitions.store import status as status_db
 
 
 def dashboard(ws: Workspace, filing_id: int) -> dict:
     """Everything the dashboard shows for a filing.
 
-    The :func:`petitions.demo.summarize` counts (raw count, valid / invalid /
+    The :func:`summarize` counts (raw count, valid / invalid /
     pending, by reason, sampling state and projection) plus ``sections``
     (per-section progress) and ``reviewers`` (rulings per person, by action).
     """
@@ -40,18 +42,13 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
         out["sections"] = sec.to_dicts()
     else:
         out["sections"] = []
-    out["reviewers"] = ws.query(
-        "SELECT r.user, r.role, COUNT(*) AS rulings, SUM(r.action = 'accept') AS accepted, "
-        "SUM(r.action = 'reject') AS rejected, SUM(r.action = 'escalate') AS escalated, "
-        "SUM(r.kind = 'audit') AS audits FROM rulings r JOIN lines l ON l.id = r.line_id "
-        "WHERE l.filing_id = ? AND r.action != 'reopen' GROUP BY r.user, r.role ORDER BY r.user", (filing_id,))
+    out["reviewers"] = status_db.reviewer_counts(ws, filing_id)
     return out
 
 
 def samples_of(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's drawn samples (every round, both purposes), oldest first."""
-    return ws.query("SELECT id, purpose, round, seed, frame_hash, frame_size, size, created_at, created_by "
-                    "FROM samples WHERE filing_id = ? ORDER BY purpose, round", (filing_id,))
+    return samples_db.samples(ws, filing_id)
 
 
 def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,

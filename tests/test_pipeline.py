@@ -48,7 +48,15 @@ def test_demo_runs_every_stage_and_agrees_with_truth(demo):
     c = s["count"]
     assert c["method"] == "random_sample" and c["seed"] == f"demo-{SEED}"
     assert c["sample_size"] == c["raw_count"]  # n = max(500, 3%) capped at N
-    assert c["projection"]["projected_valid"] >= 0
+    # The projection is 2 CCR §20530-20532 applied to the sample's counts; the
+    # sample is the whole frame, so A = 1 and duplicates carry no weight.
+    from petitions.law.projection import project
+
+    expected = project(c["raw_count"], c["sample_size"], c["sample_valid"], c["sample_duplicates"])
+    assert expected.duplicate_estimate == 0
+    assert c["projection"]["projected_valid"] == expected.projected_valid
+    assert c["projection"]["uncorrected"] == expected.uncorrected
+    assert c["projection"]["valid_in_sample"] == c["sample_valid"] > 0
 
 
 def test_store_holds_every_stage_and_the_log_verifies(demo):

@@ -193,11 +193,12 @@ def _audit_queue(args) -> int:
 
 def _audit_rule(args) -> int:
     from petitions.audit import record_audit
+    from petitions.store import status as status_db
 
     action = "accept" if args.accept else "reject" if args.reject else "escalate"
     with _open(args) as ws:
         filing = _filing(ws, args)
-        line_id = ws.scalar("SELECT id FROM lines WHERE filing_id = ? AND label = ?", (filing.id, args.line))
+        line_id = status_db.line_db_id(ws, filing.id, args.line)
         if line_id is None:
             raise UserError(f"no line {args.line!r} in filing {filing.name!r}")
         res = record_audit(ws, line_id, user=_user(args, ws), action=action, reason_code=args.reject, note=args.note)

@@ -7,6 +7,8 @@ compares it. No store: callers read the rulings and pass them in.
 """
 from __future__ import annotations
 
+import polars as pl
+
 from petitions.law.reasons import REASONS
 
 
@@ -76,3 +78,99 @@ def decision_in_force(rulings: list[dict], determination: str | None, det_reason
         if last is not None:
             return last["user"], ACTION_DECISION[last["action"]], last["reason_code"], last["id"]
     return None
+
+
+def resolve_frame(lines: pl.DataFrame, rulings: pl.DataFrame, rejections_required: int) -> pl.DataFrame:
+    """Final status of many lines at once: :func:`resolve` as polars expressions.
+
+    Only a line's last ruling decides its state, with one exception that
+    reaches back: a rejection needs ``rejections_required`` distinct
+    rejecters (one when the reason is not on signature grounds) counted
+    since the line's last accept or reopen, the two rulings that clear
+    earlier rejections. So the whole filing resolves from one group-by over
+    its rulings.
+
+    Parameters
+    ----------
+    lines : pl.DataFrame
+        One row per line: ``line_db_id`` (Int64), ``determination`` (Utf8,
+        null when triage has not run) and ``det_reasons`` (List(Utf8), null
+        or empty when none), plus any other columns.
+    rulings : pl.DataFrame
+        The lines' rulings (audits left out) in the order they were made:
+        ``line_db_id``, ``user``, ``action`` and ``reason_code``.
+    rejections_required : int
+        Distinct people whose rejection on signature grounds makes a line
+        invalid (the rule set's second-person rule).
+
+    Returns
+    -------
+    pl.DataFrame
+        `lines`, in its order, with ``status``, ``reason`` and ``level``
+        (Utf8) added: for every row exactly what :func:`resolve` gives.
+
+    Raises
+    ------
+    KeyError
+        A rejection's reason code is not in :data:`REASONS`, as in :func:`resolve`.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> lines = pl.DataFrame({"line_db_id": [1, 2], "determination": ["needs_review", "valid"],
+    ...                       "det_reasons": [["signature_mismatch"], []]})
+    >>> rulings = pl.DataFrame({"line_db_id": [1], "user": ["a"], "action": ["reject"],
+    ...                         "reason_code": ["signature_mismatch"]})
+    >>> resolve_frame(lines, rulings, 2)["level"].to_list()
+    ['second_opinion', 'auto']
+    """
+    col = pl.col
+    rulings = rulings.select(
+        col("line_db_id").cast(pl.Int64), col("user").cast(pl.Utf8), col("action").cast(pl.Utf8),
+        col("reason_code").cast(pl.Utf8))
+    rejected_codes = rulings.filter(col("action") == "reject")["reason_code"].unique().to_list()
+    unknown = [c for c in rejected_codes if c not in REASONS]
+    if unknown:
+        raise KeyError(unknown[0])
+    signature_codes = [c for c, r in REASONS.items() if r.signature_grounds]
+    reset = col("action").is_in(["accept", "reopen"])
+    order = pl.int_range(pl.len()).over("line_db_id")
+    last = (
+        rulings
+        .with_columns(order.alias("_i"))
+        # Rejections count from the line's last accept or reopen on.
+        .with_columns(pl.when(reset).then(col("_i")).otherwise(-1).max().over("line_db_id").alias("_reset_at"))
+        .group_by("line_db_id")
+        .agg(
+            col("action").last().alias("_action"),
+            col("reason_code").last().alias("_code"),
+            col("user").filter((col("action") == "reject") & (col("_i") > col("_reset_at")))
+            .n_unique().alias("_rejecters"),
+        )
+    )
+    base_status = col("determination").fill_null("needs_review")
+    base_reason = pl.when(base_status != "valid").then(col("det_reasons").list.first())
+    base_level = pl.when(base_status != "needs_review").then(pl.lit("auto")).otherwise(pl.lit("review"))
+    act = col("_action")
+    needed = pl.when(col("_code").is_in(signature_codes)).then(pl.lit(int(rejections_required))).otherwise(1)
+    rejected = (act == "reject") & (col("_rejecters") >= needed)
+    ruled_status = (pl.when(act == "accept").then(pl.lit("valid"))
+                    .when(act == "escalate").then(pl.lit("needs_review"))
+                    .when(act == "reject").then(pl.when(rejected).then(pl.lit("invalid"))
+                                                .otherwise(pl.lit("needs_review"))))
+    ruled_reason = pl.when(act.is_in(["escalate", "reject"])).then(col("_code"))
+    ruled_level = (pl.when(act == "accept").then(pl.lit("ruled"))
+                   .when(act == "escalate").then(pl.lit("escalated"))
+                   .when(act == "reject").then(pl.when(rejected).then(pl.lit("ruled"))
+                                               .otherwise(pl.lit("second_opinion"))))
+    # No ruling, or a reopen last: the determination stands.
+    from_determination = act.is_null() | (act == "reopen")
+    return (
+        lines.join(last, on="line_db_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(from_determination).then(base_status).otherwise(ruled_status).cast(pl.Utf8).alias("status"),
+            pl.when(from_determination).then(base_reason).otherwise(ruled_reason).cast(pl.Utf8).alias("reason"),
+            pl.when(from_determination).then(base_level).otherwise(ruled_level).cast(pl.Utf8).alias("level"),
+        )
+        .drop("_action", "_code", "_rejecters")
+    )

@@ -1,0 +1,46 @@
+"""Named reads behind every line's status and the dashboard's per-reviewer counts."""
+from __future__ import annotations
+
+from petitions.store.workspace import Workspace
+
+
+def filing_ruleset_json(ws: Workspace, filing_id: int) -> str | None:
+    """The filing's rule set as stored (JSON text), or None for an unknown filing."""
+    return ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,))
+
+
+def status_lines(ws: Workspace, filing_id: int) -> list[dict]:
+    """Every line of the filing in filing order with its current determination, match and signature score."""
+    return ws._rows(
+        "SELECT l.id AS line_db_id, l.label AS line_id, l.seq, s.number AS section, p.number AS page, l.number, "
+        "l.state, d.determination, d.reasons_json, d.level AS det_level, m.voter_id, m.status AS match_status, "
+        "m.score AS match_score, sg.score AS sig_score, sg.decision AS sig_decision "
+        "FROM lines l JOIN sections s ON s.id = l.section_id LEFT JOIN pages p ON p.id = l.page_id "
+        "LEFT JOIN current_determination d ON d.line_id = l.id LEFT JOIN current_match m ON m.line_id = l.id "
+        "LEFT JOIN current_signature sg ON sg.line_id = l.id "
+        "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
+
+
+def status_rulings(ws: Workspace, filing_id: int) -> list[dict]:
+    """The filing's rulings other than audits, oldest first: line_db_id, user, action, reason_code."""
+    return ws._rows(
+        "SELECT r.line_id AS line_db_id, r.user AS user, r.action, r.reason_code FROM rulings r "
+        "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind <> 'audit' "
+        "ORDER BY r.id", (filing_id,))
+
+
+def reviewer_counts(ws: Workspace, filing_id: int) -> list[dict]:
+    """Rulings per person on the filing (reopenings left out), by action, with their audits."""
+    return ws._rows(
+        "SELECT r.user AS user, r.role, COUNT(*) AS rulings, "
+        "SUM(CASE WHEN r.action = 'accept' THEN 1 ELSE 0 END) AS accepted, "
+        "SUM(CASE WHEN r.action = 'reject' THEN 1 ELSE 0 END) AS rejected, "
+        "SUM(CASE WHEN r.action = 'escalate' THEN 1 ELSE 0 END) AS escalated, "
+        "SUM(CASE WHEN r.kind = 'audit' THEN 1 ELSE 0 END) AS audits "
+        "FROM rulings r JOIN lines l ON l.id = r.line_id "
+        "WHERE l.filing_id = ? AND r.action <> 'reopen' GROUP BY r.user, r.role ORDER BY r.user", (filing_id,))
+
+
+def line_db_id(ws: Workspace, filing_id: int, label: str) -> int | None:
+    """The database id of the filing's line printed as `label`, or None."""
+    return ws._scalar("SELECT id FROM lines WHERE filing_id = ? AND label = ?", (filing_id, label))
