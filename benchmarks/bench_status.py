@@ -188,7 +188,7 @@ def _split(ws: Workspace, fid: int) -> tuple[float, float]:
     t0 = time.perf_counter()
     rs = RuleSet.from_json(status_db.filing_ruleset_json(ws, fid))
     lines = pl.from_dicts(status_db.status_lines(ws, fid), schema=status._LINES)
-    rulings = pl.from_dicts(status_db.status_rulings(ws, fid), schema=status._RULINGS)
+    rulings = pl.from_dicts(status_db.status_rulings(ws, fid), schema=status._RULINGS).drop("id")
     t1 = time.perf_counter()
     # (line_status also turns a missing determination's null reasons into []; the cost is the decode.)
     lines = lines.with_columns(pl.col("reasons_json").str.json_decode(pl.List(pl.Utf8)).alias("det_reasons"))
@@ -218,6 +218,7 @@ def main(argv: list[str] | None = None) -> dict:
                 old = line_status_loop(ws, fid)
                 old_t.append(time.perf_counter() - t0)
                 old_c.append(time.process_time() - c0)
+                ws.memo.clear()  # a cold read: nothing kept from the call before
                 t0, c0 = time.perf_counter(), time.process_time()
                 new = line_status(ws, fid)
                 new_t.append(time.perf_counter() - t0)
@@ -226,6 +227,19 @@ def main(argv: list[str] | None = None) -> dict:
                 reads_t.append(r)
                 resolve_t.append(s)
             equal = old.equals(new)
+            # The dashboard's case: a refresh after one more ruling, with the
+            # frame of the refresh before kept on the connection.
+            after_t, after_equal = [], True
+            pending = new.filter(pl.col("status") == "needs_review")["line_db_id"].to_list()
+            for lid in pending[: args.repeat]:
+                with ws.transaction():
+                    ws._insert("INSERT INTO rulings (line_id, user, role, kind, action, shown_json, created_at) "
+                               "VALUES (?, 'rev1', 'reviewer', 'review', 'accept', '{}', ?) RETURNING id",
+                               (lid, now_utc()))
+                t0 = time.perf_counter()
+                warm = line_status(ws, fid)
+                after_t.append(time.perf_counter() - t0)
+                after_equal &= warm.equals(line_status_loop(ws, fid))
             statuses = {r["status"]: r["len"] for r in new.group_by("status").len().iter_rows(named=True)}
             levels = {r["level"]: r["len"] for r in new.group_by("level").len().iter_rows(named=True)}
         finally:
@@ -243,10 +257,13 @@ def main(argv: list[str] | None = None) -> dict:
                        "median_cpu_seconds": round(statistics.median(new_c), 4),
                        "reads_median_seconds": round(statistics.median(reads_t), 4),
                        "resolve_median_seconds": round(statistics.median(resolve_t), 4)},
+        "after_a_ruling": {"median_seconds": round(statistics.median(after_t), 4),
+                           "all_seconds": [round(t, 4) for t in after_t], "frames_equal": bool(after_equal)},
         "speedup": round(med_old / med_new, 2),
-        "frames_equal": bool(equal),
+        "frames_equal": bool(equal and after_equal),
         "target_seconds": TARGET_SECONDS,
-        "meets_target": bool(med_new <= TARGET_SECONDS),
+        "meets_target_cold": bool(med_new <= TARGET_SECONDS),
+        "meets_target_after_a_ruling": bool(statistics.median(after_t) <= TARGET_SECONDS),
         "machine": {"cpus": os.cpu_count(), "load_avg_1m": round(os.getloadavg()[0], 2),
                     "python": platform.python_version(), "polars": pl.__version__, "platform": platform.platform()},
     }

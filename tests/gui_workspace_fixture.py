@@ -117,7 +117,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
         vdir.mkdir(parents=True, exist_ok=True)
         voters.write_parquet(vdir / "tiny.parquet")
         with ws.transaction():
-            vf_id = int(ws.db.execute(
+            vf_id = int(ws._db.execute(
                 "INSERT INTO voter_files (source_path, source_sha256, parquet_path, rows, imported_at, imported_by, active) "
                 "VALUES ('tiny.csv', 'x', 'voterfiles/tiny.parquet', ?, ?, ?, 1)",
                 (voters.height, now_utc(), SUPERVISOR)).lastrowid)
@@ -126,10 +126,10 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
             required=12, filing_date=_dt.date(2025, 3, 1), circulation_start=_dt.date(2025, 1, 1),
             circulation_end=_dt.date(2025, 2, 28))
         if rejections_required is not None:
-            rs = json.loads(ws.scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
+            rs = json.loads(ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
             rs["rejections_required"] = rejections_required
             with ws.transaction():
-                ws.db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (json.dumps(rs), filing_id))
+                ws._db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (json.dumps(rs), filing_id))
         # exemplars: two per voter, oldest a paper card, newest an e-pad capture
         ex_rows = []
         for i, vid in enumerate(voters["voter_id"]):
@@ -137,9 +137,9 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 h = ws.crops.put_image(_signature(rng, style=i % 4))
                 ex_rows.append((vid, h, date, source, now_utc()))
         with ws.transaction():
-            ws.db.conn.executemany("INSERT INTO exemplars (voter_id, image_hash, captured_date, source, imported_at) "
+            ws._db.conn.executemany("INSERT INTO exemplars (voter_id, image_hash, captured_date, source, imported_at) "
                                    "VALUES (?, ?, ?, ?, ?)", ex_rows)
-            sec_id = int(ws.db.execute(
+            sec_id = int(ws._db.execute(
                 "INSERT INTO sections (filing_id, number, circulator_name) VALUES (?, 1, 'Circe Circulator')",
                 (filing_id,)).lastrowid)
         match_run = ws.start_run("match", filing_id=filing_id, user=SUPERVISOR, model_version="tiny")
@@ -158,7 +158,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 boxes.append((sig_box, name_box, addr_box))
             page_hash = ws.crops.put_image(page)
             with ws.transaction():
-                page_id = int(ws.db.execute(
+                page_id = int(ws._db.execute(
                     "INSERT INTO pages (section_id, number, width, height, dpi, skew_deg, rotation, image_hash, "
                     "segmentation_json) VALUES (?, ?, ?, ?, 200, 0, 0, ?, ?)",
                     (sec_id, page_no, PAGE_W, PAGE_H, page_hash,
@@ -181,7 +181,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 ah = None if blank else ws.crops.put_image(_text(address))
                 label = stages.line_label(1, page_no, k + 1)
                 with ws.transaction():
-                    lid = int(ws.db.execute(
+                    lid = int(ws._db.execute(
                         "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state, signature_box, "
                         "name_box, address_box, signature_hash, name_hash, address_hash, signature_ink) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -191,7 +191,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                     if blank:
                         det, reasons = "invalid", ["blank_line"]
                     else:
-                        ws.db.execute(
+                        ws._db.execute(
                             "INSERT INTO keyed_entries (line_id, name, address, city, zip, source, keyed_by, keyed_at) "
                             "VALUES (?, ?, ?, 'Los Angeles', '90012', 'fixture', ?, ?)",
                             (lid, name, address, SUPERVISOR, now_utc()))
@@ -200,13 +200,13 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                         if num == 7:
                             cands.append({"voter_id": "V021", "score": 0.45})
                             status, reason = "review", "ambiguous"
-                        ws.db.execute(
+                        ws._db.execute(
                             "INSERT INTO matches (line_id, run_id, voter_file_id, voter_id, score, status, reason, "
                             "name_level, address_level, candidates_json, details_json, model_version) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, 'exact', 'exact', ?, '{}', 'tiny')",
                             (lid, match_run, vf_id, vid, 0.9 if num != 7 else 0.5, status, reason, json.dumps(cands)))
                         score = 0.95 if num <= 4 else 0.30 + 0.02 * num
-                        ws.db.execute(
+                        ws._db.execute(
                             "INSERT INTO signature_scores (line_id, run_id, voter_id, score, decision, reason, "
                             "n_exemplars, model_version) VALUES (?, ?, ?, ?, ?, NULL, 2, 'tiny')",
                             (lid, sig_run, vid, score, "consistent" if num <= 4 else "review"))
@@ -214,7 +214,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                             det, reasons = "valid", []
                         else:
                             det, reasons = "needs_review", [REVIEW_REASONS[(num - 5) % len(REVIEW_REASONS)]]
-                    ws.db.execute(
+                    ws._db.execute(
                         "INSERT INTO determinations (line_id, determination, level, reasons_json, inputs_json, "
                         "ruleset_id, ruleset_version, created_at) VALUES (?, ?, ?, ?, '{}', 'ca-initiative', '2025.1', ?)",
                         (lid, det, det, json.dumps(reasons), now_utc()))

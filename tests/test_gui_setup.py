@@ -78,15 +78,15 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     assert len(notice.problems) >= 2 and notice.list.count() == len(notice.problems)
     assert all("row" in p and "column" in p for p in notice.problems)
     with Workspace(root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM voter_files") == 0
+        assert ws._scalar("SELECT COUNT(*) FROM voter_files") == 0
     dlg.path.setText(str(good))
     qtbot.mouseClick(dlg.ok_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not dlg.isVisible(), timeout=30_000)
 
     run(qtbot, win.import_exemplars(str(src / "county" / "exemplars.csv")))
     with Workspace(root) as ws:
-        assert ws.scalar("SELECT rows FROM voter_files WHERE active = 1") == len(rows) - 1
-        assert ws.scalar("SELECT COUNT(*) FROM exemplars") > 0
+        assert ws._scalar("SELECT rows FROM voter_files WHERE active = 1") == len(rows) - 1
+        assert ws._scalar("SELECT COUNT(*) FROM exemplars") > 0
 
     # New filing from a built-in rule set.
     dlg = win.new_filing()
@@ -99,7 +99,7 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     qtbot.mouseClick(dlg.ok_btn, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.session.filing_id is not None, timeout=30_000)
     with Workspace(root) as ws:
-        f = ws.query("SELECT name, ruleset_id, jurisdiction, required, filing_date, created_by FROM filings")
+        f = ws._rows("SELECT name, ruleset_id, jurisdiction, required, filing_date, created_by FROM filings")
     assert f[0]["name"] == "Measure X" and f[0]["ruleset_id"] == spec["ruleset"] and f[0]["required"] == 7
     assert f[0]["filing_date"] and f[0]["created_by"] == "clerk"
 
@@ -113,8 +113,8 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     assert any(p.startswith("junk.pdf:") for p in notice.problems)
     assert "section 1" in notice.message
     with Workspace(root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM sections") == len(scans)
-        n_signed = ws.scalar("SELECT COUNT(*) FROM lines WHERE state = 'signed'")
+        assert ws._scalar("SELECT COUNT(*) FROM sections") == len(scans)
+        n_signed = ws._scalar("SELECT COUNT(*) FROM lines WHERE state = 'signed'")
     run(qtbot, win.add_scan_folder(str(scans[0].parent)))
     assert "already ingested" in win.notices[-1].message
 
@@ -130,7 +130,7 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     qtbot.waitUntil(lambda: win.writer.pending == 0, timeout=30_000)
     assert len(k.lines) == n_signed - 1
     with Workspace(root) as ws:
-        keyed = ws.query("SELECT line_id, name, address, source FROM keyed_entries")
+        keyed = ws._rows("SELECT line_id, name, address, source FROM keyed_entries")
     assert keyed == [{"line_id": first, "name": "Maria Garcia", "address": "12 Main St", "source": "workbench"}]
 
     # Keyed entries CSV, then the pipeline.
@@ -139,8 +139,8 @@ def test_set_up_a_workspace_from_the_file_menu(qtbot, inputs, tmp_path):
     job = run(qtbot, win.run_pipeline(), timeout=120_000)
     assert job.error is None and not job.was_cancelled
     with Workspace(root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM current_keyed") == n_signed
-        assert ws.scalar("SELECT COUNT(DISTINCT line_id) FROM determinations") == ws.scalar(
+        assert ws._scalar("SELECT COUNT(*) FROM current_keyed") == n_signed
+        assert ws._scalar("SELECT COUNT(DISTINCT line_id) FROM determinations") == ws._scalar(
             "SELECT COUNT(*) FROM lines")
         assert ws.verify_chain().ok
     qtbot.waitUntil(lambda: "Measure X" in win.strip.text(), timeout=30_000)

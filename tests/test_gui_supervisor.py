@@ -71,7 +71,7 @@ def test_audit_undo_pressed_before_the_write_answers_undoes_that_ruling(qtbot, t
     sup._undo_audit()
     wait_idle(qtbot, sup)
     with Workspace(tiny.root) as ws:
-        rows = ws.query("SELECT line_id, action FROM rulings WHERE kind = 'audit' AND user = ? ORDER BY id",
+        rows = ws._rows("SELECT line_id, action FROM rulings WHERE kind = 'audit' AND user = ? ORDER BY id",
                         (SUPERVISOR,))
     assert [(r["line_id"], r["action"]) for r in rows] == [
         (queue[0], "accept"), (queue[1], "accept"), (queue[1], "reopen")]
@@ -127,7 +127,7 @@ def test_blind_qa_audit_agreement_and_routing(qtbot, tiny):
         decisions[lid] = "invalid"
     wait_idle(qtbot, sup)
     with Workspace(tiny.root) as ws:
-        audits = ws.query("SELECT line_id, user, action, reason_code FROM rulings WHERE kind = 'audit'")
+        audits = ws._rows("SELECT line_id, user, action, reason_code FROM rulings WHERE kind = 'audit'")
         st = {r["line_db_id"]: r["status"] for r in line_status(ws, tiny.filing_id).iter_rows(named=True)}
         rep = audit.agreement_report(ws, tiny.filing_id)
     assert {a["line_id"] for a in audits} == set(expected)
@@ -160,7 +160,7 @@ def test_blind_qa_audit_agreement_and_routing(qtbot, tiny):
     qtbot.waitUntil(lambda: "Sent back" in ag.routed.text(), timeout=20_000)
     wait_idle(qtbot, sup)
     with Workspace(tiny.root) as ws:
-        routed = ws.query("SELECT line_id FROM events WHERE kind = 'qa_disagreement_routed'")
+        routed = ws._rows("SELECT line_id FROM events WHERE kind = 'qa_disagreement_routed'")
         st = {r["line_db_id"]: r["status"] for r in line_status(ws, tiny.filing_id).iter_rows(named=True)}
         n_dis = audit.agreement_report(ws, tiny.filing_id).disagreements.height
     assert len(routed) == n_dis >= 4   # three accepts of the reviewer and the software's accept
@@ -182,7 +182,7 @@ def test_certify_refused_while_pending_then_certify_and_export(qtbot, demo, tmp_
     assert "still need review" in dlg.error.text() and dlg.isVisible()
     assert not pdf.exists()
     with Workspace(root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM events WHERE kind = 'certified'") == 0
+        assert ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'certified'") == 0
     dlg.close()
 
     # Rule every pending line (accept), then certify.
@@ -200,7 +200,7 @@ def test_certify_refused_while_pending_then_certify_and_export(qtbot, demo, tmp_
     wait_idle(qtbot, sup)
     assert pdf.exists() and pdf.read_bytes()[:4] == b"%PDF"
     with Workspace(root) as ws:
-        cert = json.loads(ws.scalar("SELECT payload_json FROM events WHERE kind = 'certified'"))
+        cert = json.loads(ws._scalar("SELECT payload_json FROM events WHERE kind = 'certified'"))
     assert cert["official"] == "Dean Logan" and cert["pdf"] == str(pdf)
     assert any("Certified" in n.message for n in sup.notices)
     qtbot.waitUntil(lambda: "Certified" in sup.supervisor.cert_state.text(), timeout=10_000)
@@ -244,7 +244,7 @@ def test_keying_a_chosen_line_with_candidates_as_you_type(qtbot, tiny):
                     timeout=10_000)
     line = tiny.line_ids[6]
     with Workspace(tiny.root) as ws:
-        label = ws.scalar("SELECT label FROM lines WHERE id = ?", (line,))
+        label = ws._scalar("SELECT label FROM lines WHERE id = ?", (line,))
     qtbot.keyClicks(k.goto, label.lower())
     qtbot.keyClick(k.goto, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: k.line is not None and k.line.line_db_id == line, timeout=10_000)
@@ -264,7 +264,7 @@ def test_keying_a_chosen_line_with_candidates_as_you_type(qtbot, tiny):
     qtbot.keyClick(k.fields["city"], Qt.Key.Key_Return)
     wait_idle(qtbot, win)
     with Workspace(tiny.root) as ws:
-        rows = ws.query("SELECT name, address, city, zip, date_signed, source, keyed_by FROM current_keyed "
+        rows = ws._rows("SELECT name, address, city, zip, date_signed, source, keyed_by FROM current_keyed "
                         "WHERE line_id = ?", (line,))
     assert rows == [{"name": "garc", "address": "240", "city": "Los Angeles", "zip": "", "date_signed": "2024-02-03",
                      "source": "workbench", "keyed_by": REVIEWER}]

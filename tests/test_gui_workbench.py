@@ -74,7 +74,7 @@ def test_keyboard_review_of_a_dozen_cases_with_undo(qtbot, tiny):
     assert panel.model.rowCount() == 3
     with Workspace(tiny.root) as ws:
         st = {r["line_db_id"]: r for r in line_status(ws, tiny.filing_id).iter_rows(named=True)}
-        rulings = ws.query("SELECT line_id, user, action, reason_code FROM rulings ORDER BY id")
+        rulings = ws._rows("SELECT line_id, user, action, reason_code FROM rulings ORDER BY id")
     assert len(rulings) == 13 and all(r["user"] == REVIEWER for r in rulings)
     assert rulings[-1]["action"] == "reopen" and rulings[-1]["line_id"] == ruled[-1]
     assert st[ruled[0]]["status"] == "valid"
@@ -104,7 +104,7 @@ def test_skip_next_previous_do_not_rule(qtbot, tiny):
     wait_case(qtbot, panel)
     assert panel.model.items[-1].line_db_id == first and panel.current == tiny.review_ids[1]
     with Workspace(tiny.root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 0
+        assert ws._scalar("SELECT COUNT(*) FROM rulings") == 0
     win.close()
 
 
@@ -122,7 +122,7 @@ def test_refused_ruling_puts_the_case_back(qtbot, tiny):
     assert "note" in panel.last_error
     assert panel.model.row_of(lid) >= 0 and panel.model.rowCount() == 14
     with Workspace(tiny.root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 0
+        assert ws._scalar("SELECT COUNT(*) FROM rulings") == 0
     win.close()
 
 
@@ -138,7 +138,7 @@ def test_a_line_opened_from_a_page_outside_the_queue_is_read_only(qtbot, tiny):
     wait_written(qtbot, panel)
     assert panel.model.rowCount() == 14 and panel.current == decided
     with Workspace(tiny.root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 0
+        assert ws._scalar("SELECT COUNT(*) FROM rulings") == 0
     win.close()
 
 
@@ -174,7 +174,7 @@ def test_a_case_ruled_elsewhere_stays_on_screen_read_only(qtbot, tiny):
     assert panel.current == panel.model.items[0].line_db_id
     wait_written(qtbot, panel)
     with Workspace(tiny.root) as ws:
-        assert ws.scalar("SELECT COUNT(*) FROM rulings") == 1
+        assert ws._scalar("SELECT COUNT(*) FROM rulings") == 1
     win.close()
 
 
@@ -194,7 +194,7 @@ def test_undo_shows_the_line_again_only_once_the_undo_has_landed(qtbot, tiny):
     qtbot.keyClick(panel, Qt.Key.Key_A)
     wait_written(qtbot, panel)
     with Workspace(tiny.root) as ws:
-        assert [r[0] for r in ws.db.execute("SELECT action FROM rulings ORDER BY id")] == ["accept", "reopen", "accept"]
+        assert [r[0] for r in ws._db.execute("SELECT action FROM rulings ORDER BY id")] == ["accept", "reopen", "accept"]
     win.close()
 
 
@@ -216,7 +216,7 @@ def test_undo_after_a_refused_ruling_undoes_the_lines_it_names(qtbot, tiny):
     rows = [it.line_db_id for it in panel.model.items]
     assert all(rows.count(x) == 1 for x in (l0, l1, l2))
     with Workspace(tiny.root) as ws:
-        undone = {r[0] for r in ws.db.execute("SELECT line_id FROM rulings WHERE action = 'reopen'")}
+        undone = {r[0] for r in ws._db.execute("SELECT line_id FROM rulings WHERE action = 'reopen'")}
     assert undone == {l0, l2}
     win.close()
 
@@ -280,7 +280,7 @@ def test_supervisor_escalations_queue(qtbot, tiny):
     qtbot.keyClick(sp, Qt.Key.Key_A)
     wait_written(qtbot, sp)
     with Workspace(tiny.root) as ws:
-        last = ws.query("SELECT user, kind, action FROM rulings ORDER BY id DESC LIMIT 1")[0]
+        last = ws._rows("SELECT user, kind, action FROM rulings ORDER BY id DESC LIMIT 1")[0]
     assert last == {"user": SUPERVISOR, "kind": "escalation", "action": "accept"}
     sup.close()
 

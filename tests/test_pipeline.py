@@ -68,7 +68,7 @@ def test_store_holds_every_stage_and_the_log_verifies(demo):
         assert all(v > 0 for v in counts.values()), counts
         assert counts["lines"] >= N
         assert ws.verify_chain().ok
-        kinds = {r[0] for r in ws.db.execute("SELECT DISTINCT kind FROM events")}
+        kinds = {r[0] for r in ws._db.execute("SELECT DISTINCT kind FROM events")}
         for k in ("voter_file_imported", "exemplars_imported", "filing_created", "document_ingested",
                   "keyed_entries_imported", "match_batch", "signature_batch", "triage", "sample_drawn"):
             assert k in kinds, k
@@ -249,7 +249,7 @@ def _set_ruleset(ws, filing_id, change) -> None:
     # behind the software's back: a rule set edited in place stands for a filing under other rules
     data = json.loads(ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (filing_id,)))
     change(data)
-    ws.db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (json.dumps(data), filing_id))
+    ws._db.execute("UPDATE filings SET ruleset_json = ? WHERE id = ?", (json.dumps(data), filing_id))
 
 
 def test_an_unchanged_rerun_matches_nothing_again(demo, tmp_path):

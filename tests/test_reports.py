@@ -52,7 +52,7 @@ def demo(tmp_path_factory):
     with pytest.raises(UserError) as refused:
         certify(ws, fid, user=SUPERVISOR, out_pdf=out / "early.pdf", official_name="Pat Clerk")
     sample = sample_items(ws, fid)["line_db_id"].to_list()
-    seq = dict(ws.db.execute("SELECT id, seq FROM lines WHERE filing_id = ?", (fid,)).fetchall())
+    seq = dict(ws._db.execute("SELECT id, seq FROM lines WHERE filing_id = ?", (fid,)).fetchall())
     sample.sort(key=seq.get)
     accepted, rejected = sample[:N_ACCEPT], {}
     for lid in accepted:
@@ -78,8 +78,8 @@ def test_certify_refuses_while_sample_lines_pending_and_for_reviewers(demo):
 def test_certificate_of_insufficiency_numbers_read_back_from_pdf(demo):
     ws, fid = demo["ws"], demo["fid"]
     n = len(demo["sample"])
-    raw = ws.scalar("SELECT COUNT(*) FROM lines WHERE filing_id = ? AND state = 'signed'", (fid,))
-    events_before = ws.scalar("SELECT COUNT(*) FROM events")
+    raw = ws._scalar("SELECT COUNT(*) FROM lines WHERE filing_id = ? AND state = 'signed'", (fid,))
+    events_before = ws._scalar("SELECT COUNT(*) FROM events")
     pdf_path = demo["out"] / "certificate.pdf"
     res = certify(ws, fid, user=SUPERVISOR, out_pdf=pdf_path, official_name="Pat Clerk",
                   official_title="City Clerk", office="Office of the City Clerk")
@@ -106,7 +106,7 @@ def test_certificate_of_insufficiency_numbers_read_back_from_pdf(demo):
     assert "Raw count (signed lines filed) 38" in flat and "Sample size 38" in flat
     assert "Pat Clerk, City Clerk" in text
     # The event holds the numbers and the PDF's hash, in the chain.
-    ev = ws.query("SELECT kind, user, payload_json FROM events WHERE id > ?", (events_before,))
+    ev = ws._rows("SELECT kind, user, payload_json FROM events WHERE id > ?", (events_before,))
     assert [e["kind"] for e in ev] == ["certified"] and ev[0]["user"] == SUPERVISOR
     p = json.loads(ev[0]["payload_json"])
     assert p["pdf_sha256"] == hashlib.sha256(pdf_path.read_bytes()).hexdigest() == res.sha256
@@ -119,7 +119,7 @@ def test_proponent_export_only_disqualified_lines_and_crops(demo, tmp_path):
     ws, fid = demo["ws"], demo["fid"]
     out = tmp_path / "for-proponents"
     rep = proponent_export(ws, fid, out, user=SUPERVISOR)
-    labels = dict(ws.db.execute("SELECT id, label FROM lines WHERE filing_id = ?", (fid,)).fetchall())
+    labels = dict(ws._db.execute("SELECT id, label FROM lines WHERE filing_id = ?", (fid,)).fetchall())
     rejected = {labels[k]: v for k, v in demo["rejected"].items()}
     accepted = {labels[k] for k in demo["accepted"]}
     assert rep.lines == len(rejected) == 30
@@ -149,7 +149,7 @@ def test_proponent_export_only_disqualified_lines_and_crops(demo, tmp_path):
     for line in sums:
         digest, name = line.split("  ", 1)
         assert hashlib.sha256((out / name).read_bytes()).hexdigest() == digest
-    assert ws.scalar("SELECT COUNT(*) FROM events WHERE kind = 'proponent_export' AND filing_id = ?", (fid,)) == 1
+    assert ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'proponent_export' AND filing_id = ?", (fid,)) == 1
     with pytest.raises(UserError, match="new or empty"):
         proponent_export(ws, fid, out)
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".part")]
@@ -158,7 +158,7 @@ def test_proponent_export_only_disqualified_lines_and_crops(demo, tmp_path):
 def test_lines_and_events_csv(demo, tmp_path):
     ws, fid = demo["ws"], demo["fid"]
     lines = pl.read_csv(export_lines_csv(ws, fid, tmp_path / "lines.csv"), infer_schema=False)
-    n_lines = ws.scalar("SELECT COUNT(*) FROM lines WHERE filing_id = ?", (fid,))
+    n_lines = ws._scalar("SELECT COUNT(*) FROM lines WHERE filing_id = ?", (fid,))
     assert lines.height == n_lines == 40
     assert lines.columns[:6] == ["line_id", "section", "page", "line", "state", "determination"]
     for c in ("status", "reason_code", "reason_label", "match_score", "signature_score", "voter_id"):
@@ -168,7 +168,7 @@ def test_lines_and_events_csv(demo, tmp_path):
     assert rej.height == 10 and set(rej["reason_label"]) == {"Signature does not compare"}
     assert set(lines.filter(pl.col("state") != "signed")["reason_code"]) <= {"blank_line", "struck_line"}
     ev = pl.read_csv(export_events_csv(ws, tmp_path / "events.csv"), infer_schema=False)
-    assert ev.height == ws.scalar("SELECT COUNT(*) FROM events")
+    assert ev.height == ws._scalar("SELECT COUNT(*) FROM events")
     assert ev.columns == ["id", "ts", "user", "kind", "filing_id", "line_id", "payload_json", "prev_hash", "hash"]
     assert (ev["prev_hash"][1:] == ev["hash"][:-1]).all()
     assert ev.filter(pl.col("kind") == "ruling").height == 38
@@ -186,11 +186,11 @@ def _sectioned_filing(ws: Workspace) -> int:
     with ws.transaction():
         made = []
         for sec, (circ, states) in plan.items():
-            sid = ws.db.execute("INSERT INTO sections (filing_id, number, circulator_name) VALUES (?, ?, ?)",
+            sid = ws._db.execute("INSERT INTO sections (filing_id, number, circulator_name) VALUES (?, ?, ?)",
                                 (fid, sec, circ)).lastrowid
-            pid = ws.db.execute("INSERT INTO pages (section_id, number) VALUES (?, 1)", (sid,)).lastrowid
+            pid = ws._db.execute("INSERT INTO pages (section_id, number) VALUES (?, 1)", (sid,)).lastrowid
             for i, what in enumerate(states, start=1):
-                lid = ws.db.execute(
+                lid = ws._db.execute(
                     "INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state) "
                     "VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (fid, sid, pid, line_label(sec, 1, i), line_seq(sec, 1, i), i,

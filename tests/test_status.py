@@ -16,6 +16,7 @@ from petitions.law.resolution import resolve, resolve_frame
 from petitions.law.rules import RuleSet
 from petitions.status import STATUS_SCHEMA, line_status
 from petitions.store import Workspace, now_utc
+
 from store_helpers import determine, filing_with_lines
 
 CODES = sorted(REASONS)
@@ -168,3 +169,30 @@ def test_dashboard_counts_rulings_per_person_by_action(ws):
         {"user": "ann", "role": "reviewer", "rulings": 3, "accepted": 1, "rejected": 1, "escalated": 1, "audits": 0},
         {"user": "bob", "role": "reviewer", "rulings": 1, "accepted": 1, "rejected": 0, "escalated": 0, "audits": 1},
     ]
+
+
+def test_a_kept_status_frame_follows_every_later_write(ws):
+    """line_status keeps its frame on the connection between refreshes: each
+    later ruling, determination, match or new line must show exactly as a
+    cold read would show it, from this connection or another one."""
+    fid, ids = filing_with_lines(ws, ["signed"] * 6)
+    for lid in ids:
+        determine(ws, lid, "needs_review", ["signature_mismatch"])
+
+    def same_as_cold():
+        kept = line_status(ws, fid)
+        ws.memo.clear()
+        assert kept.equals(line_status(ws, fid))
+        return kept
+
+    assert same_as_cold()["status"].to_list() == ["needs_review"] * 6
+    _rule(ws, ids[0], "ann", "accept")
+    assert same_as_cold()["status"][0] == "valid"
+    with Workspace(ws.root) as other:   # another workstation rules
+        _rule(other, ids[1], "ann", "reject", "not_registered")
+    assert same_as_cold()["status"][1] == "invalid"
+    determine(ws, ids[2], "valid", voter_id="V9")                  # a new determination and match
+    st = same_as_cold()
+    assert st["status"][2] == "valid" and st["voter_id"][2] == "V9"
+    fid2, more = filing_with_lines(ws, ["signed"])                 # lines of another filing change nothing here
+    assert same_as_cold().height == 6

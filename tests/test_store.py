@@ -21,7 +21,7 @@ def ws(tmp_path):
 
 def test_new_workspace_is_migrated_wal_with_foreign_keys(ws):
     assert ws.schema_version == [m.name for m in migrations._migrations]
-    tables = set(ws.db.table_names())
+    tables = set(ws._db.table_names())
     for t in ("filings", "sections", "pages", "lines", "voter_files", "exemplars", "keyed_entries", "matches",
               "signature_scores", "determinations", "rulings", "events", "samples", "sample_items", "runs"):
         assert t in tables, t
@@ -29,7 +29,7 @@ def test_new_workspace_is_migrated_wal_with_foreign_keys(ws):
     assert ws._scalar("PRAGMA foreign_keys") == 1
     with pytest.raises(sqlite3.IntegrityError):
         with ws.transaction():
-            ws.db.execute("INSERT INTO sections (filing_id, number) VALUES (999, 1)")
+            ws._db.execute("INSERT INTO sections (filing_id, number) VALUES (999, 1)")
 
 
 def test_reopening_applies_nothing_twice_and_keeps_data(tmp_path):
@@ -76,12 +76,12 @@ def test_event_chain_verifies_and_detects_tampering(ws):
     assert first["prev_hash"] == GENESIS_HASH
     # The log refuses edits...
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        ws.db.execute("UPDATE events SET payload_json = '{}' WHERE id = 3")
+        ws._db.execute("UPDATE events SET payload_json = '{}' WHERE id = 3")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        ws.db.execute("DELETE FROM events WHERE id = 3")
+        ws._db.execute("DELETE FROM events WHERE id = 3")
     # ...and someone who drops the trigger is still caught by the chain.
-    ws.db.execute("DROP TRIGGER events_append_only_u")
-    ws.db.execute("""UPDATE events SET payload_json = '{"i":99}' WHERE id = 4""")
+    ws._db.execute("DROP TRIGGER events_append_only_u")
+    ws._db.execute("""UPDATE events SET payload_json = '{"i":99}' WHERE id = 4""")
     check = ws.verify_chain()
     assert not check.ok and check.first_bad_id == 4 and "altered" in check.problem
 
@@ -96,7 +96,7 @@ def test_a_failed_transaction_leaves_nothing_behind(ws):
     before = ws._scalar("SELECT COUNT(*) FROM events")
     with pytest.raises(ZeroDivisionError):
         with ws.transaction():
-            ws.db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
+            ws._db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
             ws.log_event("user_added", user="ann", payload={"name": "bob"})
             1 / 0
     assert ws.user_role("bob") is None
@@ -107,10 +107,10 @@ def test_a_failed_transaction_leaves_nothing_behind(ws):
 def test_nested_transactions_are_savepoints(ws):
     ws.ensure_user("ann", "supervisor")
     with ws.transaction():
-        ws.db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
+        ws._db.execute("INSERT INTO users (name, role, created_at) VALUES ('bob', 'reviewer', 'now')")
         with pytest.raises(ValueError):
             with ws.transaction():
-                ws.db.execute("INSERT INTO users (name, role, created_at) VALUES ('cy', 'reviewer', 'now')")
+                ws._db.execute("INSERT INTO users (name, role, created_at) VALUES ('cy', 'reviewer', 'now')")
                 raise ValueError
     assert ws.user_role("bob") == "reviewer"
     assert ws.user_role("cy") is None

@@ -21,12 +21,24 @@ def status_lines(ws: Workspace, filing_id: int) -> list[dict]:
         "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
 
 
-def status_rulings(ws: Workspace, filing_id: int) -> list[dict]:
-    """The filing's rulings other than audits, oldest first: line_db_id, user, action, reason_code."""
+def status_rulings(ws: Workspace, filing_id: int, *, after: int = 0) -> list[dict]:
+    """The filing's rulings other than audits with id above `after`, oldest
+    first: id, line_db_id, user, action, reason_code."""
     return ws._rows(
-        "SELECT r.line_id AS line_db_id, r.user AS user, r.action, r.reason_code FROM rulings r "
-        "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind <> 'audit' "
-        "ORDER BY r.id", (filing_id,))
+        "SELECT r.id, r.line_id AS line_db_id, r.user AS user, r.action, r.reason_code FROM rulings r "
+        "JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? AND r.kind <> 'audit' AND r.id > ? "
+        "ORDER BY r.id", (filing_id, after))
+
+
+def change_stamp(ws: Workspace) -> dict:
+    """How many rows each table a line's status is made from holds: lines,
+    determinations, matches and signature scores (all only ever appended,
+    so a count changes with every write, whatever order writers commit
+    in), and the newest ruling."""
+    return ws._one(
+        "SELECT (SELECT COUNT(*) FROM lines) AS lines, (SELECT COUNT(*) FROM determinations) AS determinations, "
+        "(SELECT COUNT(*) FROM matches) AS matches, (SELECT COUNT(*) FROM signature_scores) AS signatures, "
+        "(SELECT COUNT(*) FROM rulings) AS n_rulings, (SELECT MAX(id) FROM rulings) AS rulings") or {}
 
 
 def reviewer_counts(ws: Workspace, filing_id: int) -> list[dict]:

@@ -212,16 +212,14 @@ class Workspace:
             self.db_path = db_path
             self.crops = CropStore(self.root / "crops")
         self._backend.migrate(migrations)
+        #: Per-connection memo for derived reads (e.g. line status), each
+        #: keyed on a change stamp it checks before reuse.
+        self.memo: dict = {}
 
     @property
     def backend(self) -> str:
         """``sqlite`` or ``postgresql``."""
         return self._backend.name
-
-    @property
-    def db(self):
-        """Transitional (issue 16): the SQLite database, for code not yet moved."""
-        return self._backend.db
 
     @property
     def _db(self):
@@ -295,17 +293,6 @@ class Workspace:
             part = ids[start:start + chunk]
             out.extend(self._rows(sql.format(ids=",".join("?" * len(part))), [*params, *part]))
         return out
-
-    # Transitional: the public spellings below go once no module outside the
-    # store calls them (issue 16).
-    def query(self, sql: str, params: Any = ()) -> list[dict]:
-        return self._rows(sql, params)
-
-    def query_in(self, sql: str, ids: Sequence[Any], *, chunk: int = 500) -> list[dict]:
-        return self._rows_in(sql, ids, chunk=chunk)
-
-    def scalar(self, sql: str, params: Any = ()) -> Any:
-        return self._scalar(sql, params)
 
     # -- event log -------------------------------------------------------
     def log_event(
