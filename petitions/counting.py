@@ -143,7 +143,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     status = line_status(ws, filing_id) if status is None else status
     signed = status.filter(pl.col("state") == "signed")
     by_reason = (status.filter(pl.col("status") == "invalid").group_by("reason").len()
-                 .sort("len", descending=True))
+                 .sort(["len", "reason"], descending=[True, False]))
     res = CountResult(
         method="full_count",
         raw_count=signed.height,

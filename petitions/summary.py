@@ -63,7 +63,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
     res = count_result(ws, filing_id, status=status)
     review = status.filter(pl.col("status") == "needs_review")
     review_reasons = (review.select(pl.col("det_reasons").list.first().fill_null("review").alias("r"))
-                      .group_by("r").len().sort("len", descending=True))
+                      .group_by("r").len().sort(["len", "r"], descending=[True, False]))
     out: dict = {
         "filing": filing.name, "ruleset": filing.ruleset.id, "required": filing.required,
         "lines": status.height,
