@@ -23,8 +23,11 @@ def _default_user() -> str:
 
 
 def _ws_arg(p, *, filing: bool = False) -> None:
-    p.add_argument("--workspace", "-w", required=True, type=Path, help="workspace folder")
-    p.add_argument("--user", default=None, help="who is doing this (recorded in the event log; default: login name)")
+    p.add_argument("--workspace", "-w", default=None, metavar="FOLDER_OR_ADDRESS",
+                   help="workspace folder, or a server address postgresql://host[:port]/dbname "
+                        "(default: $SIGVERIFY_WORKSPACE)")
+    p.add_argument("--user", default=None, help="who is doing this on a workspace folder (recorded in the event log; "
+                   "default: login name); on a server it is always the signed-in database login")
     if filing:
         p.add_argument("--filing", default=None, help="filing id or name (default: the newest filing)")
 
@@ -45,7 +48,10 @@ def register(sub) -> None:
     p = sub.add_parser("user-add", help="add a reviewer or supervisor", description="Add a user to the workspace.")
     _ws_arg(p)
     p.add_argument("name")
-    p.add_argument("--role", choices=("reviewer", "supervisor"), default="reviewer")
+    p.add_argument("--role", choices=("reviewer", "auditor", "supervisor"), default="reviewer",
+                   help="auditor: a reviewer who may record QA audit rulings (server workspaces)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="on a server, read the new login's password from standard input")
     p.set_defaults(func=_user_add)
 
     p = sub.add_parser("import-voters", help="import the county voter file",
@@ -150,14 +156,30 @@ def register(sub) -> None:
     p.set_defaults(func=_verify_log)
 
 
+def _location(args) -> str:
+    """The workspace named by -w, or by $SIGVERIFY_WORKSPACE."""
+    import os
+
+    from petitions.store.backends import WORKSPACE_ENV
+
+    value = args.workspace or os.environ.get(WORKSPACE_ENV)
+    if not value:
+        raise UserError(f"no workspace given: pass -w FOLDER_OR_ADDRESS or set {WORKSPACE_ENV}")
+    args.workspace = value
+    return str(value)
+
+
 def _open(args):
     from petitions.store import Workspace
 
-    return Workspace(args.workspace)
+    return Workspace(_location(args))
 
 
 def _user(args, ws) -> str:
-    name = args.user or _default_user()
+    if ws.login is not None:  # a server: the person is the signed-in login, never a claimed name
+        name = ws.acting_user(args.user)
+    else:
+        name = args.user or _default_user()
     if ws.user_role(name) is None:
         raise UserError(f"unknown user {name!r}; add them with `petitions user-add` (or pass --user)")
     return name
@@ -165,19 +187,39 @@ def _user(args, ws) -> str:
 
 def _init(args) -> int:
     from petitions.store import DB_NAME, Workspace
+    from petitions.store.backends import is_server_address
 
-    if (args.workspace / DB_NAME).exists():
-        raise UserError("a workspace already exists here", where=str(args.workspace))
-    with Workspace(args.workspace, create=True) as ws:
+    location = _location(args)
+    if is_server_address(location):
+        with Workspace(location, create=True) as ws:
+            name = ws.login
+        print(f"laid out the workspace schema and roles at {ws.location}; {name} owns it (a supervisor)")
+        return 0
+    if (Path(location) / DB_NAME).exists():
+        raise UserError("a workspace already exists here", where=location)
+    with Workspace(location, create=True) as ws:
         name = args.user or _default_user()
         ws.ensure_user(name, "supervisor")
-    print(f"created workspace {args.workspace} with supervisor {name}")
+    print(f"created workspace {location} with supervisor {name}")
     return 0
 
 
 def _user_add(args) -> int:
+    import getpass
+
     with _open(args) as ws:
-        ws.ensure_user(args.name, args.role)
+        if ws.login is None and args.role == "auditor":
+            raise UserError("auditors are a server role; on a workspace folder add a supervisor or a reviewer")
+        password = None
+        if ws.login is not None and args.password_stdin:
+            password = sys.stdin.readline().rstrip("\n")
+        elif ws.login is not None and sys.stdin.isatty():
+            password = getpass.getpass(f"password for {args.name} (empty: the directory signs them in): ") or None
+        by = None
+        if ws.login is None:  # a folder: only a supervisor adds people (on a server, only the administrator can)
+            by = _user(args, ws)
+            ws.require_supervisor(by, "add people to the workspace")
+        ws.ensure_user(args.name, args.role, by=by, password=password)
     print(f"{args.name}: {args.role}")
     return 0
 
