@@ -141,8 +141,8 @@ def _review(url: str, fid: int, login: str, seconds: float, out: mp.Queue) -> No
                 t0 = time.perf_counter()
                 case = load_case(ws, lid)
                 latency.append(time.perf_counter() - t0)
-                if case.status != "needs_review":
-                    continue  # ruled already (a retried line after a reconnect)
+                if case.status != "needs_review" or case.level != "review":
+                    continue  # ruled or escalated already (the screen shows it read only)
                 served.append(lid)
                 i += 1
                 action = "escalate" if i % 10 == 0 else "accept"
@@ -242,6 +242,8 @@ def run(args) -> dict:
         with Workspace(url) as ws:
             rows = ws._rows("SELECT id, line_id, \"user\" AS who, kind FROM rulings")
             chain = ws.verify_chain()
+            batch_rows = ws._rows("SELECT b.id, b.holder, b.created_at, b.closed_at, b.close_reason, bl.line_id "
+                                  "FROM batches b JOIN batch_lines bl ON bl.batch_id = b.id")
         seen = {rid for r in reviewers for _, rid in r["ruled"]}
         stored = {r["id"] for r in rows}
         per_line: dict[int, int] = {}
@@ -253,6 +255,10 @@ def run(args) -> dict:
             for lid in r["served"]:
                 served_by.setdefault(lid, set()).add(r["login"])
         lat = sorted(x for r in reviewers for x in r["latency"])
+        twice = [lid for lid, who in served_by.items() if len(who) > 1]
+        twice_detail = {lid: {"served_by": sorted(served_by[lid]),
+                              "batches": [b for b in batch_rows if b["line_id"] == lid],
+                              "rulings": [r for r in rows if r["line_id"] == lid]} for lid in twice[:5]}
         n_rulings = sum(len(r["ruled"]) for r in reviewers)
         return {
             "benchmark": "server",
@@ -265,7 +271,8 @@ def run(args) -> dict:
                                   "n": len(lat)},
             "lost_rulings": len(seen - stored),
             "doubled_lines": sum(1 for c in per_line.values() if c > 1),
-            "lines_served_twice": sum(1 for s in served_by.values() if len(s) > 1),
+            "lines_served_twice": len(twice),
+            "served_twice_detail": twice_detail,
             "refused_rulings": sum(r["refused"] for r in reviewers),
             "reconnects": sum(r["reconnects"] for r in reviewers),
             "client_errors": [r["error"] for r in results if r.get("error")],

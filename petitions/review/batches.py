@@ -73,9 +73,11 @@ def checkout(ws: Workspace, filing_id: int, *, user: str, mode: str = "review", 
     user = ws.acting_user(user)
     if size < 1:
         raise UserError(f"a batch holds at least one line, not {size}")
-    waiting = _waiting(ws, filing_id, user, mode)
     with ws.transaction():
         batches_db.lock_filing(ws, filing_id)
+        # The queue as it is now, under the lock: a line ruled or escalated
+        # a moment ago (by the last holder of its batch) is not handed out.
+        waiting = _waiting(ws, filing_id, user, mode)
         now = now_utc()
         live = batches_db.live_batches(ws, filing_id, now, mode=None)
         held = {r["line_id"]: r["batch_id"] for r in batches_db.batch_lines(ws, [b["id"] for b in live])}
@@ -132,9 +134,9 @@ def assign(ws: Workspace, filing_id: int, *, to: str, by: str, mode: str = "revi
     ws.require_supervisor(by, "hand out batches")
     if ws.user_role(to) is None:
         raise UserError(f"unknown user {to!r}")
-    waiting = _waiting(ws, filing_id, by, mode)
     with ws.transaction():
         batches_db.lock_filing(ws, filing_id)
+        waiting = _waiting(ws, filing_id, by, mode)
         now = now_utc()
         live = batches_db.live_batches(ws, filing_id, now)
         held = {r["line_id"] for r in batches_db.batch_lines(ws, [b["id"] for b in live])}
