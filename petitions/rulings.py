@@ -96,20 +96,33 @@ def record_ruling(
         if any(r["user"] == user and r["action"] == "reject" for r in prior):
             raise UserError(f"{user} already rejected line {label}; a second opinion must come from another person")
     with ws.transaction():
-        # The latest ruling is read inside the write transaction (BEGIN
-        # IMMEDIATE), so nobody can rule between this check and the insert.
+        # The latest ruling is read inside the write transaction and under
+        # the line's lock (BEGIN IMMEDIATE on SQLite, an advisory lock on a
+        # server), so nobody can rule between this check and the insert.
+        rulings_db.lock_line(ws, line_id)
         supersedes = rulings_db.latest_ruling_id(ws, line_id) if kind != "audit" else None
-        if expect_last is not ... and kind != "audit" and supersedes != expect_last:
+        latest = rulings_db.ruling(ws, supersedes) if supersedes else None
+        if latest and (latest["user"], latest["kind"], latest["action"], latest["reason_code"]) == (
+                user, kind, action, reason_code):
+            # The same person's same ruling again (a command rerun after an
+            # interruption, a repeated key): it is the ruling already stored.
+            existing = int(latest["id"])
+        else:
+            existing = None
+        if existing is None and expect_last is not ... and kind != "audit" and supersedes != expect_last:
             by = rulings_db.ruling(ws, supersedes) if supersedes else None
             who = f" ({by['user']}: {by['action']})" if by else ""
             raise UserError(f"line {label} has been ruled on since you opened it{who}; "
                             "look at it again before ruling")
-        rid = rulings_db.insert_ruling(ws, line_id, user=user, role=role, kind=kind, action=action,
-                                       reason_code=reason_code, note=note, shown=shown, supersedes=supersedes)
-        ws.log_event("ruling", user=user, filing_id=filing_id, line_id=line_id,
-                     payload={"ruling_id": rid, "line": label, "kind": kind, "action": action,
-                              "reason_code": reason_code, "note": note, "supersedes": supersedes,
-                              "shown": shown or {}})
+        if existing is not None:
+            rid = existing
+        else:
+            rid = rulings_db.insert_ruling(ws, line_id, user=user, role=role, kind=kind, action=action,
+                                           reason_code=reason_code, note=note, shown=shown, supersedes=supersedes)
+            ws.log_event("ruling", user=user, filing_id=filing_id, line_id=line_id,
+                         payload={"ruling_id": rid, "line": label, "kind": kind, "action": action,
+                                  "reason_code": reason_code, "note": note, "supersedes": supersedes,
+                                  "shown": shown or {}})
     status, reason = final_status_of_line(ws, line_id)
     return RulingResult(rid, line_id, status, reason)
 

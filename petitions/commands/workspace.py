@@ -121,7 +121,12 @@ def register(sub) -> None:
 
     p = sub.add_parser("rule", help="record a person's ruling on a line",
                        description="Accept, reject with a reason code, escalate, or reopen one line. "
-                                   "Rulings are append-only; a new ruling supersedes the old.")
+                                   "The same checks as the review screen: the line must be waiting in the "
+                                   "queue of --kind (review: the review queue; second_opinion, escalation: "
+                                   "supervisors), a signature rejection needs a second person, and with "
+                                   "--after the ruling is refused if anyone has ruled on the line since the "
+                                   "ruling you name. Rulings are append-only; the same command run again "
+                                   "(after an interruption) stores nothing new.")
     _ws_arg(p, filing=True)
     p.add_argument("--line", required=True, help="line id, e.g. S001-P02-L07")
     g = p.add_mutually_exclusive_group(required=True)
@@ -131,6 +136,9 @@ def register(sub) -> None:
     g.add_argument("--reopen", action="store_true")
     p.add_argument("--kind", default="review", choices=("review", "second_opinion", "escalation", "audit"))
     p.add_argument("--note", default=None)
+    p.add_argument("--after", default=None, metavar="RULING_ID|none",
+                   help="the line's latest ruling you looked at (none: no ruling yet); refused if someone "
+                        "has ruled since")
     p.set_defaults(func=_rule)
 
     p = sub.add_parser("full-count", help="escalate a sampled filing to a full count",
@@ -338,18 +346,40 @@ def _sample(args) -> int:
 
 
 def _rule(args) -> int:
-    from petitions.stages.filings import get_filing
+    from petitions.review.case import load_case, rule
     from petitions.rulings import record_ruling
+    from petitions.stages.filings import get_filing
     from petitions.store import ingest as ingest_db
 
     action = "accept" if args.accept else "reject" if args.reject else "escalate" if args.escalate else "reopen"
     with _open(args) as ws:
+        user = _user(args, ws)
         filing = get_filing(ws, args.filing)
         line_id = ingest_db.line_id_by_label(ws, filing.id, args.line)
         if line_id is None:
             raise UserError(f"no line {args.line!r} in filing {filing.name!r}")
-        res = record_ruling(ws, line_id, user=_user(args, ws), action=action, reason_code=args.reject,
-                            note=args.note, kind=args.kind, shown={"via": "command line"})
+        if action == "reopen":
+            # Reopening returns a decided line to its determination: supervisors only.
+            ws.require_supervisor(user, "reopen a line")
+            res = record_ruling(ws, line_id, user=user, action=action, note=args.note, kind="escalation",
+                                shown={"via": "command line"})
+        else:
+            case = load_case(ws, line_id)
+            last = max((r for r in case.history if r.kind != "audit"), key=lambda r: r.id, default=None)
+            if args.kind != "audit" and last is not None and (last.user, last.kind, last.action, last.reason_code) \
+                    == (user, args.kind, action, args.reject):
+                # The same command again (after an interruption): that ruling is stored already.
+                print(f"{args.line}: {action} already recorded (ruling {last.id}); nothing new stored")
+                return 0
+            seen = [r.id for r in case.history if r.kind != "audit"]
+            if args.after is not None:
+                after = None if args.after.lower() == "none" else int(args.after)
+                if (max(seen) if seen else None) != after:
+                    raise UserError(f"line {args.line} has been ruled on since ruling {args.after}; "
+                                    "look at it again before ruling")
+            mode = {"review": "review", "escalation": "escalations", "second_opinion": "second_opinion",
+                    "audit": "audit"}[args.kind]
+            res = rule(ws, case, user=user, action=action, mode=mode, reason_code=args.reject, note=args.note)
     print(f"{args.line}: {action} recorded (ruling {res.ruling_id}); line is now {res.final_status}"
           + (f" ({res.final_reason})" if res.final_reason else ""))
     return 0

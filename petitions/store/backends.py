@@ -148,7 +148,7 @@ class SqliteBackend:
     def lock_chain(self) -> None:
         """Writers are already serialised by BEGIN IMMEDIATE."""
 
-    def lock(self, key: int) -> None:
+    def lock(self, key: int, space: int = 0) -> None:
         """Writers are already serialised by BEGIN IMMEDIATE."""
 
     # -- schema ------------------------------------------------------------
@@ -246,9 +246,10 @@ class PostgresBackend:
         """One writer at a time appends to the event chain (released at commit)."""
         self.conn.execute("SELECT pg_advisory_xact_lock(726354)")
 
-    def lock(self, key: int) -> None:
-        """A transaction-long lock on `key` (e.g. handing out one filing's batches)."""
-        self.conn.execute("SELECT pg_advisory_xact_lock(726356, %s)", (int(key),))
+    def lock(self, key: int, space: int = 0) -> None:
+        """A transaction-long lock on `key` within `space` (0: handing out a
+        filing's batches; 1: ruling on a line)."""
+        self.conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (726356 + int(space), int(key)))
 
     # -- schema ------------------------------------------------------------
     def _ensure_migrations_table(self) -> None:

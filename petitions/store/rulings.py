@@ -63,3 +63,9 @@ def insert_ruling(ws: Workspace, line_id: int, *, user: str, role: str, kind: st
         'INSERT INTO rulings (line_id, "user", role, kind, action, reason_code, note, shown_json, supersedes, created_at) '
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (line_id, user, role, kind, action, reason_code, note, canonical_json(shown or {}), supersedes, now_utc()))
+
+
+def lock_line(ws: Workspace, line_id: int) -> None:
+    """One ruling at a time on a line, until the transaction ends (SQLite's
+    BEGIN IMMEDIATE already serialises every writer)."""
+    ws._lock(line_id, 1)

@@ -252,9 +252,9 @@ class Workspace:
         with self._backend.transaction():
             yield self
 
-    def _lock(self, key: int) -> None:
-        """Serialise writers on `key` until the transaction ends."""
-        self._backend.lock(key)
+    def _lock(self, key: int, space: int = 0) -> None:
+        """Serialise writers on `key` (within `space`) until the transaction ends."""
+        self._backend.lock(key, space)
 
     # -- SQL, for the modules of this package only -----------------------
     # Statements use ``?`` placeholders and portable SQL (``RETURNING id``,
