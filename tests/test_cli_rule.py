@@ -7,6 +7,7 @@ import pytest
 
 from petitions.cli import main
 from petitions.store import Workspace
+
 from store_helpers import determine, filing_with_lines
 
 
@@ -21,6 +22,7 @@ def ws_dir(tmp_path):
             determine(ws, lid, "needs_review", ["signature_mismatch"])
         # two people for a signature rejection
         import dataclasses
+
         from petitions.law.rules import RuleSet
         rs = RuleSet.from_json(ws._scalar("SELECT ruleset_json FROM filings WHERE id = ?", (fid,)))
         with ws.transaction():

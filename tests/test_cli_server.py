@@ -5,8 +5,6 @@ from __future__ import annotations
 import io
 import json
 
-import pytest
-
 from petitions.cli import main
 from petitions.store import Workspace
 
