@@ -75,18 +75,15 @@ def ingest_document(
     prior = ingest_db.document_by_sha(ws, filing_id, digest)
     if prior:
         return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
-    if section is None:
-        section = ingest_db.next_section_number(ws, filing_id)
-    elif ingest_db.section_exists(ws, filing_id, section):
+    numbered = section is not None  # else: the next free number, chosen when the document commits
+    if numbered and ingest_db.section_exists(ws, filing_id, section):
         raise UserError(f"section {section} already exists in this filing", where=str(path))
 
     report = IngestReport(str(path), None, section)
     # Keep the scan itself, bit for bit, addressed by its hash: the evidence
     # staff and proponents look at, independent of where the file came from.
-    stored = ws.root / "documents" / f"{digest}{path.suffix.lower()}"
-    if not stored.exists():
-        with atomic_path(stored) as tmp:
-            shutil.copyfile(path, tmp)
+    # (in the folder, or on a server in the database, so every workstation reaches it)
+    stored_key = ws.crops.put_file(f"documents/{digest}{path.suffix.lower()}", path)
     page_rows, line_rows = [], []
     try:
         results = list(segment_document(path, template=template, workers=workers,
@@ -120,8 +117,18 @@ def ingest_document(
     if not page_rows:
         raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
     with ws.transaction():
+        # Two clerks may ingest into one filing at once: the section number
+        # and the duplicate check are decided here, one ingest at a time.
+        ingest_db.lock_filing_sections(ws, filing_id)
+        prior = ingest_db.document_by_sha(ws, filing_id, digest)
+        if prior:
+            return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
+        if not numbered:
+            section = report.section = ingest_db.next_section_number(ws, filing_id)
+        elif ingest_db.section_exists(ws, filing_id, section):
+            raise UserError(f"section {section} already exists in this filing", where=str(path))
         doc_id = ingest_db.add_document(
-            ws, filing_id=filing_id, path=str(path), stored_path=str(stored.relative_to(ws.root)), sha256=digest,
+            ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
             pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
         sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
                                        circulator_address=circulator_address, document_id=doc_id)
@@ -148,7 +155,7 @@ def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:
     row = ingest_db.page_source(ws, page_db_id)
     if row is None:
         raise UserError(f"no page with id {page_db_id}")
-    doc = open_document(ws.root / row["stored_path"])
+    doc = open_document(ws.crops.local_path(row["stored_path"]))
     try:
         return doc.read(int(row["document_page"])).image
     finally:

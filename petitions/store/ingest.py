@@ -75,3 +75,9 @@ def line_ids_by_label(ws: Workspace, filing_id: int) -> dict[str, int]:
 def line_id_by_label(ws: Workspace, filing_id: int, label: str) -> int | None:
     """The database id of the line printed as `label` in this filing, or None."""
     return ws._scalar("SELECT id FROM lines WHERE filing_id = ? AND label = ?", (filing_id, label))
+
+
+def lock_filing_sections(ws: Workspace, filing_id: int) -> None:
+    """One ingest at a time picks a filing's next section number (until the
+    transaction ends; SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    ws._lock(filing_id, 2)
