@@ -158,9 +158,17 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_status)
 
-    p = sub.add_parser("verify-log", help="check the tamper-evident event log",
-                       description="Recompute the hash chain of the event log; exit 1 if any event was altered.")
+    p = sub.add_parser("verify-log", help="check the event log and the state that decides the count",
+                       description="Recompute the hash chain of the event log, then check the rulings, "
+                                   "determinations, samples and stored files against it (petitions.integrity); "
+                                   "exit 1 if an event or any of those rows or files was changed, inserted or "
+                                   "deleted. Prints the chain head: keep it (it is on certificates, reports and "
+                                   "backups) and pass it back with --anchor to catch a chain re-hashed from the "
+                                   "middle.")
     _ws_arg(p)
+    p.add_argument("--anchor", default=None, metavar="HASH",
+                   help="a chain head printed earlier; refused if the chain no longer passes through it")
+    p.add_argument("--no-files", action="store_true", help="skip re-hashing the stored scans and images")
     p.set_defaults(func=_verify_log)
 
 
@@ -417,10 +425,24 @@ def _status(args) -> int:
 
 
 def _verify_log(args) -> int:
+    from petitions.integrity import verify_state
+
     with _open(args) as ws:
-        check = ws.verify_chain()
-    if check.ok:
-        print(f"event log intact: {check.events:,} events, hash chain verified")
-        return 0
-    print(f"event log BROKEN at event {check.first_bad_id}: {check.problem}", file=sys.stderr)
-    return 1
+        check = ws.verify_chain(anchor=args.anchor)
+        state = verify_state(ws, files=not args.no_files) if check.ok else None
+    if not check.ok or state is None:
+        where = f" at event {check.first_bad_id}" if check.first_bad_id else ""
+        print(f"event log BROKEN{where}: {check.problem}", file=sys.stderr)
+        return 1
+    print(f"event log intact: {check.events:,} events, hash chain verified; chain head {check.head}"
+          + (" (passes through the anchor)" if args.anchor else ""))
+    counted = ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in state.checked.items())
+    for w in state.warnings:
+        print(f"note: {w}")
+    if not state.ok:
+        print(f"state does NOT match the log ({counted} checked):", file=sys.stderr)
+        for problem in state.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"state matches the log: {counted}")
+    return 0

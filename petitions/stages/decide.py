@@ -91,11 +91,16 @@ def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
         rows.append((r["line_id"], r["determination"], r["level"], reasons, r["inputs"], rs.id, str(rs.version), ts))
     counts = result["determination"].value_counts().to_dicts()
     report.counts = {c["determination"]: c["count"] for c in counts}
+    from petitions.integrity import determination_rows_digest
+
     with ws.transaction():
         results_db.add_determinations(ws, rows)
+        # The rows' digest seals them in the event chain (petitions verify-log).
         ws.log_event("triage", user=user, filing_id=filing_id,
                      payload={"changed": len(rows), "unchanged": report.skipped, "counts": report.counts,
-                              "ruleset": rs.id, "ruleset_version": rs.version})
+                              "ruleset": rs.id, "ruleset_version": rs.version, "created_at": ts,
+                              "rows_sha256": determination_rows_digest(
+                                  [(r[0], r[1], r[2], r[3], r[4]) for r in rows])})
     report.processed = len(rows)
     return report
 

@@ -70,6 +70,8 @@ class ChainCheck:
     events: int
     first_bad_id: int | None = None
     problem: str | None = None
+    head: str | None = None          # the newest event's hash (an outside anchor)
+    anchor_found: bool | None = None  # whether the chain passes through the anchor asked for
 
 
 class CropStore:
@@ -319,9 +321,15 @@ class Workspace:
             (ts, user, kind, filing_id, line_id, payload_json, prev_hash, digest),
         )
 
-    def verify_chain(self) -> ChainCheck:
-        """Recompute every event's hash; report the first that does not fit."""
+    def verify_chain(self, *, anchor: str | None = None) -> ChainCheck:
+        """Recompute every event's hash; report the first that does not fit.
+
+        `anchor`: a chain head printed earlier (on a certificate, a report or
+        a backup). A chain re-hashed from some event on verifies again, but no
+        longer passes through the anchor.
+        """
         prev_hash = GENESIS_HASH
+        found = anchor is None
         n = 0
         for row in self._rows(
             "SELECT id, ts, user, kind, filing_id, line_id, payload_json, prev_hash, hash FROM events ORDER BY id"
@@ -333,7 +341,12 @@ class Workspace:
             if event_hash(prev_hash, ts, user, kind, filing_id, line_id, payload_json) != stored_hash:
                 return ChainCheck(False, n, eid, "event content does not match its hash (altered)")
             prev_hash = stored_hash
-        return ChainCheck(True, n)
+            found = found or stored_hash == anchor
+        head = prev_hash if n else None
+        if not found:
+            return ChainCheck(False, n, None, f"the chain no longer passes through the anchor {anchor[:16]}…: "
+                              "events were re-hashed or removed", head, False)
+        return ChainCheck(True, n, head=head, anchor_found=None if anchor is None else True)
 
     # -- users -----------------------------------------------------------
     @property
