@@ -91,6 +91,10 @@ def record_ruling(
     if line is None:
         raise UserError(f"no line with id {line_id}")
     filing_id, label = line["filing_id"], line["label"]
+    if kind != "audit":  # a blind QA re-ruling never changes the count
+        from petitions.certification import require_unlocked
+
+        require_unlocked(ws, filing_id, f"a ruling on line {label}")
     if kind == "second_opinion":
         prior = rulings_since_reset(rulings_db.line_rulings(ws, line_id))
         if any(r["user"] == user and r["action"] == "reject" for r in prior):

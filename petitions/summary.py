@@ -9,6 +9,7 @@ from petitions.counting import count_result, sample_items
 from petitions.stages.filings import get_filing
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import certification as cert_db
 from petitions.store import samples as samples_db
 from petitions.store import status as status_db
 
@@ -46,6 +47,30 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
     return out
 
 
+def unread_pages(ws: Workspace, filing_id: int) -> list[dict]:
+    """Pages of the filing's scans that failed to read or segment, so their
+    lines are missing from the raw count: ``file``, ``section``, ``page``
+    (None when the error does not say) and ``error``, in ingest order."""
+    import json
+    import re
+
+    out = []
+    for d in cert_db.documents(ws, filing_id):
+        for err in json.loads(d["errors_json"] or "[]"):
+            m = re.search(r"\bpage (\d+)", str(err), flags=re.IGNORECASE)
+            out.append({"file": d["path"], "section": d["section"], "page": int(m.group(1)) if m else None,
+                        "error": str(err)})
+    return out
+
+
+def numbering_gaps(ws: Workspace, filing_id: int) -> dict:
+    """Missing section numbers and, per section, missing page numbers
+    (:func:`petitions.law.numbering.numbering_gaps`)."""
+    from petitions.law.numbering import numbering_gaps as gaps
+
+    return gaps((r["section"], r["page"]) for r in cert_db.section_pages(ws, filing_id))
+
+
 def samples_of(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's drawn samples (every round, both purposes), oldest first."""
     return samples_db.samples(ws, filing_id)
@@ -74,6 +99,9 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "invalid": int((status["status"] == "invalid").sum()),
         "invalid_by_reason": res.invalid_by_reason,
         "count": res.to_dict(),
+        "unread_pages": unread_pages(ws, filing_id),
+        "numbering_gaps": numbering_gaps(ws, filing_id),
+        "certification": _certification(ws, filing_id),
     }
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
@@ -95,7 +123,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             "identity_matches_right": int((matched["voter_id"] == matched["true_voter_id"]).sum()),
         }
         # If every pending line were ruled as the truth says: the count staff will reach.
-        if res.method == "random_sample":
+        if res.method == "random_sample" or res.counted_in_full:
             items = sample_items(ws, filing_id).join(j.drop("line_db_id"), on="line_id", how="left")
             # Judged on own merits (a duplicate line's signature is genuine);
             # duplicates counted within the sample, as 2 CCR §20532 does.
@@ -106,15 +134,37 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             valid_n = int(sv["v"].sum())
             own = sv.filter(pl.col("v") & pl.col("true_voter_id").is_not_null())
             dups = own.height - own["true_voter_id"].n_unique()
-            proj = project(res.raw_count, items.height, valid_n, dups)
-            o = outcome(proj.projected_valid, filing.required, filing.ruleset.bands) if filing.required else None
-            out["truth"]["after_review"] = {"sample_valid": valid_n, "sample_duplicates": dups,
-                                            "projected_valid": int(proj.projected_valid),
-                                            "outcome": o.result if o else None,
-                                            "percent_of_required": float(o.percent_of_required) if o else None}
+            if res.counted_in_full:
+                # Every line sampled: the count after review is exact.
+                from petitions.law.projection import full_count_status
+
+                exact = valid_n - dups
+                fc = full_count_status(exact, filing.required, 0, early_stop=False) if filing.required else None
+                out["truth"]["after_review"] = {
+                    "sample_valid": valid_n, "sample_duplicates": dups, "projected_valid": exact,
+                    "outcome": ("qualifies" if fc.met else "fails") if fc else None,
+                    "percent_of_required": float(fc.percent_of_required) if fc else None}
+            else:
+                proj = project(res.raw_count, items.height, valid_n, dups)
+                o = outcome(proj.projected_valid, filing.required, filing.ruleset.bands) if filing.required else None
+                out["truth"]["after_review"] = {"sample_valid": valid_n, "sample_duplicates": dups,
+                                                "projected_valid": int(proj.projected_valid),
+                                                "outcome": o.result if o else None,
+                                                "percent_of_required": float(o.percent_of_required) if o else None}
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
                      if _known(code)}
     return out
+
+
+def _certification(ws: Workspace, filing_id: int) -> dict:
+    from petitions.certification import certification_state
+
+    st = certification_state(ws, filing_id)
+    c, r = st["certificate"] or {}, st["reopened"] or {}
+    return {"state": st["state"], "certificates": st["certificates"], "result": c.get("result"),
+            "certified_at": c.get("ts"), "certified_by": c.get("user"), "frame_hash": c.get("frame_hash"),
+            "pdf_sha256": c.get("pdf_sha256"), "reopened_at": r.get("ts"), "reopened_by": r.get("user"),
+            "reopen_reason": r.get("reason")}
 
 
 def _known(code: str) -> bool:
@@ -133,6 +183,14 @@ def format_summary(s: dict, workspace: Path) -> str:
         "Needs review by suspected reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["needs_review_by_reason"].items()) or "none"),
         "Invalid by reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["invalid_by_reason"].items()) or "none"),
     ]
+    if c.get("counted_in_full"):
+        lines.append(f"Random sample: seed {c['seed']!r} drew every one of the {c['raw_count']:,} signed lines "
+                     f"(frame {c['frame_hash'][:12]}…): counted in full, not projected")
+    if c.get("lines_outside_frame"):
+        lines.append(f"OUTSIDE THE SAMPLE'S FRAME: {c['lines_outside_frame']:,} signed line(s) added after the "
+                     f"sample was drawn (e.g. {', '.join(c['outside_frame'][:5])}); void and redraw to count them")
+    elif c.get("frame_current") is False:
+        lines.append("THE SAMPLE'S FRAME IS NOT THE FILING'S CURRENT SET OF SIGNED LINES; void and redraw")
     if c["method"] == "random_sample":
         p = c["projection"] or {}
         lines += [
@@ -142,8 +200,31 @@ def format_summary(s: dict, workspace: Path) -> str:
             f"Projection now (pending lines not yet valid): {int(p.get('projected_valid', 0)):,} valid "
             f"= {c['percent_of_required']:.2f}% of required -> {c['outcome']}",
         ]
+    elif c.get("counted_in_full"):
+        pct = f" = {c['percent_of_required']:.2f}% of required" if c.get("percent_of_required") is not None else ""
+        lines += [
+            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending review "
+            f"{c['sample_pending']:,}",
+            f"Count now (exact; pending lines not yet valid): {c['valid']:,} valid{pct} -> {c['outcome']}",
+        ]
     else:
         lines.append(f"Full count: valid {c['valid']:,} of required {c['required'] or 0:,}; pending {c['pending']:,} -> {c['outcome']}")
+    for u in s.get("unread_pages", []):
+        where = f"section {u['section']}, " if u["section"] is not None else ""
+        where += f"page {u['page']}" if u["page"] is not None else "a page"
+        lines.append(f"UNREAD PAGE: {u['file']}, {where}: {u['error']} (its lines are not in the raw count)")
+    g = s.get("numbering_gaps") or {}
+    if g.get("sections"):
+        lines.append("Missing section numbers: " + ", ".join(map(str, g["sections"])))
+    for gp in g.get("pages", []):
+        lines.append(f"Missing pages in section {gp['section']}: " + ", ".join(map(str, gp["missing"])))
+    cert = s.get("certification") or {}
+    if cert.get("state") == "certified":
+        lines.append(f"Certified {str(cert['result']).replace('_', ' ')} on {cert['certified_at'][:10]} by "
+                     f"{cert['certified_by']} (frame {str(cert['frame_hash'])[:12]}…); locked until reopened")
+    elif cert.get("state") == "superseded":
+        lines.append(f"Certificate SUPERSEDED: reopened on {cert['reopened_at'][:10]} by {cert['reopened_by']} "
+                     f"({cert['reopen_reason']}); a new certificate is needed")
     t = s.get("truth")
     if t:
         lines += [
