@@ -15,6 +15,7 @@ import polars as pl
 from petitions.errors import UserError
 from petitions.status import line_status
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import certification as cert_db
 from petitions.store import reports as reports_db
 from petitions.store import samples as samples_db
 
@@ -303,3 +304,27 @@ def _jsonable(obj) -> dict:
     d = asdict(obj) if hasattr(obj, "__dataclass_fields__") else dict(obj)
     return json.loads(canonical_json({k: (str(v) if not isinstance(v, (int, float, str, type(None), bool)) else v)
                                       for k, v in d.items()}))
+
+
+def unread_pages(ws: Workspace, filing_id: int) -> list[dict]:
+    """Pages of the filing's scans that failed to read or segment, so their
+    lines are missing from the raw count: ``file``, ``section``, ``page``
+    (None when the error does not say) and ``error``, in ingest order."""
+    import json
+    import re
+
+    out = []
+    for d in cert_db.documents(ws, filing_id):
+        for err in json.loads(d["errors_json"] or "[]"):
+            m = re.search(r"\bpage (\d+)", str(err), flags=re.IGNORECASE)
+            out.append({"file": d["path"], "section": d["section"], "page": int(m.group(1)) if m else None,
+                        "error": str(err)})
+    return out
+
+
+def numbering_gaps(ws: Workspace, filing_id: int) -> dict:
+    """Missing section numbers and, per section, missing page numbers
+    (:func:`petitions.law.numbering.numbering_gaps`)."""
+    from petitions.law.numbering import numbering_gaps as gaps
+
+    return gaps((r["section"], r["page"]) for r in cert_db.section_pages(ws, filing_id))

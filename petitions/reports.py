@@ -119,7 +119,7 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
     """
     from petitions.certification import certification_state
     from petitions.law.sampling import frame_hash as _frame_hash
-    from petitions.summary import numbering_gaps, unread_pages
+    from petitions.counting import numbering_gaps, unread_pages
     from petitions.certificate import CertificateData
     from petitions.counting import count_result
     from petitions.stages.filings import get_filing

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import polars as pl
 
-from petitions.counting import count_result, sample_items
+from petitions.counting import count_result, numbering_gaps, sample_items, unread_pages
 from petitions.stages.filings import get_filing
 from petitions.status import line_status
 from petitions.store import Workspace
-from petitions.store import certification as cert_db
 from petitions.store import samples as samples_db
 from petitions.store import status as status_db
 
@@ -45,30 +44,6 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
         out["sections"] = []
     out["reviewers"] = status_db.reviewer_counts(ws, filing_id)
     return out
-
-
-def unread_pages(ws: Workspace, filing_id: int) -> list[dict]:
-    """Pages of the filing's scans that failed to read or segment, so their
-    lines are missing from the raw count: ``file``, ``section``, ``page``
-    (None when the error does not say) and ``error``, in ingest order."""
-    import json
-    import re
-
-    out = []
-    for d in cert_db.documents(ws, filing_id):
-        for err in json.loads(d["errors_json"] or "[]"):
-            m = re.search(r"\bpage (\d+)", str(err), flags=re.IGNORECASE)
-            out.append({"file": d["path"], "section": d["section"], "page": int(m.group(1)) if m else None,
-                        "error": str(err)})
-    return out
-
-
-def numbering_gaps(ws: Workspace, filing_id: int) -> dict:
-    """Missing section numbers and, per section, missing page numbers
-    (:func:`petitions.law.numbering.numbering_gaps`)."""
-    from petitions.law.numbering import numbering_gaps as gaps
-
-    return gaps((r["section"], r["page"]) for r in cert_db.section_pages(ws, filing_id))
 
 
 def samples_of(ws: Workspace, filing_id: int) -> list[dict]:

@@ -24,6 +24,7 @@ from petitions.law.sampling import frame_hash
 from petitions.stages.ingest import line_label, line_seq
 from petitions.store import Workspace
 from petitions.summary import summarize
+
 from store_helpers import determine, filing_with_lines
 
 
@@ -274,10 +275,10 @@ def test_attestation_block_stays_on_one_page(tmp_path):
 
 def test_a_different_reason_category_is_a_disagreement(tmp_path):
     from petitions.audit import agreement_report, draw_qa_sample, record_audit
+    from petitions.errors import UserError
     from petitions.law.agreement import agreement_table, disagreements
     from petitions.law.rules import RuleSet, load_ruleset
     from petitions.rulings import record_ruling
-    from petitions.errors import UserError
 
     # Pure: with categories, two rejections agree only within one category.
     frame = pl.DataFrame({"line_id": ["a", "b", "c"], "reviewer": ["r"] * 3,
