@@ -76,7 +76,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "count": res.to_dict(),
         "unread_pages": unread_pages(ws, filing_id),
         "numbering_gaps": numbering_gaps(ws, filing_id),
-        "certification": _certification(ws, filing_id),
+        "certification": _certification(ws, filing_id, res, status),
     }
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
@@ -131,15 +131,28 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
     return out
 
 
-def _certification(ws: Workspace, filing_id: int) -> dict:
+def _certification(ws: Workspace, filing_id: int, res, status: pl.DataFrame) -> dict:
+    """The certificate in force or superseded, and — while one is in force —
+    how the count differs from what it certified (``changed_since``): the
+    lock refuses rulings, but a later ingest or pipeline run must not go
+    unseen either."""
     from petitions.certification import certification_state
+    from petitions.law.sampling import frame_hash
 
     st = certification_state(ws, filing_id)
     c, r = st["certificate"] or {}, st["reopened"] or {}
+    changed: list[str] = []
+    if st["state"] == "certified":
+        labels = status.filter(pl.col("state") == "signed").sort("seq")["line_id"].to_list()
+        if labels and c.get("frame_hash") and frame_hash(labels) != c["frame_hash"]:
+            changed.append(f"signed lines now {len(labels):,}, certified frame {str(c['frame_hash'])[:12]}…")
+        now_valid = res.sample_valid if res.method == "random_sample" else res.valid
+        if c.get("valid") is not None and now_valid != c["valid"]:
+            changed.append(f"valid now {now_valid:,}, certified {c['valid']:,}")
     return {"state": st["state"], "certificates": st["certificates"], "result": c.get("result"),
             "certified_at": c.get("ts"), "certified_by": c.get("user"), "frame_hash": c.get("frame_hash"),
             "pdf_sha256": c.get("pdf_sha256"), "reopened_at": r.get("ts"), "reopened_by": r.get("user"),
-            "reopen_reason": r.get("reason")}
+            "reopen_reason": r.get("reason"), "changed_since": changed}
 
 
 def _known(code: str) -> bool:
@@ -197,6 +210,9 @@ def format_summary(s: dict, workspace: Path) -> str:
     if cert.get("state") == "certified":
         lines.append(f"Certified {str(cert['result']).replace('_', ' ')} on {cert['certified_at'][:10]} by "
                      f"{cert['certified_by']} (frame {str(cert['frame_hash'])[:12]}…); locked until reopened")
+        if cert.get("changed_since"):
+            lines.append("COUNT CHANGED SINCE CERTIFIED: " + "; ".join(cert["changed_since"])
+                         + " — reopen and certify again")
     elif cert.get("state") == "superseded":
         lines.append(f"Certificate SUPERSEDED: reopened on {cert['reopened_at'][:10]} by {cert['reopened_by']} "
                      f"({cert['reopen_reason']}); a new certificate is needed")

@@ -170,6 +170,12 @@ def test_certificate_locks_the_filing_until_reopened(filing57, capsys):
     code, _, err = _cli(capsys, "certify", *w, "--out", tmp / "b.pdf", "--official", "Pat Clerk", "--user", "sup")
     assert code == 2 and "already certified" in err and not (tmp / "b.pdf").exists()
     assert ws._scalar("SELECT COUNT(*) FROM rulings") == 0
+    # What the lock cannot stop (a section ingested after certification) is not silent either.
+    for lid in _add_section(ws, fid, 2, 2):
+        determine(ws, lid, "valid", voter_id=f"V{lid}")
+    changed = summarize(ws, fid)["certification"]["changed_since"]
+    assert changed == [f"signed lines now 59, certified frame {s['certification']['frame_hash'][:12]}…"]
+    assert "COUNT CHANGED SINCE CERTIFIED: signed lines now 59" in _cli(capsys, "status", *w)[1]
 
     # Reopening needs a supervisor and a reason; it supersedes the certificate.
     assert _cli(capsys, "reopen", *w, "--reason", "x", "--user", "rev")[0] == 2
@@ -180,6 +186,9 @@ def test_certificate_locks_the_filing_until_reopened(filing57, capsys):
     assert (s["state"], s["reopen_reason"]) == ("superseded", "court order 26-CV-7: re-examine line 1")
     assert "Certificate SUPERSEDED" in _cli(capsys, "status", *w)[1]
     assert _cli(capsys, "rule", *w, "--line", "S001-P01-L01", "--reject", "not_registered", "--user", "rev")[0] == 0
+    assert _cli(capsys, "sample", *w, "--void", "--reason", "section 2 ingested after certification",
+                "--user", "sup")[0] == 0
+    assert _cli(capsys, "sample", *w, "--seed", "lock-2", "--size", 30, "--user", "sup")[0] == 0
     code, _, err = _cli(capsys, "certify", *w, "--out", tmp / "b.pdf", "--official", "Pat Clerk", "--user", "sup")
     assert code == 0, err
     assert summarize(ws, fid)["certification"]["certificates"] == 2
@@ -315,3 +324,55 @@ def test_a_different_reason_category_is_a_disagreement(tmp_path):
         rep = agreement_report(ws, fid)
         assert rep.overall["agreements"].to_list() == [1]
         assert rep.disagreements["line_id"].to_list() == ["S001-P01-L02", "S001-P01-L03"]
+
+
+def _portable_section(ws: Workspace, fid: int, section: int, n: int) -> list[int]:
+    """`n` signed lines in a new section, each determined valid with its own voter (both backends)."""
+    with ws.transaction():
+        sid = ws._insert("INSERT INTO sections (filing_id, number) VALUES (?, ?) RETURNING id", (fid, section))
+        pid = ws._insert("INSERT INTO pages (section_id, number) VALUES (?, 1) RETURNING id", (sid,))
+        ids = []
+        for i in range(1, n + 1):
+            lid = ws._insert("INSERT INTO lines (filing_id, section_id, page_id, label, seq, number, state) "
+                             "VALUES (?, ?, ?, ?, ?, ?, 'signed') RETURNING id",
+                             (fid, sid, pid, line_label(section, 1, i), line_seq(section, 1, i), i))
+            ws._exec("INSERT INTO determinations (line_id, determination, level, reasons_json, inputs_json, "
+                     "ruleset_id, ruleset_version, created_at) VALUES (?, 'valid', 'auto', '[]', '{}', 't', '1', "
+                     "'2026-01-01T00:00:00Z')", (lid,))
+            ids.append(lid)
+    return ids
+
+
+def test_frame_void_lock_and_reopen_on_both_backends(workspace_location, tmp_path):
+    from petitions.certification import certification_state, reopen
+    from petitions.counting import draw_sample, void_sample
+    from petitions.errors import UserError
+    from petitions.reports import certify
+    from petitions.rulings import record_ruling
+    from petitions.stages.filings import create_filing
+
+    with Workspace(workspace_location, create=True) as ws:
+        sup = ws.login or "sup"
+        if ws.login is None:
+            ws.ensure_user(sup, "supervisor")
+        fid = create_filing(ws, name="F", ruleset="ca-nominating", jurisdiction="City of Los Angeles", user=sup,
+                            required=8)
+        first = _portable_section(ws, fid, 1, 10)
+        draw_sample(ws, fid, seed="s", user=sup, size=5)
+        _portable_section(ws, fid, 2, 3)
+        res = count_result(ws, fid)
+        assert (res.raw_count, res.lines_outside_frame, res.frame_current) == (10, 3, False)
+        with pytest.raises(UserError, match="3 signed line"):
+            certify(ws, fid, user=sup, out_pdf=tmp_path / "c.pdf", official_name="P")
+        void_sample(ws, fid, user=sup, reason="section 2 ingested late")
+        draw_sample(ws, fid, seed="s2", user=sup, size=5)
+        res = count_result(ws, fid)
+        assert (res.raw_count, res.lines_outside_frame, res.frame_current) == (13, 0, True)
+        cert = certify(ws, fid, user=sup, out_pdf=tmp_path / "c.pdf", official_name="P")
+        assert cert.data.raw_count == 13 and cert.result == "qualifies"
+        with pytest.raises(UserError, match="refused until a supervisor reopens"):
+            record_ruling(ws, first[0], user=sup, action="reject", reason_code="not_registered")
+        reopen(ws, fid, user=sup, reason="recheck line 1")
+        assert certification_state(ws, fid)["state"] == "superseded"
+        record_ruling(ws, first[0], user=sup, action="reject", reason_code="not_registered")
+        assert ws.verify_chain().ok
