@@ -396,13 +396,37 @@ def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int 
 
 
 def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``lines.csv``, ``tallies.csv``, ``events.csv`` and ``sample.csv`` in `out_dir` (no certificate)."""
+    """``lines.csv``, ``tallies.csv``, ``events.csv``, ``sample.csv`` and
+    ``missing_pages.csv`` in `out_dir` (no certificate)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
             "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
             "events": export_events_csv(ws, out / "events.csv"),
-            "sample": export_sample_csv(ws, filing_id, out / "sample.csv")}
+            "sample": export_sample_csv(ws, filing_id, out / "sample.csv"),
+            "missing_pages": export_missing_pages_csv(ws, filing_id, out / "missing_pages.csv")}
+
+
+def export_missing_pages_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
+    """What the raw count may be missing, one row each: ``kind``
+    (``unread_page`` — a page of a scan that failed to read or segment;
+    ``missing_section`` / ``missing_page`` — a gap in the numbering),
+    ``file``, ``section``, ``page``, ``error``. Header only when nothing is
+    missing."""
+    import csv
+
+    from petitions.counting import numbering_gaps, unread_pages
+
+    rows = [{"kind": "unread_page", **u} for u in unread_pages(ws, filing_id)]
+    gaps = numbering_gaps(ws, filing_id)
+    rows += [{"kind": "missing_section", "file": "", "section": n, "page": "", "error": ""} for n in gaps["sections"]]
+    rows += [{"kind": "missing_page", "file": "", "section": g["section"], "page": p, "error": ""}
+             for g in gaps["pages"] for p in g["missing"]]
+    with atomic_write(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=["kind", "file", "section", "page", "error"])
+        w.writeheader()
+        w.writerows([{k: ("" if v is None else v) for k, v in r.items()} for r in rows])
+    return Path(path)
 
 
 def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:

@@ -250,6 +250,10 @@ def test_unread_pages_and_numbering_gaps_stop_certify_unless_accepted(tmp_path, 
     out = _cli(capsys, "status", *w)[1]
     assert "UNREAD PAGE: section3.pdf, section 3, page 3: page 3: the image data is corrupt" in out
     assert "Missing section numbers: 2" in out and "Missing pages in section 3: 3" in out
+    assert _cli(capsys, "report", *w, "--out", tmp_path / "rep", "--user", "sup")[0] == 0
+    assert (tmp_path / "rep" / "missing_pages.csv").read_text().splitlines() == [
+        "kind,file,section,page,error", "unread_page,section3.pdf,3,3,page 3: the image data is corrupt",
+        "missing_section,,2,,", "missing_page,,3,3,"]
     code, _, err = _cli(capsys, "certify", *w, "--out", tmp_path / "c.pdf", "--official", "P", "--user", "sup")
     assert code == 2 and "3 page(s) or section(s) of the filing are unaccounted for" in err
     assert "--accept-missing-pages" in err and not (tmp_path / "c.pdf").exists()

@@ -256,8 +256,9 @@ def test_full_count_refuses_with_pending_lines_below_requirement(tmp_path):
 def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     root = str(demo["root"])
     assert cli_main(["report", "-w", root, "--out", str(tmp_path / "rep"), "--user", SUPERVISOR]) == 0
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "sample.csv",
-                                                                    "tallies.csv"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "missing_pages.csv",
+                                                                    "sample.csv", "tallies.csv"]
+    assert (tmp_path / "rep" / "missing_pages.csv").read_text().strip() == "kind,file,section,page,error"
     # The published sample: every ticket, in ticket order, recomputable from the seed.
     import csv
 

@@ -15,11 +15,12 @@ from petitions.errors import UserError
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "report", help="write the filing's CSV reports (lines, tallies, events, sample)",
+        "report", help="write the filing's CSV reports (lines, tallies, events, sample, missing pages)",
         description="Write lines.csv (every line: state, determination, final status, reason, scores, voter id), "
                     "tallies.csv (per section and per circulator: lines, valid, invalid by reason, pending) and "
                     "events.csv (the hash-chained audit trail) and sample.csv (the random sample: seed, frame hash, "
-                    "every ticket, for observers to recompute) into --out. No certificate: see `petitions certify`. "
+                    "every ticket, for observers to recompute) and missing_pages.csv (pages that failed to read and gaps in the "
+                    "section / page numbering: lines the raw count may be missing) into --out. No certificate: see `petitions certify`. "
                     "These files are internal records (petitions are not public records).")
     _ws_arg(p, filing=True)
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
