@@ -44,14 +44,21 @@ def certification_state(ws: Workspace, filing_id: int) -> dict:
             "certificate": _ev(last), "reopened": _ev(after[0]) if after else None}
 
 
-def require_unlocked(ws: Workspace, filing_id: int, what: str) -> None:
+def require_unlocked(ws: Workspace, filing_id: int, what: str, *, hold: bool = False) -> None:
     """Refuse `what` (e.g. "a ruling") while the filing's certificate holds.
+
+    With ``hold=True`` (inside the write transaction of the change it
+    guards), the event chain's lock is taken first, so no certificate can be
+    issued between this check and the change (on a server; SQLite's write
+    transaction serialises them already).
 
     Raises
     ------
     UserError
         Naming the certificate (result, date, who, frame) and the way out.
     """
+    if hold:
+        cert_db.hold_log(ws)
     st = certification_state(ws, filing_id)
     if st["state"] != "certified":
         return

@@ -174,8 +174,9 @@ def _sample_validity(status: pl.DataFrame) -> pl.DataFrame:
         pl.col("det_reasons").list.len() == 1) & (pl.col("det_reasons").list.first() == "duplicate")
     # A line a person ruled a duplicate is, on its own merits, a genuine
     # signature too: it is counted once among the sample's duplicates (by
-    # voter), never also as an invalid line.
-    ruled_dup = (pl.col("status") == "invalid") & (pl.col("reason") == "duplicate")
+    # voter), never also as an invalid line. Only when its voter is known:
+    # otherwise the duplicate could not be found again and it stays invalid.
+    ruled_dup = (pl.col("status") == "invalid") & (pl.col("reason") == "duplicate") & pl.col("voter_id").is_not_null()
     return status.with_columns(
         pl.when(dup_only | ruled_dup).then(pl.lit("valid")).otherwise(pl.col("status")).alias("sample_status"))
 

@@ -236,6 +236,7 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
 
     from petitions.audit import qa_status
     from petitions.certificate import write_certificate
+    from petitions.store import certification as cert_db
 
     role = ws.user_role(user)
     if role is None:
@@ -244,13 +245,16 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         raise UserError(f"{user} is a reviewer; only a supervisor may certify a filing")
     if not (official_name or "").strip():
         raise UserError("say who certifies: the official's name is printed on the certificate")
-    data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title, office=office,
-                            accept_missing_pages=accept_missing_pages)
-    data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]))
     out_pdf = Path(out_pdf)
     # The PDF is renamed into place only after the event is written, and the
     # event rolls back if the file cannot be: neither exists without the other.
+    # The numbers are read inside the same write transaction, so no ruling
+    # (nor a second certify) slips in between the count and its certificate.
     with ws.transaction():
+        cert_db.hold_log(ws)
+        data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title,
+                                office=office, accept_missing_pages=accept_missing_pages)
+        data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
             digest = _sha256(tmp)

@@ -91,15 +91,15 @@ def record_ruling(
     if line is None:
         raise UserError(f"no line with id {line_id}")
     filing_id, label = line["filing_id"], line["label"]
-    if kind != "audit":  # a blind QA re-ruling never changes the count
-        from petitions.certification import require_unlocked
-
-        require_unlocked(ws, filing_id, f"a ruling on line {label}")
     if kind == "second_opinion":
         prior = rulings_since_reset(rulings_db.line_rulings(ws, line_id))
         if any(r["user"] == user and r["action"] == "reject" for r in prior):
             raise UserError(f"{user} already rejected line {label}; a second opinion must come from another person")
     with ws.transaction():
+        if kind != "audit":  # a certified count is locked; a blind QA re-ruling never changes it
+            from petitions.certification import require_unlocked
+
+            require_unlocked(ws, filing_id, f"a ruling on line {label}", hold=True)
         # The latest ruling is read inside the write transaction (BEGIN
         # IMMEDIATE), so nobody can rule between this check and the insert.
         supersedes = rulings_db.latest_ruling_id(ws, line_id) if kind != "audit" else None

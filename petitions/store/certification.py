@@ -27,3 +27,11 @@ def section_pages(ws: Workspace, filing_id: int) -> list[dict]:
     return ws._rows("SELECT s.number AS section, p.number AS page FROM sections s "
                     "LEFT JOIN pages p ON p.section_id = s.id WHERE s.filing_id = ? "
                     "ORDER BY s.number, p.number", (filing_id,))
+
+
+def hold_log(ws: Workspace) -> None:
+    """Inside a transaction: take the event chain's lock now (released at
+    commit), so that a certificate and a ruling cannot interleave between a
+    check of the filing's lock and the write it guards. SQLite's writers are
+    serialised by BEGIN IMMEDIATE already."""
+    ws._backend.lock_chain()
