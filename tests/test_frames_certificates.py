@@ -380,3 +380,37 @@ def test_frame_void_lock_and_reopen_on_both_backends(workspace_location, tmp_pat
         assert certification_state(ws, fid)["state"] == "superseded"
         record_ruling(ws, first[0], user=sup, action="reject", reason_code="not_registered")
         assert ws.verify_chain().ok
+
+
+def test_sample_certificate_lists_a_ruled_duplicate_once(tmp_path, capsys):
+    """30 signed lines, a sample of 10. Two sampled lines are the same voter;
+    a reviewer rejected the later one as a duplicate. On own merits all 10
+    are genuine, with 1 duplicate within the sample: rate 100.00 %,
+    uncorrected 30; A = 3.0000, weight 6, duplicate estimate 6 -> 24 valid =
+    120.00 % of 20: qualifies. The duplicate appears once: among the sample's
+    duplicates, not also as an invalid line."""
+    from petitions.counting import draw_sample
+
+    root = tmp_path / "ws"
+    with Workspace(root, create=True) as ws:
+        fid, ids = filing_with_lines(ws, ["signed"] * 30, required=20)
+        ws.ensure_user("rev", "reviewer")
+        draw_sample(ws, fid, seed="dups", user="sup", size=10)
+        drawn = sorted(sample_items(ws, fid)["line_db_id"].to_list())
+        first, later = drawn[0], drawn[1]
+        for lid in ids:
+            if lid == later:
+                determine(ws, lid, "needs_review", ["duplicate"], voter_id=f"V{first}")
+            else:
+                determine(ws, lid, "valid", voter_id=f"V{lid}")
+    label = f"S001-P01-L{ids.index(later) + 1:02d}"
+    w = ("-w", root)
+    assert _cli(capsys, "rule", *w, "--line", label, "--reject", "duplicate", "--user", "rev")[0] == 0
+    c = json.loads(_cli(capsys, "status", *w, "--json")[1])["count"]
+    assert (c["method"], c["sample_size"], c["sample_valid"], c["sample_duplicates"]) == ("random_sample", 10, 10, 1)
+    assert (c["projection"]["projected_valid"], c["outcome"]) == (24, "qualifies")
+    code, out, err = _cli(capsys, "certify", *w, "--out", tmp_path / "c.pdf", "--official", "P", "--user", "sup")
+    assert code == 0, err
+    text = " ".join(_pdf_text(tmp_path / "c.pdf").split())
+    assert "Valid 10 Invalid (all reasons) 0" in text
+    assert "Duplicates found within the sample 1" in text and "[duplicate]" not in text

@@ -144,7 +144,13 @@ def register(sub) -> None:
     p = sub.add_parser("reasons", help="list reason codes")
     p.set_defaults(func=_reasons)
 
-    p = sub.add_parser("status", help="counts, sample and projection of a filing")
+    p = sub.add_parser("status", help="counts, sample and projection of a filing",
+                       description="The filing's counts (raw count, valid / invalid / pending, by reason), its "
+                                   "random sample and projection (or the exact count when the sample drew every "
+                                   "signed line), signed lines outside the sample's frozen frame, pages that "
+                                   "failed to read, gaps in section / page numbering, and the certificate in force "
+                                   "or superseded. --json prints the same as one object (its count object keeps "
+                                   "method, raw_count, valid, pending, sample_size, frame_hash, projection).")
     _ws_arg(p, filing=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_status)
