@@ -228,7 +228,8 @@ def format_summary(s: dict, workspace: Path) -> str:
         ]
         a = t.get("after_review")
         if a:
-            lines.append(f"  after review as the truth says: projected valid {a['projected_valid']:,} "
+            word = "counted" if c.get("counted_in_full") else "projected"
+            lines.append(f"  after review as the truth says: {word} valid {a['projected_valid']:,} "
                          f"= {a['percent_of_required']:.2f}% -> {a['outcome']}")
     lines.append(f"Open the workbench: petition-workbench {workspace}")
     return "\n".join(lines)
