@@ -414,3 +414,20 @@ def test_sample_certificate_lists_a_ruled_duplicate_once(tmp_path, capsys):
     text = " ".join(_pdf_text(tmp_path / "c.pdf").split())
     assert "Valid 10 Invalid (all reasons) 0" in text
     assert "Duplicates found within the sample 1" in text and "[duplicate]" not in text
+
+
+def test_a_sample_drawn_before_frames_were_stored_is_checked_by_its_hash(filing57, capsys):
+    """A store from before migration 0006 has the sample's frame hash and
+    size but not its lines: a section added since is still caught."""
+    ws, fid, root, tmp = filing57
+    from petitions.counting import draw_sample
+
+    draw_sample(ws, fid, seed="old", user="sup", size=30)
+    with ws.transaction():
+        ws._exec("DELETE FROM frame_lines")
+    assert count_result(ws, fid).frame_current is True
+    _add_section(ws, fid, 2, 4)
+    res = count_result(ws, fid)
+    assert (res.raw_count, res.frame_current, res.lines_outside_frame, res.outside_frame) == (57, False, 4, [])
+    code, _, err = _cli(capsys, "certify", "-w", root, "--out", tmp / "c.pdf", "--official", "P", "--user", "sup")
+    assert code == 2 and "4 signed line(s) were added after the sample was drawn;" in err
