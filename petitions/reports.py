@@ -277,11 +277,18 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
 
 
 def last_certification(ws: Workspace, filing_id: int) -> dict | None:
-    """The payload of the filing's newest ``certified`` event (None if never certified)."""
-    import json
+    """The payload of the filing's newest ``certified`` event (None if never
+    certified), with ``superseded``: None while it holds, or the reopening
+    (``ts``, ``user``, ``reason``) that superseded it."""
+    from petitions.certification import certification_state
 
-    row = reports_db.latest_event(ws, filing_id, "certified")
-    return json.loads(row["payload_json"]) if row else None
+    st = certification_state(ws, filing_id)
+    if st["certificate"] is None:
+        return None
+    cert = {k: v for k, v in st["certificate"].items() if k not in ("event_id", "ts", "user")}
+    r = st["reopened"]
+    cert["superseded"] = None if r is None else {"ts": r["ts"], "user": r["user"], "reason": r.get("reason")}
+    return cert
 
 
 # ---------------------------------------------------------------------------
@@ -512,6 +519,9 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
     if cert is None:
         raise UserError("the filing has not been certified; proponents may inspect the disqualified lines of a "
                         "petition certified insufficient", where=filing.name)
+    if cert["superseded"]:
+        raise UserError("the filing's certificate was superseded (reopened); proponents may inspect the "
+                        "disqualified lines once it is certified again", where=filing.name)
     if cert["result"] not in ("fails", "insufficient"):
         raise UserError(f"the filing was certified {cert['result'].replace('_', ' ')}; the proponents' inspection "
                         "applies to an insufficient petition", where=filing.name)

@@ -184,6 +184,11 @@ def test_certificate_locks_the_filing_until_reopened(filing57, capsys):
     assert _cli(capsys, "reopen", *w, "--reason", "again", "--user", "sup")[0] == 2
     s = summarize(ws, fid)["certification"]
     assert (s["state"], s["reopen_reason"]) == ("superseded", "court order 26-CV-7: re-examine line 1")
+    from petitions.reports import last_certification
+
+    assert last_certification(ws, fid)["superseded"]["reason"] == "court order 26-CV-7: re-examine line 1"
+    code, _, err = _cli(capsys, "proponent-export", *w, "--out", tmp / "prop", "--user", "sup")
+    assert code == 2 and "superseded" in err and not (tmp / "prop").exists()
     assert "Certificate SUPERSEDED" in _cli(capsys, "status", *w)[1]
     assert _cli(capsys, "rule", *w, "--line", "S001-P01-L01", "--reject", "not_registered", "--user", "rev")[0] == 0
     assert _cli(capsys, "sample", *w, "--void", "--reason", "section 2 ingested after certification",
@@ -431,3 +436,23 @@ def test_a_sample_drawn_before_frames_were_stored_is_checked_by_its_hash(filing5
     assert (res.raw_count, res.frame_current, res.lines_outside_frame, res.outside_frame) == (57, False, 4, [])
     code, _, err = _cli(capsys, "certify", "-w", root, "--out", tmp / "c.pdf", "--official", "P", "--user", "sup")
     assert code == 2 and "4 signed line(s) were added after the sample was drawn;" in err
+
+
+def test_the_workbench_says_a_reopened_certificate_is_superseded(filing57, qtbot, capsys):
+    """The supervisor panel's certificate line, fed by last_certification
+    (what the workbench reads), after certify and after reopen."""
+    from gui.supervisor import SupervisorPanel
+    from petitions import last_certification
+
+    ws, fid, root, tmp = filing57
+    w = ("-w", root)
+    assert _cli(capsys, "sample", *w, "--seed", "gui", "--size", 30, "--user", "sup")[0] == 0
+    assert _cli(capsys, "certify", *w, "--out", tmp / "c.pdf", "--official", "Pat Clerk", "--user", "sup")[0] == 0
+    panel = SupervisorPanel()
+    qtbot.addWidget(panel)
+    panel.show_certification(last_certification(ws, fid))
+    assert panel.cert_state.text().startswith("Certified <b>qualifies</b>")
+    assert _cli(capsys, "reopen", *w, "--reason", "recount ordered", "--user", "sup")[0] == 0
+    panel.show_certification(last_certification(ws, fid))
+    text = panel.cert_state.text()
+    assert "superseded" in text and "recount ordered" in text and "Certified <b>" not in text
