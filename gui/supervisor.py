@@ -463,6 +463,13 @@ class SupervisorPanel(QWidget):
         if not cert:
             self.cert_state.setText("Not certified yet.")
             return
+        if cert.get("superseded"):
+            sup = cert["superseded"]
+            self.cert_state.setText(
+                f"Certificate <b>superseded</b>: reopened by {html.escape(str(sup.get('user', '')))} on "
+                f"{html.escape(str(sup.get('ts', ''))[:10])} ({html.escape(str(sup.get('reason', '')))}); "
+                "certify again when done.")
+            return
         self.cert_state.setText(
             f"Certified <b>{html.escape(str(cert.get('result', '')).replace('_', ' '))}</b> "
             f"({html.escape(str(cert.get('method', '')).replace('_', ' '))}) by {html.escape(str(cert.get('official', '')))} "

@@ -63,6 +63,10 @@ _API: dict[str, tuple[str, str]] = {
     "summarize": ("petitions.summary", "summarize"),
     "draw_sample": ("petitions.counting", "draw_sample"),
     "sample_items": ("petitions.counting", "sample_items"),
+    "void_sample": ("petitions.counting", "void_sample"),
+    "certification_state": ("petitions.certification", "certification_state"),
+    "reopen_certified": ("petitions.certification", "reopen"),
+    "qa_status": ("petitions.audit", "qa_status"),
     "BlindCase": ("petitions.audit", "BlindCase"),
     "agreement_report": ("petitions.audit", "agreement_report"),
     "draw_qa_sample": ("petitions.audit", "draw_qa_sample"),
@@ -141,6 +145,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.summary import summarize  # noqa: F401
     from petitions.counting import draw_sample  # noqa: F401
     from petitions.counting import sample_items  # noqa: F401
+    from petitions.counting import void_sample  # noqa: F401
+    from petitions.certification import certification_state  # noqa: F401
+    from petitions.certification import reopen as reopen_certified  # noqa: F401
+    from petitions.audit import qa_status  # noqa: F401
     from petitions.audit import BlindCase  # noqa: F401
     from petitions.audit import agreement_report  # noqa: F401
     from petitions.audit import draw_qa_sample  # noqa: F401

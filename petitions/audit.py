@@ -67,7 +67,7 @@ from petitions.store import rulings as rulings_db
 
 __all__ = ["SOFTWARE", "PopulationDraw", "QaSampleInfo", "BlindCase", "QaReport", "RouteReport",
            "qa_populations", "draw_qa_sample", "qa_sample", "qa_queue", "record_audit", "audited_frame",
-           "agreement_report", "route_disagreements"]
+           "agreement_report", "route_disagreements", "qa_status"]
 
 
 # ---------------------------------------------------------------------------
@@ -395,7 +395,7 @@ def audited_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
     schema = {"line_db_id": pl.Int64, "line_id": pl.String, "reviewer": pl.String,
               "original_decision": pl.String, "audit_decision": pl.String, "reason": pl.String,
               "original_ruling_id": pl.Int64, "audit_ruling_id": pl.Int64, "auditor": pl.String,
-              "audit_reason": pl.String}
+              "audit_reason": pl.String, "original_category": pl.String, "audit_category": pl.String}
     audits = _audits(ws, filing_id)
     if not audits:
         return pl.DataFrame(schema=schema)
@@ -422,7 +422,10 @@ def audited_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
                      "audit_decision": ACTION_DECISION[a["action"]],
                      "reason": reason or ("(accepted)" if decision == "valid" else "(none)"),
                      "original_ruling_id": rid, "audit_ruling_id": a["id"], "auditor": a["user"],
-                     "audit_reason": a["reason_code"]})
+                     "audit_reason": a["reason_code"],
+                     # A rejection for a reason of another category is a disagreement.
+                     "original_category": rs.qa.category(reason) if decision == "invalid" else None,
+                     "audit_category": rs.qa.category(a["reason_code"]) if a["action"] == "reject" else None})
     return pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
 
 
@@ -530,3 +533,48 @@ def route_disagreements(ws: Workspace, filing_id: int, *, user: str) -> RouteRep
                                   "audit_decision": r["audit_decision"], "determination_id": det_id})
         report.routed.append(label)
     return report
+
+
+# ---------------------------------------------------------------------------
+# Are the rule set's QA audits done? (asked by certify)
+# ---------------------------------------------------------------------------
+def qa_status(ws: Workspace, filing_id: int) -> dict:
+    """How far the rule set's QA audits (``RuleSet.qa``) have got.
+
+    Returns
+    -------
+    dict
+        ``populations``: per population (``software`` and each person) its
+        size, ``quota`` at the rule set's rates, lines ``drawn`` for it and
+        ``audited``; ``sampled`` / ``audited`` / ``awaiting`` over the whole
+        QA sample; ``warnings``: plain sentences, empty when every quota is
+        drawn and every drawn line audited.
+    """
+    from petitions.stages.filings import get_filing
+
+    qa = get_filing(ws, filing_id).ruleset.qa
+    pops = qa_populations(ws, filing_id)
+    sample = qa_sample(ws, filing_id)
+    audited = set(_audits(ws, filing_id))
+    drawn_for: dict[str, int] = {}
+    for r in audit_db.qa_rounds(ws, filing_id):
+        name = json.loads(r["params_json"] or "{}").get("population")
+        drawn_for[name] = drawn_for.get(name, 0) + int(r["size"])
+    done_for: dict[str, int] = {}
+    for r in sample.iter_rows(named=True):
+        if r["line_db_id"] in audited:
+            done_for[r["population"]] = done_for.get(r["population"], 0) + 1
+    rows, warnings = [], []
+    for name in sorted(pops["reviewer"].unique().to_list(), key=lambda n: (n != SOFTWARE, n)):
+        size = int((pops["reviewer"] == name).sum())
+        quota = (qa.audit_size(size, qa.auto_accept_rate) if name == SOFTWARE
+                 else qa.audit_size(size, qa.per_reviewer_rate, qa.minimum_per_reviewer))
+        drawn, done = drawn_for.get(name, 0), done_for.get(name, 0)
+        rows.append({"population": name, "size": size, "quota": quota, "drawn": drawn, "audited": done})
+        if min(drawn, quota) > done or drawn < quota:
+            warnings.append(f"QA audit of {name}: {done} of {quota} audited (rule set rate)")
+    sampled, n_audited = sample.height, int(sample["line_db_id"].is_in(list(audited)).sum()) if sample.height else 0
+    if pops.height and not sampled:
+        warnings.insert(0, "no QA audit sample was drawn (petitions audit draw)")
+    return {"populations": rows, "sampled": sampled, "audited": n_audited, "awaiting": sampled - n_audited,
+            "warnings": warnings}

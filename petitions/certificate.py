@@ -73,6 +73,15 @@ class CertificateData:
     official_name, official_title, office : str
     filed_on : datetime.date, optional
     notes : str
+    counted_in_full : bool
+        The random sample drew every signed line: counted, not projected.
+    unread_pages : tuple of str
+        Pages that failed to read and gaps in section / page numbering
+        (their lines are not in the raw count).
+    missing_pages_reason : str
+        The supervisor's reason for certifying despite them.
+    qa_warnings : tuple of str
+        The rule set's QA audits not done when certified.
     """
 
     filing: str
@@ -99,6 +108,10 @@ class CertificateData:
     office: str = ""
     filed_on: _dt.date | None = None
     notes: str = ""
+    counted_in_full: bool = False
+    unread_pages: tuple[str, ...] = ()
+    missing_pages_reason: str = ""
+    qa_warnings: tuple[str, ...] = ()
 
 
 def certificate_title(result: str) -> str:
@@ -232,9 +245,19 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
             _row(pdf, "Frame hash (SHA-256)", data.frame_hash, mono=True)
         _row(pdf, "Method", "consistent-sampler tickets: SHA-256(sha256_hex(seed) + line id), "
                             "sampled in increasing ticket order")
+    elif data.counted_in_full:
+        _heading(pdf, "Full count (every signed line drawn into the random sample)")
+        _row(pdf, "Lines verified", _fmt(data.raw_count), bold=True)
+        _row(pdf, "Sample size", _fmt(data.sample_size))
+        _row(pdf, "Seed", data.seed or "", mono=True)
+        if data.frame_hash:
+            _row(pdf, "Frame hash (SHA-256)", data.frame_hash, mono=True)
+        _row(pdf, "Method", "counted, not projected: the sample is the whole raw count")
     else:
         _heading(pdf, "Full count")
         _row(pdf, "Lines verified", _fmt(data.raw_count))
+        if data.frame_hash:
+            _row(pdf, "Frame hash (SHA-256)", data.frame_hash, mono=True)
 
     scope = "in the sample" if data.method == "random_sample" else "in the full count"
     _heading(pdf, f"Verification results {scope}")
@@ -245,7 +268,10 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
     unknown = sorted(c for c in data.invalid_by_reason if c not in REASONS)
     for code in known + unknown:
         _row(pdf, f"    {label(code)}", f"{_fmt(data.invalid_by_reason[code])}   [{code}]")
-    _row(pdf, "Duplicates", _fmt(data.duplicates))
+    if data.method == "random_sample":
+        # Duplicates within the sample are genuine signatures counted once
+        # each among the valid; the projection subtracts their estimate.
+        _row(pdf, "Duplicates found within the sample", _fmt(data.duplicates))
 
     if data.projection is not None:
         _heading(pdf, "Projection (2 CCR sections 20530-20532)")
@@ -261,7 +287,20 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
     _row(pdf, "Result", data.result.replace("_", " ").upper(), bold=True)
     if data.notes:
         _row(pdf, "Notes", data.notes)
+    if data.unread_pages:
+        _heading(pdf, "Pages not in the raw count")
+        for item in data.unread_pages:
+            _row(pdf, "    Unaccounted for", item)
+        _row(pdf, "Certified regardless because", data.missing_pages_reason or "-", bold=True)
+    if data.qa_warnings:
+        _heading(pdf, "Quality audits not completed")
+        for w in data.qa_warnings:
+            _row(pdf, "    Warning", w)
 
+    # The attestation (statement, signature line, name, title, date) stays
+    # together on one page: start a new page if it would not fit.
+    if pdf.get_y() + 42 > pdf.h - pdf.b_margin:
+        pdf.add_page()
     pdf.ln(6)
     pdf.set_font("Helvetica", size=9)
     pdf.multi_cell(0, 5, _latin1(

@@ -15,6 +15,7 @@ import polars as pl
 from petitions.errors import UserError
 from petitions.status import line_status
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import certification as cert_db
 from petitions.store import reports as reports_db
 from petitions.store import samples as samples_db
 
@@ -48,9 +49,12 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
     from petitions.law.sampling import draw_sample as draw_sample_ids
     from petitions.law.sampling import frame_hash, sample_size
 
+    from petitions.certification import require_unlocked
+
     if purpose != "count":
         raise UserError("QA audit samples are drawn per population with petitions.audit.draw_qa_sample")
     ws.require_supervisor(user, "draw the filing's random sample")
+    require_unlocked(ws, filing_id, "drawing a sample")
     if not isinstance(seed, str) or not seed.strip():
         raise UserError("the sampling seed must be a non-empty string (it is published as typed)")
     filing = get_filing(ws, filing_id)
@@ -63,7 +67,9 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
         if prior[0]["seed"] != seed:
             raise UserError(f"this filing's sample was drawn with seed {prior[0]['seed']!r}; later rounds must use the same seed")
         if prior[0]["frame_hash"] != fhash:
-            raise UserError("the set of signed lines changed since the first round; the sample cannot be extended")
+            raise UserError(f"the set of signed lines changed since the first round (frame {prior[0]['frame_hash'][:12]}…, "
+                            f"{prior[0]['frame_size']:,} lines; now {len(frame):,}); the sample cannot be extended. "
+                            "Void it with a reason (petitions sample --void --reason TEXT) and draw again")
         if size is None:
             raise UserError("say how many more lines to draw for a further round")
     already = samples_db.drawn_labels(ws, filing_id, purpose)
@@ -81,11 +87,48 @@ def draw_sample(ws: Workspace, filing_id: int, *, seed: str, user: str, size: in
                                         "construction": "consistent_sampler sha256, without replacement"}),
             created_at=now_utc(), created_by=user)
         samples_db.add_items(ws, [(sid, ids[lid], len(already) + i + 1, t) for i, (lid, t) in enumerate(new)])
+        if not prior:
+            # The frame is frozen with the first round: lines ingested later
+            # stay outside it (count_result flags them, certify refuses).
+            samples_db.add_frame_lines(ws, sid, [ids[lid] for lid in frame])
         ws.log_event("sample_drawn", user=user, filing_id=filing_id,
                      payload={"sample_id": sid, "purpose": purpose, "round": round_no, "seed": seed,
                               "frame_hash": fhash, "frame_size": len(frame), "size": len(new),
                               "first_tickets": new[:5]})
     return SampleInfo(sid, round_no, seed, fhash, len(frame), len(new), len(already) + len(new), new)
+
+
+def void_sample(ws: Workspace, filing_id: int, *, user: str, reason: str) -> dict:
+    """Void the filing's count sample (every round in force), a supervisor's
+    decision with a recorded reason, e.g. a section ingested after the draw.
+
+    The voided rounds and their tickets stay on record (``samples``,
+    ``sample_voids`` and a ``sample_voided`` event); a new sample can then be
+    drawn on the current frame.
+
+    Returns the event's payload.
+    """
+    from petitions.certification import require_unlocked
+
+    ws.require_supervisor(user, "void the filing's random sample")
+    if not (reason or "").strip():
+        raise UserError("say why the sample is voided (--reason); it is recorded in the event log")
+    require_unlocked(ws, filing_id, "voiding the sample")
+    prior = samples_db.rounds(ws, filing_id, "count")
+    if not prior:
+        raise UserError("the filing has no random sample in force to void")
+    if full_count_order(ws, filing_id) is not None:
+        raise UserError("a full count was ordered from this sample; it is kept on record and cannot be voided")
+    current = sampling_frame(ws, filing_id)
+    from petitions.law.sampling import frame_hash
+
+    payload = {"reason": reason.strip(), "sample_ids": [r["id"] for r in prior], "rounds": len(prior),
+               "seed": prior[0]["seed"], "frame_hash": prior[0]["frame_hash"], "frame_size": prior[0]["frame_size"],
+               "current_frame_hash": frame_hash(current) if current else None, "current_frame_size": len(current)}
+    with ws.transaction():
+        samples_db.void_samples(ws, payload["sample_ids"], voided_at=now_utc(), voided_by=user, reason=reason.strip())
+        ws.log_event("sample_voided", user=user, filing_id=filing_id, payload=payload)
+    return payload
 
 
 def sample_items(ws: Workspace, filing_id: int, purpose: str = "count") -> pl.DataFrame:
@@ -109,6 +152,11 @@ class CountResult:
     sample_pending: int | None = None
     seed: str | None = None
     frame_hash: str | None = None
+    frame_current: bool | None = None       # the frame is the filing's signed lines now
+    lines_outside_frame: int = 0            # signed lines added after the sample was drawn
+    outside_frame: list = field(default_factory=list)   # their labels (the first 50)
+    frame_lines_not_signed: int = 0         # frame lines since found blank / struck / gone
+    counted_in_full: bool = False           # the sample covers every line of the frame: counted, not projected
     projection: dict | None = None
     outcome: str | None = None
     percent_of_required: float | None = None
@@ -124,8 +172,13 @@ def _sample_validity(status: pl.DataFrame) -> pl.DataFrame:
     found *within* the sample."""
     dup_only = (pl.col("status") == "needs_review") & (pl.col("level") == "review") & (
         pl.col("det_reasons").list.len() == 1) & (pl.col("det_reasons").list.first() == "duplicate")
+    # A line a person ruled a duplicate is, on its own merits, a genuine
+    # signature too: it is counted once among the sample's duplicates (by
+    # voter), never also as an invalid line. Only when its voter is known:
+    # otherwise the duplicate could not be found again and it stays invalid.
+    ruled_dup = (pl.col("status") == "invalid") & (pl.col("reason") == "duplicate") & pl.col("voter_id").is_not_null()
     return status.with_columns(
-        pl.when(dup_only).then(pl.lit("valid")).otherwise(pl.col("status")).alias("sample_status"))
+        pl.when(dup_only | ruled_dup).then(pl.lit("valid")).otherwise(pl.col("status")).alias("sample_status"))
 
 
 def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = None) -> CountResult:
@@ -137,6 +190,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     """
     from petitions.stages.filings import get_filing
     from petitions.law.projection import full_count_status, outcome, project
+    from petitions.law.sampling import frame_hash
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
@@ -163,12 +217,40 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
         confirmed = s.filter(pl.col("sample_status") == "valid").sort("seq")
         dups = int(confirmed.filter(pl.col("voter_id").is_not_null()).select(
             pl.col("voter_id").is_duplicated() & ~pl.col("voter_id").is_first_distinct()).to_series().sum())
-        res.method = "random_sample"
+        # The frame is frozen at the first round: N is its size, whatever was
+        # ingested since; lines outside it are flagged, never projected.
+        res.raw_count = int(first_round["frame_size"])
+        res.frame_current = frame_hash(signed.sort("seq")["line_id"].to_list()) == first_round["frame_hash"]
+        frame_ids = samples_db.frame_line_ids(ws, first_round["id"])
+        if frame_ids:
+            in_frame = pl.col("line_db_id").is_in(frame_ids)
+            outside = signed.filter(~in_frame).sort("seq")
+            res.lines_outside_frame = outside.height
+            res.outside_frame = outside["line_id"].head(50).to_list()
+            res.frame_lines_not_signed = len(frame_ids) - signed.filter(in_frame).height
+        elif not res.frame_current:
+            # A sample drawn before frames were stored: only its hash says it moved.
+            res.lines_outside_frame = max(signed.height - res.raw_count, 0)
         res.sample_size = s.height
         res.sample_valid = int((s["sample_status"] == "valid").sum())
         res.sample_duplicates = dups
         res.sample_pending = int((s["sample_status"] == "needs_review").sum())
         res.seed, res.frame_hash = first_round["seed"], first_round["frame_hash"]
+        if res.sample_size >= res.raw_count:
+            # Every line of the frame is in the sample (a small filing): the
+            # count is known exactly, so it is counted, not projected — the
+            # regulation's rounding would move a known answer.
+            res.method = "full_count"
+            res.counted_in_full = True
+            res.valid = res.sample_valid - dups
+            res.pending = res.sample_pending
+            res.invalid = res.raw_count - res.valid - res.pending
+            if filing.required:
+                fc = full_count_status(res.valid, filing.required, res.pending, early_stop=False)
+                res.outcome = "qualifies" if fc.met else ("fails" if fc.cannot_reach else "pending")
+                res.percent_of_required = float(fc.percent_of_required)
+            return res
+        res.method = "random_sample"
         proj = project(res.raw_count, res.sample_size, res.sample_valid, dups)
         res.projection = _jsonable(proj)
         if filing.required:
@@ -200,7 +282,10 @@ def order_full_count(ws: Workspace, filing_id: int, *, user: str, reason: str | 
     line is verified and :func:`count_result` counts them all; the sample
     and its projection stay on record.
     """
+    from petitions.certification import require_unlocked
+
     ws.require_supervisor(user, "order a full count")
+    require_unlocked(ws, filing_id, "ordering a full count")
     if full_count_order(ws, filing_id) is not None:
         raise UserError("a full count was already ordered for this filing")
     res = count_result(ws, filing_id)
@@ -220,3 +305,27 @@ def _jsonable(obj) -> dict:
     d = asdict(obj) if hasattr(obj, "__dataclass_fields__") else dict(obj)
     return json.loads(canonical_json({k: (str(v) if not isinstance(v, (int, float, str, type(None), bool)) else v)
                                       for k, v in d.items()}))
+
+
+def unread_pages(ws: Workspace, filing_id: int) -> list[dict]:
+    """Pages of the filing's scans that failed to read or segment, so their
+    lines are missing from the raw count: ``file``, ``section``, ``page``
+    (None when the error does not say) and ``error``, in ingest order."""
+    import json
+    import re
+
+    out = []
+    for d in cert_db.documents(ws, filing_id):
+        for err in json.loads(d["errors_json"] or "[]"):
+            m = re.search(r"\bpage (\d+)", str(err), flags=re.IGNORECASE)
+            out.append({"file": d["path"], "section": d["section"], "page": int(m.group(1)) if m else None,
+                        "error": str(err)})
+    return out
+
+
+def numbering_gaps(ws: Workspace, filing_id: int) -> dict:
+    """Missing section numbers and, per section, missing page numbers
+    (:func:`petitions.law.numbering.numbering_gaps`)."""
+    from petitions.law.numbering import numbering_gaps as gaps
+
+    return gaps((r["section"], r["page"]) for r in cert_db.section_pages(ws, filing_id))

@@ -92,20 +92,34 @@ class CertifyResult:
     sha256: str
     event_id: int
     data: "object"   # petitions.certificate.CertificateData
+    qa_warnings: tuple = ()
 
 
 def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
                      official_title: str = "Elections Official", office: str = "",
-                     certified_on: _dt.date | None = None):
+                     certified_on: _dt.date | None = None, accept_missing_pages: str | None = None):
     """The :class:`petitions.certificate.CertificateData` for the filing as it stands.
+
+    Parameters
+    ----------
+    accept_missing_pages : str, optional
+        A supervisor's recorded reason to certify although pages of the
+        filing failed to read or page / section numbers are missing.
 
     Raises
     ------
     UserError
-        The filing has no required count, or lines of the count still wait
-        for review (a full count may stop early once the requirement is met
-        when the rule set allows it, EC 9115(b)).
+        The filing has no required count; its certificate is in force (a
+        second one needs the filing reopened first); the random sample's
+        frozen frame is not the filing's current set of signed lines (void
+        and redraw); pages are unaccounted for (unread, or gaps in the
+        numbering) and no reason was given; or lines of the count still
+        wait for review (a full count may stop early once the requirement
+        is met when the rule set allows it, EC 9115(b)).
     """
+    from petitions.certification import certification_state
+    from petitions.law.sampling import frame_hash as _frame_hash
+    from petitions.counting import numbering_gaps, unread_pages
     from petitions.certificate import CertificateData
     from petitions.counting import count_result
     from petitions.stages.filings import get_filing
@@ -116,8 +130,31 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
     if not filing.required:
         raise UserError("the filing has no required number of valid signatures; set it before certifying",
                         where=filing.name)
+    st = certification_state(ws, filing_id)
+    if st["state"] == "certified":
+        c = st["certificate"]
+        raise UserError(f"the filing was already certified {str(c.get('result')).replace('_', ' ')} on "
+                        f"{c['ts'][:10]} by {c['user']}; a second certificate needs the filing reopened first "
+                        "(petitions reopen --reason TEXT)", where=filing.name)
     status = line_status(ws, filing_id)
     res = count_result(ws, filing_id, status=status)
+    if res.seed is not None and res.frame_current is False:
+        added = (f"{res.lines_outside_frame:,} signed line(s) were added after the sample was drawn"
+                 + (f" (first {res.outside_frame[0]})" if res.outside_frame else "")) if res.lines_outside_frame \
+            else "the filing's signed lines changed after the sample was drawn"
+        raise UserError(f"the random sample's frame {res.frame_hash[:12]}… ({res.raw_count:,} lines) is not the "
+                        f"filing's current set of signed lines: {added}; void the sample with a reason and draw "
+                        "again (petitions sample --void --reason TEXT)", where=filing.name)
+    unread, gaps = unread_pages(ws, filing_id), numbering_gaps(ws, filing_id)
+    missing = [f"{u['file']}" + (f", page {u['page']}" if u["page"] is not None else "") + f": {u['error']}"
+               for u in unread]
+    missing += [f"section {n} missing" for n in gaps["sections"]]
+    missing += [f"section {g['section']}: page(s) {', '.join(map(str, g['missing']))} missing" for g in gaps["pages"]]
+    if missing and not (accept_missing_pages or "").strip():
+        raise UserError(f"{len(missing)} page(s) or section(s) of the filing are unaccounted for, so their lines "
+                        f"are not in the raw count ({missing[0]}); ingest them, or certify with "
+                        "--accept-missing-pages REASON", where=filing.name)
+    signed_labels = status.filter(pl.col("state") == "signed").sort("seq")["line_id"].to_list()
     lines = count_lines(ws, filing_id, status=status)
     invalid = lines.filter(pl.col("count_status") == "invalid")
     by_reason: dict[str, int] = {}
@@ -130,7 +167,8 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
                   required=int(filing.required), raw_count=res.raw_count, ruleset_id=rs.id,
                   ruleset_version=str(rs.version), ruleset_hash=rs.content_hash, official_name=official_name,
                   official_title=official_title, office=office, filed_on=filing.filing_date,
-                  certified_on=certified_on or _dt.date.today())
+                  certified_on=certified_on or _dt.date.today(), unread_pages=tuple(missing),
+                  missing_pages_reason=(accept_missing_pages or "").strip() if missing else "")
     if res.method == "random_sample":
         if res.sample_pending:
             raise UserError(f"{res.sample_pending:,} line(s) of the random sample still need review; "
@@ -141,6 +179,19 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
                                invalid_by_reason=by_reason, duplicates=res.sample_duplicates, result=out.result,
                                sample_size=res.sample_size, seed=res.seed, frame_hash=res.frame_hash,
                                projection=proj, outcome=out)
+    if res.counted_in_full:
+        # Every signed line was drawn: counted, not projected (a full count).
+        if res.pending:
+            raise UserError(f"{res.pending:,} line(s) of the random sample still need review; "
+                            "rule on them before certifying", where=filing.name)
+        if res.sample_duplicates:
+            by_reason["duplicate"] = by_reason.get("duplicate", 0) + int(res.sample_duplicates)
+        return CertificateData(**common, method="full_count", valid_count=res.valid, invalid_by_reason=by_reason,
+                               duplicates=by_reason.get("duplicate", 0),
+                               result=full_count_outcome(res.valid, filing.required), sample_size=res.sample_size,
+                               seed=res.seed, frame_hash=res.frame_hash, counted_in_full=True,
+                               notes=f"Every one of the {res.raw_count:,} signed lines was drawn into the random "
+                                     "sample, so the lines were counted, not projected: a full count.")
     if res.pending:
         if not (rs.sampling.early_stop and res.valid >= filing.required):
             raise UserError(f"{res.pending:,} signed line(s) still need review; a full count is certified once "
@@ -150,11 +201,13 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
                  "not examined.")
     return CertificateData(**common, method="full_count", valid_count=res.valid, invalid_by_reason=by_reason,
                            duplicates=by_reason.get("duplicate", 0),
-                           result=full_count_outcome(res.valid, filing.required), notes=notes)
+                           result=full_count_outcome(res.valid, filing.required), notes=notes,
+                           frame_hash=_frame_hash(signed_labels) if signed_labels else None)
 
 
 def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathLike, official_name: str,
-            official_title: str = "Elections Official", office: str = "") -> CertifyResult:
+            official_title: str = "Elections Official", office: str = "",
+            accept_missing_pages: str | None = None) -> CertifyResult:
     """Certify the filing's result: write the PDF and log a ``certified`` event.
 
     Parameters
@@ -166,15 +219,24 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         event is logged too.
     official_name, official_title, office : str
         Printed on the signature line and under the title.
+    accept_missing_pages : str, optional
+        Why the filing is certified although pages are unaccounted for
+        (printed on the certificate and recorded in the event).
 
     Returns
     -------
     CertifyResult
         ``result`` (``qualifies`` / ``full_count`` / ``fails`` for a sample,
         ``sufficient`` / ``insufficient`` for a full count), the PDF's path
-        and SHA-256, and the event id.
+        and SHA-256, the event id, the frame certified (``data.frame_hash``)
+        and ``qa_warnings``: the rule set's QA audits not done (also printed
+        on the certificate and recorded in the event).
     """
+    from dataclasses import replace
+
+    from petitions.audit import qa_status
     from petitions.certificate import write_certificate
+    from petitions.store import certification as cert_db
 
     role = ws.user_role(user)
     if role is None:
@@ -183,11 +245,16 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         raise UserError(f"{user} is a reviewer; only a supervisor may certify a filing")
     if not (official_name or "").strip():
         raise UserError("say who certifies: the official's name is printed on the certificate")
-    data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title, office=office)
     out_pdf = Path(out_pdf)
     # The PDF is renamed into place only after the event is written, and the
     # event rolls back if the file cannot be: neither exists without the other.
+    # The numbers are read inside the same write transaction, so no ruling
+    # (nor a second certify) slips in between the count and its certificate.
     with ws.transaction():
+        cert_db.hold_log(ws)
+        data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title,
+                                office=office, accept_missing_pages=accept_missing_pages)
+        data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
             digest = _sha256(tmp)
@@ -202,17 +269,26 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "ruleset_hash": data.ruleset_hash, "official": data.official_name,
                 "official_title": data.official_title, "certified_on": data.certified_on.isoformat(),
                 "pdf": str(out_pdf), "pdf_sha256": digest, "notes": data.notes,
+                "counted_in_full": data.counted_in_full, "qa_warnings": list(data.qa_warnings),
+                "unaccounted_pages": list(data.unread_pages), "accept_missing_pages": data.missing_pages_reason,
             }
             eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
-    return CertifyResult(data.result, out_pdf, digest, eid, data)
+    return CertifyResult(data.result, out_pdf, digest, eid, data, data.qa_warnings)
 
 
 def last_certification(ws: Workspace, filing_id: int) -> dict | None:
-    """The payload of the filing's newest ``certified`` event (None if never certified)."""
-    import json
+    """The payload of the filing's newest ``certified`` event (None if never
+    certified), with ``superseded``: None while it holds, or the reopening
+    (``ts``, ``user``, ``reason``) that superseded it."""
+    from petitions.certification import certification_state
 
-    row = reports_db.latest_event(ws, filing_id, "certified")
-    return json.loads(row["payload_json"]) if row else None
+    st = certification_state(ws, filing_id)
+    if st["certificate"] is None:
+        return None
+    cert = {k: v for k, v in st["certificate"].items() if k not in ("event_id", "ts", "user")}
+    r = st["reopened"]
+    cert["superseded"] = None if r is None else {"ts": r["ts"], "user": r["user"], "reason": r.get("reason")}
+    return cert
 
 
 # ---------------------------------------------------------------------------
@@ -331,13 +407,37 @@ def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int 
 
 
 def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``lines.csv``, ``tallies.csv``, ``events.csv`` and ``sample.csv`` in `out_dir` (no certificate)."""
+    """``lines.csv``, ``tallies.csv``, ``events.csv``, ``sample.csv`` and
+    ``missing_pages.csv`` in `out_dir` (no certificate)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     return {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
             "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
             "events": export_events_csv(ws, out / "events.csv"),
-            "sample": export_sample_csv(ws, filing_id, out / "sample.csv")}
+            "sample": export_sample_csv(ws, filing_id, out / "sample.csv"),
+            "missing_pages": export_missing_pages_csv(ws, filing_id, out / "missing_pages.csv")}
+
+
+def export_missing_pages_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
+    """What the raw count may be missing, one row each: ``kind``
+    (``unread_page`` — a page of a scan that failed to read or segment;
+    ``missing_section`` / ``missing_page`` — a gap in the numbering),
+    ``file``, ``section``, ``page``, ``error``. Header only when nothing is
+    missing."""
+    import csv
+
+    from petitions.counting import numbering_gaps, unread_pages
+
+    rows = [{"kind": "unread_page", **u} for u in unread_pages(ws, filing_id)]
+    gaps = numbering_gaps(ws, filing_id)
+    rows += [{"kind": "missing_section", "file": "", "section": n, "page": "", "error": ""} for n in gaps["sections"]]
+    rows += [{"kind": "missing_page", "file": "", "section": g["section"], "page": p, "error": ""}
+             for g in gaps["pages"] for p in g["missing"]]
+    with atomic_write(path) as fh:
+        w = csv.DictWriter(fh, fieldnames=["kind", "file", "section", "page", "error"])
+        w.writeheader()
+        w.writerows([{k: ("" if v is None else v) for k, v in r.items()} for r in rows])
+    return Path(path)
 
 
 def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:
@@ -419,6 +519,9 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
     if cert is None:
         raise UserError("the filing has not been certified; proponents may inspect the disqualified lines of a "
                         "petition certified insufficient", where=filing.name)
+    if cert["superseded"]:
+        raise UserError("the filing's certificate was superseded (reopened); proponents may inspect the "
+                        "disqualified lines once it is certified again", where=filing.name)
     if cert["result"] not in ("fails", "insufficient"):
         raise UserError(f"the filing was certified {cert['result'].replace('_', ' ')}; the proponents' inspection "
                         "applies to an insufficient petition", where=filing.name)

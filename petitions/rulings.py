@@ -96,6 +96,10 @@ def record_ruling(
         if any(r["user"] == user and r["action"] == "reject" for r in prior):
             raise UserError(f"{user} already rejected line {label}; a second opinion must come from another person")
     with ws.transaction():
+        if kind != "audit":  # a certified count is locked; a blind QA re-ruling never changes it
+            from petitions.certification import require_unlocked
+
+            require_unlocked(ws, filing_id, f"a ruling on line {label}", hold=True)
         # The latest ruling is read inside the write transaction and under
         # the line's lock (BEGIN IMMEDIATE on SQLite, an advisory lock on a
         # server), so nobody can rule between this check and the insert.

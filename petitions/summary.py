@@ -5,7 +5,7 @@ from pathlib import Path
 
 import polars as pl
 
-from petitions.counting import count_result, sample_items
+from petitions.counting import count_result, numbering_gaps, sample_items, unread_pages
 from petitions.stages.filings import get_filing
 from petitions.status import line_status
 from petitions.store import Workspace
@@ -74,6 +74,9 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "invalid": int((status["status"] == "invalid").sum()),
         "invalid_by_reason": res.invalid_by_reason,
         "count": res.to_dict(),
+        "unread_pages": unread_pages(ws, filing_id),
+        "numbering_gaps": numbering_gaps(ws, filing_id),
+        "certification": _certification(ws, filing_id, res, status),
     }
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
@@ -95,7 +98,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             "identity_matches_right": int((matched["voter_id"] == matched["true_voter_id"]).sum()),
         }
         # If every pending line were ruled as the truth says: the count staff will reach.
-        if res.method == "random_sample":
+        if res.method == "random_sample" or res.counted_in_full:
             items = sample_items(ws, filing_id).join(j.drop("line_db_id"), on="line_id", how="left")
             # Judged on own merits (a duplicate line's signature is genuine);
             # duplicates counted within the sample, as 2 CCR §20532 does.
@@ -106,15 +109,50 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             valid_n = int(sv["v"].sum())
             own = sv.filter(pl.col("v") & pl.col("true_voter_id").is_not_null())
             dups = own.height - own["true_voter_id"].n_unique()
-            proj = project(res.raw_count, items.height, valid_n, dups)
-            o = outcome(proj.projected_valid, filing.required, filing.ruleset.bands) if filing.required else None
-            out["truth"]["after_review"] = {"sample_valid": valid_n, "sample_duplicates": dups,
-                                            "projected_valid": int(proj.projected_valid),
-                                            "outcome": o.result if o else None,
-                                            "percent_of_required": float(o.percent_of_required) if o else None}
+            if res.counted_in_full:
+                # Every line sampled: the count after review is exact.
+                from petitions.law.projection import full_count_status
+
+                exact = valid_n - dups
+                fc = full_count_status(exact, filing.required, 0, early_stop=False) if filing.required else None
+                out["truth"]["after_review"] = {
+                    "sample_valid": valid_n, "sample_duplicates": dups, "projected_valid": exact,
+                    "outcome": ("qualifies" if fc.met else "fails") if fc else None,
+                    "percent_of_required": float(fc.percent_of_required) if fc else None}
+            else:
+                proj = project(res.raw_count, items.height, valid_n, dups)
+                o = outcome(proj.projected_valid, filing.required, filing.ruleset.bands) if filing.required else None
+                out["truth"]["after_review"] = {"sample_valid": valid_n, "sample_duplicates": dups,
+                                                "projected_valid": int(proj.projected_valid),
+                                                "outcome": o.result if o else None,
+                                                "percent_of_required": float(o.percent_of_required) if o else None}
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
                      if _known(code)}
     return out
+
+
+def _certification(ws: Workspace, filing_id: int, res, status: pl.DataFrame) -> dict:
+    """The certificate in force or superseded, and — while one is in force —
+    how the count differs from what it certified (``changed_since``): the
+    lock refuses rulings, but a later ingest or pipeline run must not go
+    unseen either."""
+    from petitions.certification import certification_state
+    from petitions.law.sampling import frame_hash
+
+    st = certification_state(ws, filing_id)
+    c, r = st["certificate"] or {}, st["reopened"] or {}
+    changed: list[str] = []
+    if st["state"] == "certified":
+        labels = status.filter(pl.col("state") == "signed").sort("seq")["line_id"].to_list()
+        if labels and c.get("frame_hash") and frame_hash(labels) != c["frame_hash"]:
+            changed.append(f"signed lines now {len(labels):,}, certified frame {str(c['frame_hash'])[:12]}…")
+        now_valid = res.sample_valid if res.method == "random_sample" else res.valid
+        if c.get("valid") is not None and now_valid != c["valid"]:
+            changed.append(f"valid now {now_valid:,}, certified {c['valid']:,}")
+    return {"state": st["state"], "certificates": st["certificates"], "result": c.get("result"),
+            "certified_at": c.get("ts"), "certified_by": c.get("user"), "frame_hash": c.get("frame_hash"),
+            "pdf_sha256": c.get("pdf_sha256"), "reopened_at": r.get("ts"), "reopened_by": r.get("user"),
+            "reopen_reason": r.get("reason"), "changed_since": changed}
 
 
 def _known(code: str) -> bool:
@@ -133,6 +171,14 @@ def format_summary(s: dict, workspace: Path) -> str:
         "Needs review by suspected reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["needs_review_by_reason"].items()) or "none"),
         "Invalid by reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["invalid_by_reason"].items()) or "none"),
     ]
+    if c.get("counted_in_full"):
+        lines.append(f"Random sample: seed {c['seed']!r} drew every one of the {c['raw_count']:,} signed lines "
+                     f"(frame {c['frame_hash'][:12]}…): counted in full, not projected")
+    if c.get("lines_outside_frame"):
+        lines.append(f"OUTSIDE THE SAMPLE'S FRAME: {c['lines_outside_frame']:,} signed line(s) added after the "
+                     f"sample was drawn (e.g. {', '.join(c['outside_frame'][:5])}); void and redraw to count them")
+    elif c.get("frame_current") is False:
+        lines.append("THE SAMPLE'S FRAME IS NOT THE FILING'S CURRENT SET OF SIGNED LINES; void and redraw")
     if c["method"] == "random_sample":
         p = c["projection"] or {}
         lines += [
@@ -142,8 +188,34 @@ def format_summary(s: dict, workspace: Path) -> str:
             f"Projection now (pending lines not yet valid): {int(p.get('projected_valid', 0)):,} valid "
             f"= {c['percent_of_required']:.2f}% of required -> {c['outcome']}",
         ]
+    elif c.get("counted_in_full"):
+        pct = f" = {c['percent_of_required']:.2f}% of required" if c.get("percent_of_required") is not None else ""
+        lines += [
+            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending review "
+            f"{c['sample_pending']:,}",
+            f"Count now (exact; pending lines not yet valid): {c['valid']:,} valid{pct} -> {c['outcome']}",
+        ]
     else:
         lines.append(f"Full count: valid {c['valid']:,} of required {c['required'] or 0:,}; pending {c['pending']:,} -> {c['outcome']}")
+    for u in s.get("unread_pages", []):
+        where = f"section {u['section']}, " if u["section"] is not None else ""
+        where += f"page {u['page']}" if u["page"] is not None else "a page"
+        lines.append(f"UNREAD PAGE: {u['file']}, {where}: {u['error']} (its lines are not in the raw count)")
+    g = s.get("numbering_gaps") or {}
+    if g.get("sections"):
+        lines.append("Missing section numbers: " + ", ".join(map(str, g["sections"])))
+    for gp in g.get("pages", []):
+        lines.append(f"Missing pages in section {gp['section']}: " + ", ".join(map(str, gp["missing"])))
+    cert = s.get("certification") or {}
+    if cert.get("state") == "certified":
+        lines.append(f"Certified {str(cert['result']).replace('_', ' ')} on {cert['certified_at'][:10]} by "
+                     f"{cert['certified_by']} (frame {str(cert['frame_hash'])[:12]}…); locked until reopened")
+        if cert.get("changed_since"):
+            lines.append("COUNT CHANGED SINCE CERTIFIED: " + "; ".join(cert["changed_since"])
+                         + " — reopen and certify again")
+    elif cert.get("state") == "superseded":
+        lines.append(f"Certificate SUPERSEDED: reopened on {cert['reopened_at'][:10]} by {cert['reopened_by']} "
+                     f"({cert['reopen_reason']}); a new certificate is needed")
     t = s.get("truth")
     if t:
         lines += [
@@ -156,7 +228,8 @@ def format_summary(s: dict, workspace: Path) -> str:
         ]
         a = t.get("after_review")
         if a:
-            lines.append(f"  after review as the truth says: projected valid {a['projected_valid']:,} "
+            word = "counted" if c.get("counted_in_full") else "projected"
+            lines.append(f"  after review as the truth says: {word} valid {a['projected_valid']:,} "
                          f"= {a['percent_of_required']:.2f}% -> {a['outcome']}")
     lines.append(f"Open the workbench: petition-workbench {workspace}")
     return "\n".join(lines)

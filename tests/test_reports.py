@@ -83,22 +83,21 @@ def test_certificate_of_insufficiency_numbers_read_back_from_pdf(demo):
     pdf_path = demo["out"] / "certificate.pdf"
     res = certify(ws, fid, user=SUPERVISOR, out_pdf=pdf_path, official_name="Pat Clerk",
                   official_title="City Clerk", office="Office of the City Clerk")
-    # The demo's sample is the whole raw count: rate 8/38 = 21.05 %, 38 × 21.05 % = 7.999 → 8;
-    # A = 1.0000 so the duplicate weight is 0; 8 of 24 required = 33.33 % < 95 %: fails.
+    # The demo's sample is the whole raw count, so the lines are counted, not
+    # projected (the regulation's A = 1 would change nothing here, but its
+    # rounding can): 8 valid of 24 required -> insufficient, a full count.
     assert n == raw == 38
-    assert res.result == "fails"
+    assert res.result == "insufficient"
     d = res.data
+    assert (d.method, d.counted_in_full, d.projection) == ("full_count", True, None)
     assert (d.valid_count, d.sample_size, d.raw_count, d.required) == (N_ACCEPT, 38, 38, 24)
-    assert str(d.projection.rate_pct) == "21.05" and d.projection.projected_valid == 8
     assert d.invalid_by_reason == {"address_mismatch": 10, "not_registered": 10, "signature_mismatch": 10}
     text = _pdf_text(pdf_path)
     assert "Certificate of Insufficiency" in text
     assert "demo-1" in text and d.frame_hash in text.replace("\r", "").replace("\n", "")
-    assert "8 / 38 = 21.05 %" in text
-    assert "38 x 21.05 % = 8 (rounded up)" in text
-    assert "8 - 0 = 8" in text
-    assert "33.33 %" in text and "FAILS" in text
+    assert "INSUFFICIENT" in text
     flat = " ".join(text.split())
+    assert "Full count (every signed line drawn into the random sample)" in flat
     assert "Valid 8 Invalid (all reasons) 30" in flat
     for lab, code in (("Not registered", "not_registered"), ("Different address (registered elsewhere)",
                       "address_mismatch"), ("Signature does not compare", "signature_mismatch")):
@@ -110,8 +109,9 @@ def test_certificate_of_insufficiency_numbers_read_back_from_pdf(demo):
     assert [e["kind"] for e in ev] == ["certified"] and ev[0]["user"] == SUPERVISOR
     p = json.loads(ev[0]["payload_json"])
     assert p["pdf_sha256"] == hashlib.sha256(pdf_path.read_bytes()).hexdigest() == res.sha256
-    assert (p["result"], p["valid"], p["sample_size"], p["projected_valid"], p["seed"]) == ("fails", 8, 38, 8, "demo-1")
-    assert p["percent_of_required"] == "33.33"
+    assert (p["result"], p["valid"], p["sample_size"], p["projected_valid"], p["seed"]) == (
+        "insufficient", 8, 38, None, "demo-1")
+    assert p["counted_in_full"] is True and p["frame_hash"] == d.frame_hash
     assert ws.verify_chain().ok
 
 
@@ -256,8 +256,9 @@ def test_full_count_refuses_with_pending_lines_below_requirement(tmp_path):
 def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     root = str(demo["root"])
     assert cli_main(["report", "-w", root, "--out", str(tmp_path / "rep"), "--user", SUPERVISOR]) == 0
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "sample.csv",
-                                                                    "tallies.csv"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "missing_pages.csv",
+                                                                    "sample.csv", "tallies.csv"]
+    assert (tmp_path / "rep" / "missing_pages.csv").read_text().strip() == "kind,file,section,page,error"
     # The published sample: every ticket, in ticket order, recomputable from the seed.
     import csv
 
@@ -273,9 +274,15 @@ def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "only a supervisor" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c.pdf").exists()
+    # Certified by the test above: a second certificate needs the filing reopened first.
+    assert cli_main(["certify", "-w", root, "--out", str(tmp_path / "c.pdf"), "--official", "Pat Clerk",
+                     "--office", "City Clerk", "--user", SUPERVISOR]) == 2
+    assert "already certified" in capsys.readouterr().err and not (tmp_path / "c.pdf").exists()
+    assert cli_main(["reopen", "-w", root, "--reason", "reissue for the city clerk's office",
+                     "--user", SUPERVISOR]) == 0
     assert cli_main(["certify", "-w", root, "--out", str(tmp_path / "c.pdf"), "--official", "Pat Clerk",
                      "--office", "City Clerk", "--user", SUPERVISOR]) == 0
-    assert "FAILS" in capsys.readouterr().out and (tmp_path / "c.pdf").exists()
+    assert "INSUFFICIENT" in capsys.readouterr().out and (tmp_path / "c.pdf").exists()
     assert cli_main(["proponent-export", "-w", root, "--out", str(tmp_path / "prop"), "--user", SUPERVISOR]) == 0
     assert "30 disqualified line(s)" in capsys.readouterr().out
     assert os.path.exists(tmp_path / "prop" / "index.csv")

@@ -177,7 +177,9 @@ def test_sample_projection_counts_duplicates_within_the_sample(ws):
     res = count_result(ws, fid)
     # Judged on own merits all 6 are valid; 1 duplicate found within the sample.
     assert (res.sample_size, res.sample_valid, res.sample_duplicates) == (6, 6, 1)
-    assert res.projection["projected_valid"] == 6  # A = 1 -> weight 0
+    # The sample is the whole frame, so the count is known: 6 genuine - 1 duplicate = 5,
+    # counted, not projected (the regulation's A = 1 would give the duplicate no weight: 6).
+    assert (res.method, res.counted_in_full, res.valid, res.projection) == ("full_count", True, 5, None)
     assert res.outcome == "qualifies"
 
 
@@ -198,20 +200,23 @@ def test_roles_are_enforced_in_the_library_not_just_the_gui(ws):
 def test_escalation_to_a_full_count(ws):
     from petitions.counting import order_full_count
 
-    # 10 signed lines, required 8: a sample of 10 with 8 valid projects 8 = 100 % -> full-count band.
-    fid, ids = filing_with_lines(ws, ["signed"] * 10, required=8)
-    for i, lid in enumerate(ids):
-        determine(ws, lid, "valid" if i < 8 else "needs_review", [] if i < 8 else ["signature_mismatch"],
-                  voter_id=f"V{i}")
+    # 20 signed lines, required 19: a sample of 10, all valid, projects 20 = 105.26 % -> full-count band.
+    fid, ids = filing_with_lines(ws, ["signed"] * 20, required=19)
     draw_sample(ws, fid, seed="9", user="sup", size=10)
+    drawn = set(sample_items(ws, fid)["line_db_id"].to_list())
+    rest = [lid for lid in ids if lid not in drawn]
+    for lid in ids:
+        pending = lid == rest[-1]
+        determine(ws, lid, "needs_review" if pending else "valid", ["signature_mismatch"] if pending else [],
+                  voter_id=f"V{lid}")
     res = count_result(ws, fid)
-    assert (res.method, res.outcome) == ("random_sample", "full_count")
+    assert (res.method, res.outcome, res.projection["projected_valid"]) == ("random_sample", "full_count", 20)
     with pytest.raises(UserError, match="only a supervisor"):
         order_full_count(ws, fid, user="rev1")
     order_full_count(ws, fid, user="sup")
     res = count_result(ws, fid)
-    # Now a live full count: 8 valid of 8 required -> met (early stop allowed), 2 still pending.
-    assert (res.method, res.valid, res.pending, res.outcome) == ("full_count", 8, 2, "qualifies")
+    # Now a live full count: 19 valid of 19 required -> met (early stop allowed), 1 still pending.
+    assert (res.method, res.valid, res.pending, res.outcome) == ("full_count", 19, 1, "qualifies")
     with pytest.raises(UserError, match="already"):
         order_full_count(ws, fid, user="sup")
     assert ws.verify_chain().ok
@@ -223,7 +228,7 @@ def test_full_count_needs_a_reason_outside_the_band(ws):
     fid, ids = filing_with_lines(ws, ["signed"] * 4, required=2)
     for lid in ids:
         determine(ws, lid, "valid", voter_id=f"V{lid}")
-    draw_sample(ws, fid, seed="9", user="sup", size=4)
+    draw_sample(ws, fid, seed="9", user="sup", size=3)
     assert count_result(ws, fid).outcome == "qualifies"
     with pytest.raises(UserError, match="give a reason"):
         order_full_count(ws, fid, user="sup")

@@ -6,6 +6,7 @@ Thin: each command opens the workspace, converts its arguments and calls
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 from petitions.commands.workspace import _open, _user, _ws_arg
@@ -14,11 +15,12 @@ from petitions.errors import UserError
 
 def register(sub) -> None:
     p = sub.add_parser(
-        "report", help="write the filing's CSV reports (lines, tallies, events, sample)",
+        "report", help="write the filing's CSV reports (lines, tallies, events, sample, missing pages)",
         description="Write lines.csv (every line: state, determination, final status, reason, scores, voter id), "
                     "tallies.csv (per section and per circulator: lines, valid, invalid by reason, pending) and "
                     "events.csv (the hash-chained audit trail) and sample.csv (the random sample: seed, frame hash, "
-                    "every ticket, for observers to recompute) into --out. No certificate: see `petitions certify`. "
+                    "every ticket, for observers to recompute) and missing_pages.csv (pages that failed to read and gaps in the "
+                    "section / page numbering: lines the raw count may be missing) into --out. No certificate: see `petitions certify`. "
                     "These files are internal records (petitions are not public records).")
     _ws_arg(p, filing=True)
     p.add_argument("--out", required=True, type=Path, help="output folder (created if missing)")
@@ -29,14 +31,33 @@ def register(sub) -> None:
         description="Write the certificate of sufficiency / insufficiency (or, for a random sample between the "
                     "bands, of a full count required) with the raw count, the sampling inputs (seed, frame hash), "
                     "counts by reason and the projection, and record a 'certified' event with the numbers and the "
-                    "PDF's SHA-256. Supervisors only. Refused while lines of the count (the sample's lines, or "
-                    "every signed line in a full count) still need review.")
+                    "PDF's SHA-256, and print the frame certified (the SHA-256 of its signed line ids). "
+                    "Supervisors only. Refused while lines of the count (the sample's lines, or every signed line "
+                    "in a full count) still need review; while the random sample's frozen frame is not the filing's "
+                    "current set of signed lines (void and redraw: petitions sample --void); while a page failed "
+                    "to read or a section / page number is missing (unless --accept-missing-pages); and while an "
+                    "earlier certificate is in force (petitions reopen first). Warns, on the certificate too, when "
+                    "the rule set's QA audits are not done. When the sample drew every signed line the result is "
+                    "counted, not projected, and the certificate says full count. Afterwards the filing is locked: "
+                    "rulings, samples and escalations are refused until a supervisor reopens it.")
     _ws_arg(p, filing=True)
     p.add_argument("--out", required=True, type=Path, metavar="CERT.pdf", help="the certificate PDF to write")
     p.add_argument("--official", required=True, metavar="NAME", help="the certifying official's name")
     p.add_argument("--title", default="Elections Official", help='their title (default: "Elections Official")')
     p.add_argument("--office", default="", help='the office, printed under the title, e.g. "City Clerk"')
+    p.add_argument("--accept-missing-pages", metavar="REASON", default=None,
+                   help="certify although pages failed to read or section / page numbers are missing, for this "
+                        "reason (printed on the certificate and recorded in the event)")
     p.set_defaults(func=_certify)
+
+    p = sub.add_parser(
+        "reopen", help="reopen a certified filing (supersedes its certificate)",
+        description="Reopen a certified filing, a supervisor's decision with a recorded reason: the certificate "
+                    "is marked superseded (petitions status says so), rulings are taken again, and a new "
+                    "certificate can be issued with petitions certify.")
+    _ws_arg(p, filing=True)
+    p.add_argument("--reason", required=True, help="why the certified filing is reopened (recorded)")
+    p.set_defaults(func=_reopen)
 
     p = sub.add_parser(
         "proponent-export", help="disqualified lines with reasons and crops, for the proponents",
@@ -133,13 +154,28 @@ def _certify(args) -> int:
     with _open(args) as ws:
         filing = _filing(ws, args)
         res = certify(ws, filing.id, user=_user(args, ws), out_pdf=args.out, official_name=args.official,
-                      official_title=args.title, office=args.office)
+                      official_title=args.title, office=args.office, accept_missing_pages=args.accept_missing_pages)
     d = res.data
-    print(f"{filing.name}: {res.result.replace('_', ' ').upper()} ({d.method.replace('_', ' ')}, raw count "
+    method = "full count, every signed line sampled" if d.counted_in_full else d.method.replace('_', ' ')
+    print(f"{filing.name}: {res.result.replace('_', ' ').upper()} ({method}, raw count "
           f"{d.raw_count:,}, required {d.required:,}"
           + (f", projected valid {d.projection.projected_valid:,}" if d.projection else f", valid {d.valid_count:,}")
           + ")")
+    print(f"frame certified: {d.frame_hash or '(none)'} ({d.raw_count:,} signed lines)")
     print(f"certificate: {res.path}  sha256 {res.sha256}")
+    for w in res.qa_warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return 0
+
+
+def _reopen(args) -> int:
+    from petitions.certification import reopen
+
+    with _open(args) as ws:
+        filing = _filing(ws, args)
+        ev = reopen(ws, filing.id, user=_user(args, ws), reason=args.reason)
+    print(f"{filing.name}: reopened; the certificate ({str(ev['result']).replace('_', ' ')}, pdf sha256 "
+          f"{ev['pdf_sha256']}) is superseded. Rulings are taken again; certify anew when done.")
     return 0
 
 

@@ -112,11 +112,16 @@ def register(sub) -> None:
 
     p = sub.add_parser("sample", help="draw or extend the random sample",
                        description="Draw the filing's random sample with the public-seed construction "
-                                   "(consistent_sampler SHA-256 tickets). Round 1 takes the rule set's size; "
-                                   "--size N extends by N lines in the same ticket order.")
+                                   "(consistent_sampler SHA-256 tickets). Round 1 takes the rule set's size and "
+                                   "freezes the frame (the signed lines, their count and hash): lines ingested "
+                                   "later stay outside it. --size N extends by N lines in the same ticket order. "
+                                   "--void --reason TEXT voids the sample (a supervisor; kept on record) so it "
+                                   "can be drawn again on the current lines.")
     _ws_arg(p, filing=True)
-    p.add_argument("--seed", required=True, help="the published seed, used as a string exactly as typed")
+    p.add_argument("--seed", default=None, help="the published seed, used as a string exactly as typed")
     p.add_argument("--size", type=int, default=None)
+    p.add_argument("--void", action="store_true", help="void the sample in force (needs --reason)")
+    p.add_argument("--reason", default=None, help="why the sample is voided (recorded in the event log)")
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("rule", help="record a person's ruling on a line",
@@ -153,7 +158,13 @@ def register(sub) -> None:
     p = sub.add_parser("reasons", help="list reason codes")
     p.set_defaults(func=_reasons)
 
-    p = sub.add_parser("status", help="counts, sample and projection of a filing")
+    p = sub.add_parser("status", help="counts, sample and projection of a filing",
+                       description="The filing's counts (raw count, valid / invalid / pending, by reason), its "
+                                   "random sample and projection (or the exact count when the sample drew every "
+                                   "signed line), signed lines outside the sample's frozen frame, pages that "
+                                   "failed to read, gaps in section / page numbering, and the certificate in force "
+                                   "or superseded. --json prints the same as one object (its count object keeps "
+                                   "method, raw_count, valid, pending, sample_size, frame_hash, projection).")
     _ws_arg(p, filing=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_status)
@@ -345,6 +356,18 @@ def _sample(args) -> int:
     from petitions.counting import draw_sample
     from petitions.stages.filings import get_filing
 
+    if args.void:
+        from petitions.counting import void_sample
+
+        with _open(args) as ws:
+            filing = get_filing(ws, args.filing)
+            ev = void_sample(ws, filing.id, user=_user(args, ws), reason=args.reason or "")
+        print(f"sample voided: seed {ev['seed']!r}, {ev['rounds']} round(s), frame sha256 {ev['frame_hash']} "
+              f"({ev['frame_size']:,} lines); the filing now has {ev['current_frame_size']:,} signed lines. "
+              "Draw again with petitions sample --seed SEED")
+        return 0
+    if args.seed is None:
+        raise UserError("give the published seed (--seed SEED), or --void --reason TEXT to void the sample")
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
         info = draw_sample(ws, filing.id, seed=args.seed, user=_user(args, ws), size=args.size)

@@ -72,7 +72,9 @@ def agreement_table(frame: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
         original ruling; e.g. ``"software"`` for auto-accepts),
         ``original_decision``, ``audit_decision`` (e.g. ``valid`` /
         ``invalid`` / ``escalate``), ``reason`` (the original ruling's reason
-        code, null for accepts).
+        code, null for accepts); optionally ``original_category`` and
+        ``audit_category`` (the reasons' agreement categories): two
+        rejections then agree only within one category.
     by : str, optional
         ``"reviewer"`` or ``"reason"`` (any column); overall if None.
 
@@ -90,8 +92,9 @@ def agreement_table(frame: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
     if frame.height == 0:
         return pl.DataFrame(schema={"group": pl.String, "n": pl.Int64, "agreements": pl.Int64,
                                     "percent_agreement": pl.Float64, "kappa": pl.Float64})
-    orig = frame["original_decision"].cast(pl.String).fill_null("(none)").to_numpy().astype(str)
-    audit = frame["audit_decision"].cast(pl.String).fill_null("(none)").to_numpy().astype(str)
+    compared = _compared(frame)
+    orig = compared["o"].fill_null("(none)").to_numpy().astype(str)
+    audit = compared["a"].fill_null("(none)").to_numpy().astype(str)
     cats, inv = np.unique(np.concatenate([orig, audit]), return_inverse=True)
     a, b = inv[: orig.size], inv[orig.size:]
     if by is None:
@@ -109,9 +112,29 @@ def agreement_table(frame: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
     }).with_columns(pl.col("kappa").fill_nan(None))
 
 
+def _compared(frame: pl.DataFrame) -> pl.DataFrame:
+    """The decisions as compared: ``o`` and ``a``. With ``original_category``
+    and ``audit_category`` columns (the reasons' agreement categories), two
+    rejections agree only when their categories do: ``invalid:<category>``."""
+    def side(decision: str, category: str) -> pl.Expr:
+        d = pl.col(decision).cast(pl.String)
+        if category not in frame.columns:
+            return d
+        return (pl.when((d == "invalid") & pl.col(category).is_not_null())
+                .then(pl.concat_str([pl.lit("invalid:"), pl.col(category).cast(pl.String)])).otherwise(d))
+
+    return frame.select(side("original_decision", "original_category").alias("o"),
+                        side("audit_decision", "audit_category").alias("a"))
+
+
 def disagreements(frame: pl.DataFrame) -> pl.DataFrame:
-    """The audited lines where the audit disagrees: to route back to review."""
-    return frame.filter(pl.col("original_decision").ne_missing(pl.col("audit_decision")))
+    """The audited lines where the audit disagrees: to route back to review.
+
+    A rejection for a reason of another category than the original's is a
+    disagreement when the frame carries ``original_category`` and
+    ``audit_category`` (:func:`agreement_table` compares the same way)."""
+    c = _compared(frame)
+    return frame.filter(c["o"].ne_missing(c["a"]))
 
 
 @dataclass(frozen=True)

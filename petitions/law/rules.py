@@ -235,6 +235,14 @@ class QaRates:
     auto_accept_rate: Decimal = Decimal("0.02")
     per_reviewer_rate: Decimal = Decimal("0.05")
     minimum_per_reviewer: int = 10
+    #: Reason code -> category, for agreement: an audit rejecting for a
+    #: reason of another category than the original rejection disagrees.
+    #: Empty (the default): each reason is its own category.
+    reason_categories: tuple[tuple[str, str], ...] = ()
+
+    def category(self, reason: str | None) -> str | None:
+        """The agreement category of a reason code (the code itself unless mapped)."""
+        return dict(self.reason_categories).get(reason, reason) if reason else reason
 
     def audit_size(self, population: int, rate: Decimal, minimum: int = 0) -> int:
         """⌈rate × population⌉, at least `minimum`, never more than `population`."""
@@ -310,6 +318,11 @@ class RuleSet:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able dict (Decimals become numbers, tuples lists)."""
         d = _plain(asdict(self))
+        if not self.qa.reason_categories:
+            # Left out when unset, so rule sets without it keep their content hash.
+            d["qa"].pop("reason_categories")
+        else:
+            d["qa"]["reason_categories"] = dict(self.qa.reason_categories)
         return {"schema": SCHEMA, **d}
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -434,6 +447,19 @@ def _plain(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_plain(v) for v in value]
     return value
+
+
+def _reason_categories(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    from petitions.law.reasons import REASONS
+
+    if not isinstance(value, dict):
+        raise UserError("expected an object mapping reason codes to categories", where=where)
+    for code, cat in value.items():
+        if code not in REASONS:
+            raise UserError(f"unknown reason code {code!r}", where=where)
+        if not isinstance(cat, str) or not cat.strip():
+            raise UserError(f"the category of {code!r} must be a non-empty name", where=where)
+    return tuple(sorted((str(k), str(v)) for k, v in value.items()))
 
 
 def _get(data: dict, key: str, where: str, default: Any = ..., *, required: bool = False) -> Any:
@@ -578,6 +604,7 @@ def _ruleset_from_dict(data: Any, where: str) -> RuleSet:
             auto_accept_rate=rate(qa.get("auto_accept_rate", Decimal("0.02")), f"{where}.qa.auto_accept_rate"),
             per_reviewer_rate=rate(qa.get("per_reviewer_rate", Decimal("0.05")), f"{where}.qa.per_reviewer_rate"),
             minimum_per_reviewer=_int(qa.get("minimum_per_reviewer", 10), f"{where}.qa.minimum_per_reviewer"),
+            reason_categories=_reason_categories(qa.get("reason_categories", {}), f"{where}.qa.reason_categories"),
         ),
         triage=TriageRules(
             min_match_status=_choice(tr.get("min_match_status", "match"), MATCH_STATUSES, f"{where}.triage.min_match_status"),

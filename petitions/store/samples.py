@@ -5,6 +5,9 @@ from typing import Sequence
 
 from petitions.store.workspace import Workspace
 
+# Rounds a supervisor voided stay on record but are no longer the sample.
+_LIVE = " AND s.id NOT IN (SELECT sample_id FROM sample_voids)"
+
 
 def signed_labels(ws: Workspace, filing_id: int) -> list[str]:
     """Labels of the filing's signed lines in filing order (the sampling frame)."""
@@ -19,21 +22,25 @@ def line_ids_by_label(ws: Workspace, filing_id: int) -> dict[str, int]:
 
 def samples(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's drawn samples (every round, both purposes), by purpose then round."""
-    return ws._rows("SELECT id, purpose, round, seed, frame_hash, frame_size, size, created_at, created_by "
-                    "FROM samples WHERE filing_id = ? ORDER BY purpose, round", (filing_id,))
+    return ws._rows("SELECT s.id, s.purpose, s.round, s.seed, s.frame_hash, s.frame_size, s.size, s.created_at, "
+                    "s.created_by, v.voided_at, v.voided_by, v.reason AS void_reason FROM samples s "
+                    "LEFT JOIN sample_voids v ON v.sample_id = s.id WHERE s.filing_id = ? "
+                    "ORDER BY s.purpose, s.id", (filing_id,))
 
 
 def rounds(ws: Workspace, filing_id: int, purpose: str) -> list[dict]:
-    """The rounds drawn for one purpose, first round first: id, round, seed, frame_hash."""
-    return ws._rows("SELECT id, round, seed, frame_hash FROM samples WHERE filing_id = ? AND purpose = ? "
-                    "ORDER BY round", (filing_id, purpose))
+    """The rounds in force for one purpose (voided ones left out), first round first:
+    id, round, seed, frame_hash, frame_size, created_at, created_by."""
+    return ws._rows("SELECT s.id, s.round, s.seed, s.frame_hash, s.frame_size, s.created_at, s.created_by "
+                    "FROM samples s WHERE s.filing_id = ? AND s.purpose = ?" + _LIVE + " ORDER BY s.round",
+                    (filing_id, purpose))
 
 
 def drawn_labels(ws: Workspace, filing_id: int, purpose: str) -> list[str]:
     """Labels of the lines already drawn for one purpose, in rank order."""
     return [r["label"] for r in ws._rows(
         "SELECT l.label FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))]
+        "WHERE s.filing_id = ? AND s.purpose = ?" + _LIVE + " ORDER BY i.rank", (filing_id, purpose))]
 
 
 def items(ws: Workspace, filing_id: int, purpose: str) -> list[dict]:
@@ -41,7 +48,7 @@ def items(ws: Workspace, filing_id: int, purpose: str) -> list[dict]:
     return ws._rows(
         "SELECT i.line_id AS line_db_id, l.label AS line_id, i.rank, i.ticket, s.round FROM sample_items i "
         "JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = ? ORDER BY i.rank", (filing_id, purpose))
+        "WHERE s.filing_id = ? AND s.purpose = ?" + _LIVE + " ORDER BY i.rank", (filing_id, purpose))
 
 
 def published_items(ws: Workspace, filing_id: int) -> list[dict]:
@@ -49,7 +56,7 @@ def published_items(ws: Workspace, filing_id: int) -> list[dict]:
     return ws._rows(
         "SELECT s.round, i.rank, l.label AS line_id, i.ticket, s.seed, s.frame_hash, s.frame_size "
         "FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
-        "WHERE s.filing_id = ? AND s.purpose = 'count' ORDER BY i.rank", (filing_id,))
+        "WHERE s.filing_id = ? AND s.purpose = 'count'" + _LIVE + " ORDER BY i.rank", (filing_id,))
 
 
 def add_sample(ws: Workspace, *, filing_id: int, purpose: str, round_no: int, seed: str, frame_hash: str,
@@ -64,3 +71,25 @@ def add_sample(ws: Workspace, *, filing_id: int, purpose: str, round_no: int, se
 def add_items(ws: Workspace, rows: Sequence[tuple[int, int, int, str]]) -> None:
     """Record a round's drawn lines: (sample_id, line_db_id, rank, ticket) each."""
     ws._many("INSERT INTO sample_items (sample_id, line_id, rank, ticket) VALUES (?, ?, ?, ?)", rows)
+
+
+def signed_line_ids(ws: Workspace, filing_id: int) -> list[int]:
+    """Database ids of the filing's signed lines, in filing order."""
+    return [r["id"] for r in ws._rows(
+        "SELECT id FROM lines WHERE filing_id = ? AND state = 'signed' ORDER BY seq", (filing_id,))]
+
+
+def add_frame_lines(ws: Workspace, sample_id: int, line_ids: Sequence[int]) -> None:
+    """Freeze a first round's frame: the signed lines it was drawn from."""
+    ws._many("INSERT INTO frame_lines (sample_id, line_id) VALUES (?, ?)", [(sample_id, i) for i in line_ids])
+
+
+def frame_line_ids(ws: Workspace, sample_id: int) -> list[int]:
+    """The line ids of a round's frozen frame (empty for samples drawn before frames were stored)."""
+    return [r["line_id"] for r in ws._rows("SELECT line_id FROM frame_lines WHERE sample_id = ?", (sample_id,))]
+
+
+def void_samples(ws: Workspace, sample_ids: Sequence[int], *, voided_at: str, voided_by: str, reason: str) -> None:
+    """Record that rounds are voided (they stay on record)."""
+    ws._many("INSERT INTO sample_voids (sample_id, voided_at, voided_by, reason) VALUES (?, ?, ?, ?)",
+             [(i, voided_at, voided_by, reason) for i in sample_ids])

@@ -338,3 +338,29 @@ def _m0005_batches(db) -> None:
         from petitions.store.server import batches_ddl
 
         db.execute_raw(batches_ddl())
+
+
+@migrations(name="0006_sample_frames")
+def _m0006_sample_frames(db) -> None:
+    # A drawn count sample freezes its frame: the signed lines it was drawn
+    # from (lines ingested later are outside it). A supervisor may void a
+    # sample with a reason; voided rounds stay on record but no longer count.
+    db.executescript(
+        """
+        CREATE TABLE frame_lines (
+            sample_id INTEGER NOT NULL REFERENCES samples (id),
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            PRIMARY KEY (sample_id, line_id)
+        );
+        CREATE TABLE sample_voids (
+            sample_id INTEGER PRIMARY KEY REFERENCES samples (id),
+            voided_at TEXT NOT NULL,
+            voided_by TEXT NOT NULL,
+            reason TEXT NOT NULL
+        );
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import frames_ddl
+
+        db.execute_raw(frames_ddl())

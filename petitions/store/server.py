@@ -124,3 +124,13 @@ CREATE POLICY batches_take ON batches FOR INSERT WITH CHECK (
 CREATE POLICY batches_keep ON batches FOR UPDATE USING (
     holder = current_user OR pg_has_role(current_user, '{supervisor}', 'MEMBER'));
 """
+
+
+def frames_ddl() -> str:
+    """Everyone reads a sample's frozen frame and its voids; supervisors write them."""
+    reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+    return f"""
+REVOKE ALL ON frame_lines, sample_voids FROM PUBLIC;
+GRANT SELECT ON frame_lines, sample_voids TO {reviewer};
+GRANT SELECT, INSERT ON frame_lines, sample_voids TO {supervisor};
+"""
