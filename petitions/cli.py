@@ -20,6 +20,7 @@ from petitions.errors import is_user_error
 COMMAND_MODULES = (
     "petitions.commands.demo",
     "petitions.commands.workspace",
+    "petitions.commands.filings",
     "petitions.commands.match",
     "petitions.commands.sigscore",
     "petitions.commands.segment",
