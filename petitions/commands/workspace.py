@@ -110,7 +110,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("key", help="import keyed names and addresses (CSV)",
                        description="Import keyed entries: CSV line_id,name,address,city,zip[,date_signed]. "
-                                   "Unchanged rows are skipped; changed ones become a new entry (history kept).")
+                                   "Unchanged rows are skipped; changed ones become a new entry (history kept). "
+                                   "Rows naming a line the filing does not have, repeated lines and bad dates "
+                                   "are listed by row and column and the command exits 1; the good rows are "
+                                   "imported all the same.")
     _ws_arg(p, filing=True)
     p.add_argument("csv", type=Path)
     p.add_argument("--source", default="keying vendor CSV")
@@ -305,7 +308,9 @@ def _key(args) -> int:
     print(f"keyed entries: {rep.imported:,} new or changed, {rep.unchanged:,} unchanged, {len(rep.problems)} problems")
     for problem in rep.problems:
         print(f"  {problem}", file=sys.stderr)
-    return 0
+    # the good rows are stored; a bad row (a line that does not exist, a
+    # bad date) must not pass unseen in a script
+    return 1 if rep.problems else 0
 
 
 def _run(args) -> int:
