@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "petitions.commands.demo",
     "petitions.commands.workspace",
     "petitions.commands.filings",
+    "petitions.commands.confirm",
     "petitions.commands.match",
     "petitions.commands.sigscore",
     "petitions.commands.segment",

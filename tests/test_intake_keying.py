@@ -4,6 +4,7 @@ from __future__ import annotations
 from petitions.cli import main
 from petitions.store import Workspace
 from petitions.store import keying as keying_db
+
 from store_helpers import filing_with_lines
 
 

@@ -1,6 +1,6 @@
 """Filing-period commands: list the workspace's filings with their status.
 
-Library first: :func:`petitions.stages.filings.list_filings` is the call.
+Library first: :func:`petitions.period.list_filings` is the call.
 """
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def register(sub) -> None:
 
 
 def _filings(args) -> int:
-    from petitions.stages.filings import list_filings
+    from petitions.period import list_filings
 
     with _open(args) as ws:
         rows = list_filings(ws)

@@ -93,8 +93,17 @@ def voter_file_warnings(ws: Workspace, filing: "Filing | int") -> list[str]:
     row = voters_db.active_voter_file(ws)
     if not row:
         return ["no voter file imported yet: lines cannot be matched until one is (petitions import-voters)"]
+    from matchers.normalize import normalize_city
+
     out = []
-    voters = pl.read_parquet(ws.root / row["parquet_path"], columns=["district", "k_city"])
+    path = ws.root / row["parquet_path"]
+    have = set(pl.read_parquet_schema(path))
+    voters = pl.read_parquet(path, columns=[c for c in ("district", "k_city", "city") if c in have])
+    if "district" not in voters.columns:
+        voters = voters.with_columns(pl.lit(None, pl.Utf8).alias("district"))
+    if "k_city" not in voters.columns:
+        city = pl.col("city").cast(pl.Utf8) if "city" in voters.columns else pl.lit(None, pl.Utf8)
+        voters = voters.with_columns(normalize_city(city).alias("k_city"))
     if filing.district:
         if voters.filter(pl.col("district").cast(pl.Utf8) == filing.district).height == 0:
             known = sorted(str(d) for d in voters["district"].drop_nulls().unique().to_list())
@@ -102,8 +111,6 @@ def voter_file_warnings(ws: Workspace, filing: "Filing | int") -> list[str]:
             out.append(f"district {filing.district!r} is not in the voter file's district column "
                        f"(it has: {shown}); every line would be flagged out of district")
     if filing.jurisdiction_city and filing.jurisdiction.strip().lower().startswith(("city of", "town of")):
-        from matchers.normalize import normalize_city
-
         jc = pl.DataFrame({"c": [filing.jurisdiction_city]}).select(normalize_city(pl.col("c")))["c"][0]
         if voters.filter(pl.col("k_city") == jc).height == 0:
             out.append(f"city {filing.jurisdiction_city!r} is not in the voter file's cities; every line would "
@@ -173,40 +180,3 @@ def get_filing(ws: Workspace, filing: int | str | None = None) -> Filing:
     )
 
 
-
-@dataclass(frozen=True)
-class FilingStatus:
-    """One filing of the workspace as the period's list shows it."""
-
-    id: int
-    name: str
-    kind: str
-    period: str | None
-    office: str | None
-    seats: int | None
-    candidate: str | None
-    lines: int
-    raw_count: int
-    valid: int
-    invalid: int
-    pending: int
-    required: int | None
-    outcome: str | None
-
-
-def list_filings(ws: Workspace) -> list[FilingStatus]:
-    """Every filing of the workspace with its counts as they stand, by
-    period and office (filings without an office last), oldest first."""
-    from petitions.counting import count_result
-    from petitions.status import line_status
-
-    out = []
-    for rec in filings_db.all_filings(ws):
-        status = line_status(ws, rec["id"])
-        res = count_result(ws, rec["id"], status=status)
-        out.append(FilingStatus(
-            id=rec["id"], name=rec["name"], kind=rec["kind"], period=rec.get("office_period"),
-            office=rec.get("office_name"), seats=rec.get("office_seats"), candidate=rec.get("candidate"),
-            lines=status.height, raw_count=res.raw_count, valid=res.valid, invalid=res.invalid,
-            pending=res.pending, required=rec["required"], outcome=res.outcome))
-    return out
