@@ -81,6 +81,9 @@ _API: dict[str, tuple[str, str]] = {
     "ConfirmReport": ("petitions.review.confirm", "ConfirmReport"),
     "confirm_invalid": ("petitions.review.confirm", "confirm_invalid"),
     "proposed_invalid": ("petitions.review.confirm", "proposed_invalid"),
+    "WithdrawalImport": ("petitions.withdrawals", "WithdrawalImport"),
+    "import_withdrawals": ("petitions.withdrawals", "import_withdrawals"),
+    "withdrawals_of": ("petitions.withdrawals", "withdrawals_of"),
 }
 
 __all__ = sorted(_API)
@@ -166,3 +169,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.review.confirm import ConfirmReport  # noqa: F401
     from petitions.review.confirm import confirm_invalid  # noqa: F401
     from petitions.review.confirm import proposed_invalid  # noqa: F401
+    from petitions.withdrawals import WithdrawalImport  # noqa: F401
+    from petitions.withdrawals import import_withdrawals  # noqa: F401
+    from petitions.withdrawals import withdrawals_of  # noqa: F401

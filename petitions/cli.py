@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "petitions.commands.workspace",
     "petitions.commands.filings",
     "petitions.commands.confirm",
+    "petitions.commands.withdrawals",
     "petitions.commands.match",
     "petitions.commands.sigscore",
     "petitions.commands.segment",
