@@ -19,6 +19,7 @@ from petitions.stages.filings import create_filing, get_filing
 from petitions.stages.ingest import line_label, line_seq
 from petitions.store import Workspace
 from petitions.store import results as results_db
+
 from store_helpers import determine
 
 
