@@ -182,11 +182,19 @@ def _read_delimited_reporting(path: Path, text: str, sep: str, ragged: list) -> 
     if '"' not in text:
         lines = pl.DataFrame({"_text": text.split("\n")}).with_row_index("_file_row", offset=1)
         lines = lines.with_columns(pl.col("_text").str.strip_chars_end("\r"))
+        all_lines = lines.height
         lines = lines.filter(pl.col("_text").str.strip_chars() != "")
+        # a final newline leaves one empty line; any other means blank lines inside
+        inner_blank = all_lines - lines.height > (1 if text.endswith("\n") else 0)
         fields = pl.col("_text").str.count_matches(sep, literal=True) + 1
         lines = lines.with_columns(fields.alias("_fields"))
         expected = int(lines["_fields"][0])
         bad = lines.slice(1).filter(pl.col("_fields") != expected)
+        if bad.height == 0 and not inner_blank:
+            # clean, no blank lines: the CSV reader, each row's line number its index + 2
+            df = pl.read_csv(io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+            return df.with_row_index("_file_row", offset=2)
         ragged.extend((int(r), int(f), expected) for r, f in zip(bad["_file_row"], bad["_fields"]))
         good = lines.slice(1).filter(pl.col("_fields") == expected)
         header = [h.strip().lstrip("\ufeff") for h in lines["_text"][0].split(sep)]
