@@ -84,3 +84,15 @@ def test_a_voter_chosen_by_lookup_is_attached_to_the_ruling_and_counted_in_dupli
         after = triage_inputs(ws, fid)
         assert after["duplicate_rank"].to_list() == [0, 1]
         assert after["duplicate_group"].to_list() == ["V1", "V1"]
+
+
+def test_cli_rule_with_a_looked_up_voter_joins_the_duplicate_check(tmp_path):
+    root = tmp_path / "ws"
+    with Workspace(root, create=True) as ws:
+        fid, ids = filing_with_lines(ws, ["signed", "signed"])
+        determine(ws, ids[0], "valid", voter_id="V7")
+        determine(ws, ids[1], "needs_review", ["not_registered"])
+    assert main(["rule", "-w", str(root), "--user", "sup", "--line", "S001-P01-L02", "--accept",
+                 "--voter", "V7"]) == 0
+    with Workspace(root) as ws:
+        assert triage_inputs(ws, fid)["duplicate_rank"].to_list() == [0, 1]

@@ -146,6 +146,9 @@ def register(sub) -> None:
     g.add_argument("--reopen", action="store_true")
     p.add_argument("--kind", default="review", choices=("review", "second_opinion", "escalation", "audit"))
     p.add_argument("--note", default=None)
+    p.add_argument("--voter", default=None, metavar="VOTER_ID",
+                   help="the voter a person found by lookup for this line; stored with the ruling and used "
+                        "in the duplicate checks")
     p.set_defaults(func=_rule)
 
     p = sub.add_parser("full-count", help="escalate a sampled filing to a full count",
@@ -350,8 +353,11 @@ def _rule(args) -> int:
         line_id = ingest_db.line_id_by_label(ws, filing.id, args.line)
         if line_id is None:
             raise UserError(f"no line {args.line!r} in filing {filing.name!r}")
+        shown: dict = {"via": "command line"}
+        if args.voter:
+            shown.update(voter_id=args.voter, chosen_voter_id=args.voter, voter_chosen_by="lookup")
         res = record_ruling(ws, line_id, user=_user(args, ws), action=action, reason_code=args.reject,
-                            note=args.note, kind=args.kind, shown={"via": "command line"})
+                            note=args.note, kind=args.kind, shown=shown)
     print(f"{args.line}: {action} recorded (ruling {res.ruling_id}); line is now {res.final_status}"
           + (f" ({res.final_reason})" if res.final_reason else ""))
     return 0
