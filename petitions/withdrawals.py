@@ -18,11 +18,14 @@ from pathlib import Path
 
 import polars as pl
 
+from petitions.rulings import record_ruling
 from petitions.stages.decide import run_triage
 from petitions.stages.filings import get_filing
 from petitions.stages.job import read_csv_strings
 from petitions.stages.voters import active_voter_file
 from petitions.store import Workspace, now_utc
+from petitions.store import ingest as ingest_db
+from petitions.store import rulings as rulings_db
 from petitions.store import withdrawals as withdrawals_db
 
 REQUIRED = ("name", "address", "date")
@@ -34,13 +37,16 @@ class WithdrawalImport:
 
     ``matched``: (row, voter id, line labels) per request applied to lines;
     ``unmatched``: one plain-words line per request that names no line;
-    ``problems``: rows not read (file, row, column).
+    ``problems``: rows not read (file, row, column); ``reopened``: lines
+    someone had already ruled on, reopened by the supervisor recording the
+    withdrawal so that a person looks again.
     """
 
     matched: list[tuple[int, str, list[str]]] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     lines_withdrawn: int = 0
+    reopened: list[str] = field(default_factory=list)
 
 
 def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, user: str, model=None) -> WithdrawalImport:
@@ -144,6 +150,18 @@ def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, u
             report.lines_withdrawn += len(targets)
     if report.lines_withdrawn:
         run_triage(ws, filing_id, user=user)
+        # A line someone already ruled on would keep that ruling over the new
+        # determination: the supervisor recording the withdrawal reopens it,
+        # so it waits, proposed invalid for withdrawal, for a person again.
+        for row, _voter, labels in report.matched:
+            for label in labels:
+                line_id = ingest_db.line_id_by_label(ws, filing_id, label)
+                last = rulings_db.latest_ruling_id(ws, line_id) if line_id is not None else None
+                if last is not None and rulings_db.ruling(ws, last)["action"] != "reopen":
+                    record_ruling(ws, line_id, user=user, action="reopen", kind="review",
+                                  note=f"withdrawal request ({csv_path} row {row})",
+                                  shown={"via": "withdrawals", "withdrawal_row": row, "line": label})
+                    report.reopened.append(label)
     return report
 
 

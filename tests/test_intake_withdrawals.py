@@ -10,6 +10,7 @@ from petitions.cli import main
 from petitions.counting import count_result, sample_items
 from petitions.demo import SUPERVISOR, run_demo
 from petitions.review.confirm import confirm_invalid, proposed_invalid
+from petitions.rulings import record_ruling
 from petitions.status import line_status
 from petitions.store import Workspace
 from petitions.withdrawals import withdrawals_of
@@ -36,6 +37,8 @@ def test_withdrawn_lines_stop_counting_and_wait_for_a_person(demo, tmp_path, cap
         valid = st.filter((pl.col("status") == "valid") & pl.col("voter_id").is_not_null())
         assert valid.height >= 2
         a, b = valid.row(0, named=True), valid.row(1, named=True)
+        # a person had accepted a's line: the withdrawal must not pass under that ruling
+        record_ruling(ws, a["line_db_id"], user=SUPERVISOR, action="accept")
     va = voters.filter(pl.col("voter_id") == a["voter_id"]).row(0, named=True)
     csv = tmp_path / "withdrawals.csv"
     csv.write_text(
@@ -54,6 +57,7 @@ def test_withdrawn_lines_stop_counting_and_wait_for_a_person(demo, tmp_path, cap
     assert f"2 request(s) matched, {len(withdrawn)} line(s) withdrawn" in out.out
     assert f"row 2: voter {a['voter_id']}: {', '.join(lines_a['line_id'])}" in out.out
     assert f"row 4: voter {b['voter_id']}: {', '.join(lines_b['line_id'])}" in out.out
+    assert f"{a['line_id']}: had a ruling; reopened" in out.out
     assert "row 3: Somebody Else: no voter in the file fits the name and address" in out.out
     assert "row 5: late one: received 2026-12-01 after the petition was filed" in out.out
     assert f"{csv} row 6, column date: expected YYYY-MM-DD" in out.err

@@ -35,6 +35,8 @@ def _withdrawals(args) -> int:
           f"withdrawn (waiting for confirmation), {len(rep.unmatched)} unmatched, {len(rep.problems)} problem(s)")
     for row, voter, labels in rep.matched:
         print(f"  row {row}: voter {voter}: {', '.join(labels)}")
+    for label in rep.reopened:
+        print(f"  {label}: had a ruling; reopened so that a person confirms the withdrawal")
     for u in rep.unmatched:
         print(f"  unmatched: {u}")
     for p in rep.problems:

@@ -19,6 +19,7 @@ from petitions.errors import UserError
 from petitions.rulings import record_ruling
 from petitions.status import line_status
 from petitions.store import Workspace
+from petitions.store import rulings as rulings_db
 
 #: The triage level of a line proposed invalid.
 CONFIRM_LEVEL = "confirm_invalid"
@@ -92,9 +93,15 @@ def confirm_invalid(ws: Workspace, filing_id: int, *, user: str, labels: Sequenc
         waiting = waiting.filter(pl.col("line_id").is_in(wanted))
     with ws.transaction():
         for r in waiting.iter_rows(named=True):
+            # Read inside the write transaction: a line ruled on since the
+            # list was made (anything but a reopen) is not confirmed over it.
+            last = rulings_db.latest_ruling_id(ws, int(r["line_db_id"]))
+            if last is not None and rulings_db.ruling(ws, last)["action"] != "reopen":
+                report.not_waiting.append(r["line_id"])
+                continue
             res = record_ruling(
                 ws, int(r["line_db_id"]), user=user, action="reject", reason_code=r["proposed"], note=note,
-                kind="review", expect_last=None,
+                kind="review", expect_last=last,
                 shown={"via": via, "line": r["line_id"], "state": r["state"], "level_before": CONFIRM_LEVEL,
                        "proposed": r["proposed"], "suspected": list(r["reasons"] or [])})
             report.confirmed.append(r["line_id"])
