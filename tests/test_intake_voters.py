@@ -70,6 +70,10 @@ def test_a_much_smaller_or_other_county_file_is_stopped_until_confirmed(workspac
         assert import_voter_file(ws, _voters(tmp_path / "newer.csv", 104), user=sup).rows == 104
         rep = import_voter_file(ws, small, user=sup, replace_confirmed=True)
         assert rep.rows == 30 and rep.comparison["concerns"]
+        # bringing the county's file back is a replacement too: 104 over 30 is fine, the small one again is not
+        assert import_voter_file(ws, tmp_path / "newer.csv", user=sup).already_imported
+        with pytest.raises(VoterFileNotAccepted, match="would bring back an earlier voter file"):
+            import_voter_file(ws, small, user=sup)
 
 
 def test_a_district_the_voter_file_lacks_is_a_warning(workspace_location, tmp_path):

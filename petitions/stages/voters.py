@@ -82,6 +82,19 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
     digest = file_sha256(path)
     existing = voters_db.voter_file_by_sha(ws, digest)
     if existing:
+        active = voters_db.active_voter_file(ws)
+        if active is not None and active["id"] != existing["id"] and not replace_confirmed:
+            # going back to an earlier file is a replacement like any other
+            old = pl.read_parquet(ws.root / active["parquet_path"], columns=["voter_id", "city", "district"])
+            again = pl.read_parquet(ws.root / voters_db.voter_file_parquet(ws, existing["id"]),
+                                    columns=["voter_id", "city", "district"])
+            cmp = matchers.compare_voter_files(old, again)
+            concerns = cmp.concerns(min_rows_ratio=MIN_REPLACE_RATIO, min_overlap=MIN_REPLACE_OVERLAP)
+            if concerns:
+                raise VoterFileNotAccepted(
+                    "would bring back an earlier voter file over the active one: " + "; ".join(concerns)
+                    + ". Nothing changed; if this is the right file, confirm with --replace-confirmed",
+                    where=str(path), concerns=concerns, comparison={**asdict(cmp), "concerns": concerns})
         with ws.transaction():
             voters_db.activate_voter_file(ws, existing["id"])
             ws.log_event("voter_file_reactivated", user=user, payload={"voter_file_id": existing["id"], "sha256": digest})

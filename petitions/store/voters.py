@@ -39,6 +39,11 @@ def voter_file_problems(ws: Workspace, voter_file_id: int) -> list[dict]:
                     "WHERE voter_file_id = ? ORDER BY row_number, id", (voter_file_id,))
 
 
+def voter_file_parquet(ws: Workspace, voter_file_id: int) -> str:
+    """The stored columnar copy's path (relative to the workspace) of one voter file."""
+    return ws._scalar("SELECT parquet_path FROM voter_files WHERE id = ?", (voter_file_id,))
+
+
 def active_voter_file(ws: Workspace) -> dict | None:
     """The active voter file (``id``, ``parquet_path``, ``rows``, ``problems``, ``source_path``), or None."""
     return ws._one("SELECT id, parquet_path, rows, problems, source_path FROM voter_files WHERE active = 1")
