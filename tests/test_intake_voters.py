@@ -11,6 +11,7 @@ from petitions.errors import is_user_error
 from petitions.stages.filings import create_filing, voter_file_warnings
 from petitions.stages.voters import VoterFileNotAccepted, import_voter_file, voter_file_problems
 from petitions.store import Workspace
+from petitions.summary import format_summary, summarize
 
 HEADER = "voter_id,first_name,last_name,house_number,street_name,city,zip,status,district\n"
 
@@ -89,6 +90,8 @@ def test_a_district_the_voter_file_lacks_is_a_warning(workspace_location, tmp_pa
         assert len(warnings) == 2
         assert "district 'CD 5' is not in the voter file's district column (it has: CD5)" in warnings[0]
         assert "city 'Pasadena'" in warnings[1]
+        s = summarize(ws, bad)  # the status, the dashboard and the demo say it too
+        assert s["warnings"] == warnings and "WARNING: district 'CD 5'" in format_summary(s, tmp_path)
 
 
 def test_cli_prints_every_problem_and_exits_nonzero_until_accepted(tmp_path, capsys):
