@@ -95,6 +95,10 @@ def voter_file_warnings(ws: Workspace, filing: "Filing | int") -> list[str]:
         return ["no voter file imported yet: lines cannot be matched until one is (petitions import-voters)"]
     from matchers.normalize import normalize_city
 
+    # the dashboard asks on every refresh: the answer changes only with the voter file or the filing
+    memo_key = ("voter_file_warnings", row["id"], filing.district, filing.jurisdiction)
+    if memo_key in ws.memo:
+        return list(ws.memo[memo_key])
     out = []
     path = ws.root / row["parquet_path"]
     have = set(pl.read_parquet_schema(path))
@@ -115,6 +119,7 @@ def voter_file_warnings(ws: Workspace, filing: "Filing | int") -> list[str]:
         if voters.filter(pl.col("k_city") == jc).height == 0:
             out.append(f"city {filing.jurisdiction_city!r} is not in the voter file's cities; every line would "
                        "be flagged out of the jurisdiction")
+    ws.memo[memo_key] = tuple(out)
     return out
 
 
