@@ -9,10 +9,15 @@ from matchers.match import find_duplicates, match_lines, prepare_lines
 from matchers.model import MatchModel, Thresholds, load_default_model
 from matchers.voterfile import (
     STANDARD_COLUMNS,
+    VoterFileComparison,
+    VoterFileProblem,
+    VoterFileRead,
+    compare_voter_files,
     ensure_prepared,
     load_mapping,
     prepare_voters,
     read_voter_file,
+    read_voter_file_checked,
     voter_file_fingerprint,
 )
 
@@ -20,4 +25,5 @@ __all__ = [
     "LinesInputError", "MatcherInputError", "VoterFileError", "VoterIndex", "lookup", "find_duplicates",
     "match_lines", "prepare_lines", "MatchModel", "Thresholds", "load_default_model", "STANDARD_COLUMNS",
     "ensure_prepared", "load_mapping", "prepare_voters", "read_voter_file", "voter_file_fingerprint",
+    "VoterFileComparison", "VoterFileProblem", "VoterFileRead", "compare_voter_files", "read_voter_file_checked",
 ]

@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -129,8 +130,14 @@ def _read_layout(layout) -> list[tuple[str, int, int]]:
     return out
 
 
-def _read_raw(path: Path, layout) -> tuple[pl.DataFrame, int]:
-    """Return all-string columns and the file line number of the first data row."""
+def _read_raw(path: Path, layout, *, ragged: list | None = None) -> tuple[pl.DataFrame, int]:
+    """Return all-string columns and the file line number of the first data row.
+
+    With `ragged` (a list), rows of delimited text whose number of fields
+    differs from the header's are left out and appended to it as
+    ``(file row, fields found, fields expected)``, and the frame gains a
+    ``_file_row`` column (each row's line number in the file); without it a
+    row with too many fields is an error, as before."""
     suffix = path.suffix.lower()
     if suffix in (".parquet", ".pq"):
         try:
@@ -154,6 +161,8 @@ def _read_raw(path: Path, layout) -> tuple[pl.DataFrame, int]:
         return df, 1
     first_line = text.split("\n", 1)[0]
     sep = _sniff_delimiter(first_line)
+    if ragged is not None:
+        return _read_delimited_reporting(path, text, sep, ragged), 2
     try:
         df = pl.read_csv(io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False,
                          truncate_ragged_lines=False)
@@ -162,6 +171,173 @@ def _read_raw(path: Path, layout) -> tuple[pl.DataFrame, int]:
         raise VoterFileError(f"cannot parse as delimited text ({msg})", path=str(path)) from None
     df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
     return df, 2
+
+
+def _read_delimited_reporting(path: Path, text: str, sep: str, ragged: list) -> pl.DataFrame:
+    """Delimited text with every row's file line number; ragged rows set aside.
+
+    Without quote characters (the usual county export) fields are counted
+    per line in one vectorized pass; with them the csv module reads the
+    records (a quoted field may hold the delimiter or a line break)."""
+    if '"' not in text:
+        lines = pl.DataFrame({"_text": text.split("\n")}).with_row_index("_file_row", offset=1)
+        lines = lines.with_columns(pl.col("_text").str.strip_chars_end("\r"))
+        all_lines = lines.height
+        lines = lines.filter(pl.col("_text").str.strip_chars() != "")
+        # a final newline leaves one empty line; any other means blank lines inside
+        inner_blank = all_lines - lines.height > (1 if text.endswith("\n") else 0)
+        fields = pl.col("_text").str.count_matches(sep, literal=True) + 1
+        lines = lines.with_columns(fields.alias("_fields"))
+        expected = int(lines["_fields"][0])
+        bad = lines.slice(1).filter(pl.col("_fields") != expected)
+        if bad.height == 0 and not inner_blank:
+            # clean, no blank lines: the CSV reader, each row's line number its index + 2
+            df = pl.read_csv(io.BytesIO(text.encode("utf-8")), separator=sep, infer_schema=False)
+            df = df.rename({c: c.strip().lstrip("\ufeff") for c in df.columns})
+            return df.with_row_index("_file_row", offset=2)
+        ragged.extend((int(r), int(f), expected) for r, f in zip(bad["_file_row"], bad["_fields"]))
+        good = lines.slice(1).filter(pl.col("_fields") == expected)
+        header = [h.strip().lstrip("\ufeff") for h in lines["_text"][0].split(sep)]
+        if good.height == 0:
+            return pl.DataFrame({h: [] for h in header}, schema={h: pl.String for h in header}).with_columns(
+                pl.lit(None, dtype=pl.UInt32).alias("_file_row"))
+        split = good.select(pl.col("_text").str.split_exact(sep, expected - 1).alias("_s"), "_file_row")
+        df = split.unnest("_s").rename({f"field_{i}": h for i, h in enumerate(header)})
+        return df.select(header + ["_file_row"])
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    try:
+        header = [h.strip().lstrip("\ufeff") for h in next(reader)]
+        columns: list[list] = [[] for _ in header]
+        rows: list[int] = []
+        start = reader.line_num + 1
+        for rec in reader:
+            row = start
+            start = reader.line_num + 1
+            if not rec or (len(rec) == 1 and not rec[0].strip()):
+                continue
+            if len(rec) != len(header):
+                ragged.append((row, len(rec), len(header)))
+                continue
+            rows.append(row)
+            for col, value in zip(columns, rec):
+                col.append(value)
+    except csv.Error as exc:
+        raise VoterFileError(f"cannot parse as delimited text (row {reader.line_num}: {exc})", path=str(path)) from None
+    df = pl.DataFrame({h: c for h, c in zip(header, columns)}, schema={h: pl.String for h in header})
+    return df.with_columns(pl.Series("_file_row", rows, dtype=pl.UInt32))
+
+
+@dataclass(frozen=True)
+class VoterFileProblem:
+    """One bad row of a voter file: where (file, row, column) and what."""
+
+    path: str
+    row: int
+    column: str
+    problem: str
+    value: str | None = None
+
+    def __str__(self) -> str:
+        got = f" (got {self.value[:30]!r})" if self.value else ""
+        return f"{self.path} row {self.row}, column {self.column}: {self.problem}{got}"
+
+
+@dataclass
+class VoterFileRead:
+    """What :func:`read_voter_file_checked` found: the good rows and every problem.
+
+    ``voters`` holds only rows without a problem (the standard columns as
+    :func:`read_voter_file` returns them); ``problems`` names every bad
+    row's file, row and column; ``rows_read`` counts the file's data rows,
+    good and bad; ``rows_quarantined`` the bad rows set aside.
+    """
+
+    voters: pl.DataFrame
+    problems: list[VoterFileProblem] = field(default_factory=list)
+    rows_read: int = 0
+
+    @property
+    def rows_quarantined(self) -> int:
+        return len({p.row for p in self.problems})
+
+
+def read_voter_file_checked(path, *, mapping: dict | str | os.PathLike | None = None, layout=None) -> VoterFileRead:
+    """Read a county voter-file export, setting bad rows aside instead of failing.
+
+    As :func:`read_voter_file`, except that rows with problems — a ragged
+    row (more or fewer fields than the header), a blank or repeated voter
+    id, a blank last name, an unknown status, a bad ZIP or date, an
+    over-long value — are quarantined: left out of ``voters`` and listed in
+    ``problems`` with the file, row and column. A voter id that appears on
+    several rows quarantines all of them (which one is right is for a
+    person to say). Problems with the file as a whole (unreadable, wrong
+    headers, no rows) still raise :class:`VoterFileError`.
+
+    Returns
+    -------
+    VoterFileRead
+    """
+    path = Path(path)
+    ragged: list = []
+    df, first_row = _read_raw(path, layout, ragged=ragged)
+    if "_file_row" not in df.columns:
+        df = df.with_row_index("_file_row", offset=first_row)
+    file_rows = df["_file_row"]
+    df = _standardize(df.drop("_file_row"), path, mapping, allow_empty=bool(ragged))
+    problems = [VoterFileProblem(str(path), r, "(row)", f"{found} fields where the header has {expected}")
+                for r, found, expected in ragged]
+    flags = _flag_problems(df)
+    bad_rows: set[int] = set()
+    for col, what, idx in flags:
+        for i in idx:
+            val = df[col][i]
+            problems.append(VoterFileProblem(str(path), int(file_rows[i]), col, what,
+                                             val if isinstance(val, str) and col != "voter_id" else None))
+            bad_rows.add(i)
+    problems.sort(key=lambda p: (p.row, p.column))
+    rows_read = df.height + len(ragged)
+    if bad_rows:
+        keep = pl.Series([i not in bad_rows for i in range(df.height)])
+        df = df.filter(keep)
+    return VoterFileRead(_finish(df), problems, rows_read)
+
+
+def _standardize(df: pl.DataFrame, path: Path, mapping, *, allow_empty: bool = False) -> pl.DataFrame:
+    """Rename to the standard columns, add the missing ones, strip values (all strings)."""
+    mp = load_mapping(mapping)
+    if mp:
+        missing_src = [k for k in mp if k not in df.columns]
+        present = {k: v for k, v in mp.items() if k in df.columns}
+        df = df.rename(present)
+        if missing_src and not all(v in df.columns for k, v in mp.items() if k in missing_src):
+            raise VoterFileError("the column mapping names headers that are not in the file",
+                                 path=str(path), problems=[f"column {k!r}" for k in missing_src])
+    df = df.rename({c: c.strip().lower() for c in df.columns if c.strip().lower() in STANDARD_COLUMNS})
+    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
+    if missing:
+        raise VoterFileError(
+            "wrong headers: missing required column(s) " + ", ".join(missing)
+            + f"; found {', '.join(df.columns[:12])}{'...' if len(df.columns) > 12 else ''}"
+            + " (use a column mapping for county exports with other headers)",
+            path=str(path),
+        )
+    if df.height == 0 and not allow_empty:
+        raise VoterFileError("the voter file has a header but no voters", path=str(path))
+    for c in STANDARD_COLUMNS:
+        if c not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c))
+    df = df.with_columns([pl.col(c).cast(pl.String).str.strip_chars() for c in STANDARD_COLUMNS])
+    return df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in STANDARD_COLUMNS])
+
+
+def _finish(df: pl.DataFrame) -> pl.DataFrame:
+    """Parse dates and statuses of validated rows; standard columns first."""
+    df = df.with_columns(
+        [_parse_date(pl.col(c)).alias(c) for c in DATE_COLUMNS]
+        + [pl.col("status").str.to_lowercase().replace_strict(STATUSES, default=None).fill_null("active").alias("status")]
+    )
+    extra = [c for c in df.columns if c not in STANDARD_COLUMNS]
+    return df.select(list(STANDARD_COLUMNS) + extra)
 
 
 def read_voter_file(path, *, mapping: dict | str | os.PathLike | None = None, layout=None) -> pl.DataFrame:
@@ -192,39 +368,11 @@ def read_voter_file(path, *, mapping: dict | str | os.PathLike | None = None, la
     """
     path = Path(path)
     df, first_row = _read_raw(path, layout)
-    mp = load_mapping(mapping)
-    if mp:
-        missing_src = [k for k in mp if k not in df.columns]
-        present = {k: v for k, v in mp.items() if k in df.columns}
-        df = df.rename(present)
-        if missing_src and not all(v in df.columns for k, v in mp.items() if k in missing_src):
-            raise VoterFileError("the column mapping names headers that are not in the file",
-                                 path=str(path), problems=[f"column {k!r}" for k in missing_src])
-    df = df.rename({c: c.strip().lower() for c in df.columns if c.strip().lower() in STANDARD_COLUMNS})
-    missing = [c for c in REQUIRED_COLUMNS if c not in df.columns]
-    if missing:
-        raise VoterFileError(
-            "wrong headers: missing required column(s) " + ", ".join(missing)
-            + f"; found {', '.join(df.columns[:12])}{'...' if len(df.columns) > 12 else ''}"
-            + " (use a column mapping for county exports with other headers)",
-            path=str(path),
-        )
-    if df.height == 0:
-        raise VoterFileError("the voter file has a header but no voters", path=str(path))
-    for c in STANDARD_COLUMNS:
-        if c not in df.columns:
-            df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c))
-    df = df.with_columns([pl.col(c).cast(pl.String).str.strip_chars() for c in STANDARD_COLUMNS])
-    df = df.with_columns([pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in STANDARD_COLUMNS])
+    df = _standardize(df, path, mapping)
     problems = _validate(df, first_row)
     if problems:
         raise VoterFileError(f"{len(problems)} problem(s) in the voter file", path=str(path), problems=problems)
-    df = df.with_columns(
-        [_parse_date(pl.col(c)).alias(c) for c in DATE_COLUMNS]
-        + [pl.col("status").str.to_lowercase().replace_strict(STATUSES, default=None).fill_null("active").alias("status")]
-    )
-    extra = [c for c in df.columns if c not in STANDARD_COLUMNS]
-    return df.select(list(STANDARD_COLUMNS) + extra)
+    return _finish(df)
 
 
 def _parse_date(e: pl.Expr) -> pl.Expr:
@@ -236,8 +384,7 @@ def _parse_date(e: pl.Expr) -> pl.Expr:
     )
 
 
-def _validate(df: pl.DataFrame, first_row: int, limit: int = 1000) -> list[str]:
-    """Every problem as "row R, column C: what" (vectorized checks)."""
+def _checks() -> list[tuple[str, pl.Expr, str]]:
     checks: list[tuple[str, pl.Expr, str]] = [
         ("voter_id", pl.col("voter_id").is_null(), "voter id is blank"),
         ("voter_id", pl.col("voter_id").is_duplicated() & pl.col("voter_id").is_not_null(), "voter id appears more than once"),
@@ -253,12 +400,29 @@ def _validate(df: pl.DataFrame, first_row: int, limit: int = 1000) -> list[str]:
                        "expected a date like 2024-03-01 or 03/01/2024"))
     for c in STANDARD_COLUMNS:
         checks.append((c, pl.col(c).str.len_chars() > MAX_FIELD_CHARS, f"value longer than {MAX_FIELD_CHARS} characters"))
+    return checks
+
+
+def _flag_problems(df: pl.DataFrame, limit: int | None = None) -> list[tuple[str, str, list[int]]]:
+    """(column, what, row indexes) for every check some row fails (vectorized)."""
+    checks = _checks()
     flagged = df.with_row_index("_row").select(
         [pl.col("_row")] + [e.fill_null(False).alias(f"_c{i}") for i, (_, e, _) in enumerate(checks)]
     )
-    problems: list[str] = []
+    out = []
     for i, (col, _, what) in enumerate(checks):
-        rows = flagged.filter(pl.col(f"_c{i}"))["_row"].head(limit).to_list()
+        rows = flagged.filter(pl.col(f"_c{i}"))["_row"]
+        if limit is not None:
+            rows = rows.head(limit)
+        if rows.len():
+            out.append((col, what, rows.to_list()))
+    return out
+
+
+def _validate(df: pl.DataFrame, first_row: int, limit: int = 1000) -> list[str]:
+    """Every problem as "row R, column C: what" (vectorized checks)."""
+    problems: list[str] = []
+    for col, what, rows in _flag_problems(df, limit):
         for r in rows:
             val = df[col][r]
             shown = f" (got {val[:30]!r})" if isinstance(val, str) and col not in ("voter_id",) and val else ""
@@ -395,3 +559,74 @@ def voter_file_fingerprint(voters: pl.DataFrame) -> str:
     cols = [c for c in STANDARD_COLUMNS if c in voters.columns]
     text = voters.select([pl.col(c).cast(pl.String) for c in cols]).write_csv()
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class VoterFileComparison:
+    """How a new voter file compares with the one it would replace.
+
+    ``rows_ratio`` is new rows / old rows; ``id_overlap`` the share of the
+    old file's voter ids found in the new one; ``city_overlap`` and
+    ``district_overlap`` the Jaccard overlap of their (normalised) city and
+    district sets (None when either file has none).
+    """
+
+    old_rows: int
+    new_rows: int
+    rows_ratio: float
+    id_overlap: float
+    city_overlap: float | None
+    district_overlap: float | None
+    cities_only_old: tuple[str, ...] = ()
+    cities_only_new: tuple[str, ...] = ()
+
+    def concerns(self, *, min_rows_ratio: float = 0.9, min_overlap: float = 0.5) -> list[str]:
+        """Plain-words reasons to stop and ask before replacing (empty: none)."""
+        out = []
+        if self.rows_ratio < min_rows_ratio:
+            out.append(f"{self.new_rows:,} voters would replace {self.old_rows:,} "
+                       f"({self.rows_ratio:.0%} of the active file)")
+        if self.id_overlap < min_overlap:
+            out.append(f"only {self.id_overlap:.0%} of the active file's voter ids are in the new file")
+        if self.city_overlap is not None and self.city_overlap < min_overlap:
+            out.append(f"cities overlap {self.city_overlap:.0%} (only in the active file: "
+                       f"{', '.join(self.cities_only_old[:5]) or '-'}; only in the new: "
+                       f"{', '.join(self.cities_only_new[:5]) or '-'})")
+        if self.district_overlap is not None and self.district_overlap < min_overlap:
+            out.append(f"districts overlap {self.district_overlap:.0%}")
+        return out
+
+
+def _jaccard(a: set, b: set) -> float | None:
+    if not a or not b:
+        return None
+    return len(a & b) / len(a | b)
+
+
+def compare_voter_files(old: pl.DataFrame, new: pl.DataFrame) -> VoterFileComparison:
+    """Compare two standard voter frames (voter ids, cities, districts).
+
+    Parameters
+    ----------
+    old, new : pl.DataFrame
+        Frames with the standard columns (prepared or not).
+
+    Returns
+    -------
+    VoterFileComparison
+    """
+    def values(df: pl.DataFrame, col: str) -> set[str]:
+        if col not in df.columns:
+            return set()
+        s = N.normalize_city(pl.col(col).cast(pl.String)) if col == "city" else pl.col(col).cast(pl.String)
+        return set(df.select(s.str.strip_chars().alias("v")).drop_nulls().unique()["v"].to_list()) - {""}
+
+    old_ids = old.select(pl.col("voter_id").cast(pl.String)).unique()
+    new_ids = new.select(pl.col("voter_id").cast(pl.String)).unique()
+    shared = old_ids.join(new_ids, on="voter_id", how="inner").height
+    oc, nc = values(old, "city"), values(new, "city")
+    return VoterFileComparison(
+        old_rows=old.height, new_rows=new.height, rows_ratio=new.height / max(old.height, 1),
+        id_overlap=shared / max(old_ids.height, 1), city_overlap=_jaccard(oc, nc),
+        district_overlap=_jaccard(values(old, "district"), values(new, "district")),
+        cities_only_old=tuple(sorted(oc - nc)), cities_only_new=tuple(sorted(nc - oc)))

@@ -77,6 +77,17 @@ _API: dict[str, tuple[str, str]] = {
     "last_certification": ("petitions.reports", "last_certification"),
     "proponent_export": ("petitions.reports", "proponent_export"),
     "write_report": ("petitions.reports", "write_report"),
+    # what comes in (issue 18 part B): intake checks, the period, confirmations, withdrawals
+    "voter_file_problems": ("petitions.stages.voters", "voter_file_problems"),
+    "voter_file_warnings": ("petitions.stages.filings", "voter_file_warnings"),
+    "FilingStatus": ("petitions.period", "FilingStatus"),
+    "list_filings": ("petitions.period", "list_filings"),
+    "ConfirmReport": ("petitions.review.confirm", "ConfirmReport"),
+    "confirm_invalid": ("petitions.review.confirm", "confirm_invalid"),
+    "proposed_invalid": ("petitions.review.confirm", "proposed_invalid"),
+    "WithdrawalImport": ("petitions.withdrawals", "WithdrawalImport"),
+    "import_withdrawals": ("petitions.withdrawals", "import_withdrawals"),
+    "withdrawals_of": ("petitions.withdrawals", "withdrawals_of"),
 }
 
 __all__ = sorted(_API)
@@ -159,3 +170,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.reports import last_certification  # noqa: F401
     from petitions.reports import proponent_export  # noqa: F401
     from petitions.reports import write_report  # noqa: F401
+    from petitions.stages.voters import voter_file_problems  # noqa: F401
+    from petitions.stages.filings import voter_file_warnings  # noqa: F401
+    from petitions.period import FilingStatus  # noqa: F401
+    from petitions.period import list_filings  # noqa: F401
+    from petitions.review.confirm import ConfirmReport  # noqa: F401
+    from petitions.review.confirm import confirm_invalid  # noqa: F401
+    from petitions.review.confirm import proposed_invalid  # noqa: F401
+    from petitions.withdrawals import WithdrawalImport  # noqa: F401
+    from petitions.withdrawals import import_withdrawals  # noqa: F401
+    from petitions.withdrawals import withdrawals_of  # noqa: F401

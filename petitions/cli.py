@@ -20,6 +20,9 @@ from petitions.errors import is_user_error
 COMMAND_MODULES = (
     "petitions.commands.demo",
     "petitions.commands.workspace",
+    "petitions.commands.filings",
+    "petitions.commands.confirm",
+    "petitions.commands.withdrawals",
     "petitions.commands.match",
     "petitions.commands.sigscore",
     "petitions.commands.segment",

@@ -17,6 +17,7 @@ from typing import Callable
 from petitions import stages
 from petitions.counting import draw_sample, sample_items
 from petitions.errors import UserError
+from petitions.review.confirm import confirm_invalid
 from petitions.store import Workspace
 from petitions.summary import summarize
 
@@ -86,9 +87,18 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0,
         log("matching, comparing signatures, triage …")
         stages.run_all(ws, filing.id, user=SUPERVISOR,
                          progress=lambda stage, done, total: log(f"  {stage}: {done}/{total}"))
+        # Software only proposes blank, struck and empty lines invalid; in an
+        # office a person confirms each (petitions confirm-invalid, or the
+        # grid). Here the demo's supervisor does it, as a person, and says so.
+        confirmed = confirm_invalid(ws, filing.id, user=SUPERVISOR, all_proposed=True, via="demo script",
+                                    note="confirmed by the demo script acting as its supervisor").confirmed
+        if confirmed:
+            log(f"the demo's supervisor ({SUPERVISOR}) confirmed {len(confirmed)} line(s) software proposed invalid "
+                "(blank, struck, empty); in an office a person looks at each")
         if filing.ruleset.sampling.method != "full_count" and sample_items(ws, filing.id).height == 0:
             draw_sample(ws, filing.id, seed=f"demo-{seed}", user=SUPERVISOR)
         summary = summarize(ws, filing.id, truth=inputs / "truth.csv")
+        summary["demo_confirmed_invalid"] = {"by": SUPERVISOR, "lines": len(confirmed)}
         return DemoResult(root, filing.id, summary)
     finally:
         ws.close()

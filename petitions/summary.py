@@ -126,6 +126,9 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
                                                 "projected_valid": int(proj.projected_valid),
                                                 "outcome": o.result if o else None,
                                                 "percent_of_required": float(o.percent_of_required) if o else None}
+    from petitions.stages.filings import voter_file_warnings
+
+    out["warnings"] = voter_file_warnings(ws, filing)
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
                      if _known(code)}
     return out
@@ -231,6 +234,7 @@ def format_summary(s: dict, workspace: Path) -> str:
             word = "counted" if c.get("counted_in_full") else "projected"
             lines.append(f"  after review as the truth says: {word} valid {a['projected_valid']:,} "
                          f"= {a['percent_of_required']:.2f}% -> {a['outcome']}")
+    lines += [f"WARNING: {w}" for w in s.get("warnings", [])]
     lines.append(f"Open the workbench: petition-workbench {workspace}")
     return "\n".join(lines)
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from petitions.law.reasons import REASONS
 from petitions.law.rules import TriageRules, load_ruleset
-from petitions.law.triage import INPUT_COLUMNS, LEVELS, MATCH_REASON_CODES, triage
+from petitions.law.triage import INPUT_COLUMNS, LEVELS, MATCH_REASON_CODES, OPTIONAL_COLUMNS, triage
 
 D = dt.date
 START, END, FILED = D(2024, 1, 1), D(2024, 4, 1), D(2024, 4, 5)
@@ -30,7 +30,8 @@ CLEAN = dict(line_id="L", state="signed", has_keyed=True, match_status="match", 
 
 def run(rows, ruleset=RS, **dates):
     dates = {"circulation_start": START, "circulation_end": END, "filing_date": FILED, **dates}
-    return triage(pl.DataFrame(rows, schema=INPUT_COLUMNS), ruleset, **dates)
+    extra = {c: t for c, t in OPTIONAL_COLUMNS.items() if any(c in r for r in rows)}
+    return triage(pl.DataFrame(rows, schema={**INPUT_COLUMNS, **extra}), ruleset, **dates)
 
 
 def one(ruleset=RS, dates=None, **changes):
@@ -100,20 +101,39 @@ def test_every_problem_is_listed_level_names_the_first():
     ({"has_keyed": False, "match_status": "no_match", "match_reason": "no_name", "voter_id": None,
       "sig_reason": "empty_signature", "sig_score": None, "sig_decision": None}, "empty_line", "no_signature"),
 ])
-def test_only_no_judgement_reasons_are_invalid(changes, level, reason):
+def test_no_judgement_reasons_are_only_proposed_for_a_person_to_confirm(changes, level, reason):
+    # Nothing is invalid until a person confirms it: the segmenter can read
+    # a flourish as a strike (issue 18, item 9).
     r = one(**changes)
-    assert (r["determination"], r["level"], r["reasons"]) == ("invalid", level, [reason])
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "confirm_invalid", [reason])
     assert REASONS[reason].software_may_decide
+    assert json.loads(r["inputs"])["line"]["state"] == changes.get("state", "signed")
 
 
-def test_ruleset_controls_which_levels_may_be_invalid():
+def test_ruleset_controls_which_levels_are_proposed_invalid():
     none_auto = dataclasses.replace(RS, triage=dataclasses.replace(RS.triage, auto_invalid_levels=()))
     r = one(none_auto, state="blank")
-    assert (r["determination"], r["reasons"]) == ("needs_review", ["blank_line"])
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "blank_line", ["blank_line"])
     strict = dataclasses.replace(RS, triage=dataclasses.replace(RS.triage, auto_invalid_levels=(
         "blank_line", "struck_line", "empty_line", "missing_signature")))
     r = one(strict, sig_reason="no_signature", sig_score=None, sig_decision=None)
-    assert (r["determination"], r["reasons"]) == ("invalid", ["no_signature"])
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "confirm_invalid", ["no_signature"])
+
+
+def test_a_withdrawn_line_is_proposed_invalid_for_withdrawal_first():
+    r = one(withdrawn=True)
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "confirm_invalid", ["withdrawn"])
+    r = one(withdrawn=True, sig_score=0.1, sig_decision="review")
+    assert (r["level"], r["reasons"]) == ("confirm_invalid", ["withdrawn", "signature_mismatch"])
+    assert one(withdrawn=False)["determination"] == "valid"
+
+
+def test_a_paper_beyond_the_office_limit_goes_to_review_with_the_other_lines():
+    r = one(other_filing_rank=1, other_filing_lines="Jones: S001-P01-L03")
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "review_other_filing",
+                                                              ["signed_other_filing"])
+    assert json.loads(r["inputs"])["line"]["other_filing_lines"] == "Jones: S001-P01-L03"
+    assert one(other_filing_rank=0)["determination"] == "valid"
 
 
 def test_signature_threshold_when_set():
@@ -268,7 +288,9 @@ def reference_row(r, rs, start, end, filed):
         level, rs_reasons = "review_dates", reasons
     else:
         level, rs_reasons = "auto_accept", []
-    det = ("invalid" if level in t.auto_invalid_levels else "valid" if level == "auto_accept" else "needs_review")
+    if level in t.auto_invalid_levels:
+        level = "confirm_invalid"
+    det = "valid" if level == "auto_accept" else "needs_review"
     return det, rs_reasons, level
 
 
@@ -310,9 +332,10 @@ def test_vectorized_triage_equals_reference(rows, rs, start, end, filed):
     for r, got in zip(rows, out.iter_rows(named=True)):
         assert (got["determination"], got["reasons"], got["level"]) == reference_row(r, rs, start, end, filed), r
         assert got["level"] in LEVELS
-        # The law: never invalid unless software may decide every reason.
-        if got["determination"] == "invalid":
-            assert all(REASONS[c].software_may_decide for c in got["reasons"])
+        # The law: software never makes a line invalid; it proposes.
+        assert got["determination"] != "invalid"
+        if got["level"] == "confirm_invalid":
+            assert REASONS[got["reasons"][0]].software_may_decide
         if got["determination"] == "valid":
             assert r["match_status"] == "match" and got["reasons"] == []
             assert r["state"] == "signed"

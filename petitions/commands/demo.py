@@ -33,4 +33,9 @@ def _run(args) -> int:
         print(json.dumps(result.summary, indent=2, default=str))
     else:
         print(format_summary(result.summary, args.workspace))
+        c = result.summary.get("demo_confirmed_invalid") or {}
+        if c.get("lines"):
+            print(f"Note: the demo's supervisor ({c['by']}) confirmed {c['lines']:,} line(s) software proposed "
+                  "invalid (blank, struck, empty) as a person; in an office someone looks at each "
+                  "(petitions confirm-invalid or the workbench).")
     return 0

@@ -56,10 +56,20 @@ def register(sub) -> None:
 
     p = sub.add_parser("import-voters", help="import the county voter file",
                        description="Import a voter file (CSV any delimiter/encoding, fixed width with --layout, or "
-                                   "Parquet) into the workspace's columnar copy; a re-import replaces it atomically.")
+                                   "Parquet) into the workspace's columnar copy; a re-import replaces it atomically. "
+                                   "Bad rows (ragged, blank or repeated voter id, bad ZIP/date/status) are listed "
+                                   "with file, row and column and set aside; the file imports only when a supervisor "
+                                   "accepts that many problems with --accept-problems N (recorded). A file with far "
+                                   "fewer voters than the active one (< 90 %%) or that looks like another county's "
+                                   "(voter ids, cities or districts overlap < 50 %%) is stopped with the comparison "
+                                   "until --replace-confirmed.")
     _ws_arg(p)
     p.add_argument("file", type=Path)
     p.add_argument("--mapping", type=Path, default=None, help="column-mapping JSON file for county exports")
+    p.add_argument("--accept-problems", type=int, default=None, metavar="N",
+                   help="import the good rows of a file with exactly N problems (the count the refusal printed)")
+    p.add_argument("--replace-confirmed", action="store_true",
+                   help="replace the active voter file although the comparison shows concerns")
     p.set_defaults(func=_import_voters)
 
     p = sub.add_parser("import-exemplars", help="import voters' signatures on file",
@@ -74,7 +84,8 @@ def register(sub) -> None:
 
     p = sub.add_parser("create-filing", help="create a filing under a rule set",
                        description="Create a filing. --ruleset takes a built-in name (see `petitions rulesets`) or "
-                                   "a rule-set JSON file.")
+                                   "a rule-set JSON file. Warns when the filing's district or city is not in "
+                                   "the active voter file.")
     _ws_arg(p)
     p.add_argument("--name", required=True)
     p.add_argument("--ruleset", required=True)
@@ -83,6 +94,13 @@ def register(sub) -> None:
     p.add_argument("--required", type=int, default=None, help="valid signatures required")
     p.add_argument("--filing-date", type=_date, default=None)
     p.add_argument("--circulation", nargs=2, type=_date, metavar=("START", "END"), default=None)
+    p.add_argument("--office", default=None,
+                   help="the office sought (nominating/in-lieu); filings of one office and period are checked "
+                        "together for the rule set's limits across filings")
+    p.add_argument("--seats", type=int, default=None, help="seats to fill in that office (default 1)")
+    p.add_argument("--period", default=None, help="the filing period (default: the filing date's year)")
+    p.add_argument("--candidate", default=None,
+                   help="whose paper this is (a candidate's in-lieu petition and nomination paper count together)")
     p.set_defaults(func=_create_filing)
 
     p = sub.add_parser("ingest", help="ingest scanned sections (PDF, TIFF, PNG/JPEG)",
@@ -98,7 +116,10 @@ def register(sub) -> None:
 
     p = sub.add_parser("key", help="import keyed names and addresses (CSV)",
                        description="Import keyed entries: CSV line_id,name,address,city,zip[,date_signed]. "
-                                   "Unchanged rows are skipped; changed ones become a new entry (history kept).")
+                                   "Unchanged rows are skipped; changed ones become a new entry (history kept). "
+                                   "Rows naming a line the filing does not have, repeated lines and bad dates "
+                                   "are listed by row and column and the command exits 1; the good rows are "
+                                   "imported all the same.")
     _ws_arg(p, filing=True)
     p.add_argument("csv", type=Path)
     p.add_argument("--source", default="keying vendor CSV")
@@ -144,6 +165,9 @@ def register(sub) -> None:
     p.add_argument("--after", default=None, metavar="RULING_ID|none",
                    help="the line's latest ruling you looked at (none: no ruling yet); refused if someone "
                         "has ruled since")
+    p.add_argument("--voter", default=None, metavar="VOTER_ID",
+                   help="the voter a person found by lookup for this line; stored with the ruling and used "
+                        "in the duplicate checks")
     p.set_defaults(func=_rule)
 
     p = sub.add_parser("full-count", help="escalate a sampled filing to a full count",
@@ -252,7 +276,7 @@ def _user_add(args) -> int:
 
 
 def _import_voters(args) -> int:
-    from petitions.stages.voters import import_voter_file
+    from petitions.stages.voters import VoterFileNotAccepted, import_voter_file
 
     mapping = None
     if args.mapping:
@@ -261,8 +285,25 @@ def _import_voters(args) -> int:
         except (OSError, json.JSONDecodeError) as exc:
             raise UserError(f"cannot read the column mapping ({exc})", where=str(args.mapping)) from None
     with _open(args) as ws:
-        rep = import_voter_file(ws, args.file, user=_user(args, ws), mapping=mapping)
+        try:
+            rep = import_voter_file(ws, args.file, user=_user(args, ws), mapping=mapping,
+                                    accept_problems=args.accept_problems, replace_confirmed=args.replace_confirmed)
+        except VoterFileNotAccepted as exc:
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            if exc.comparison:
+                c = exc.comparison
+                print(f"  active voter file: {c['old_rows']:,} voters; this file: {c['new_rows']:,}; voter ids "
+                      f"shared {c['id_overlap']:.0%}", file=sys.stderr)
+            raise
     print(f"voter file {args.file}: {rep.rows:,} voters" + (" (same file as before; re-activated)" if rep.already_imported else ""))
+    if rep.problems:
+        print(f"{len(rep.problems)} problem(s) accepted by the supervisor; {rep.rows_read - rep.rows:,} row(s) "
+              "set aside (stored with the import):")
+        for problem in rep.problems:
+            print(f"  {problem}")
+    if rep.comparison and rep.comparison.get("concerns"):
+        print("replacement confirmed despite: " + "; ".join(rep.comparison["concerns"]))
     return 0
 
 
@@ -287,14 +328,18 @@ def _rulesets(args) -> int:
 
 
 def _create_filing(args) -> int:
-    from petitions.stages.filings import create_filing
+    from petitions.stages.filings import create_filing, voter_file_warnings
 
     start, end = args.circulation or (None, None)
     with _open(args) as ws:
         fid = create_filing(ws, name=args.name, ruleset=args.ruleset, jurisdiction=args.jurisdiction,
                             user=_user(args, ws), district=args.district, required=args.required,
-                            filing_date=args.filing_date, circulation_start=start, circulation_end=end)
+                            filing_date=args.filing_date, circulation_start=start, circulation_end=end,
+                            office=args.office, seats=args.seats, period=args.period, candidate=args.candidate)
+        warnings = voter_file_warnings(ws, fid)
     print(f"filing {fid}: {args.name}")
+    for w in warnings:
+        print(f"petitions create-filing: warning: {w}", file=sys.stderr)
     return 0
 
 
@@ -335,7 +380,9 @@ def _key(args) -> int:
     print(f"keyed entries: {rep.imported:,} new or changed, {rep.unchanged:,} unchanged, {len(rep.problems)} problems")
     for problem in rep.problems:
         print(f"  {problem}", file=sys.stderr)
-    return 0
+    # the good rows are stored; a bad row (a line that does not exist, a
+    # bad date) must not pass unseen in a script
+    return 1 if rep.problems else 0
 
 
 def _run(args) -> int:
@@ -410,7 +457,8 @@ def _rule(args) -> int:
                                     "look at it again before ruling")
             mode = {"review": "review", "escalation": "escalations", "second_opinion": "second_opinion",
                     "audit": "audit"}[args.kind]
-            res = rule(ws, case, user=user, action=action, mode=mode, reason_code=args.reject, note=args.note)
+            res = rule(ws, case, user=user, action=action, mode=mode, reason_code=args.reject, note=args.note,
+                       voter_id=args.voter)
     print(f"{args.line}: {action} recorded (ruling {res.ruling_id}); line is now {res.final_status}"
           + (f" ({res.final_reason})" if res.final_reason else ""))
     return 0

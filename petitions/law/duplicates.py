@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["apply_duplicate_policy", "POLICIES"]
+__all__ = ["apply_cross_filing_limit", "apply_duplicate_policy", "POLICIES"]
 
 POLICIES = ("one_counts", "reject_all_but_first", "earliest_dated")
 
@@ -102,3 +102,75 @@ def apply_duplicate_policy(frame: pl.DataFrame, policy: str) -> pl.DataFrame:
         duplicate_group=pl.when(has_voter & (count > 1)).then(grp),
     )
     return work.sort("_row").drop("_row", "_inel", "_undated")
+
+
+def apply_cross_filing_limit(frame: pl.DataFrame, allowed: int) -> pl.DataFrame:
+    """Limit the papers a voter's signature counts on, across the filings of one office.
+
+    A voter may sign ``allowed`` papers for the same office (one, or as many
+    as there are seats: EC 8404); the papers signed earliest count. A paper
+    is one candidate's: filings that are the same candidate's paper (an
+    in-lieu petition and the nomination paper, EC 8061/8106) share a
+    ``paper`` key, so signing both is one paper, and a voter's second
+    signature on them is a duplicate across the two filings.
+
+    Parameters
+    ----------
+    frame : pl.DataFrame
+        One row per signed line of the office's filings: ``line_id`` (str,
+        unique in the frame), ``label`` (str: the printed label),
+        ``filing`` (str: the filing's name), ``paper`` (str), ``order``
+        (int: the order the filings were created, then filing order within
+        one), ``voter_id`` (str or null) and ``date_signed`` (date or null).
+    allowed : int
+        Papers a voter's signature counts on (≥ 1).
+
+    Returns
+    -------
+    pl.DataFrame
+        `frame` in its order plus
+
+        - ``other_filing_rank`` (i64): 0 on the papers that count, k ≥ 1 on
+          the voter's k-th paper beyond the limit, null without a voter;
+        - ``other_filing_lines`` (str): on an excess line, the lines that
+          count instead, as ``"filing label; …"``;
+        - ``cross_duplicate`` (bool): the voter signed the same paper
+          earlier in another filing (in-lieu and nomination paper).
+
+    Examples
+    --------
+    >>> f = pl.DataFrame({"line_id": ["a1", "b1"], "label": ["S001-P01-L01"] * 2, "filing": ["A", "B"],
+    ...                   "paper": ["A", "B"], "order": [1, 2], "voter_id": ["V1", "V1"],
+    ...                   "date_signed": [None, None]}, schema_overrides={"date_signed": pl.Date})
+    >>> apply_cross_filing_limit(f, 1)["other_filing_rank"].to_list()
+    [0, 1]
+    """
+    if allowed < 1:
+        raise ValueError(f"allowed must be at least 1, got {allowed}")
+    missing = {"line_id", "label", "filing", "paper", "order", "voter_id", "date_signed"} - set(frame.columns)
+    if missing:
+        raise ValueError(f"apply_cross_filing_limit needs columns {sorted(missing)}")
+    earliest = ["_undated", "date_signed", "order"]
+    work = frame.with_row_index("_row").with_columns(_undated=pl.col("date_signed").is_null())
+    voted = work.filter(pl.col("voter_id").is_not_null()).sort(earliest, nulls_last=True)
+    # Each paper's first signature by the voter, then the voter's papers in that order.
+    firsts = voted.group_by(["voter_id", "paper"], maintain_order=True).agg(
+        pl.col("_undated").first(), pl.col("date_signed").first(), pl.col("order").first(),
+        pl.col("filing").first().alias("_first_filing"), pl.col("label").first().alias("_first_label"))
+    papers = firsts.sort(["voter_id", *earliest], nulls_last=True).with_columns(
+        pl.int_range(pl.len(), dtype=pl.Int64).over("voter_id").alias("_paper_rank"))
+    counting = (papers.filter(pl.col("_paper_rank") < allowed)
+                .group_by("voter_id", maintain_order=True)
+                .agg(pl.concat_str("_first_filing", "_first_label", separator=" ").str.join("; ")
+                     .alias("_counting")))
+    papers = papers.join(counting, on="voter_id", how="left").select(
+        "voter_id", "paper", "_paper_rank", "_first_filing", "_counting")
+    out = work.join(papers, on=["voter_id", "paper"], how="left", maintain_order="left")
+    excess = (pl.col("_paper_rank") - allowed + 1).clip(lower_bound=0)
+    return (out.with_columns(
+        pl.when(pl.col("voter_id").is_not_null()).then(excess).alias("other_filing_rank"),
+        pl.when(excess >= 1).then(pl.col("_counting")).alias("other_filing_lines"),
+        (pl.col("voter_id").is_not_null() & (pl.col("filing") != pl.col("_first_filing"))).fill_null(False)
+        .alias("cross_duplicate"))
+        .sort("_row")
+        .drop("_row", "_undated", "_paper_rank", "_first_filing", "_counting"))

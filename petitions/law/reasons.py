@@ -80,6 +80,10 @@ _TABLE: tuple[Reason, ...] = (
     Reason("illegible", "Illegible / cannot identify",
            description="The line cannot be read well enough to identify a voter."),
     Reason("other", "Other", description="Any other reason; a note is required."),
+    # Last among the final codes, so that the reject keys of the codes above keep their places.
+    Reason("signed_other_filing", "Signed another paper for the same office",
+           description="The voter signed more papers for the same office than the law allows (one, or as many "
+                       "as there are seats; EC 8404); the earliest signatures count."),
     # Lines excluded from the raw count. Recorded so that every line has a
     # determination, but never reported as invalid signatures.
     Reason("blank_line", "Blank line", software_may_decide=True, counts_in_raw=False,

@@ -29,6 +29,7 @@ from petitions.errors import UserError
 
 __all__ = [
     "AddressLeniency",
+    "CrossFilingRules",
     "OutcomeBands",
     "QaRates",
     "RequirementBasis",
@@ -50,9 +51,9 @@ DUPLICATE_POLICIES = ("one_counts", "reject_all_but_first", "earliest_dated")
 REGISTRATION_TESTS = ("before_signing", "before_filing")
 MATCH_STATUSES = ("match",)  # software accepts identity only on a clear match
 MATCH_OPERATING_POINTS = ("strict", "balanced", "identity")  # matchers.MatchModel.operating_points
-#: Triage levels at which software may mark a line invalid, if the rule set
-#: lists them. Each needs no human judgement; nothing about identity or the
-#: signature is ever among them (EC 3019, 2 CCR §20961).
+#: Triage levels software may propose invalid, if the rule set lists them,
+#: for a person to confirm. Each needs no judgement about identity or the
+#: signature (EC 3019, 2 CCR §20961).
 AUTO_INVALID_LEVELS = ("blank_line", "struck_line", "empty_line", "missing_signature")
 
 SCHEMA = "sigverify.ruleset/1"
@@ -263,8 +264,10 @@ class TriageRules:
         if ``None`` (the default) the signature model's own ``consistent``
         decision is used.
     ``auto_invalid_levels``
-        Triage levels software may mark invalid (subset of
-        :data:`AUTO_INVALID_LEVELS`); anything else goes to a person.
+        Triage levels software *proposes* invalid (subset of
+        :data:`AUTO_INVALID_LEVELS`): such a line waits at level
+        ``confirm_invalid`` with the proposed reason until a person
+        confirms it; software never makes a line invalid.
     ``match_operating_point``
         The matcher model's named operating point the pipeline matches at
         (``strict``, ``balanced``, ``identity``; see
@@ -279,6 +282,54 @@ class TriageRules:
     min_signature_score: float | None = None
     auto_invalid_levels: tuple[str, ...] = ("blank_line", "struck_line", "empty_line")
     match_operating_point: str = "strict"
+
+
+# ------------------------------------------------------- across filings
+
+PAPERS_PER_SIGNER = ("one", "seats")
+WHICH_COUNTS = ("earliest",)
+
+
+@dataclass(frozen=True)
+class CrossFilingRules:
+    """Limits and combinations across the filings of one office in a period.
+
+    ``papers_per_signer``
+        ``None``: no limit across filings; ``one``: a voter's signature
+        counts on one paper per office; ``seats``: on as many papers as the
+        office has seats to fill (EC 8404: "each signer … shall sign but one
+        paper for the same office", or as many as there are seats).
+    ``which_counts``
+        Which papers count when a voter signed more: ``earliest`` — those
+        signed first (date signed; undated lines after dated ones, then the
+        order the filings were created and the line's filing order).
+    ``same_candidate_kinds``
+        Filing kinds that are one paper when they are the same candidate's
+        for the same office: a candidate's in-lieu-of-fee petition counts
+        toward the nomination paper (EC 8061, 8106), so signing both is
+        one paper, and the second signature of a voter on the two is a
+        duplicate.
+    """
+
+    papers_per_signer: str | None = None
+    which_counts: str = "earliest"
+    same_candidate_kinds: tuple[str, ...] = ()
+
+
+def _cross_filing(d: Any, where: str) -> CrossFilingRules:
+    d = _check_keys(d, _names(CrossFilingRules), where)
+    pps = d.get("papers_per_signer")
+    if pps is not None:
+        _choice(pps, PAPERS_PER_SIGNER, f"{where}.papers_per_signer")
+    kinds = d.get("same_candidate_kinds", [])
+    if not isinstance(kinds, list):
+        raise UserError("expected a list of filing kinds", where=f"{where}.same_candidate_kinds")
+    for k in kinds:
+        _choice(k, KINDS, f"{where}.same_candidate_kinds")
+    return CrossFilingRules(papers_per_signer=pps,
+                            which_counts=_choice(d.get("which_counts", "earliest"), WHICH_COUNTS,
+                                                 f"{where}.which_counts"),
+                            same_candidate_kinds=tuple(kinds))
 
 
 # ----------------------------------------------------------------- RuleSet
@@ -310,6 +361,7 @@ class RuleSet:
     qa: QaRates = field(default_factory=QaRates)
     triage: TriageRules = field(default_factory=TriageRules)
     partisan: bool = False
+    cross_filing: CrossFilingRules = field(default_factory=CrossFilingRules)
     citations: tuple[str, ...] = ()
     notes: str = ""
 
@@ -615,6 +667,7 @@ def _ruleset_from_dict(data: Any, where: str) -> RuleSet:
                                           f"{where}.triage.match_operating_point"),
         ),
         partisan=bool(data.get("partisan", False)),
+        cross_filing=_cross_filing(data.get("cross_filing", {}), f"{where}.cross_filing"),
         citations=tuple(str(c) for c in data.get("citations", [])),
         notes=str(data.get("notes", "")),
     )

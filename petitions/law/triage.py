@@ -9,21 +9,28 @@ comparison standard). So each line gets one of
     found the signature consistent with the record, and nothing else is
     flagged (voter status, registration date, circulation window,
     duplicate). Level ``auto_accept``.
-``invalid``
-    Only for the reasons that need no human judgement *and* that the rule
-    set lists in ``triage.auto_invalid_levels``: a blank line, a struck line,
-    a line with neither signature nor name (``empty_line``); optionally a
-    line with a name but no signature (``missing_signature``). Never on
-    identity or signature grounds.
 ``needs_review``
     Everything else, with the *suspected* reasons (reason codes from
     :mod:`petitions.law.reasons`) and a named level saying what the person
     should look at first.
 
+Software never makes a line invalid. The lines the rule set lists in
+``triage.auto_invalid_levels`` — a blank line, a struck line, a line with
+neither signature nor name (``empty_line``), optionally a line with a name
+but no signature (``missing_signature``) — are *proposed* invalid: level
+``confirm_invalid``, determination ``needs_review``, the proposed reason
+first in ``reasons`` (``blank_line``, ``struck_line``, ``no_signature``),
+until a person confirms it (:func:`petitions.review.confirm.confirm_invalid`):
+the segmenter can read a long flourish as a strike. A withdrawn line
+(optional column ``withdrawn``) is proposed invalid the same way, for
+``withdrawn``.
+
 Levels, in the order they are tested (the first that applies names the
 row; the reasons list every problem found):
 
 =====================  ===================================================
+``confirm_invalid``    one of the levels below that the rule set proposes
+                       invalid, or a withdrawn line; a person confirms
 ``blank_line``         nothing on the line (not in the raw count)
 ``struck_line``        struck through before filing (not in the raw count)
 ``empty_line``         no ink in the signature cell and no name (the matcher
@@ -34,6 +41,10 @@ row; the reasons list every problem found):
 ``review_voter``       cancelled / inactive / registration date problems
 ``review_signature``   signature not consistent, or not compared
 ``review_duplicate``   an excess line of a voter who signed more than once
+``review_other_filing`` the voter signed more papers for the same office
+                       than the law allows (optional column
+                       ``other_filing_rank`` ≥ 1; see
+                       :func:`petitions.law.duplicates.apply_cross_filing_limit`)
 ``review_dates``       signed outside the circulation window
 ``auto_accept``        all clear
 =====================  ===================================================
@@ -51,12 +62,20 @@ import polars as pl
 
 from petitions.law.reasons import REASONS
 
-__all__ = ["triage", "LEVELS", "INPUT_COLUMNS", "MATCH_REASON_CODES"]
+__all__ = ["triage", "LEVELS", "INPUT_COLUMNS", "OPTIONAL_COLUMNS", "MATCH_REASON_CODES"]
 
 LEVELS = (
-    "blank_line", "struck_line", "empty_line", "missing_signature", "needs_keying", "review_identity",
-    "review_voter", "review_signature", "review_duplicate", "review_dates", "auto_accept",
+    "confirm_invalid", "blank_line", "struck_line", "empty_line", "missing_signature", "needs_keying",
+    "review_identity", "review_voter", "review_signature", "review_duplicate", "review_other_filing",
+    "review_dates", "auto_accept",
 )
+
+#: Optional inputs: absent columns mean "not known / none".
+OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
+    "withdrawn": pl.Boolean,
+    "other_filing_rank": pl.Int64,
+    "other_filing_lines": pl.String,
+}
 
 INPUT_COLUMNS: dict[str, pl.DataType] = {
     "line_id": pl.String,
@@ -133,7 +152,11 @@ def triage(
         comparison was possible; NaN scores count as missing) — from the
         signature core; ``duplicate_rank`` (0 = the line that counts, ≥ 1 =
         excess; :func:`petitions.law.duplicates.apply_duplicate_policy`);
-        ``date_signed``.
+        ``date_signed``. Optional (:data:`OPTIONAL_COLUMNS`): ``withdrawn``
+        (bool: a withdrawal request names the line), ``other_filing_rank``
+        (≥ 1: the voter's paper for the same office beyond what the law
+        allows; :func:`petitions.law.duplicates.apply_cross_filing_limit`)
+        and ``other_filing_lines`` (the other filings' lines, for the inputs).
     ruleset : petitions.law.rules.RuleSet
         Thresholds (``ruleset.triage``), registration test, inactive voters,
         circulation limit, and which levels may be invalid.
@@ -145,9 +168,10 @@ def triage(
     -------
     pl.DataFrame
         Same rows, same order: ``line_id``, ``determination`` (``valid`` |
-        ``needs_review`` | ``invalid``), ``reasons`` (list[str]: suspected
-        reasons for needs_review, final reasons for invalid, empty for
-        valid), ``level`` (one of :data:`LEVELS`), ``inputs`` (JSON str).
+        ``needs_review``; never ``invalid``), ``reasons`` (list[str]:
+        suspected reasons, the proposed reason first at level
+        ``confirm_invalid``; empty for valid), ``level`` (one of
+        :data:`LEVELS`), ``inputs`` (JSON str).
 
     Notes
     -----
@@ -172,7 +196,8 @@ def triage(
         # NaN scores (the signature core's "no score") are missing, not low.
         pl.col(c).cast(t).fill_nan(None) if t == pl.Float64 else pl.col(c).cast(t)
         for c, t in INPUT_COLUMNS.items()
-    ])
+    ] + [pl.col(c).cast(t) if c in lines.columns else pl.lit(None, dtype=t).alias(c)
+         for c, t in OPTIONAL_COLUMNS.items()])
 
     c = pl.col
     state = c("state")
@@ -241,6 +266,9 @@ def triage(
 
     # -- duplicates and dates ---------------------------------------------
     dup_reason = pl.when((c("duplicate_rank") >= 1).fill_null(False)).then(pl.lit("duplicate"))
+    other_filing = (c("other_filing_rank") >= 1).fill_null(False)
+    other_reason = pl.when(other_filing).then(pl.lit("signed_other_filing"))
+    withdrawn = c("withdrawn").fill_null(False)
     d = c("date_signed")
     outside = pl.lit(False)
     if circulation_start is not None:
@@ -263,13 +291,14 @@ def triage(
         .when(review_voter).then(pl.lit("review_voter"))
         .when(sig_reason.is_not_null()).then(pl.lit("review_signature"))
         .when(dup_reason.is_not_null()).then(pl.lit("review_duplicate"))
+        .when(other_filing).then(pl.lit("review_other_filing"))
         .when(outside).then(pl.lit("review_dates"))
         .otherwise(pl.lit("auto_accept"))
     )
     auto_invalid = [lv for lv in tr.auto_invalid_levels if lv in ("blank_line", "struck_line", "empty_line",
                                                                    "missing_signature")]
     review_reasons = pl.concat_list(
-        [identity_reasons, *voter_reasons, sig_reason, dup_reason, date_reason]
+        [identity_reasons, *voter_reasons, sig_reason, dup_reason, other_reason, date_reason]
     ).list.drop_nulls().list.unique(maintain_order=True)
     reasons = (
         pl.when(c("_level") == "blank_line").then(pl.lit(["blank_line"]))
@@ -282,11 +311,21 @@ def triage(
         .when(c("_level") == "auto_accept").then(pl.lit([], dtype=pl.List(pl.String)))
         .otherwise(c("_review"))
     )
+    # Proposed invalid: the reason a person is asked to confirm comes first
+    # (a withdrawal before anything else found on the line).
+    propose = c("_level").is_in(auto_invalid) | withdrawn
+    reasons = (
+        pl.when(withdrawn & (c("state") == "signed")).then(
+            pl.concat_list(pl.lit("withdrawn"), reasons).list.unique(maintain_order=True))
+        .otherwise(reasons)
+    )
     determination = (
-        pl.when(c("_level").is_in(auto_invalid)).then(pl.lit("invalid"))
-        .when(c("_level") == "auto_accept").then(pl.lit("valid"))
+        pl.when(c("_level") == "auto_accept").then(pl.lit("valid"))
         .otherwise(pl.lit("needs_review"))
     )
+    final_level = (pl.when(propose & ((c("state") == "signed") | c("_level").is_in(auto_invalid)))
+                   .then(pl.lit("confirm_invalid")).otherwise(c("_level")))
+    determination = pl.when(final_level == "confirm_invalid").then(pl.lit("needs_review")).otherwise(determination)
 
     context = {
         "ruleset_id": ruleset.id,
@@ -306,7 +345,8 @@ def triage(
     # The per-filing context is the same on every row: encode it once and
     # splice it into each row's JSON rather than repeating literals.
     context_json = json.dumps(context, sort_keys=True, separators=(",", ":"))
-    row_json = pl.struct([c(k) for k in INPUT_COLUMNS if k != "line_id"]).struct.json_encode()
+    optional = [k for k in OPTIONAL_COLUMNS if k in lines.columns]
+    row_json = pl.struct([c(k) for k in INPUT_COLUMNS if k != "line_id"] + [c(k) for k in optional]).struct.json_encode()
     inputs = pl.concat_str([pl.lit('{"line":'), row_json, pl.lit(',"rules":' + context_json + "}")])
 
     return (
@@ -315,7 +355,7 @@ def triage(
             c("line_id"),
             determination.alias("determination"),
             reasons.alias("reasons"),
-            c("_level").alias("level"),
+            final_level.alias("level"),
             inputs.alias("inputs"),
         )
     )

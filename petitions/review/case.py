@@ -261,8 +261,13 @@ def explain(case: Case) -> tuple[str, ...]:
 
 
 def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "review",
-         reason_code: str | None = None, note: str | None = None) -> RulingResult:
+         reason_code: str | None = None, note: str | None = None, voter_id: str | None = None) -> RulingResult:
     """Record `user`'s ruling on `case` in queue `mode` (see :data:`MODE_KIND`).
+
+    `voter_id` is a voter the person chose by lookup (the matcher found
+    none, or another): it is stored with the ruling as ``chosen_voter_id``
+    and from then on stands for the line in the duplicate checks
+    (:func:`petitions.stages.decide.triage_inputs`).
 
     Refused (:class:`UserError`) if the line is not waiting in that queue
     (a line opened from a page can be read, not ruled on, outside its
@@ -288,8 +293,11 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
     if action == "reject" and reason_code == "other" and not (note or "").strip():
         raise UserError("a rejection for “Other” needs a note saying why")
     seen = [r.id for r in case.history if r.kind != "audit"]
+    shown = case.shown
+    if voter_id:
+        shown = {**shown, "voter_id": voter_id, "chosen_voter_id": voter_id, "voter_chosen_by": "lookup"}
     return record_ruling(ws, case.line_db_id, user=user, action=action, reason_code=reason_code, note=note,
-                         shown=case.shown, kind=kind, expect_last=max(seen) if seen else None)
+                         shown=shown, kind=kind, expect_last=max(seen) if seen else None)
 
 
 def undo_ruling(ws: Workspace, ruling_id: int, *, user: str) -> RulingResult:

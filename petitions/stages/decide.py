@@ -2,6 +2,8 @@
 """
 from __future__ import annotations
 
+import json
+
 import polars as pl
 
 from petitions.errors import UserError
@@ -9,6 +11,7 @@ from petitions.stages.filings import get_filing
 from petitions.stages.job import StageReport
 from petitions.stages.voters import active_voter_file
 from petitions.store import Workspace, canonical_json, now_utc
+from petitions.store import filings as filings_db
 from petitions.store import results as results_db
 
 
@@ -50,15 +53,73 @@ def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
     # voter (match or review): if an earlier line of the same voter is still
     # in review, a later clear match must not count first. A flag only ever
     # sends a line to a person.
+    # A voter a person chose by lookup stands for the line (issue 18 item 9).
+    chosen = _chosen_voters(ws, filing_id)
     dup_in = df.select(
         pl.col("label").alias("line_id"), pl.col("seq").alias("order"),
-        pl.when(pl.col("match_status").is_in(["match", "review"])).then(pl.col("voter_id")).otherwise(None)
+        pl.coalesce(
+            pl.col("line_id").replace_strict(chosen, default=None, return_dtype=pl.Utf8),
+            pl.when(pl.col("match_status").is_in(["match", "review"])).then(pl.col("voter_id")).otherwise(None))
         .alias("voter_id"),
         "date_signed")
     dups = apply_duplicate_policy(dup_in, filing.ruleset.duplicate_policy)
     df = df.join(dups.select(pl.col("line_id").alias("label"), "duplicate_group", "duplicate_rank"), on="label", how="left",
                  maintain_order="left")
-    return df
+    df = df.with_columns(pl.col("line_id").is_in(results_db.withdrawn_lines(ws, filing_id)).alias("withdrawn"))
+    return _with_cross_filing(ws, filing, df)
+
+
+def _chosen_voters(ws: Workspace, filing_id: int) -> dict[int, str]:
+    """line id -> the voter a person chose by lookup in the ruling in force."""
+    out = {}
+    for r in results_db.chosen_voters(ws, filing_id):
+        v = json.loads(r["shown_json"] or "{}").get("chosen_voter_id")
+        if v:
+            out[int(r["line_id"])] = str(v)
+    return out
+
+
+def _with_cross_filing(ws: Workspace, filing, df: pl.DataFrame) -> pl.DataFrame:
+    """Add ``other_filing_rank`` / ``other_filing_lines`` (the rule set's limit
+    of papers per office across the office's filings) and fold a voter's
+    second signature on the same candidate's other filing into
+    ``duplicate_rank``."""
+    from petitions.law.duplicates import apply_cross_filing_limit
+
+    rules = filing.ruleset.cross_filing
+    none = df.with_columns(pl.lit(None, pl.Int64).alias("other_filing_rank"),
+                           pl.lit(None, pl.Utf8).alias("other_filing_lines"))
+    if filing.office_id is None or rules.papers_per_signer is None:
+        return none
+    others = filings_db.filings_of_office(ws, filing.office_id)
+    if len(others) < 2:
+        return none
+    allowed = 1 if rules.papers_per_signer == "one" else int(filing.seats or 1)
+    paper_of = {f["id"]: (f"candidate:{f['candidate']}" if f["candidate"] and f["kind"] in rules.same_candidate_kinds
+                          else f"filing:{f['id']}") for f in others}
+    rank_of = {f["id"]: i for i, f in enumerate(others)}
+    name_of = {f["id"]: f["name"] for f in others}
+    chosen: dict[int, str] = {}
+    for f in others:
+        chosen.update(_chosen_voters(ws, f["id"]))
+    rows = filings_db.office_lines(ws, filing.office_id)
+    schema = {"filing_id": pl.Int64, "line_id": pl.Int64, "label": pl.Utf8, "seq": pl.Int64,
+              "date_signed": pl.Utf8, "voter_id": pl.Utf8}
+    lines = pl.DataFrame(rows, schema=schema, orient="row") if rows else pl.DataFrame(schema=schema)
+    frame = lines.select(
+        pl.col("line_id").cast(pl.Utf8), "label",
+        pl.col("filing_id").replace_strict(name_of, return_dtype=pl.Utf8).alias("filing"),
+        pl.col("filing_id").replace_strict(paper_of, return_dtype=pl.Utf8).alias("paper"),
+        (pl.col("filing_id").replace_strict(rank_of, return_dtype=pl.Int64) * 10**9 + pl.col("seq")).alias("order"),
+        pl.coalesce(pl.col("line_id").replace_strict(chosen, default=None, return_dtype=pl.Utf8), pl.col("voter_id"))
+        .alias("voter_id"),
+        pl.col("date_signed").str.to_date(strict=False))
+    limited = apply_cross_filing_limit(frame, allowed).select(
+        pl.col("line_id").cast(pl.Int64), "other_filing_rank", "other_filing_lines", "cross_duplicate")
+    out = df.join(limited, on="line_id", how="left", maintain_order="left")
+    return out.with_columns(
+        pl.when(pl.col("cross_duplicate").fill_null(False)).then(pl.max_horizontal(pl.col("duplicate_rank"), 1))
+        .otherwise(pl.col("duplicate_rank")).alias("duplicate_rank")).drop("cross_duplicate")
 
 
 def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:

@@ -19,5 +19,18 @@ def run_all(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn = 
     if reports[-1].status == "cancelled":
         return reports
     reports.append(run_triage(ws, filing_id, user=user))
+    # The limits across filings read every filing of the office: the others'
+    # determinations may change with this one's matches (only changes are stored).
+    from petitions.stages.filings import get_filing
+    from petitions.store import filings as filings_db
+
+    filing = get_filing(ws, filing_id)
+    if filing.office_id is not None and filing.ruleset.cross_filing.papers_per_signer is not None:
+        for other in filings_db.filings_of_office(ws, filing.office_id):
+            if other["id"] != filing_id:
+                rep = run_triage(ws, other["id"], user=user)
+                if rep.processed:
+                    rep.stage = f"triage ({other['name']})"
+                    reports.append(rep)
     return reports
 

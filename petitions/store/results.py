@@ -81,3 +81,17 @@ def add_determinations(ws: Workspace, rows: Sequence[tuple]) -> None:
     ws._many(
         "INSERT INTO determinations (line_id, determination, level, reasons_json, inputs_json, ruleset_id, "
         "ruleset_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def chosen_voters(ws: Workspace, filing_id: int) -> list[dict]:
+    """Lines whose ruling in force names a voter a person chose by lookup
+    (``line_id``, ``shown_json`` holding ``chosen_voter_id``)."""
+    return ws._rows(
+        "SELECT r.line_id, r.shown_json FROM current_ruling r JOIN lines l ON l.id = r.line_id "
+        "WHERE l.filing_id = ? AND r.shown_json LIKE ?", (filing_id, '%"chosen_voter_id"%'))
+
+
+def withdrawn_lines(ws: Workspace, filing_id: int) -> list[int]:
+    """Ids of the filing's lines a withdrawal request names."""
+    return [r["line_id"] for r in ws._rows(
+        "SELECT DISTINCT line_id FROM withdrawals WHERE filing_id = ? AND line_id IS NOT NULL", (filing_id,))]

@@ -364,3 +364,64 @@ def _m0006_sample_frames(db) -> None:
         from petitions.store.server import frames_ddl
 
         db.execute_raw(frames_ddl())
+
+
+@migrations(name="0007_intake_period")
+def _m0007_intake_period(db) -> None:
+    """What comes in (issue 18): voter-file problems kept with the import,
+    offices of a filing period (filings point to theirs, with the candidate),
+    and withdrawal requests matched to voters and lines."""
+    db.executescript(
+        """
+        ALTER TABLE voter_files ADD COLUMN problems INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE voter_files ADD COLUMN comparison_json TEXT;
+        CREATE TABLE voter_file_problems (
+            id INTEGER PRIMARY KEY,
+            voter_file_id INTEGER NOT NULL REFERENCES voter_files (id),
+            source_path TEXT NOT NULL,
+            row_number INTEGER NOT NULL,
+            column_name TEXT NOT NULL,
+            problem TEXT NOT NULL,
+            value TEXT
+        );
+        CREATE INDEX voter_file_problems_file ON voter_file_problems (voter_file_id, row_number);
+        CREATE TABLE offices (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL,
+            name TEXT NOT NULL,
+            seats INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            UNIQUE (period, name)
+        );
+        ALTER TABLE filings ADD COLUMN office_id INTEGER REFERENCES offices (id);
+        ALTER TABLE filings ADD COLUMN candidate TEXT;
+        CREATE TABLE withdrawals (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            source TEXT NOT NULL,
+            row_number INTEGER NOT NULL,
+            name TEXT,
+            address TEXT,
+            city TEXT,
+            zip TEXT,
+            request_date TEXT,
+            given_voter_id TEXT,
+            voter_id TEXT,
+            match_status TEXT,
+            match_score REAL,
+            line_id INTEGER REFERENCES lines (id),
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE INDEX withdrawals_filing ON withdrawals (filing_id, line_id);
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import ROLES
+
+        reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+        db.execute_raw(
+            f"GRANT SELECT ON voter_file_problems, offices, withdrawals TO {reviewer};\n"
+            f"GRANT SELECT, INSERT ON voter_file_problems, offices, withdrawals TO {supervisor};\n"
+            f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};\n")

@@ -17,17 +17,36 @@ def activate_voter_file(ws: Workspace, voter_file_id: int) -> None:
 
 
 def add_voter_file(ws: Workspace, *, source_path: str, sha256: str, parquet_path: str, rows: int,
-                   mapping_json: str | None, imported_at: str, imported_by: str) -> int:
-    """Record a prepared voter file copy (inactive); its new id."""
+                   mapping_json: str | None, imported_at: str, imported_by: str, problems: int = 0,
+                   comparison_json: str | None = None) -> int:
+    """Record a prepared voter file copy (inactive) with its accepted problem
+    count and the comparison with the file it replaces; its new id."""
     return ws._insert(
         "INSERT INTO voter_files (source_path, source_sha256, parquet_path, rows, mapping_json, imported_at, "
-        "imported_by, active) VALUES (?, ?, ?, ?, ?, ?, ?, 0) RETURNING id",
-        (source_path, sha256, parquet_path, rows, mapping_json, imported_at, imported_by))
+        "imported_by, active, problems, comparison_json) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id",
+        (source_path, sha256, parquet_path, rows, mapping_json, imported_at, imported_by, problems, comparison_json))
+
+
+def add_voter_file_problems(ws: Workspace, voter_file_id: int, rows: Sequence[tuple]) -> None:
+    """Store the quarantined rows of an import: (source_path, row_number, column_name, problem, value) each."""
+    ws._many("INSERT INTO voter_file_problems (voter_file_id, source_path, row_number, column_name, problem, value) "
+             "VALUES (?, ?, ?, ?, ?, ?)", [(voter_file_id, *r) for r in rows])
+
+
+def voter_file_problems(ws: Workspace, voter_file_id: int) -> list[dict]:
+    """The quarantined rows of one import, in file order."""
+    return ws._rows("SELECT source_path, row_number, column_name, problem, value FROM voter_file_problems "
+                    "WHERE voter_file_id = ? ORDER BY row_number, id", (voter_file_id,))
+
+
+def voter_file_parquet(ws: Workspace, voter_file_id: int) -> str:
+    """The stored columnar copy's path (relative to the workspace) of one voter file."""
+    return ws._scalar("SELECT parquet_path FROM voter_files WHERE id = ?", (voter_file_id,))
 
 
 def active_voter_file(ws: Workspace) -> dict | None:
-    """The active voter file (``id``, ``parquet_path``), or None."""
-    return ws._one("SELECT id, parquet_path FROM voter_files WHERE active = 1")
+    """The active voter file (``id``, ``parquet_path``, ``rows``, ``problems``, ``source_path``), or None."""
+    return ws._one("SELECT id, parquet_path, rows, problems, source_path FROM voter_files WHERE active = 1")
 
 
 def count_exemplars(ws: Workspace) -> int:
