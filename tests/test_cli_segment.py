@@ -46,9 +46,10 @@ def test_segment_writes_json_and_crops(tmp_path, scanned, capsys):
 def test_segment_with_builtin_template_name(tmp_path, scanned):
     out = tmp_path / "o"
     assert main(["segment", str(scanned), "--out", str(out), "--template", "sigverify-single-row",
-                 "--no-crops", "--workers", "1"]) == 0
+                 "--no-crops", "--workers", "1"]) == 1
     data = json.loads((out / "segments.json").read_text())
-    # Page 2 is the two-row form: with the single-row template it is reported, not guessed.
+    # Page 2 is the two-row form: with the single-row template it is reported, not guessed,
+    # and the exit status says a page was refused.
     assert [p["page"] for p in data["pages"]] == [1] and data["errors"][0]["page"] == 2
     assert not (out / "crops").exists()
 
@@ -114,7 +115,7 @@ def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
     (folder / "page-001a.png").write_bytes(b"")  # a 0-byte file between them
     cv2.imwrite(str(folder / "page-003.png"), np.full((1100, 850), 245, np.uint8))  # a blank sheet
     out = tmp_path / "out"
-    assert main(["segment", str(folder), "--out", str(out), "--workers", "2", "--no-crops"]) == 0
+    assert main(["segment", str(folder), "--out", str(out), "--workers", "2", "--no-crops"]) == 1
     captured = capsys.readouterr()
     data = json.loads((out / "segments.json").read_text())
     assert [p["page"] for p in data["pages"]] == [1, 3]
@@ -123,6 +124,6 @@ def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
     assert errs[2]["file"].endswith("page-001a.png") and "empty" in errs[2]["error"]
     assert errs[4]["file"].endswith("page-003.png") and "no petition form" in errs[4]["error"]
     assert captured.err.count("warning") == 2 and "page-001a.png" in captured.err
-    assert "2 page(s) failed" in captured.out
+    assert "2 page(s) failed: refused" in captured.out
     assert main(["segment", str(folder), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-crops",
                  "--strict"]) == 1

@@ -9,6 +9,7 @@ printed labels from the crops; decide each line's state.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -16,6 +17,7 @@ import numpy as np
 
 from sigverify.errors import ImageInputError
 from sigverify.pages import geometry as geo
+from sigverify.pages.fit import MARGIN_IN, LayoutFit, layout_fit, verdict
 from sigverify.pages.templates import CROP_CELLS, FormTemplate, builtin_templates, load_template
 
 #: Below this share of template rule points on ink, the page is not the form.
@@ -135,6 +137,10 @@ class PageSegmentation:
         ``"address"``, ``"fields"``): the scan's, capped at
         :data:`SIGNATURE_DPI_MAX` for signatures and :data:`CROP_DPI_MAX`
         for the others.
+    fit : LayoutFit
+        The evidence that the page is the template's form (its rules found
+        on the scan, and none it lacks); ``check`` is True when that is
+        confident but not certain, and a person should look at the page.
     """
 
     template: str
@@ -150,6 +156,14 @@ class PageSegmentation:
     fields: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     field_crops: dict[str, np.ndarray] = field(default_factory=dict)
     crop_dpi: dict[str, float] = field(default_factory=dict)
+    #: How surely the page is the template's form (:mod:`.fit`): None when
+    #: not checked.
+    fit: LayoutFit | None = None
+
+    @property
+    def check(self) -> bool:
+        """The layout fit is confident but not certain: a person should look at this page."""
+        return self.fit is not None and verdict(self.fit) != "certain"
 
     # Pages travel from worker processes to the caller pickled; a cleaned
     # crop is pure paper (255) outside its writing, so only the writing's
@@ -188,6 +202,10 @@ class PageSegmentation:
             "lines": [ln.to_dict() for ln in self.lines],
             "fields": {k: [round(float(c), 1) for c in v] for k, v in self.fields.items()},
             "crop_dpi": {k: round(float(v), 2) for k, v in self.crop_dpi.items()},
+            "check": self.check,
+            **({"fit": {"verdict": verdict(self.fit), "rules": self.fit.expected, "found": self.fit.found,
+                        "foreign": self.fit.foreign, "missing": list(self.fit.missing),
+                        "extra": list(self.fit.extra)}} if self.fit is not None else {}),
         }
 
 
@@ -271,17 +289,21 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
     quads: list = []
     fits: dict[tuple, np.ndarray] = {}
 
-    def table_hyps(t: FormTemplate) -> list:
+    def table_hyps(t: FormTemplate, fine: bool = False) -> list:
         if not quads:  # the page's, whichever template
             quads.append(geo.table_quad(work))
         quad = quads[0]
+        if fine:
+            if len(quads) < 2:
+                quads.append(geo.table_quad_fine(work))
+            quad = quads[1]
         if quad is None:
             return []
         x, y, w, h = t.table
         tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
         return [(geo.fit_transform(tq, np.roll(quad, -k, axis=0) * f), 90 * k, "table") for k in range(4)]
 
-    def score(hyps_of: list) -> list:
+    def score(hyps_of: list, w: geo.Working = work) -> list:
         scored = []
         for t, hyps in hyps_of:
             pts_in = _rule_points(t)
@@ -291,15 +313,15 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                 # Every 4th rule point ranks the hypotheses (a wrong orientation
                 # or form scores far below the right one); the full set scores
                 # the close contenders.
-                scored.append((geo.alignment_score(work, to_small @ M, pts_in[::4]), t, M, rot, method))
+                scored.append((geo.alignment_score(w, to_small @ M, pts_in[::4]), t, M, rot, method))
         return scored
 
-    def pick(scored: list, best: _Registration | None) -> _Registration | None:
+    def pick(scored: list, best: _Registration | None, w: geo.Working = work) -> _Registration | None:
         if scored:
             top = max(c[0] for c in scored)
             for s, t, M, rot, method in scored:
                 if s >= top - 0.1:
-                    s = geo.alignment_score(work, to_small @ M, _rule_points(t))
+                    s = geo.alignment_score(w, to_small @ M, _rule_points(t))
                     if best is None or s > best.score:
                         best = _Registration(t, M, rot, method, s)
         return best
@@ -362,19 +384,51 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         # the table outline too, and keep whichever the rules confirm.
         best = pick(score([(t, table_hyps(t)) for t in templates]), best)
     if best is None or best.score < MIN_ALIGNMENT:
+        # Hairline rules: the table's outline breaks up at the working
+        # resolution; find it again on the finer level.
+        fine = dataclasses.replace(work, ink=geo.fine_ink(work))
+        best = pick(score([(t, table_hyps(t, fine=True)) for t in templates], fine), best, fine)
+        if best is not None and best.score >= MIN_ALIGNMENT:
+            work = fine  # the chance level below is the fine ink's too
+    if best is None or best.score < MIN_ALIGNMENT:
         got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
         raise ImageInputError(
             "no petition form found on this page: registration marks and lines table not recognised" + got
-        )
+            + f"; {MAKE_TEMPLATE_HINT}")
     chance = geo.chance_alignment(work)
     if best.score - chance < MIN_ALIGNMENT_OVER_CHANCE:
         # A photo, a noise field or a dark page: ink everywhere, so any
         # template's rules "land on ink"; that is no evidence of the form.
         raise ImageInputError(
-            f"no petition form found on this page: it is {chance:.0%} dark marks (a photo or a very dark or "
-            f"noisy scan?) and the form's rules stand out no more than chance"
-        )
+            f"no petition form found on this page: the form's rules stand out no more than chance on it "
+            f"({chance:.0%} of it is dark marks: a photo, a very dark or noisy scan, or a form of another layout); "
+            f"{MAKE_TEMPLATE_HINT}")
     return best
+
+
+#: Appended to every "this is not the form" error.
+MAKE_TEMPLATE_HINT = ("if it is a form of another layout, make a template from a scan of a blank one "
+                      "(petitions template draft BLANK.pdf --out T.json) and pass it with --template")
+
+
+def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool) -> LayoutFit:
+    """Check the registered page against the template's rules both ways (:mod:`.fit`).
+
+    Raises
+    ------
+    ImageInputError
+        The fit is not confident: the page is another layout (or too
+        damaged to trust), named with the best candidate.
+    """
+    m = MARGIN_IN
+    tx, ty, tw, th = t.table
+    gray = _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
+    fit = layout_fit(gray, t, STATE_DPI)
+    if verdict(fit) == "refuse":
+        what = "the best candidate of the built-in forms" if guessed else "the template"
+        raise ImageInputError(
+            f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
+    return fit
 
 
 # Per-template constants, keyed by identity; the entry holds the template so
@@ -431,7 +485,14 @@ def _refine_by_rules(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: flo
     m = 0.15
     tx, ty, tw, th = t.table
     box = (tx - m, ty - m, tw + 2 * m, th + 2 * m)
-    ink = (_warp_level(work, M, box, dpi) < work.threshold).astype(np.float32)
+    gray = _warp_level(work, M, box, dpi)
+    ink = gray < work.threshold
+    if "_fine" in work.__dict__:
+        # Registered on hairline rules: too light for the page threshold at
+        # this resolution, they stand out from the paper beside them.
+        dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
+        ink |= dark > max(25.0, 0.66 * (work.paper - work.threshold))
+    ink = ink.astype(np.float32)
     xs, ys = set(), set()
     for i in range(1, t.line_count + 1):
         for n in t.cells:
@@ -1440,6 +1501,7 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
+    fit = _check_layout(work, M, t, dpi_in, template is None)
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
@@ -1521,6 +1583,7 @@ def segment_page(
         fields=fields,
         field_crops=field_crops,
         crop_dpi=crop_dpi,
+        fit=fit,
     )
     seg._blocks = {n: (cut[n], ink_boxes[n]) for n in cut}
     return seg
