@@ -391,7 +391,7 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         if best is not None and best.score >= MIN_ALIGNMENT:
             work = fine  # the chance level below is the fine ink's too
     if best is None or best.score < MIN_ALIGNMENT:
-        got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
+        got = "" if best is None else f" (best candidate {best.template.name}: {best.score:.0%} of its rules on ink)"
         raise ImageInputError(
             "no petition form found on this page: registration marks and lines table not recognised" + got
             + f"; {MAKE_TEMPLATE_HINT}")
