@@ -1314,9 +1314,14 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     # Kept for the crops: what to show of each cell.
     shown, paper = _shown, _bg
     px_in2 = 1.0 / (d * d)
-    # Ink per cell of every line from one integral image (a box sum each).
+    # Ink per cell of every line from one integral image (a box sum each);
+    # a neighbour's stroke reaching across the rule between two lines counts
+    # for the neighbour only.
     H, W = ink.shape
     names = list(lay.cells)
+    spill = _spilled_strokes(ink, lay)
+    if spill is not None:
+        I = cv2.integral(cv2.bitwise_and(ink.view(np.uint8), cv2.bitwise_not(spill)) & 1, sdepth=cv2.CV_32S)
     counts = _box_sums(I, lay.count_boxes) * px_in2  # (lines, cells)
     totals = counts.sum(1)
     n_lines = len(lay.line_y)
@@ -1349,6 +1354,11 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         block = (hit[:, :, x_lo:x_hi].max(0) > 0).sum(1) / span  # (lines,)
         ok = (per_row >= DIAGONAL_ROW_SHARE).sum(0) >= 2
         cover = np.maximum(cover, np.where(ok, block, 0.0))
+    if len(lay.rows) > 1 and len(written):
+        # A strike drawn along the rule between a block's rows: the rule's
+        # own mask hides it from the ink above; it shows as a thickening of
+        # the rule along most of the block's width.
+        cover = np.maximum(cover, _divider_strikes(table, _bg, lay, written))
     cover[blank] = 0.0
     out = []
     for li in range(n_lines):
@@ -1356,6 +1366,117 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         state = "blank" if blank[li] else ("struck" if cover[li] >= 0.5 else "signed")
         out.append((state, cell_ink, float(cover[li])))
     return out, shown, paper
+
+
+#: Half-height (inches) of the band around a rule between a block's rows
+#: searched for a strike drawn along it.
+DIVIDER_BAND_IN = 0.09
+
+
+def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray:
+    """Strike cover (lines,) of strokes drawn along the rules between a block's rows.
+
+    In a band around each such rule, every column's ink (pixels darker than
+    the paper by 40 % of the rule's own contrast) is compared with the same
+    column's on the other lines (the printed rule alone, as most lines are
+    not struck there): a pen line along the rule adds its own thickness,
+    whether it runs just above, just below or partly on the rule. The
+    share of the block's width so thickened (gaps of a few pixels bridged)
+    is the cover.
+    """
+    d = STATE_DPI
+    H, W = table.shape
+    n_lines = len(lay.line_y)
+    out = np.zeros(n_lines)
+    x_lo = max(0, min(int(a.min()) for a, _b, _w in lay.row_spans))
+    x_hi = min(W, max(int(b.max()) for _a, b, _w in lay.row_spans))
+    if x_hi - x_lo < 10:
+        return out
+    band = int(round(DIVIDER_BAND_IN * d))
+    dark = cv2.subtract(bg, table)
+    # Printed labels next to the rule do not count (off `keep` outside the rule's own strip).
+    strip = int(round(RULE_TOL_IN * d)) + 1
+    near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
+    for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
+        if abs(y1 - y0n) > 1:
+            continue  # no shared rule between these rows
+        masks = np.zeros((n_lines, 2 * band + 1, x_hi - x_lo), np.uint8)
+        valid = np.zeros(n_lines, bool)
+        contrast = []
+        for i, ly in enumerate(lay.line_y.tolist()):
+            a, b = ly + y0n - band, ly + y0n + band + 1
+            if a < 0 or b > H:
+                continue
+            contrast.append(float(np.median(dark[a:b, x_lo:x_hi][near_rule[:, 0]].max(0))))
+            valid[i] = True
+        if valid.sum() < 2:
+            continue
+        thr = max(20.0, 0.4 * float(np.median(contrast)))
+        for i, ly in enumerate(lay.line_y.tolist()):
+            if valid[i]:
+                a = ly + y0n - band
+                sub = dark[a: a + 2 * band + 1, x_lo:x_hi]
+                ok = lay.keep[a: a + 2 * band + 1, x_lo:x_hi] | near_rule
+                masks[i] = (sub > thr) & ok
+        # The printed rule: the pixels most lines have inked (and a pixel above and below).
+        rule = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
+        rule = cv2.dilate(rule, np.ones((3, 1), np.uint8))
+        masks &= (1 - rule)[None]
+        # What is left of a pen line along the rule: long level runs beside it
+        # (a run hidden in the rule for a few hundredths of an inch is bridged).
+        g = max(1, int(round(0.05 * d)))
+        run = int(0.3 * d)
+        share = np.zeros(n_lines)
+        for i in np.flatnonzero(valid & np.isin(np.arange(n_lines), written)).tolist():
+            m = cv2.dilate(masks[i], np.ones((3, 1), np.uint8))
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
+            m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+            share[i] = m.any(0).sum() / float(x_hi - x_lo)
+        keep = np.zeros(n_lines, bool)
+        keep[written] = True
+        out = np.maximum(out, np.where(keep, share, 0.0))
+    return out
+
+
+def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
+    """Ink (uint8 0/255) that belongs to the neighbouring line: strokes cut by a rule between lines.
+
+    The rule's strip is masked, so a signature whose loop reaches across the
+    rule into the next line (or the line above) leaves a piece there, with
+    the rest of the stroke right across the strip. Of two such pieces facing
+    each other across the rule between two lines, the smaller is the
+    spill-over and does not count for its line. None when there is none.
+    """
+    H, W = ink.shape
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
+    if n <= 2:
+        return None
+    reach = int(round(RULE_TOL_IN * STATE_DPI)) + 4
+    top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+    right = left + stats[:, cv2.CC_STAT_WIDTH]
+    area = stats[:, cv2.CC_STAT_AREA]
+    spill = np.zeros(n, bool)
+    for yb in lay.line_y[1:].tolist():
+        above = np.flatnonzero((bottom > yb - reach) & (bottom <= yb) & (np.arange(n) > 0))
+        below = np.flatnonzero((top >= yb) & (top < yb + reach))
+        if not len(above) or not len(below):
+            continue
+        for a in above.tolist():
+            for b in below.tolist():
+                if right[a] + 3 < left[b] or right[b] + 3 < left[a]:
+                    continue
+                # The facing ends must meet across the strip, column for column.
+                ca = lab[max(0, bottom[a] - 2): bottom[a], left[a]: right[a]] == a
+                cb = lab[top[b]: top[b] + 2, left[b]: right[b]] == b
+                xa = np.flatnonzero(ca.any(0)) + left[a]
+                xb = np.flatnonzero(cb.any(0)) + left[b]
+                if not len(xa) or not len(xb) or np.abs(xa[:, None] - xb[None, :]).min() > 4:
+                    continue
+                spill[b if area[b] <= area[a] else a] = True
+    if not spill.any():
+        return None
+    return _lookup(spill, lab).view(np.uint8) * np.uint8(255)
 
 
 def _masked_copy(src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
