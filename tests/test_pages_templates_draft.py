@@ -155,3 +155,58 @@ def test_cli_draft_then_check(tmp_path, capsys):
     assert "drew 1 page(s)" in captured.out and "1 page(s) refused" in captured.out
     assert "page 2 refused" in captured.err
     assert _run(["template", "draft", str(tmp_path / "none.pdf"), "--out", str(t_json)]) == 2
+
+
+@pytest.mark.parametrize("name", ["la-single-row", "legal-20-row"])
+def test_phone_photos_without_marks_register_from_the_sheet_and_the_table(name):
+    """Keystone to 5 %, a lamp to one side, the desk around the page."""
+    rng = np.random.default_rng(11)
+    spec = layout_template(name)
+    t = FormTemplate.from_dict(spec)
+    states = ["signed", "blank", "struck", "signed", "signed", "blank"]
+    for _ in range(3):
+        lines = [FormLine("Ann Lee", "1 Main St", "LA", "90012", "1/2/26", None, s) for s in states]
+        page, truth = render_template_page(spec, lines, dpi=200, rng=rng)
+        img, M = scan(page, rng=rng, skew_deg=float(rng.uniform(-4, 4)), noise=0.02,
+                      perspective=float(rng.uniform(0.025, 0.05)), desk=True, uneven_light=0.3, jpeg_quality=70)
+        seg = segment_page(img, template=t, dpi=200)
+        truth = transform_truth(truth, M)
+        assert [ln.state for ln in seg.lines[:len(states)]] == states
+        assert all(ln.state == "blank" for ln in seg.lines[len(states):])
+        for got, want in zip(seg.lines, truth["lines"]):
+            assert iou(got.signature, want["signature"]) >= 0.9
+
+
+@pytest.mark.parametrize("name", ["two_row", "two-row-hairline"])
+def test_two_row_blocks_divider_strike_flourish_and_a_neighbours_loop(name):
+    """A strike along the rule between a block's rows is struck; a long flat
+    flourish is not a strike; a loop reaching into the blank line below (or the
+    line above) leaves it blank; a loop across the table's outer rule does not
+    break registration."""
+    rng = np.random.default_rng(12)
+    spec = _known(name)
+    n = spec["lines"]["count"]
+    lines = [FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "struck", "divider"),
+             FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "signed", flourish=True),
+             FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "signed", overflow="down"),
+             FormLine(state="blank"),
+             FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "struck", "divider"),
+             FormLine(state="blank"),
+             FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "signed", overflow="up")]
+    lines += [FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, "signed", overflow="down")] * (n - len(lines))
+    want = [ln.state for ln in lines]
+    for art in (dict(skew_deg=2.5, noise=0.02), dict(skew_deg=-3.0, noise=0.02, bilevel=True),
+                dict(skew_deg=1.0, noise=0.03, rotate180=True, jpeg_quality=60)):
+        if name == "two_row":
+            page, truth = render_page(lines, layout="two_row", dpi=200, rng=rng)
+            t = None
+        else:
+            page, truth = render_template_page(spec, lines, dpi=200, rng=rng)
+            t = FormTemplate.from_dict(spec)
+        img, M = scan(page, rng=rng, **art)
+        seg = segment_page(img, template=t, dpi=200)
+        truth = transform_truth(truth, M)
+        got = [(ln.state, round(ln.strike_cover, 2)) for ln in seg.lines]
+        assert [s for s, _ in got] == want, (art, got)
+        for g, w in zip(seg.lines, truth["lines"]):
+            assert iou(g.signature, w["signature"]) >= 0.9

@@ -249,6 +249,19 @@ def _straight(hor: np.ndarray, p: int) -> bool:
     return drift <= 2.0 * STRAIGHT_PX and float(resid.std()) <= STRAIGHT_PX
 
 
+def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bool:
+    """Whether the longest horizontal run around row `p` starts and ends at a vertical rule."""
+    a, b = max(0, p - 2), min(hor.shape[0], p + 3)
+    on = hor[a:b].any(0).astype(np.int8)
+    if not on.any() or not len(stops):
+        return False
+    edges = np.flatnonzero(np.diff(np.r_[0, on, 0]))
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    x0, x1 = float(starts[k]), float(ends[k] - 1)
+    return bool(np.abs(stops - x0).min() <= tol and np.abs(stops - x1).min() <= tol)
+
+
 def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutFit:
     """Check a registered page against template `t`, rules both ways.
 
@@ -291,6 +304,11 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     ver_lines = np.ascontiguousarray(f_ver[ya:yb].T)
     f_cols = pair(ver_lines.sum(1).astype(np.float64))
     tol = int(round(RULE_MATCH_IN * d))
+    # Where a horizontal rule may end: the template's vertical rules, and any
+    # vertical rule the scan shows (pixels in the resample).
+    v_stops = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
+    v_stops = np.array(v_stops, np.float64)
+    tol_ends = 0.08 * d
     expected = found = 0
     missing, extra = [], []
 
@@ -326,5 +344,7 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
                 continue
             if not _straight(f_hor if axis == "h" else ver_lines, p):
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
+            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops, tol_ends):
+                continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))

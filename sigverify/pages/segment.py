@@ -390,6 +390,19 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         best = pick(score([(t, table_hyps(t, fine=True)) for t in templates], fine), best, fine)
         if best is not None and best.score >= MIN_ALIGNMENT:
             work = fine  # the chance level below is the fine ink's too
+    if best is None or best.score < MIN_ALIGNMENT or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE:
+        # A phone photo of the page on a desk: the desk is "ink" to the page
+        # threshold. The sheet is found first (the bright region), then the
+        # table on it by local contrast.
+        sheet = geo.page_ink(work)
+        if sheet is not None:
+            photo = dataclasses.replace(work, ink=sheet)
+            quads[:] = [geo.table_quad(photo)]
+            on_sheet = pick(score([(t, table_hyps(t)) for t in templates], photo), None, photo)
+            if on_sheet is not None and on_sheet.score >= MIN_ALIGNMENT and (
+                    best is None or best.score < MIN_ALIGNMENT
+                    or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE):
+                best, work = on_sheet, photo
     if best is None or best.score < MIN_ALIGNMENT:
         got = "" if best is None else f" (best candidate {best.template.name}: {best.score:.0%} of its rules on ink)"
         raise ImageInputError(
@@ -1419,8 +1432,19 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
                 ok = lay.keep[a: a + 2 * band + 1, x_lo:x_hi] | near_rule
                 masks[i] = (sub > thr) & ok
         # The printed rule: the pixels most lines have inked (and a pixel above and below).
-        rule = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
-        rule = cv2.dilate(rule, np.ones((3, 1), np.uint8))
+        rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
+        rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
+        # Where a pen line lies on the rule it only thickens it: per column,
+        # ink within 3 pixels of the rule beyond the rule's own (the median line's).
+        zone = cv2.dilate(rule0, np.ones((7, 1), np.uint8)).astype(bool)
+        thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
+        on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
+        # ... or darkens it: a pen line wider than the rule right on top of it.
+        mass = np.stack([(dark[ly + y0n - band: ly + y0n + band + 1, x_lo:x_hi].astype(np.float32) * zone).sum(0)
+                         if valid[i] else np.zeros(x_hi - x_lo, np.float32)
+                         for i, ly in enumerate(lay.line_y.tolist())])
+        base_mass = np.median(mass[valid], axis=0)[None, :]
+        on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
         masks &= (1 - rule)[None]
         # What is left of a pen line along the rule: long level runs beside it
         # (a run hidden in the rule for a few hundredths of an inch is bridged).
@@ -1431,7 +1455,11 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             m = cv2.dilate(masks[i], np.ones((3, 1), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-            share[i] = m.any(0).sum() / float(x_hi - x_lo)
+            # Beside the rule (long runs) or on it (thickened), column by column.
+            cols = (m.any(0) | on_rule[i]).astype(np.uint8)[None, :]
+            cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
+            cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+            share[i] = cols.sum() / float(x_hi - x_lo)
         keep = np.zeros(n_lines, bool)
         keep[written] = True
         out = np.maximum(out, np.where(keep, share, 0.0))
