@@ -117,7 +117,20 @@ def _merge(intervals: list[tuple[float, float]]) -> float:
     return total
 
 
+_RULES: dict[int, tuple] = {}
+
+
 def template_rules(t: FormTemplate) -> tuple[dict[float, float], dict[float, float], tuple[float, float]]:
+    """:func:`_template_rules`, cached per template (kept alive by the entry)."""
+    hit = _RULES.get(id(t))
+    if hit is None or hit[0] is not t:
+        if len(_RULES) > 64:
+            _RULES.clear()
+        hit = _RULES[id(t)] = (t, _template_rules(t))
+    return hit[1]
+
+
+def _template_rules(t: FormTemplate) -> tuple[dict[float, float], dict[float, float], tuple[float, float]]:
     """The template's horizontal and vertical rules and the lines region.
 
     Returns ``(h, v, (y0, y1))``: ``h`` maps each horizontal rule's y
@@ -160,7 +173,10 @@ def _cluster(rules: dict[float, float], tol: float = 0.02) -> dict[float, float]
 
 def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
     """Indices of local maxima of `profile` at least `thresh`, `min_gap` apart (strongest first)."""
-    idx = np.flatnonzero(profile >= thresh)
+    # Candidates: local maxima (within the gap) at or above the threshold.
+    k = max(1, int(min_gap))
+    peak = cv2.dilate(profile.astype(np.float32)[None, :], np.ones((1, 2 * k + 1), np.uint8))[0]
+    idx = np.flatnonzero((profile >= thresh) & (profile >= peak - 1e-6))
     out: list[int] = []
     for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
         if all(abs(i - j) >= min_gap for j in out):
@@ -168,7 +184,18 @@ def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
     return sorted(out)
 
 
-def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True) -> tuple:
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Ink by contrast with the paper beside it (uint8 0/1)."""
+    dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
+    # Well clear of the paper's noise, yet a faint hairline (resampled to
+    # under a pixel) still counts: a fraction of the print's contrast.
+    hist = cv2.calcHist([dark], [0], None, [256], [0, 256]).ravel()
+    strong = int(np.searchsorted(np.cumsum(hist), 0.995 * dark.size))
+    _, ink = cv2.threshold(dark, max(20, min(40, 0.3 * strong)), 1, cv2.THRESH_BINARY)
+    return ink
+
+
+def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink: np.ndarray | None = None) -> tuple:
     """Long straight runs of ink: per row and per column, their pixel counts.
 
     Parameters
@@ -191,23 +218,17 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True) -> 
     hor, ver : (h, w) uint8 arrays
         The runs themselves (1 on a run).
     """
-    bg = cv2.dilate(gray, np.ones((7, 7), np.uint8))
-    bg = cv2.blur(bg, (15, 15))
-    dark = cv2.subtract(bg, gray)
-    # Well clear of the paper's noise, yet a faint hairline (resampled to
-    # under a pixel) still counts: a fraction of the print's contrast.
-    hist = np.bincount(dark.ravel(), minlength=256)
-    strong = int(np.searchsorted(np.cumsum(hist), 0.995 * dark.size))
-    ink = (dark > max(20, min(40, 0.3 * strong))).astype(np.uint8)
+    if ink is None:
+        ink = _ink(gray)
     hk = max(3, int(round(H_RUN_IN * d)))
     vk = max(3, int(round(V_RUN_IN * d)))
     # A hairline a bilevel scan broke into dashes is still one rule: bridge
     # gaps of a few pixels along the run first.
     g = max(3, int(round(0.04 * d))) if bridge else 1
-    hor = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)),
-                           cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
-    ver = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)),
-                           cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
+    hink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)) if g > 1 else ink
+    vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)) if g > 1 else ink
+    hor = cv2.morphologyEx(hink, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
+    ver = cv2.morphologyEx(vink, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
     r = hor.sum(1).astype(np.float64)
     c = ver.sum(0).astype(np.float64)
 
@@ -281,10 +302,11 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     tx, ty, tw, th = t.table
     h_rules, v_rules, (ly0, ly1) = template_rules(t)
     H, W = gray.shape
-    rows, cols, hor, ver = rule_profiles(gray, d)
-    # Rules the scan has and the template lacks: runs not bridged (typed
-    # words would become runs), off the template's printed labels.
-    f_rows, _, f_hor, f_ver = rule_profiles(gray, d, bridge=False)
+    ink = _ink(gray)
+    rows, cols, hor, ver = rule_profiles(gray, d, ink=ink)
+    # Rules the scan has and the template lacks: runs off the template's
+    # printed labels (typed words become runs once bridged).
+    f_hor, f_ver = hor.copy(), ver.copy()
     for line in range(1, t.line_count + 1):
         for name, cell in t.cells.items():
             x, y, _w, _h = t.cell_box(line, name)

@@ -1476,20 +1476,38 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
     spill-over and does not count for its line. None when there is none.
     """
     H, W = ink.shape
-    n, lab, stats, _ = cv2.connectedComponentsWithStats(ink.view(np.uint8), connectivity=8)
-    if n <= 2:
-        return None
     reach = int(round(RULE_TOL_IN * STATE_DPI)) + 4
-    top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
-    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
-    right = left + stats[:, cv2.CC_STAT_WIDTH]
-    area = stats[:, cv2.CC_STAT_AREA]
-    spill = np.zeros(n, bool)
+    # Only where ink comes up to the rule from both sides, column for column,
+    # is there anything to decide (most pages: nowhere).
+    u8 = ink.view(np.uint8)
+    near = []
     for yb in lay.line_y[1:].tolist():
-        above = np.flatnonzero((bottom > yb - reach) & (bottom <= yb) & (np.arange(n) > 0))
-        below = np.flatnonzero((top >= yb) & (top < yb + reach))
-        if not len(above) or not len(below):
+        if yb - reach < 0 or yb + reach > H:
             continue
+        above = cv2.reduce(u8[yb - reach: yb], 0, cv2.REDUCE_MAX)
+        below = cv2.reduce(u8[yb: yb + reach], 0, cv2.REDUCE_MAX)
+        if cv2.countNonZero(cv2.bitwise_and(cv2.dilate(above, np.ones((1, 9), np.uint8)), below)):
+            near.append(yb)
+    if not near:
+        return None
+    out = np.zeros((H, W), np.uint8)
+    L = int(np.median(np.diff(lay.line_y))) if len(lay.line_y) > 1 else reach * 4
+    hit = False
+    for yb in near:
+        # The strokes near this rule, labelled in a band a line deep either side.
+        y0 = max(0, yb - L)
+        band = u8[y0: min(H, yb + L)]
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+        if n <= 2:
+            continue
+        yr = yb - y0
+        top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
+        bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+        right = left + stats[:, cv2.CC_STAT_WIDTH]
+        area = stats[:, cv2.CC_STAT_AREA]
+        spill = np.zeros(n, bool)
+        above = np.flatnonzero((bottom > yr - reach) & (bottom <= yr) & (np.arange(n) > 0))
+        below = np.flatnonzero((top >= yr) & (top < yr + reach))
         for a in above.tolist():
             for b in below.tolist():
                 if right[a] + 3 < left[b] or right[b] + 3 < left[a]:
@@ -1502,9 +1520,11 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
                 if not len(xa) or not len(xb) or np.abs(xa[:, None] - xb[None, :]).min() > 4:
                     continue
                 spill[b if area[b] <= area[a] else a] = True
-    if not spill.any():
-        return None
-    return _lookup(spill, lab).view(np.uint8) * np.uint8(255)
+        if spill.any():
+            hit = True
+            sub = out[y0: y0 + band.shape[0]]
+            np.maximum(sub, _lookup(spill, lab).view(np.uint8) * np.uint8(255), out=sub)
+    return out if hit else None
 
 
 def _masked_copy(src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
