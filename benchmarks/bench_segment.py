@@ -82,7 +82,7 @@ def _signature_bank(n: int, dpi: int, rng) -> list[np.ndarray]:
 
 #: Bumped whenever make_filing draws a different filing for the same
 #: arguments, so a --cache folder of an older filing is not reused.
-FILING_VERSION = 4
+FILING_VERSION = 5
 
 
 #: Artefact mixes: ``stress`` (the default) turns every page by up to +/-5

@@ -127,3 +127,23 @@ def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
     assert "2 page(s) failed: refused" in captured.out
     assert main(["segment", str(folder), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-crops",
                  "--strict"]) == 1
+
+
+def test_a_page_of_an_unknown_layout_is_refused_naming_file_page_and_candidate(tmp_path, capsys):
+    from fixtures.forms import layout_template, render_template_page
+
+    rng = np.random.default_rng(3)
+    own, _ = render_page([FormLine("Ann Lee", "1 Main St", "LA", "90012")], dpi=100, rng=rng)
+    other, _ = render_template_page(layout_template("la-single-row"),
+                                    [FormLine("Ann Lee", "1 Main St", "LA", "90012")] * 4, dpi=100, rng=rng)
+    (pdf,) = write_document([scan(own, rng=rng, skew_deg=1.0)[0], scan(other, rng=rng, skew_deg=-1.5)[0]],
+                            tmp_path / "mixed.pdf", fmt="pdf", dpi=100)
+    out = tmp_path / "out"
+    assert main(["segment", str(pdf), "--out", str(out), "--workers", "1", "--no-crops"]) == 1
+    data = json.loads((out / "segments.json").read_text())
+    assert [p["page"] for p in data["pages"]] == [1] and data["pages"][0]["check"] is False
+    (err,) = data["errors"]
+    assert err["page"] == 2 and err["file"].endswith("mixed.pdf")
+    assert "sigverify-" in err["error"] and "template draft" in err["error"]
+    summary = capsys.readouterr().out
+    assert "1 page(s) failed: refused" in summary
