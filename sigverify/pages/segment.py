@@ -1381,6 +1381,11 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     return out, shown, paper
 
 
+#: How far from a rule between lines (inches) the two pieces of a stroke cut
+#: by it may end: the rule's masked strip and a little more.
+SPILL_REACH_IN = 0.18
+#: ... and the spilled piece lies within this of the rule (a loop's tip).
+SPILL_TIP_IN = 0.3
 #: Half-height (inches) of the band around a rule between a block's rows
 #: searched for a strike drawn along it.
 DIVIDER_BAND_IN = 0.09
@@ -1472,11 +1477,15 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
     The rule's strip is masked, so a signature whose loop reaches across the
     rule into the next line (or the line above) leaves a piece there, with
     the rest of the stroke right across the strip. Of two such pieces facing
-    each other across the rule between two lines, the smaller is the
-    spill-over and does not count for its line. None when there is none.
+    each other across the rule between two lines, the one on the side with
+    clearly less writing (half or less, a line deep) is the spill-over and
+    does not count for its line. None when there is none.
     """
     H, W = ink.shape
-    reach = int(round(RULE_TOL_IN * STATE_DPI)) + 4
+    # A thin loop may lose a few pixels of its legs on either side of the
+    # rule's masked strip: pieces ending within SPILL_REACH_IN of the rule.
+    reach = int(round(SPILL_REACH_IN * STATE_DPI))
+    tip = int(round(SPILL_TIP_IN * STATE_DPI))
     # Only where ink comes up to the rule from both sides, column for column,
     # is there anything to decide (most pages: nowhere).
     u8 = ink.view(np.uint8)
@@ -1508,6 +1517,9 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
         spill = np.zeros(n, bool)
         above = np.flatnonzero((bottom > yr - reach) & (bottom <= yr) & (np.arange(n) > 0))
         below = np.flatnonzero((top >= yr) & (top < yr + reach))
+        real = np.arange(n) > 0
+        side_a = float(area[real & (bottom <= yr)].sum())
+        side_b = float(area[real & (top >= yr)].sum())
         for a in above.tolist():
             for b in below.tolist():
                 if right[a] + 3 < left[b] or right[b] + 3 < left[a]:
@@ -1517,9 +1529,15 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
                 cb = lab[top[b]: top[b] + 2, left[b]: right[b]] == b
                 xa = np.flatnonzero(ca.any(0)) + left[a]
                 xb = np.flatnonzero(cb.any(0)) + left[b]
-                if not len(xa) or not len(xb) or np.abs(xa[:, None] - xb[None, :]).min() > 4:
+                if not len(xa) or not len(xb) or np.abs(xa[:, None] - xb[None, :]).min() > 6:
                     continue
-                spill[b if area[b] <= area[a] else a] = True
+                # The spill is the piece on the side with clearly less writing
+                # (the tip of a neighbour's loop in a blank line).
+                # It lies entirely near the rule: a loop's tip, never a name.
+                if side_b <= 0.5 * side_a and bottom[b] <= yr + tip:
+                    spill[b] = True
+                elif side_a <= 0.5 * side_b and top[a] >= yr - tip:
+                    spill[a] = True
         if spill.any():
             hit = True
             sub = out[y0: y0 + band.shape[0]]
