@@ -43,8 +43,18 @@ from pathlib import Path
 
 import numpy as np
 
-from fixtures.forms import (MORE_STRIKES, OTHER_LAYOUTS, STRIKES, FormLine, layout_template, render_page,
-                            render_template_page, scan, transform_truth, write_document)
+from fixtures.forms import (
+    MORE_STRIKES,
+    OTHER_LAYOUTS,
+    STRIKES,
+    FormLine,
+    layout_template,
+    render_page,
+    render_template_page,
+    scan,
+    transform_truth,
+    write_document,
+)
 from sigverify.errors import ImageInputError
 from sigverify.pages import open_document, segment_document
 from sigverify.pages.batch import _document, _pool, page_batches

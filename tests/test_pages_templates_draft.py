@@ -7,10 +7,19 @@ import json
 import cv2
 import numpy as np
 import pytest
-
-from fixtures.forms import (OTHER_LAYOUTS, FormLine, _template, layout_template, render_page,
-                            render_template_page, scan, transform_truth, write_document)
 from page_helpers import iou
+
+from fixtures.forms import (
+    OTHER_LAYOUTS,
+    FormLine,
+    _template,
+    layout_template,
+    render_page,
+    render_template_page,
+    scan,
+    transform_truth,
+    write_document,
+)
 from petitions.commands import template as template_cmd
 from petitions.errors import is_user_error
 from sigverify.errors import ImageInputError

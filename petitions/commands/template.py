@@ -124,6 +124,7 @@ def _write_png(path: Path, image: np.ndarray) -> None:
 
 
 def _check(args) -> int:
+    from sigverify.errors import ImageInputError
     from sigverify.pages import load_template, open_document, segment_document
 
     t = load_template(args.template)
@@ -135,7 +136,7 @@ def _check(args) -> int:
         for r in segment_document(args.scans, template=t, workers=args.workers, dpi=args.dpi):
             try:
                 image = doc.read(r.page.number, dpi=args.dpi).image
-            except Exception as exc:  # the page was reported by the segmenter too
+            except ImageInputError as exc:  # the page was reported by the segmenter too
                 if r.error is None:
                     errors.append(f"{r.page.path} page {r.page.number}: {exc}")
                 image = None

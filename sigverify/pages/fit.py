@@ -202,10 +202,13 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     ----------
     gray : (h, w) uint8 array
         A registered (deskewed) resample at `d` dpi, 0 ink, 255 paper.
-
+    d : float
+        Its resolution.
     bridge : bool
         Close gaps of 0.04 in along a run first (a bilevel scan's broken
         hairline; typed words then become runs too).
+    ink : (h, w) uint8 array, optional
+        `gray`'s ink (0/1), if already found.
 
     Returns
     -------
@@ -299,9 +302,9 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     LayoutFit
     """
     m = MARGIN_IN
-    tx, ty, tw, th = t.table
+    tx, ty, tw, _th = t.table
     h_rules, v_rules, (ly0, ly1) = template_rules(t)
-    H, W = gray.shape
+    H = gray.shape[0]
     ink = _ink(gray)
     rows, cols, hor, ver = rule_profiles(gray, d, ink=ink)
     # Rules the scan has and the template lacks: runs off the template's
