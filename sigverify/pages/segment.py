@@ -1515,11 +1515,18 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
         right = left + stats[:, cv2.CC_STAT_WIDTH]
         area = stats[:, cv2.CC_STAT_AREA]
         spill = np.zeros(n, bool)
-        above = np.flatnonzero((bottom > yr - reach) & (bottom <= yr) & (np.arange(n) > 0))
-        below = np.flatnonzero((top >= yr) & (top < yr + reach))
         real = np.arange(n) > 0
         side_a = float(area[real & (bottom <= yr)].sum())
         side_b = float(area[real & (top >= yr)].sum())
+        if not (side_b <= 0.5 * side_a or side_a <= 0.5 * side_b):
+            continue  # writing on both sides alike: nothing to take from either
+        above = np.flatnonzero((bottom > yr - reach) & (bottom <= yr) & real)
+        below = np.flatnonzero((top >= yr) & (top < yr + reach))
+        # Only a piece on the side with less writing, near the rule, can be the spill.
+        if side_b <= 0.5 * side_a:
+            below = below[bottom[below] <= yr + tip]
+        else:
+            above = above[top[above] >= yr - tip]
         for a in above.tolist():
             for b in below.tolist():
                 if right[a] + 3 < left[b] or right[b] + 3 < left[a]:
