@@ -46,9 +46,10 @@ def test_segment_writes_json_and_crops(tmp_path, scanned, capsys):
 def test_segment_with_builtin_template_name(tmp_path, scanned):
     out = tmp_path / "o"
     assert main(["segment", str(scanned), "--out", str(out), "--template", "sigverify-single-row",
-                 "--no-crops", "--workers", "1"]) == 0
+                 "--no-crops", "--workers", "1"]) == 1
     data = json.loads((out / "segments.json").read_text())
-    # Page 2 is the two-row form: with the single-row template it is reported, not guessed.
+    # Page 2 is the two-row form: with the single-row template it is reported, not guessed,
+    # and the exit status says a page was refused.
     assert [p["page"] for p in data["pages"]] == [1] and data["errors"][0]["page"] == 2
     assert not (out / "crops").exists()
 
@@ -114,7 +115,7 @@ def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
     (folder / "page-001a.png").write_bytes(b"")  # a 0-byte file between them
     cv2.imwrite(str(folder / "page-003.png"), np.full((1100, 850), 245, np.uint8))  # a blank sheet
     out = tmp_path / "out"
-    assert main(["segment", str(folder), "--out", str(out), "--workers", "2", "--no-crops"]) == 0
+    assert main(["segment", str(folder), "--out", str(out), "--workers", "2", "--no-crops"]) == 1
     captured = capsys.readouterr()
     data = json.loads((out / "segments.json").read_text())
     assert [p["page"] for p in data["pages"]] == [1, 3]
@@ -123,6 +124,26 @@ def test_bad_pages_are_reported_and_the_rest_written(tmp_path, capsys):
     assert errs[2]["file"].endswith("page-001a.png") and "empty" in errs[2]["error"]
     assert errs[4]["file"].endswith("page-003.png") and "no petition form" in errs[4]["error"]
     assert captured.err.count("warning") == 2 and "page-001a.png" in captured.err
-    assert "2 page(s) failed" in captured.out
+    assert "2 page(s) failed: refused" in captured.out
     assert main(["segment", str(folder), "--out", str(tmp_path / "o2"), "--workers", "1", "--no-crops",
                  "--strict"]) == 1
+
+
+def test_a_page_of_an_unknown_layout_is_refused_naming_file_page_and_candidate(tmp_path, capsys):
+    from fixtures.forms import layout_template, render_template_page
+
+    rng = np.random.default_rng(3)
+    own, _ = render_page([FormLine("Ann Lee", "1 Main St", "LA", "90012")], dpi=100, rng=rng)
+    other, _ = render_template_page(layout_template("la-single-row"),
+                                    [FormLine("Ann Lee", "1 Main St", "LA", "90012")] * 4, dpi=100, rng=rng)
+    (pdf,) = write_document([scan(own, rng=rng, skew_deg=1.0)[0], scan(other, rng=rng, skew_deg=-1.5)[0]],
+                            tmp_path / "mixed.pdf", fmt="pdf", dpi=100)
+    out = tmp_path / "out"
+    assert main(["segment", str(pdf), "--out", str(out), "--workers", "1", "--no-crops"]) == 1
+    data = json.loads((out / "segments.json").read_text())
+    assert [p["page"] for p in data["pages"]] == [1] and data["pages"][0]["check"] is False
+    (err,) = data["errors"]
+    assert err["page"] == 2 and err["file"].endswith("mixed.pdf")
+    assert "sigverify-" in err["error"] and "template draft" in err["error"]
+    summary = capsys.readouterr().out
+    assert "1 page(s) failed: refused" in summary

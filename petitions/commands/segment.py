@@ -24,8 +24,12 @@ plus the signature / printed-name / address crops as PNG files under
 DIR/crops/. Boxes are [x, y, w, h] in the original page's pixels, even when
 the page was deskewed or turned. The project's own forms are recognised
 without a template; other layouts need --template (format: docs/templates.md).
-A page that cannot be read or is not a petition page is reported and the
-others carry on; the command fails only when no page could be segmented.
+A page that cannot be read, is not a petition page, or whose layout does not
+fit the form (or the template) for certain is refused: it is reported under
+"errors" with the file, the page and the best candidate form, and the others
+carry on; the command then exits with status 1 (2 when no page at all could
+be segmented). A page that fits but not beyond doubt is segmented and marked
+"check": true for a person to look at.
 """
 
 
@@ -39,7 +43,8 @@ def register(sub) -> None:
     p.add_argument("--dpi", type=float, help="scan resolution, overriding the file's metadata")
     p.add_argument("--workers", type=int, help="worker processes (default: all cores)")
     p.add_argument("--no-crops", action="store_true", help="write segments.json only")
-    p.add_argument("--strict", action="store_true", help="exit with status 1 when any page failed")
+    p.add_argument("--strict", action="store_true",
+                   help="kept for old scripts: a refused page always makes the exit status 1")
     p.set_defaults(func=_run)
 
 
@@ -113,5 +118,10 @@ def _run(args) -> int:
         json.dump(doc, fh, indent=1)
         fh.write("\n")
     n_lines = sum(len(p["lines"]) for p in pages)
-    print(f"segmented {len(pages)} page(s), {n_lines} line(s); {len(errors)} page(s) failed; wrote {out / 'segments.json'}")
-    return 1 if (errors and args.strict) else 0
+    n_check = sum(1 for p in pages if p.get("check"))
+    check = f"; {n_check} page(s) to check (layout fit not certain)" if n_check else ""
+    refused = (f"{len(errors)} page(s) failed: refused, their lines NOT segmented (see \"errors\" in "
+               f"segments.json)" if errors else "0 page(s) failed")
+    print(f"segmented {len(pages)} page(s), {n_lines} line(s){check}; {refused}; wrote {out / 'segments.json'}")
+    # A refused page is never a silent success: its signers are not counted.
+    return 1 if errors else 0

@@ -330,8 +330,225 @@ def table_quad(work: Working) -> np.ndarray | None:
         return None
     pts = cnts[k].reshape(-1, 2).astype(np.float32)
     hull = cv2.convexHull(pts)
-    quad = cv2.boxPoints(cv2.minAreaRect(hull))
-    return order_corners(quad)
+    quad = order_corners(cv2.boxPoints(cv2.minAreaRect(hull)))
+    x, y, bw, bh = (int(v) for v in boxes[k])
+    # The table's own ink: inside its outer contour (not a box the skew brings into its bounds).
+    region = np.zeros((bh, bw), np.uint8)
+    cv2.drawContours(region, [cnts[k] - np.array([x, y], dtype=cnts[k].dtype)], -1, 255, -1)
+    return _outer_rules(cv2.bitwise_and(work.ink[y:y + bh, x:x + bw], region), quad - (x, y)) + (x, y)
+
+
+def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
+    """The table's outline from its outer rules, not from everything touching them.
+
+    The rectangle around the table's ink also takes in a signature that
+    loops across the outer rule (one stroke joined to the rules makes the
+    table a fifth of an inch taller and skews it). The outer rules are the
+    first and last rows (columns), across the table's direction, that are
+    ink along half its width (height): a loop is never that wide. The
+    direction is the one, within half a degree of the rectangle's, whose
+    rows hold the sharpest rules.
+    """
+    ys, xs = np.nonzero(ink)
+    if len(xs) < 10:
+        return quad
+    c = quad.mean(0)
+    e = quad[1] - quad[0]
+    base = float(np.arctan2(e[1], e[0]))
+    w = float(np.hypot(*(quad[1] - quad[0])))
+    h = float(np.hypot(*(quad[3] - quad[0])))
+    px, py = xs - c[0], ys - c[1]
+    best = None
+    for da in np.radians(np.arange(-0.5, 0.501, 0.05)):
+        a = base + da
+        ca, sa = np.cos(a), np.sin(a)
+        v = np.rint(-px * sa + py * ca).astype(np.int64)
+        lo = v.min()
+        rows = np.bincount(v - lo)
+        sharp = float(np.sort(rows)[-4:].sum())
+        if best is None or sharp > best[0]:
+            best = (sharp, a)
+    a = best[1]
+    ca, sa = np.cos(a), np.sin(a)
+    u = px * ca + py * sa
+    v = -px * sa + py * ca
+    # The rectangle's own edges in this frame, for a rule too tilted (keystone) to fill a row.
+    qu = (quad[:, 0] - c[0]) * ca + (quad[:, 1] - c[1]) * sa
+    qv = -(quad[:, 0] - c[0]) * sa + (quad[:, 1] - c[1]) * ca
+    edges = []
+    for coord, other, need, ext, rect in ((v, u, 0.5 * w, h, (qv[:2].mean(), qv[2:].mean())),
+                                          (u, v, 0.5 * h, w, (qu[[0, 3]].mean(), qu[[1, 2]].mean()))):
+        q = np.rint(coord).astype(np.int64)
+        lo = q.min()
+        counts = np.bincount(q - lo)
+        full = np.flatnonzero(counts >= need)
+        if len(full) < 2 or full[-1] - full[0] < 0.5 * ext:
+            edges.append(rect)
+            continue
+        # The rule's centre line: the count-weighted mean over the rule's rows.
+        def centre(i):
+            j = np.arange(max(0, i - 2), min(len(counts), i + 3))
+            wts = counts[j] * (counts[j] >= 0.3 * need)
+            return float((j * wts).sum() / max(1, wts.sum())) + lo
+        # A rule too tilted to fill a row (keystone) leaves the next one inside
+        # as the "first full row": keep the rectangle's edge then.
+        e0, e1 = centre(full[0]), centre(full[-1])
+        r0, r1 = min(rect), max(rect)
+        edges.append((e0 if abs(e0 - r0) <= 0.03 * ext else r0, e1 if abs(e1 - r1) <= 0.03 * ext else r1))
+    (v0, v1), (u0, u1) = edges
+    corners = np.array([[u0, v0], [u1, v0], [u1, v1], [u0, v1]])
+    # Each outer rule on its own (a phone photo's keystone tilts them apart):
+    # its position in strips along it, a straight line through them, and
+    # the corners where the four lines meet.
+    lines = []
+    for coord, along, lo_hi, span in ((v, u, (v0, v1), (u0, u1)), (u, v, (u0, u1), (v0, v1))):
+        for edge in lo_hi:
+            fit = _edge_line(coord, along, edge, span)
+            if fit is None:
+                lines = None
+                break
+            lines.append(fit)
+        if lines is None:
+            break
+    if lines is not None:
+        (ta, tb), (ba, bb), (la, lb), (ra, rb) = lines  # v = a u + b (top, bottom); u = a v + b (left, right)
+        pts = []
+        for (ha, hb), (wa, wb) in (((ta, tb), (la, lb)), ((ta, tb), (ra, rb)), ((ba, bb), (ra, rb)),
+                                   ((ba, bb), (la, lb))):
+            # v = ha u + hb and u = wa v + wb
+            vv = (ha * wb + hb) / (1.0 - ha * wa)
+            pts.append((wa * vv + wb, vv))
+        cand = np.array(pts)
+        if np.abs(cand - corners).max() <= 0.06 * max(w, h):
+            corners = cand
+    out = np.stack([c[0] + corners[:, 0] * ca - corners[:, 1] * sa,
+                    c[1] + corners[:, 0] * sa + corners[:, 1] * ca], axis=1)
+    return out
+
+
+def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[float, float],
+               strips: int = 8) -> tuple[float, float] | None:
+    """A straight outer rule near `edge` (in `coord`), as coord = a * along + b.
+
+    In each of `strips` stretches along the rule, the row (of `coord`) within
+    a few pixels of `edge`... nearest the outside that is ink along half the
+    stretch; a line through those positions (the worst one left out when it
+    strays).
+    """
+    a0, a1 = span
+    step = (a1 - a0) / strips
+    reach = max(6.0, 0.05 * abs(a1 - a0))
+    near = np.abs(coord - edge) <= reach
+    cq, aq = coord[near], along[near]
+    xs, ys = [], []
+    for k in range(strips):
+        lo, hi = a0 + k * step, a0 + (k + 1) * step
+        sel = (aq >= lo) & (aq < hi)
+        if sel.sum() < 0.3 * step:
+            continue
+        q = np.rint(cq[sel] - (edge - reach)).astype(np.int64)
+        counts = np.bincount(q, minlength=int(2 * reach) + 2).astype(np.float64)
+        c3 = counts + np.r_[0, counts[:-1]] + np.r_[counts[1:], 0]
+        full = np.flatnonzero(c3 >= 0.5 * step)
+        if not len(full):
+            continue
+        i = full[0] if edge < np.median(coord) else full[-1]  # the outermost
+        j = np.arange(max(0, i - 2), min(len(counts), i + 3))
+        wts = counts[j]
+        if wts.sum() <= 0:
+            continue
+        ys.append(float((j * wts).sum() / wts.sum()) + edge - reach)
+        xs.append(0.5 * (lo + hi))
+    if len(xs) < 4:
+        return None
+    xs, ys = np.array(xs), np.array(ys)
+    a, b = np.polyfit(xs, ys, 1)
+    r = np.abs(ys - (a * xs + b))
+    if r.max() > 1.5 and len(xs) > 4:
+        keep = r < r.max()
+        a, b = np.polyfit(xs[keep], ys[keep], 1)
+    return float(a), float(b)
+
+
+def fine_ink(work: Working) -> np.ndarray:
+    """Working-size ink found on the ~100 dpi level: hairline rules kept.
+
+    A hairline (0.005 in) rule averaged down to the working resolution is
+    too light for the working threshold and the table's outline breaks up.
+    Here ink is local contrast on the finer level (darker than its 5x5
+    neighbourhood's paper by a third of the print's contrast), and a working
+    pixel is ink when any of the finer pixels it covers is.
+    """
+    hit = work.__dict__.get("_fine")
+    if hit is not None:
+        return hit
+    f, lev = work.levels[0]
+    for ff, img in work.levels:
+        if ff <= work.factor / 2 or ff == work.levels[0][0]:
+            f, lev = ff, img
+    dark = cv2.subtract(cv2.dilate(lev, np.ones((5, 5), np.uint8)), lev)
+    need = max(25.0, 0.4 * (work.paper - work.threshold))
+    _, ink = cv2.threshold(dark, need, 255, cv2.THRESH_BINARY)
+    # A 1-bit scan breaks a hairline into dashes: bridge gaps of a pixel or two.
+    ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    h, w = work.ink.shape
+    if ink.shape != (h, w):
+        ink = cv2.resize(ink, (w, h), interpolation=cv2.INTER_AREA)
+        _, ink = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY)
+    work.__dict__["_fine"] = ink
+    return ink
+
+
+def page_ink(work: Working) -> np.ndarray | None:
+    """Working-size ink on the sheet of paper only, for a photo of a page on a desk.
+
+    The sheet is the largest bright region (Otsu's threshold on the working
+    image) when something darker surrounds it; ink is local contrast (as
+    :func:`fine_ink`, measured against the sheet's own paper) inside it, a
+    few pixels in from its edge. None when the image is all page.
+    """
+    hit = work.__dict__.get("_page")
+    if hit is not None:
+        return hit if hit.size else None
+    g = work.gray
+    t, bright = cv2.threshold(cv2.GaussianBlur(g, (5, 5), 0), 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if n < 2:
+        work.__dict__["_page"] = np.zeros(0, np.uint8)
+        return None
+    k = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+    share = stats[k, cv2.CC_STAT_AREA] / float(g.size)
+    if not 0.25 <= share <= 0.93:
+        work.__dict__["_page"] = np.zeros(0, np.uint8)
+        return None
+    sheet = (lab == k).astype(np.uint8) * 255
+    # The sheet with everything printed on it: fill its holes (the table, the text).
+    cnts, _ = cv2.findContours(sheet, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    sheet = np.zeros_like(sheet)
+    cv2.drawContours(sheet, cnts, -1, 255, -1)
+    sheet = cv2.erode(sheet, np.ones((7, 7), np.uint8))
+    paper = float(np.median(g[sheet > 0]))
+    # Ink on the finer (~100 dpi) level, as fine_ink, against the sheet's paper.
+    f, lev = work.levels[0]
+    for ff, img in work.levels:
+        if ff <= work.factor / 2 or ff == work.levels[0][0]:
+            f, lev = ff, img
+    dark = cv2.subtract(cv2.dilate(lev, np.ones((5, 5), np.uint8)), lev)
+    _, ink = cv2.threshold(dark, max(20.0, 0.2 * paper), 255, cv2.THRESH_BINARY)
+    ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    h, w = g.shape
+    if ink.shape != (h, w):
+        ink = cv2.resize(ink, (w, h), interpolation=cv2.INTER_AREA)
+        _, ink = cv2.threshold(ink, 0, 255, cv2.THRESH_BINARY)
+    ink = cv2.bitwise_and(ink, sheet)
+    work.__dict__["_page"] = ink
+    return ink
+
+
+def table_quad_fine(work: Working) -> np.ndarray | None:
+    """:func:`table_quad` on :func:`fine_ink`: for forms printed with hairline rules."""
+    from dataclasses import replace
+    return table_quad(replace(work, ink=fine_ink(work)))
 
 
 def order_corners(pts: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ printed labels from the crops; decide each line's state.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import cv2
@@ -16,6 +17,7 @@ import numpy as np
 
 from sigverify.errors import ImageInputError
 from sigverify.pages import geometry as geo
+from sigverify.pages.fit import MARGIN_IN, LayoutFit, layout_fit, verdict
 from sigverify.pages.templates import CROP_CELLS, FormTemplate, builtin_templates, load_template
 
 #: Below this share of template rule points on ink, the page is not the form.
@@ -135,6 +137,10 @@ class PageSegmentation:
         ``"address"``, ``"fields"``): the scan's, capped at
         :data:`SIGNATURE_DPI_MAX` for signatures and :data:`CROP_DPI_MAX`
         for the others.
+    fit : LayoutFit
+        The evidence that the page is the template's form (its rules found
+        on the scan, and none it lacks); ``check`` is True when that is
+        confident but not certain, and a person should look at the page.
     """
 
     template: str
@@ -150,6 +156,14 @@ class PageSegmentation:
     fields: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)
     field_crops: dict[str, np.ndarray] = field(default_factory=dict)
     crop_dpi: dict[str, float] = field(default_factory=dict)
+    #: How surely the page is the template's form (:mod:`.fit`): None when
+    #: not checked.
+    fit: LayoutFit | None = None
+
+    @property
+    def check(self) -> bool:
+        """The layout fit is confident but not certain: a person should look at this page."""
+        return self.fit is not None and verdict(self.fit) != "certain"
 
     # Pages travel from worker processes to the caller pickled; a cleaned
     # crop is pure paper (255) outside its writing, so only the writing's
@@ -188,6 +202,10 @@ class PageSegmentation:
             "lines": [ln.to_dict() for ln in self.lines],
             "fields": {k: [round(float(c), 1) for c in v] for k, v in self.fields.items()},
             "crop_dpi": {k: round(float(v), 2) for k, v in self.crop_dpi.items()},
+            "check": self.check,
+            **({"fit": {"verdict": verdict(self.fit), "rules": self.fit.expected, "found": self.fit.found,
+                        "foreign": self.fit.foreign, "missing": list(self.fit.missing),
+                        "extra": list(self.fit.extra)}} if self.fit is not None else {}),
         }
 
 
@@ -271,17 +289,21 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
     quads: list = []
     fits: dict[tuple, np.ndarray] = {}
 
-    def table_hyps(t: FormTemplate) -> list:
+    def table_hyps(t: FormTemplate, fine: bool = False) -> list:
         if not quads:  # the page's, whichever template
             quads.append(geo.table_quad(work))
         quad = quads[0]
+        if fine:
+            if len(quads) < 2:
+                quads.append(geo.table_quad_fine(work))
+            quad = quads[1]
         if quad is None:
             return []
         x, y, w, h = t.table
         tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
         return [(geo.fit_transform(tq, np.roll(quad, -k, axis=0) * f), 90 * k, "table") for k in range(4)]
 
-    def score(hyps_of: list) -> list:
+    def score(hyps_of: list, w: geo.Working = work) -> list:
         scored = []
         for t, hyps in hyps_of:
             pts_in = _rule_points(t)
@@ -291,15 +313,15 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
                 # Every 4th rule point ranks the hypotheses (a wrong orientation
                 # or form scores far below the right one); the full set scores
                 # the close contenders.
-                scored.append((geo.alignment_score(work, to_small @ M, pts_in[::4]), t, M, rot, method))
+                scored.append((geo.alignment_score(w, to_small @ M, pts_in[::4]), t, M, rot, method))
         return scored
 
-    def pick(scored: list, best: _Registration | None) -> _Registration | None:
+    def pick(scored: list, best: _Registration | None, w: geo.Working = work) -> _Registration | None:
         if scored:
             top = max(c[0] for c in scored)
             for s, t, M, rot, method in scored:
                 if s >= top - 0.1:
-                    s = geo.alignment_score(work, to_small @ M, _rule_points(t))
+                    s = geo.alignment_score(w, to_small @ M, _rule_points(t))
                     if best is None or s > best.score:
                         best = _Registration(t, M, rot, method, s)
         return best
@@ -362,19 +384,64 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         # the table outline too, and keep whichever the rules confirm.
         best = pick(score([(t, table_hyps(t)) for t in templates]), best)
     if best is None or best.score < MIN_ALIGNMENT:
-        got = "" if best is None else f" (best match {best.score:.0%} of the form's rules)"
+        # Hairline rules: the table's outline breaks up at the working
+        # resolution; find it again on the finer level.
+        fine = dataclasses.replace(work, ink=geo.fine_ink(work))
+        best = pick(score([(t, table_hyps(t, fine=True)) for t in templates], fine), best, fine)
+        if best is not None and best.score >= MIN_ALIGNMENT:
+            work = fine  # the chance level below is the fine ink's too
+    if best is None or best.score < MIN_ALIGNMENT or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE:
+        # A phone photo of the page on a desk: the desk is "ink" to the page
+        # threshold. The sheet is found first (the bright region), then the
+        # table on it by local contrast.
+        sheet = geo.page_ink(work)
+        if sheet is not None:
+            photo = dataclasses.replace(work, ink=sheet)
+            quads[:] = [geo.table_quad(photo)]
+            on_sheet = pick(score([(t, table_hyps(t)) for t in templates], photo), None, photo)
+            if on_sheet is not None and on_sheet.score >= MIN_ALIGNMENT and (
+                    best is None or best.score < MIN_ALIGNMENT
+                    or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE):
+                best, work = on_sheet, photo
+    if best is None or best.score < MIN_ALIGNMENT:
+        got = "" if best is None else f" (best candidate {best.template.name}: {best.score:.0%} of its rules on ink)"
         raise ImageInputError(
             "no petition form found on this page: registration marks and lines table not recognised" + got
-        )
+            + f"; {MAKE_TEMPLATE_HINT}")
     chance = geo.chance_alignment(work)
     if best.score - chance < MIN_ALIGNMENT_OVER_CHANCE:
         # A photo, a noise field or a dark page: ink everywhere, so any
         # template's rules "land on ink"; that is no evidence of the form.
         raise ImageInputError(
-            f"no petition form found on this page: it is {chance:.0%} dark marks (a photo or a very dark or "
-            f"noisy scan?) and the form's rules stand out no more than chance"
-        )
+            f"no petition form found on this page: the form's rules stand out no more than chance on it "
+            f"({chance:.0%} of it is dark marks: a photo, a very dark or noisy scan, or a form of another layout); "
+            f"{MAKE_TEMPLATE_HINT}")
     return best
+
+
+#: Appended to every "this is not the form" error.
+MAKE_TEMPLATE_HINT = ("if it is a form of another layout, make a template from a scan of a blank one "
+                      "(petitions template draft BLANK.pdf --out T.json) and pass it with --template")
+
+
+def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool) -> LayoutFit:
+    """Check the registered page against the template's rules both ways (:mod:`.fit`).
+
+    Raises
+    ------
+    ImageInputError
+        The fit is not confident: the page is another layout (or too
+        damaged to trust), named with the best candidate.
+    """
+    m = MARGIN_IN
+    tx, ty, tw, th = t.table
+    gray = _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
+    fit = layout_fit(gray, t, STATE_DPI)
+    if verdict(fit) == "refuse":
+        what = "the best candidate of the built-in forms" if guessed else "the template"
+        raise ImageInputError(
+            f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
+    return fit
 
 
 # Per-template constants, keyed by identity; the entry holds the template so
@@ -431,7 +498,14 @@ def _refine_by_rules(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: flo
     m = 0.15
     tx, ty, tw, th = t.table
     box = (tx - m, ty - m, tw + 2 * m, th + 2 * m)
-    ink = (_warp_level(work, M, box, dpi) < work.threshold).astype(np.float32)
+    gray = _warp_level(work, M, box, dpi)
+    ink = gray < work.threshold
+    if "_fine" in work.__dict__:
+        # Registered on hairline rules: too light for the page threshold at
+        # this resolution, they stand out from the paper beside them.
+        dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
+        ink |= dark > max(25.0, 0.66 * (work.paper - work.threshold))
+    ink = ink.astype(np.float32)
     xs, ys = set(), set()
     for i in range(1, t.line_count + 1):
         for n in t.cells:
@@ -1253,9 +1327,14 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
     # Kept for the crops: what to show of each cell.
     shown, paper = _shown, _bg
     px_in2 = 1.0 / (d * d)
-    # Ink per cell of every line from one integral image (a box sum each).
+    # Ink per cell of every line from one integral image (a box sum each);
+    # a neighbour's stroke reaching across the rule between two lines counts
+    # for the neighbour only.
     H, W = ink.shape
     names = list(lay.cells)
+    spill = _spilled_strokes(ink, lay)
+    if spill is not None:
+        I = cv2.integral(cv2.bitwise_and(ink.view(np.uint8), cv2.bitwise_not(spill)) & 1, sdepth=cv2.CV_32S)
     counts = _box_sums(I, lay.count_boxes) * px_in2  # (lines, cells)
     totals = counts.sum(1)
     n_lines = len(lay.line_y)
@@ -1288,6 +1367,11 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         block = (hit[:, :, x_lo:x_hi].max(0) > 0).sum(1) / span  # (lines,)
         ok = (per_row >= DIAGONAL_ROW_SHARE).sum(0) >= 2
         cover = np.maximum(cover, np.where(ok, block, 0.0))
+    if len(lay.rows) > 1 and len(written):
+        # A strike drawn along the rule between a block's rows: the rule's
+        # own mask hides it from the ink above; it shows as a thickening of
+        # the rule along most of the block's width.
+        cover = np.maximum(cover, _divider_strikes(table, _bg, lay, written))
     cover[blank] = 0.0
     out = []
     for li in range(n_lines):
@@ -1295,6 +1379,177 @@ def _line_states(table: np.ndarray, lay: _StateLayout) -> tuple[list[tuple[str, 
         state = "blank" if blank[li] else ("struck" if cover[li] >= 0.5 else "signed")
         out.append((state, cell_ink, float(cover[li])))
     return out, shown, paper
+
+
+#: How far from a rule between lines (inches) the two pieces of a stroke cut
+#: by it may end: the rule's masked strip and a little more.
+SPILL_REACH_IN = 0.18
+#: ... and the spilled piece lies within this of the rule (a loop's tip).
+SPILL_TIP_IN = 0.3
+#: Half-height (inches) of the band around a rule between a block's rows
+#: searched for a strike drawn along it.
+DIVIDER_BAND_IN = 0.09
+
+
+def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray:
+    """Strike cover (lines,) of strokes drawn along the rules between a block's rows.
+
+    In a band around each such rule, every column's ink (pixels darker than
+    the paper by 40 % of the rule's own contrast) is compared with the same
+    column's on the other lines (the printed rule alone, as most lines are
+    not struck there): a pen line along the rule adds its own thickness,
+    whether it runs just above, just below or partly on the rule. The
+    share of the block's width so thickened (gaps of a few pixels bridged)
+    is the cover.
+    """
+    d = STATE_DPI
+    H, W = table.shape
+    n_lines = len(lay.line_y)
+    out = np.zeros(n_lines)
+    x_lo = max(0, min(int(a.min()) for a, _b, _w in lay.row_spans))
+    x_hi = min(W, max(int(b.max()) for _a, b, _w in lay.row_spans))
+    if x_hi - x_lo < 10:
+        return out
+    band = int(round(DIVIDER_BAND_IN * d))
+    dark = cv2.subtract(bg, table)
+    # Printed labels next to the rule do not count (off `keep` outside the rule's own strip).
+    strip = int(round(RULE_TOL_IN * d)) + 1
+    near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
+    for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
+        if abs(y1 - y0n) > 1:
+            continue  # no shared rule between these rows
+        masks = np.zeros((n_lines, 2 * band + 1, x_hi - x_lo), np.uint8)
+        valid = np.zeros(n_lines, bool)
+        contrast = []
+        for i, ly in enumerate(lay.line_y.tolist()):
+            a, b = ly + y0n - band, ly + y0n + band + 1
+            if a < 0 or b > H:
+                continue
+            contrast.append(float(np.median(dark[a:b, x_lo:x_hi][near_rule[:, 0]].max(0))))
+            valid[i] = True
+        if valid.sum() < 2:
+            continue
+        thr = max(20.0, 0.4 * float(np.median(contrast)))
+        for i, ly in enumerate(lay.line_y.tolist()):
+            if valid[i]:
+                a = ly + y0n - band
+                sub = dark[a: a + 2 * band + 1, x_lo:x_hi]
+                ok = lay.keep[a: a + 2 * band + 1, x_lo:x_hi] | near_rule
+                masks[i] = (sub > thr) & ok
+        # The printed rule: the pixels most lines have inked (and a pixel above and below).
+        rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
+        rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
+        # Where a pen line lies on the rule it only thickens it: per column,
+        # ink within 3 pixels of the rule beyond the rule's own (the median line's).
+        zone = cv2.dilate(rule0, np.ones((7, 1), np.uint8)).astype(bool)
+        thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
+        on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
+        # ... or darkens it: a pen line wider than the rule right on top of it.
+        mass = np.stack([(dark[ly + y0n - band: ly + y0n + band + 1, x_lo:x_hi].astype(np.float32) * zone).sum(0)
+                         if valid[i] else np.zeros(x_hi - x_lo, np.float32)
+                         for i, ly in enumerate(lay.line_y.tolist())])
+        base_mass = np.median(mass[valid], axis=0)[None, :]
+        on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
+        masks &= (1 - rule)[None]
+        # What is left of a pen line along the rule: long level runs beside it
+        # (a run hidden in the rule for a few hundredths of an inch is bridged).
+        g = max(1, int(round(0.05 * d)))
+        run = int(0.3 * d)
+        share = np.zeros(n_lines)
+        for i in np.flatnonzero(valid & np.isin(np.arange(n_lines), written)).tolist():
+            m = cv2.dilate(masks[i], np.ones((3, 1), np.uint8))
+            m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
+            m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+            # Beside the rule (long runs) or on it (thickened), column by column.
+            cols = (m.any(0) | on_rule[i]).astype(np.uint8)[None, :]
+            cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
+            cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+            share[i] = cols.sum() / float(x_hi - x_lo)
+        keep = np.zeros(n_lines, bool)
+        keep[written] = True
+        out = np.maximum(out, np.where(keep, share, 0.0))
+    return out
+
+
+def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
+    """Ink (uint8 0/255) that belongs to the neighbouring line: strokes cut by a rule between lines.
+
+    The rule's strip is masked, so a signature whose loop reaches across the
+    rule into the next line (or the line above) leaves a piece there, with
+    the rest of the stroke right across the strip. Of two such pieces facing
+    each other across the rule between two lines, the one on the side with
+    clearly less writing (half or less, a line deep) is the spill-over and
+    does not count for its line. None when there is none.
+    """
+    H, W = ink.shape
+    # A thin loop may lose a few pixels of its legs on either side of the
+    # rule's masked strip: pieces ending within SPILL_REACH_IN of the rule.
+    reach = int(round(SPILL_REACH_IN * STATE_DPI))
+    tip = int(round(SPILL_TIP_IN * STATE_DPI))
+    # Only where ink comes up to the rule from both sides, column for column,
+    # is there anything to decide (most pages: nowhere).
+    u8 = ink.view(np.uint8)
+    near = []
+    for yb in lay.line_y[1:].tolist():
+        if yb - reach < 0 or yb + reach > H:
+            continue
+        above = cv2.reduce(u8[yb - reach: yb], 0, cv2.REDUCE_MAX)
+        below = cv2.reduce(u8[yb: yb + reach], 0, cv2.REDUCE_MAX)
+        if cv2.countNonZero(cv2.bitwise_and(cv2.dilate(above, np.ones((1, 9), np.uint8)), below)):
+            near.append(yb)
+    if not near:
+        return None
+    out = np.zeros((H, W), np.uint8)
+    L = int(np.median(np.diff(lay.line_y))) if len(lay.line_y) > 1 else reach * 4
+    hit = False
+    for yb in near:
+        # The strokes near this rule, labelled in a band a line deep either side.
+        y0 = max(0, yb - L)
+        band = u8[y0: min(H, yb + L)]
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
+        if n <= 2:
+            continue
+        yr = yb - y0
+        top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
+        bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+        right = left + stats[:, cv2.CC_STAT_WIDTH]
+        area = stats[:, cv2.CC_STAT_AREA]
+        spill = np.zeros(n, bool)
+        real = np.arange(n) > 0
+        side_a = float(area[real & (bottom <= yr)].sum())
+        side_b = float(area[real & (top >= yr)].sum())
+        if not (side_b <= 0.5 * side_a or side_a <= 0.5 * side_b):
+            continue  # writing on both sides alike: nothing to take from either
+        above = np.flatnonzero((bottom > yr - reach) & (bottom <= yr) & real)
+        below = np.flatnonzero((top >= yr) & (top < yr + reach))
+        # Only a piece on the side with less writing, near the rule, can be the spill.
+        if side_b <= 0.5 * side_a:
+            below = below[bottom[below] <= yr + tip]
+        else:
+            above = above[top[above] >= yr - tip]
+        for a in above.tolist():
+            for b in below.tolist():
+                if right[a] + 3 < left[b] or right[b] + 3 < left[a]:
+                    continue
+                # The facing ends must meet across the strip, column for column.
+                ca = lab[max(0, bottom[a] - 2): bottom[a], left[a]: right[a]] == a
+                cb = lab[top[b]: top[b] + 2, left[b]: right[b]] == b
+                xa = np.flatnonzero(ca.any(0)) + left[a]
+                xb = np.flatnonzero(cb.any(0)) + left[b]
+                if not len(xa) or not len(xb) or np.abs(xa[:, None] - xb[None, :]).min() > 6:
+                    continue
+                # The spill is the piece on the side with clearly less writing
+                # (the tip of a neighbour's loop in a blank line).
+                # It lies entirely near the rule: a loop's tip, never a name.
+                if side_b <= 0.5 * side_a and bottom[b] <= yr + tip:
+                    spill[b] = True
+                elif side_a <= 0.5 * side_b and top[a] >= yr - tip:
+                    spill[a] = True
+        if spill.any():
+            hit = True
+            sub = out[y0: y0 + band.shape[0]]
+            np.maximum(sub, _lookup(spill, lab).view(np.uint8) * np.uint8(255), out=sub)
+    return out if hit else None
 
 
 def _masked_copy(src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
@@ -1440,6 +1695,7 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
+    fit = _check_layout(work, M, t, dpi_in, template is None)
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
@@ -1521,6 +1777,7 @@ def segment_page(
         fields=fields,
         field_crops=field_crops,
         crop_dpi=crop_dpi,
+        fit=fit,
     )
     seg._blocks = {n: (cut[n], ink_boxes[n]) for n in cut}
     return seg

@@ -1,0 +1,375 @@
+"""Is the registered page really this form? Its rules, both ways.
+
+Registration puts a template onto a scan and scores how much ink lies under
+the template's rules. That alone cannot tell a form of another layout whose
+outer rule the registration fitted: an LA-style 10-line form registered as
+an 8-block two-row form still has ink under most of the two-row form's
+rules (its own rules cross them everywhere). So the fit is checked both
+ways on the registered table, at :data:`FIT_DPI`:
+
+* every rule of the template (each distinct horizontal rule position with
+  the stretch of table width it covers, each vertical one with the stretch
+  of the lines' height) must be found on the scan as a long straight run
+  of ink there, and
+* every long straight rule on the scan inside the lines region must be one
+  of the template's.
+
+Handwriting and strike-throughs are neither straight nor long enough to be
+mistaken for a rule (a strike wanders over several pixel rows; a rule stays
+in one or two), a stamp covers a fraction of the table's width.
+
+:func:`layout_fit` returns the evidence; :func:`verdict` turns it into
+``'certain'`` (everything found, nothing foreign), ``'check'`` (confident
+but not certain: a person should look) or ``'refuse'``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sigverify.pages.templates import FormTemplate
+
+#: Resolution the table is checked at.
+FIT_DPI = 100.0
+#: A found rule lies within this many inches of the template's.
+RULE_MATCH_IN = 0.045
+#: A run at least this long (inches) along a row (column) can be a rule.
+H_RUN_IN = 0.3
+V_RUN_IN = 0.25
+#: A template rule is found when the scan's runs cover this share of the
+#: stretch the template says it covers.
+FOUND_SHARE = 0.5
+#: A scan rule the template lacks must cover this share of the table's
+#: width (lines' height) to count: less is writing, a stamp, a crease.
+FOREIGN_H_SHARE = 0.4
+FOREIGN_V_SHARE = 0.3
+#: Template rules shorter than this share of the table are not checked.
+MIN_RULE_SHARE = 0.12
+#: Margin (inches) resampled around the table.
+MARGIN_IN = 0.12
+
+
+@dataclass(frozen=True)
+class LayoutFit:
+    """Evidence that a registered page is the template's form.
+
+    Attributes
+    ----------
+    expected : int
+        Template rules checked (horizontal and vertical).
+    found : int
+        Of those, how many the scan holds.
+    foreign : int
+        Long straight rules on the scan inside the lines region that the
+        template does not have.
+    missing : tuple of str
+        The template rules not found, e.g. ``"h 3.550 in"``.
+    extra : tuple of str
+        The foreign rules, e.g. ``"v 2.600 in"``.
+    """
+
+    expected: int
+    found: int
+    foreign: int
+    missing: tuple[str, ...] = ()
+    extra: tuple[str, ...] = ()
+
+    @property
+    def found_share(self) -> float:
+        return self.found / self.expected if self.expected else 1.0
+
+    def describe(self) -> str:
+        return (f"{self.found} of its {self.expected} rules found, "
+                f"{self.foreign} rule(s) on the page it does not have")
+
+
+def verdict(fit: LayoutFit) -> str:
+    """``'certain'``, ``'check'`` or ``'refuse'`` for a :class:`LayoutFit`.
+
+    Certain: every rule found, none foreign. Check (a person confirms the
+    page): at most one rule in ten missing and at most two foreign ones
+    (a level strike-through along a whole row, a rule a bilevel scan broke
+    up), or no foreign rule and at most a quarter of the template's lost
+    (faint rules). Anything more is a different layout, or a page too
+    damaged to trust.
+    """
+    if fit.found == fit.expected and fit.foreign == 0:
+        return "certain"
+    if fit.found_share >= 0.9 and fit.foreign <= 2 and fit.expected - fit.found <= 3:
+        return "check"
+    if fit.foreign == 0 and fit.found_share >= 0.75:
+        # Nothing on the page the form lacks, but rules lost (a hairline
+        # form scanned bilevel at low resolution): a person confirms it.
+        return "check"
+    return "refuse"
+
+
+def _merge(intervals: list[tuple[float, float]]) -> float:
+    """Total length of a union of intervals."""
+    total, end = 0.0, -np.inf
+    for a, b in sorted(intervals):
+        if b <= end:
+            continue
+        total += b - max(a, end)
+        end = b
+    return total
+
+
+_RULES: dict[int, tuple] = {}
+
+
+def template_rules(t: FormTemplate) -> tuple[dict[float, float], dict[float, float], tuple[float, float]]:
+    """:func:`_template_rules`, cached per template (kept alive by the entry)."""
+    hit = _RULES.get(id(t))
+    if hit is None or hit[0] is not t:
+        if len(_RULES) > 64:
+            _RULES.clear()
+        hit = _RULES[id(t)] = (t, _template_rules(t))
+    return hit[1]
+
+
+def _template_rules(t: FormTemplate) -> tuple[dict[float, float], dict[float, float], tuple[float, float]]:
+    """The template's horizontal and vertical rules and the lines region.
+
+    Returns ``(h, v, (y0, y1))``: ``h`` maps each horizontal rule's y
+    (inches) to the length of table width it covers, ``v`` each vertical
+    rule's x to the length of the lines region's height it covers, and the
+    lines region's top and bottom.
+    """
+    hs: dict[float, list] = {}
+    vs: dict[float, list] = {}
+    for line in range(1, t.line_count + 1):
+        for name in t.cells:
+            x, y, w, h = t.cell_box(line, name)
+            for yy in (y, y + h):
+                hs.setdefault(round(yy, 3), []).append((x, x + w))
+            for xx in (x, x + w):
+                vs.setdefault(round(xx, 3), []).append((y, y + h))
+    tx, ty, tw, th = t.table
+    for yy in (ty, ty + th):
+        hs.setdefault(round(yy, 3), []).append((tx, tx + tw))
+    y0 = t.line_top
+    y1 = t.line_top + (t.line_count - 1) * t.line_pitch + max(c.y + c.h for c in t.cells.values())
+    for xx in (tx, tx + tw):
+        vs.setdefault(round(xx, 3), []).append((y0, y1))
+    h = _cluster({k: _merge(v) for k, v in hs.items()})
+    v = _cluster({k: _merge(iv) for k, iv in vs.items()})
+    return h, v, (y0, y1)
+
+
+def _cluster(rules: dict[float, float], tol: float = 0.02) -> dict[float, float]:
+    """Rules closer than `tol` are one printed rule (a table edge on a cell edge)."""
+    out: dict[float, float] = {}
+    for pos in sorted(rules):
+        near = [p for p in out if abs(p - pos) < tol]
+        if near:
+            out[near[0]] = max(out[near[0]], rules[pos])
+        else:
+            out[pos] = rules[pos]
+    return out
+
+
+def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
+    """Indices of local maxima of `profile` at least `thresh`, `min_gap` apart (strongest first)."""
+    # Candidates: local maxima (within the gap) at or above the threshold.
+    k = max(1, int(min_gap))
+    peak = cv2.dilate(profile.astype(np.float32)[None, :], np.ones((1, 2 * k + 1), np.uint8))[0]
+    idx = np.flatnonzero((profile >= thresh) & (profile >= peak - 1e-6))
+    out: list[int] = []
+    for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
+        if all(abs(i - j) >= min_gap for j in out):
+            out.append(i)
+    return sorted(out)
+
+
+def _ink(gray: np.ndarray) -> np.ndarray:
+    """Ink by contrast with the paper beside it (uint8 0/1)."""
+    dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
+    # Well clear of the paper's noise, yet a faint hairline (resampled to
+    # under a pixel) still counts: a fraction of the print's contrast.
+    hist = cv2.calcHist([dark], [0], None, [256], [0, 256]).ravel()
+    strong = int(np.searchsorted(np.cumsum(hist), 0.995 * dark.size))
+    _, ink = cv2.threshold(dark, max(20, min(40, 0.3 * strong)), 1, cv2.THRESH_BINARY)
+    return ink
+
+
+def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink: np.ndarray | None = None) -> tuple:
+    """Long straight runs of ink: per row and per column, their pixel counts.
+
+    Parameters
+    ----------
+    gray : (h, w) uint8 array
+        A registered (deskewed) resample at `d` dpi, 0 ink, 255 paper.
+    d : float
+        Its resolution.
+    bridge : bool
+        Close gaps of 0.04 in along a run first (a bilevel scan's broken
+        hairline; typed words then become runs too).
+    ink : (h, w) uint8 array, optional
+        `gray`'s ink (0/1), if already found.
+
+    Returns
+    -------
+    rows : (h,) float array
+        Pixels of horizontal runs at least :data:`H_RUN_IN` long in each
+        row, plus the better of its two neighbours (a rule may straddle two
+        pixel rows).
+    cols : (w,) float array
+        The same for vertical runs at least :data:`V_RUN_IN` long.
+    hor, ver : (h, w) uint8 arrays
+        The runs themselves (1 on a run).
+    """
+    if ink is None:
+        ink = _ink(gray)
+    hk = max(3, int(round(H_RUN_IN * d)))
+    vk = max(3, int(round(V_RUN_IN * d)))
+    # A hairline a bilevel scan broke into dashes is still one rule: bridge
+    # gaps of a few pixels along the run first.
+    g = max(3, int(round(0.04 * d))) if bridge else 1
+    hink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)) if g > 1 else ink
+    vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)) if g > 1 else ink
+    hor = cv2.morphologyEx(hink, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
+    ver = cv2.morphologyEx(vink, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
+    r = hor.sum(1).astype(np.float64)
+    c = ver.sum(0).astype(np.float64)
+
+    def pair(p):
+        q = p.copy()
+        q[1:] = np.maximum(q[1:], p[1:] + p[:-1])
+        q[:-1] = np.maximum(q[:-1], p[:-1] + p[1:])
+        return q
+
+    return pair(r), pair(c), hor, ver
+
+
+#: A printed rule on a registered page keeps to one row: the row of its
+#: runs, column by column, varies by at most this (pixels, standard deviation).
+STRAIGHT_PX = 1.0
+
+
+def _straight(hor: np.ndarray, p: int) -> bool:
+    """Whether the horizontal runs around row `p` are a level, straight rule.
+
+    A hand-drawn stroke along a row, however level it looks, climbs or
+    wanders a few pixels over its length; a printed rule on a registered
+    page does not.
+    """
+    a, b = max(0, p - 4), min(hor.shape[0], p + 5)
+    band = hor[a:b].astype(np.float64)
+    n = band.sum(0)
+    on = n > 0
+    if on.sum() < 3:
+        return False
+    rows = np.arange(a, b, dtype=np.float64)[:, None]
+    centre = (band * rows).sum(0)[on] / n[on]
+    x = np.flatnonzero(on).astype(np.float64)
+    # Level: a rule on a registered page does not climb (a ruler-drawn
+    # strike does); straight: nor does it wander about its line.
+    slope, icpt = np.polyfit(x, centre, 1)
+    drift = abs(slope) * (x[-1] - x[0])
+    resid = centre - (slope * x + icpt)
+    return drift <= 2.0 * STRAIGHT_PX and float(resid.std()) <= STRAIGHT_PX
+
+
+def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bool:
+    """Whether the longest horizontal run around row `p` starts and ends at a vertical rule."""
+    a, b = max(0, p - 2), min(hor.shape[0], p + 3)
+    on = hor[a:b].any(0).astype(np.int8)
+    if not on.any() or not len(stops):
+        return False
+    edges = np.flatnonzero(np.diff(np.r_[0, on, 0]))
+    starts, ends = edges[::2], edges[1::2]
+    k = int(np.argmax(ends - starts))
+    x0, x1 = float(starts[k]), float(ends[k] - 1)
+    return bool(np.abs(stops - x0).min() <= tol and np.abs(stops - x1).min() <= tol)
+
+
+def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutFit:
+    """Check a registered page against template `t`, rules both ways.
+
+    Parameters
+    ----------
+    gray : (h, w) uint8 array
+        The page resampled deskewed at `d` dpi over the template's table
+        box grown by :data:`MARGIN_IN` on every side (inches ``(tx - m, ty
+        - m)`` at pixel (0, 0)).
+    t : FormTemplate
+
+    Returns
+    -------
+    LayoutFit
+    """
+    m = MARGIN_IN
+    tx, ty, tw, _th = t.table
+    h_rules, v_rules, (ly0, ly1) = template_rules(t)
+    H = gray.shape[0]
+    ink = _ink(gray)
+    rows, cols, hor, ver = rule_profiles(gray, d, ink=ink)
+    # Rules the scan has and the template lacks: runs off the template's
+    # printed labels (typed words become runs once bridged).
+    f_hor, f_ver = hor.copy(), ver.copy()
+    for line in range(1, t.line_count + 1):
+        for name, cell in t.cells.items():
+            x, y, _w, _h = t.cell_box(line, name)
+            for dx, dy, mw, mh in cell.masks:
+                x0, y0 = int((x + dx - tx + m) * d) - 2, int((y + dy - ty + m) * d) - 2
+                x1, y1 = int((x + dx + mw - tx + m) * d) + 3, int((y + dy + mh - ty + m) * d) + 3
+                f_hor[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
+                f_ver[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
+    f_rows = f_hor.sum(1).astype(np.float64)
+    f_rows = np.maximum(f_rows, np.maximum(np.r_[0, f_rows[:-1]] + f_rows, np.r_[f_rows[1:], 0] + f_rows))
+    # Column counts only over the lines region, row counts only over the table's width.
+    ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
+    def pair(p):
+        return np.maximum(p, np.maximum(np.r_[0, p[:-1]] + p, np.r_[p[1:], 0] + p))
+
+    cols = pair(ver[ya:yb].sum(0).astype(np.float64))
+    ver_lines = np.ascontiguousarray(f_ver[ya:yb].T)
+    f_cols = pair(ver_lines.sum(1).astype(np.float64))
+    tol = int(round(RULE_MATCH_IN * d))
+    # Where a horizontal rule may end: the template's vertical rules, and any
+    # vertical rule the scan shows (pixels in the resample).
+    v_stops = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
+    v_stops = np.array(v_stops, np.float64)
+    tol_ends = 0.08 * d
+    expected = found = 0
+    missing, extra = [], []
+
+    def px(v, o):
+        return (v - o) * d
+
+    for axis, rules, prof, fprof, o, span in (("h", h_rules, rows, f_rows, ty - m, tw),
+                                              ("v", v_rules, cols, f_cols, tx - m, ly1 - ly0)):
+        n = len(prof)
+        for pos, cover in rules.items():
+            if cover < MIN_RULE_SHARE * span:
+                continue
+            expected += 1
+            c = int(round(px(pos, o)))
+            lo, hi = max(0, c - tol), min(n, c + tol + 1)
+            got = float(prof[lo:hi].max()) / d if hi > lo else 0.0
+            if got >= FOUND_SHARE * cover:
+                found += 1
+            else:
+                missing.append(f"{axis} {pos:.3f} in")
+        # Foreign rules: strong runs, inside the lines region (rows) or the table (columns).
+        share = FOREIGN_H_SHARE if axis == "h" else FOREIGN_V_SHARE
+        if axis == "h":
+            a, b = ly0 - 0.02, ly1 + 0.02
+        else:
+            a, b = tx + 0.02, tx + tw - 0.02
+        known = np.array(sorted(rules), np.float64)
+        for p in _peaks(fprof / d, share * span, max(2, tol)):
+            pos = o + p / d
+            if not (a <= pos <= b):
+                continue
+            if len(known) and np.abs(known - pos).min() <= RULE_MATCH_IN:
+                continue
+            if not _straight(f_hor if axis == "h" else ver_lines, p):
+                continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
+            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops, tol_ends):
+                continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
+            extra.append(f"{axis} {pos:.3f} in")
+    return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))
