@@ -22,6 +22,7 @@ __all__ = [
     "fit_logistic",
     "threshold_at_far",
     "load_default_model",
+    "load_learned_model",
     "FEATURE_VERSION",
 ]
 
@@ -175,8 +176,12 @@ class SignatureModel:
         Which data, writers, date, code.
     multi_prior : list of float
         Typical distance between two exemplars of one writer (per distance
-        column, fitting data); see
-        :func:`~sigverify.signatures.verify.multi_inputs`.
+        column of :func:`~sigverify.signatures.verify.pair_table`, fitting
+        data); see :func:`~sigverify.signatures.verify.multi_inputs`.
+    embedding : str
+        Name of the learned embedding network in ``sigverify/models`` whose
+        cosine distance (``'embedding.cos'``) the model uses; ``''`` = none
+        (classical features only).
     """
 
     version: str
@@ -189,6 +194,7 @@ class SignatureModel:
     far: float = 0.01
     provenance: dict[str, Any] = field(default_factory=dict)
     multi_prior: list[float] = field(default_factory=list)
+    embedding: str = ""
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -215,4 +221,20 @@ def load_default_model() -> SignatureModel:
     SignatureModel
     """
     text = resources.files("sigverify.models").joinpath(DEFAULT_MODEL).read_text(encoding="utf-8")
+    return SignatureModel.from_json(text)
+
+
+LEARNED_MODEL = "signature_learned.json"
+
+
+def load_learned_model() -> SignatureModel:
+    """The model over the learned embedding shipped with the package
+    (``sigverify/models/signature_learned.json``; issue 21), whatever the
+    default is.
+
+    Returns
+    -------
+    SignatureModel
+    """
+    text = resources.files("sigverify.models").joinpath(LEARNED_MODEL).read_text(encoding="utf-8")
     return SignatureModel.from_json(text)
