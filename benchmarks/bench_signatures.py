@@ -4,7 +4,7 @@ default demo filing, speed, and equity on synthetic writers. Prints and
 writes JSON.
 
     python benchmarks/bench_signatures.py [--data DIR] [--out bench.json]
-        [--pairs 60000] [--workers 2] [--fit-out sigverify/models/signature_default.json
+        [--pairs 60000] [--workers 2] [--fit-out sigverify/models/signature_classical.json
         --fit-on real|real+demo|synthetic] [--demo-dir DIR]
         [--cv-folds 11 --cv-only] [--all-writers-cv 10] [--fit-options JSON]
 
@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 
 import sigverify  # noqa: E402
 from sigverify.imageio import read_image  # noqa: E402
-from sigverify.signatures.model import SignatureModel, load_default_model  # noqa: E402
+from sigverify.signatures.model import SignatureModel, load_classical_model  # noqa: E402
 from sigverify.signatures.verify import describe, score_described  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sigcomp2011-dev"
@@ -462,7 +462,8 @@ def main(argv=None):
     ap.add_argument("--demo-fit-seeds", default="1,2")
     ap.add_argument("--demo-signatures", type=int, default=400)
     ap.add_argument("--skip-demo-eval", action="store_true", help="do not score the seed-0 demo filing's crops")
-    ap.add_argument("--model", default=None, help="model JSON to evaluate (default: the shipped one)")
+    ap.add_argument("--model", default=None, help="model JSON to evaluate (default: the shipped classical one; "
+                    "the learned verifier is measured by benchmarks/bench_embedding.py)")
     ap.add_argument("--fit-options", default=None, help='JSON keyword arguments of fit_model, e.g. {"l2": 3000}')
     ap.add_argument("--skip-speed", action="store_true")
     ap.add_argument("--skip-equity", action="store_true")
@@ -589,7 +590,7 @@ def main(argv=None):
         Path(args.fit_out).write_text(model.to_json(), encoding="utf-8")
         report["fitted"] = {"out": args.fit_out, "version": model.version, "threshold": model.threshold}
     model = SignatureModel.from_json(Path(args.model).read_text()) if args.model else (
-        SignatureModel.from_json(Path(args.fit_out).read_text()) if args.fit_out else load_default_model()
+        SignatureModel.from_json(Path(args.fit_out).read_text()) if args.fit_out else load_classical_model()
     )
     report["model_version"] = model.version
     report["model_provenance"] = model.provenance

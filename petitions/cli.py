@@ -29,6 +29,8 @@ COMMAND_MODULES = (
     "petitions.commands.sampling",
     "petitions.commands.reports",
     "petitions.commands.backup",
+    "petitions.commands.template",
+    "petitions.commands.samehand",
 )
 
 

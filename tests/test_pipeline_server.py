@@ -37,8 +37,9 @@ def _run(location, inputs, spec, user=None):
 
 
 def test_the_same_filing_gives_the_same_figures_on_both_backends(tmp_path, pg_admin):
-    from fixtures.filing import build_filing
     from pg_server import fresh_database
+
+    from fixtures.filing import build_filing
 
     inputs = tmp_path / "inputs"
     spec = build_filing(inputs, signatures=24, seed=7).params

@@ -383,7 +383,8 @@ def test_same_writer_scores_higher_than_other_writers():
     assert np.isfinite(res.score).all() and ((res.score >= 0) & (res.score <= 1)).all()
     assert res.score[same].mean() > res.score[~same].mean() + 0.2
     assert set(res.decision) <= {"consistent", "review"}
-    assert set(res.family_scores) == set(sigverify.FAMILIES)
+    # every classical family keeps its score (the review screen shows them), beside the learned one
+    assert set(sigverify.FAMILIES) <= set(res.family_scores) <= set(sigverify.FAMILIES) | {"embedding"}
     assert res.model_version == sigverify.load_default_model().version
     # one exemplar works too, and best_reference points into references[i]
     one = sigverify.verify(q[:4], [r[:1] for r in refs[:4]], dpi=150)

@@ -376,7 +376,7 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
     qu = (quad[:, 0] - c[0]) * ca + (quad[:, 1] - c[1]) * sa
     qv = -(quad[:, 0] - c[0]) * sa + (quad[:, 1] - c[1]) * ca
     edges = []
-    for coord, other, need, ext, rect in ((v, u, 0.5 * w, h, (qv[:2].mean(), qv[2:].mean())),
+    for coord, _other, need, ext, rect in ((v, u, 0.5 * w, h, (qv[:2].mean(), qv[2:].mean())),
                                           (u, v, 0.5 * h, w, (qu[[0, 3]].mean(), qu[[1, 2]].mean()))):
         q = np.rint(coord).astype(np.int64)
         lo = q.min()
@@ -386,7 +386,7 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
             edges.append(rect)
             continue
         # The rule's centre line: the count-weighted mean over the rule's rows.
-        def centre(i):
+        def centre(i, counts=counts, need=need, lo=lo):
             j = np.arange(max(0, i - 2), min(len(counts), i + 3))
             wts = counts[j] * (counts[j] >= 0.3 * need)
             return float((j * wts).sum() / max(1, wts.sum())) + lo
@@ -485,7 +485,7 @@ def fine_ink(work: Working) -> np.ndarray:
     f, lev = work.levels[0]
     for ff, img in work.levels:
         if ff <= work.factor / 2 or ff == work.levels[0][0]:
-            f, lev = ff, img
+            _f, lev = ff, img
     dark = cv2.subtract(cv2.dilate(lev, np.ones((5, 5), np.uint8)), lev)
     need = max(25.0, 0.4 * (work.paper - work.threshold))
     _, ink = cv2.threshold(dark, need, 255, cv2.THRESH_BINARY)
@@ -532,7 +532,7 @@ def page_ink(work: Working) -> np.ndarray | None:
     f, lev = work.levels[0]
     for ff, img in work.levels:
         if ff <= work.factor / 2 or ff == work.levels[0][0]:
-            f, lev = ff, img
+            _f, lev = ff, img
     dark = cv2.subtract(cv2.dilate(lev, np.ones((5, 5), np.uint8)), lev)
     _, ink = cv2.threshold(dark, max(20.0, 0.2 * paper), 255, cv2.THRESH_BINARY)
     ink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))

@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from sigverify.signatures.compare import DISTANCE_NAMES, family_of, indexed_pair_distances
+from sigverify.signatures.compare import family_of
 from sigverify.signatures.model import FEATURE_VERSION, SignatureModel, fit_logistic, threshold_at_far
 from sigverify.signatures.preprocess import PrepParams
-from sigverify.signatures.verify import MULTI_INPUT_NAMES, multi_inputs
+from sigverify.signatures.verify import distance_names, multi_inputs, multi_names, pair_table
 
 __all__ = ["training_pairs", "training_sets", "fit_model"]
 
@@ -106,6 +106,8 @@ def fit_model(
     l2: float = 3000.0,
     skilled_weight: float = 0.0,
     k_multi: int = 3,
+    inputs: list[str] | None = None,
+    embedding: str = "",
 ) -> SignatureModel:
     """Fit the single-, multi-exemplar and per-family models and thresholds.
 
@@ -123,19 +125,29 @@ def fit_model(
         Penalty of the logistic fits (see :func:`fit_logistic`).
     skilled_weight : float
         Share of the fitting weight on skilled forgeries.
+    inputs : list of str, optional
+        Distance columns (:func:`~sigverify.signatures.verify.distance_names`)
+        the decision models use; default all of them. The per-family models
+        cover every family present either way.
+    embedding : str
+        Name of the embedding network when `feats` has ``'embedding'``
+        (stored in the model so that scoring computes it).
     """
     rng = rng or np.random.default_rng(0)
     params = params or PrepParams()
     a, b, y, kind = training_pairs(writer, genuine, rng=rng)
-    d = indexed_pair_distances(feats, a, b)
+    names = distance_names(feats)
+    inputs = list(names) if inputs is None else list(inputs)
+    use = [names.index(c) for c in inputs]
+    d = pair_table(feats, a, b)
     w = _weights(kind, skilled_weight)
-    single = fit_logistic(d, y, list(DISTANCE_NAMES), weight=w, l2=l2)
-    t_single = threshold_at_far(single.predict(d[kind == 1]), far)
+    single = fit_logistic(d[:, use], y, inputs, weight=w, l2=l2)
+    t_single = threshold_at_far(single.predict(d[kind == 1][:, use]), far)
 
     fams = {}
-    for f in dict.fromkeys(family_of(n) for n in DISTANCE_NAMES):
-        cols = [i for i, n in enumerate(DISTANCE_NAMES) if family_of(n) == f]
-        fams[f] = fit_logistic(d[:, cols], y, [DISTANCE_NAMES[i] for i in cols], weight=w, l2=l2)
+    for f in dict.fromkeys(family_of(n) for n in names):
+        cols = [i for i, n in enumerate(names) if family_of(n) == f]
+        fams[f] = fit_logistic(d[:, cols], y, [names[i] for i in cols], weight=w, l2=l2)
 
     refs, qs, ys, kinds = training_sets(writer, genuine, k=k_multi, rng=rng)
     multi = None
@@ -144,22 +156,24 @@ def fit_model(
     if len(qs):
         s = len(qs)
         owner = np.repeat(np.arange(s), k_multi)
-        d_qr = indexed_pair_distances(feats, np.repeat(qs, k_multi), refs.ravel())
+        d_qr = pair_table(feats, np.repeat(qs, k_multi), refs.ravel())
         ia, ib = np.triu_indices(k_multi, 1)
         rr_a = refs[:, ia].ravel()
         rr_b = refs[:, ib].ravel()
         rr_owner = np.repeat(np.arange(s), len(ia))
-        d_rr = indexed_pair_distances(feats, rr_a, rr_b)
+        d_rr = pair_table(feats, rr_a, rr_b)
         spread = d_rr.reshape(s, len(ia), -1).mean(axis=1)
         prior = np.median(spread, axis=0)
         x = multi_inputs(d_qr, owner, s, d_rr, rr_owner, prior=prior)
-        multi = fit_logistic(x, ys, list(MULTI_INPUT_NAMES), weight=_weights(kinds, skilled_weight), l2=l2)
-        t_multi = threshold_at_far(multi.predict(x[kinds == 1]), far)
+        mnames = multi_names(names)
+        muse = [mnames.index(c) for c in multi_names(inputs)]
+        multi = fit_logistic(x[:, muse], ys, multi_names(inputs), weight=_weights(kinds, skilled_weight), l2=l2)
+        t_multi = threshold_at_far(multi.predict(x[kinds == 1][:, muse]), far)
 
     prov = dict(provenance)
     prov.setdefault("fitted", _dt.date.today().isoformat())
     prov["feature_version"] = FEATURE_VERSION
-    prov["fit"] = {"l2": l2, "skilled_weight": skilled_weight, "k_multi": k_multi, "far": far}
+    prov["fit"] = {"l2": l2, "skilled_weight": skilled_weight, "k_multi": k_multi, "far": far, "inputs": inputs}
     prov["pairs"] = {"genuine": int((kind == 0).sum()), "random": int((kind == 1).sum()), "skilled": int((kind == 2).sum())}
     return SignatureModel(
         version=version,
@@ -172,4 +186,5 @@ def fit_model(
         far=far,
         provenance=prov,
         multi_prior=[] if prior is None else [float(v) for v in prior],
+        embedding=embedding if "embedding" in feats else "",
     )

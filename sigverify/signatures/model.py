@@ -22,6 +22,8 @@ __all__ = [
     "fit_logistic",
     "threshold_at_far",
     "load_default_model",
+    "load_learned_model",
+    "load_classical_model",
     "FEATURE_VERSION",
 ]
 
@@ -175,8 +177,12 @@ class SignatureModel:
         Which data, writers, date, code.
     multi_prior : list of float
         Typical distance between two exemplars of one writer (per distance
-        column, fitting data); see
-        :func:`~sigverify.signatures.verify.multi_inputs`.
+        column of :func:`~sigverify.signatures.verify.pair_table`, fitting
+        data); see :func:`~sigverify.signatures.verify.multi_inputs`.
+    embedding : str
+        Name of the learned embedding network in ``sigverify/models`` whose
+        cosine distance (``'embedding.cos'``) the model uses; ``''`` = none
+        (classical features only).
     """
 
     version: str
@@ -189,6 +195,7 @@ class SignatureModel:
     far: float = 0.01
     provenance: dict[str, Any] = field(default_factory=dict)
     multi_prior: list[float] = field(default_factory=list)
+    embedding: str = ""
 
     def to_json(self) -> str:
         d = asdict(self)
@@ -204,15 +211,48 @@ class SignatureModel:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
-DEFAULT_MODEL = "signature_default.json"
+CLASSICAL_MODEL = "signature_classical.json"
+LEARNED_MODEL = "signature_learned.json"
+#: The model :func:`load_default_model` returns (and ``verify`` uses).
+DEFAULT_MODEL = LEARNED_MODEL  # better than the classical one on cross-validation (issue 21)
+
+
+def _load(name: str) -> SignatureModel:
+    text = resources.files("sigverify.models").joinpath(name).read_text(encoding="utf-8")
+    return SignatureModel.from_json(text)
 
 
 def load_default_model() -> SignatureModel:
-    """The model shipped with the package (``sigverify/models/``).
+    """The default model shipped with the package (``sigverify/models/``).
 
     Returns
     -------
     SignatureModel
     """
-    text = resources.files("sigverify.models").joinpath(DEFAULT_MODEL).read_text(encoding="utf-8")
-    return SignatureModel.from_json(text)
+    return _load(DEFAULT_MODEL)
+
+
+def load_classical_model() -> SignatureModel:
+    """The model over the hand-crafted feature families only (issue 5),
+    whatever the default is.
+
+    Returns
+    -------
+    SignatureModel
+    """
+    return _load(CLASSICAL_MODEL)
+
+
+LEARNED_MODEL = "signature_learned.json"
+
+
+def load_learned_model() -> SignatureModel:
+    """The model over the learned embedding shipped with the package
+    (``sigverify/models/signature_learned.json``; issue 21), whatever the
+    default is.
+
+    Returns
+    -------
+    SignatureModel
+    """
+    return _load(LEARNED_MODEL)

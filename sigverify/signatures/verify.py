@@ -22,7 +22,17 @@ from sigverify.signatures.features import FAMILIES, extract_features, feature_di
 from sigverify.signatures.model import SignatureModel, load_default_model
 from sigverify.signatures.preprocess import PrepParams, Prepared, iter_prepared
 
-__all__ = ["SignatureScores", "verify", "describe", "score_described", "multi_inputs", "MULTI_INPUT_NAMES"]
+__all__ = [
+    "SignatureScores",
+    "verify",
+    "describe",
+    "score_described",
+    "multi_inputs",
+    "MULTI_INPUT_NAMES",
+    "distance_names",
+    "multi_names",
+    "pair_table",
+]
 
 #: Questioned-signature problems → review reasons.
 _Q_REASON = {
@@ -98,29 +108,46 @@ def _load(item):
     return item
 
 
-def _describe_chunk(crops, dpis, params, out=None):
+def _describe_chunk(crops, dpis, params, out=None, *, embed_net=None, classical=True):
     """Preprocess and describe crops, features straight from each
     preprocessing chunk to its rows of `out` (the canvases of the whole
-    batch never exist at once)."""
+    batch never exist at once). With `embed_net`, the learned embedding of
+    each canvas is added as the family ``'embedding'``; ``classical=False``
+    skips the hand-crafted families."""
     crops = [_load(c) for c in crops]
     n = len(crops)
     p = params or PrepParams()
-    dims = feature_dims(p.canvas)
+    dims = _dims(p, embed_net, classical)
     if out is None:
         out = {k: np.empty((n, d), np.float32) for k, d in dims.items()}
     ink = np.empty(n)
     err = np.empty(n, dtype=object)
     scratch = None  # one chunk's features, reused
+    cdims = {k: d for k, d in dims.items() if k != "embedding"}
     for idx, part in iter_prepared(crops, dpi=dpis, params=p, chunk=_PREP_CHUNK):
         m = len(idx)
-        if scratch is None:
-            scratch = {k: np.empty((_PREP_CHUNK, d), np.float32) for k, d in dims.items()}
-        f = extract_features(part, out={k: v[:m] for k, v in scratch.items()})
-        for k in FAMILIES:
-            out[k][idx] = f[k]
+        if classical:
+            if scratch is None:
+                scratch = {k: np.empty((_PREP_CHUNK, d), np.float32) for k, d in cdims.items()}
+            f = extract_features(part, out={k: v[:m] for k, v in scratch.items()})
+            for k in FAMILIES:
+                out[k][idx] = f[k]
+        if embed_net is not None:
+            from sigverify.signatures.embedding import embed_canvases
+
+            out["embedding"][idx] = embed_canvases(part.images, net=embed_net)
         ink[idx] = part.ink
         err[idx] = part.error
-    return ink, err, {k: out[k] for k in FAMILIES}
+    return ink, err, {k: out[k] for k in dims}
+
+
+def _dims(p, embed_net, classical):
+    dims = feature_dims(p.canvas) if classical else {}
+    if embed_net is not None:
+        from sigverify.signatures.embedding import EMBED_DIM
+
+        dims = {**dims, "embedding": EMBED_DIM}
+    return dims
 
 
 #: Crops per preprocessing chunk in :func:`describe`.
@@ -134,6 +161,8 @@ def describe(
     params: PrepParams | None = None,
     workers: int = 1,
     chunk: int | None = None,
+    embed_net=None,
+    classical: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Preprocess and extract features of many crops, optionally on several
     threads.
@@ -154,6 +183,11 @@ def describe(
         Crops per task. Default: as large as possible (up to 2,048: large
         tasks sort more crops by size, so less padding in each stack) while
         still giving every worker work.
+    embed_net : EmbeddingNet, optional
+        Also embed each crop with the learned network (family
+        ``'embedding'``, (N, 128) unit vectors) from the same canvases.
+    classical : bool
+        Compute the hand-crafted families (default True).
 
     Returns
     -------
@@ -169,17 +203,18 @@ def describe(
     if chunk is None:
         chunk = int(min(2048, max(256, -(-n // workers))))
     if n <= chunk:
-        return _describe_chunk(crops, dpis, params)
+        return _describe_chunk(crops, dpis, params, embed_net=embed_net, classical=classical)
     bounds = list(range(0, n, chunk))
     p = params or PrepParams()
     # every chunk writes its features straight into its rows of the result
-    feats = {k: np.empty((n, d), np.float32) for k, d in feature_dims(p.canvas).items()}
+    feats = {k: np.empty((n, d), np.float32) for k, d in _dims(p, embed_net, classical).items()}
     ink = np.empty(n)
     err = np.empty(n, dtype=object)
 
     def run(s):
         e = min(s + chunk, n)
-        ink[s:e], err[s:e], _ = _describe_chunk(crops[s:e], dpis[s:e], params, out={k: v[s:e] for k, v in feats.items()})
+        ink[s:e], err[s:e], _ = _describe_chunk(crops[s:e], dpis[s:e], params, out={k: v[s:e] for k, v in feats.items()},
+                                                embed_net=embed_net, classical=classical)
 
     if workers <= 1:
         for s in bounds:
@@ -195,6 +230,58 @@ def describe(
     finally:
         cv2.setNumThreads(cv_threads)
     return ink, err, feats
+
+
+def distance_names(feats: dict[str, np.ndarray]) -> list[str]:
+    """Names of the columns of :func:`pair_table` for these features: the
+    classical distances (when their families are present), then
+    ``'embedding.cos'`` (when the learned embedding is)."""
+    names = list(DISTANCE_NAMES) if all(k in feats for k in FAMILIES) else []
+    if "embedding" in feats:
+        names.append("embedding.cos")
+    return names
+
+
+def multi_names(names: Sequence[str]) -> list[str]:
+    """Column names of :func:`multi_inputs` over distance columns `names`."""
+    return [f"{p}.{n}" for p in ("mean", "min", "rel") for n in names]
+
+
+def pair_table(feats: dict[str, np.ndarray], index_a, index_b, *, workers: int = 1) -> np.ndarray:
+    """Every distance of the pairs ``(index_a[i], index_b[i])``: the
+    classical ones (:func:`~sigverify.signatures.compare.indexed_pair_distances`)
+    and the cosine distance of the learned embeddings, columns
+    :func:`distance_names`.
+
+    Returns
+    -------
+    (N, K) float32
+    """
+    ia = np.asarray(index_a, np.int64)
+    ib = np.asarray(index_b, np.int64)
+    names = distance_names(feats)
+    if len(ia) == 0:
+        return np.zeros((0, len(names)), np.float32)
+    parts = []
+    if all(k in feats for k in FAMILIES):
+        parts.append(indexed_pair_distances({k: feats[k] for k in FAMILIES}, ia, ib, workers=workers))
+    if "embedding" in feats:
+        from sigverify.signatures.embedding import cosine_distance
+
+        e = feats["embedding"]
+        parts.append(cosine_distance(e[ia], e[ib])[:, None])
+    return np.hstack(parts) if len(parts) > 1 else parts[0]
+
+
+def _cols(x: np.ndarray, names: Sequence[str], wanted: Sequence[str]) -> np.ndarray:
+    """Columns `wanted` of `x` (whose columns are `names`)."""
+    if list(wanted) == list(names):
+        return x
+    pos = {n: i for i, n in enumerate(names)}
+    missing = [w for w in wanted if w not in pos]
+    if missing:
+        raise ValueError(f"the model needs inputs that were not computed: {missing[:3]}")
+    return x[:, [pos[w] for w in wanted]]
 
 
 def multi_inputs(
@@ -327,7 +414,12 @@ def verify(
             row[i] = j
         flat_u = [flat[i] for i in uniq]
         dpi_u = [flat_dpi[i] for i in uniq]
-    _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers)
+    net = None
+    if model.embedding:
+        from sigverify.signatures.embedding import load_embedding
+
+        net = load_embedding(model.embedding)
+    _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers, embed_net=net)
     starts = n + np.concatenate([[0], np.cumsum(kref)])
     ref_index = [row[starts[i] : starts[i + 1]] for i in range(n)]
     return score_described(feats, err, row[:n], ref_index, model=model, workers=workers)
@@ -379,10 +471,9 @@ def score_described(
     m_local = ref_local[use]
     used = np.bincount(m_owner, minlength=n)
 
-    d = indexed_pair_distances(feats, q_index[m_owner], m_ref, workers=workers) if len(m_owner) else np.zeros(
-        (0, len(DISTANCE_NAMES)), np.float32
-    )
-    lg = model.single.logit(d) if len(d) else np.zeros(0)
+    names = distance_names(feats)
+    d = pair_table(feats, q_index[m_owner], m_ref, workers=workers)
+    lg = model.single.logit(_cols(d, names, model.single.inputs)) if len(d) else np.zeros(0)
 
     # best exemplar: highest single-pair log-odds
     best = np.full(n, -1, np.int64)
@@ -417,9 +508,9 @@ def score_described(
                 ib.append(own[(st[:, None] + b[None]).ravel()])
                 io.append(np.repeat(owner[st], len(a)))
             ia, ib, io = (np.concatenate(v) for v in (ia, ib, io))
-            d_rr = indexed_pair_distances(feats, ia, ib, workers=workers)
+            d_rr = pair_table(feats, ia, ib, workers=workers)
             x = multi_inputs(d[sel], owner, n, d_rr, io, prior=np.asarray(model.multi_prior) if model.multi_prior else None)
-            score[multi] = model.multi.predict(x[multi])
+            score[multi] = model.multi.predict(_cols(x[multi], multi_names(names), model.multi.inputs))
             thr[multi] = model.threshold["multi"]
         else:
             s = np.zeros(n)
@@ -429,8 +520,7 @@ def score_described(
 
     fam = {}
     for f, fm in model.families.items():
-        cols = [DISTANCE_NAMES.index(c) for c in fm.inputs]
-        fl = fm.logit(d[:, cols]) if len(d) else np.zeros(0)
+        fl = fm.logit(_cols(d, names, fm.inputs)) if len(d) else np.zeros(0)
         s = np.zeros(n)
         np.add.at(s, m_owner, fl)
         fs = 1.0 / (1.0 + np.exp(-s / np.maximum(used, 1)))
