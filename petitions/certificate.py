@@ -112,6 +112,7 @@ class CertificateData:
     unread_pages: tuple[str, ...] = ()
     missing_pages_reason: str = ""
     qa_warnings: tuple[str, ...] = ()
+    chain_head: str | None = None
 
 
 def certificate_title(result: str) -> str:
@@ -296,6 +297,11 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         _heading(pdf, "Quality audits not completed")
         for w in data.qa_warnings:
             _row(pdf, "    Warning", w)
+    if data.chain_head:
+        # An outside anchor: `petitions verify-log --anchor HASH` shows whether
+        # the record behind this certificate was rewritten afterwards.
+        _heading(pdf, "Record")
+        _row(pdf, "Event log chain head", data.chain_head, mono=True)
 
     # The attestation (statement, signature line, name, title, date) stays
     # together on one page: start a new page if it would not fit.

@@ -254,7 +254,8 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         cert_db.hold_log(ws)
         data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title,
                                 office=office, accept_missing_pages=accept_missing_pages)
-        data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]))
+        data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]),
+                       chain_head=_verified_head(ws))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
             digest = _sha256(tmp)
@@ -271,9 +272,26 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "pdf": str(out_pdf), "pdf_sha256": digest, "notes": data.notes,
                 "counted_in_full": data.counted_in_full, "qa_warnings": list(data.qa_warnings),
                 "unaccounted_pages": list(data.unread_pages), "accept_missing_pages": data.missing_pages_reason,
+                "chain_head": data.chain_head,
             }
             eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
     return CertifyResult(data.result, out_pdf, digest, eid, data, data.qa_warnings)
+
+
+def _verified_head(ws: Workspace) -> str | None:
+    """Verify the event log and the state it records before a certificate
+    rests on them; the chain head to print on it."""
+    from petitions.integrity import verify_state
+
+    check = ws.verify_chain()
+    if not check.ok:
+        raise UserError(f"the event log does not verify (event {check.first_bad_id}: {check.problem}); "
+                        "nothing is certified on an altered record")
+    state = verify_state(ws)
+    if not state.ok:
+        raise UserError("the stored state does not match the event log (" + "; ".join(state.problems[:3])
+                        + "); nothing is certified on an altered record")
+    return check.head
 
 
 def last_certification(ws: Workspace, filing_id: int) -> dict | None:
@@ -406,16 +424,31 @@ def export_events_csv(ws: Workspace, path: str | os.PathLike, *, filing_id: int 
     return path
 
 
-def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike) -> dict[str, Path]:
-    """``lines.csv``, ``tallies.csv``, ``events.csv``, ``sample.csv`` and
-    ``missing_pages.csv`` in `out_dir` (no certificate)."""
+def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, *,
+                 user: str | None = None) -> dict[str, Path]:
+    """``lines.csv``, ``tallies.csv``, ``events.csv``, ``sample.csv``,
+    ``missing_pages.csv`` and ``chain_head.txt`` in `out_dir` (no certificate).
+
+    The export of signer data is an event naming `user` (on a server, the
+    signed-in login), with the chain head the files were written against.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    return {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
-            "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
-            "events": export_events_csv(ws, out / "events.csv"),
-            "sample": export_sample_csv(ws, filing_id, out / "sample.csv"),
-            "missing_pages": export_missing_pages_csv(ws, filing_id, out / "missing_pages.csv")}
+    paths = {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
+             "tallies": export_tallies_csv(ws, filing_id, out / "tallies.csv"),
+             "events": export_events_csv(ws, out / "events.csv"),
+             "sample": export_sample_csv(ws, filing_id, out / "sample.csv"),
+             "missing_pages": export_missing_pages_csv(ws, filing_id, out / "missing_pages.csv")}
+    head = ws.verify_chain().head
+    with atomic_write(out / "chain_head.txt") as fh:
+        fh.write(f"{head or ''}\n")
+    paths["chain_head"] = out / "chain_head.txt"
+    who = ws.acting_user(user)
+    if who:
+        with ws.transaction():
+            ws.log_event("report_exported", user=who, filing_id=filing_id,
+                         payload={"folder": str(out), "files": sorted(paths), "chain_head": head})
+    return paths
 
 
 def export_missing_pages_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) -> Path:

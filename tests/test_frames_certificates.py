@@ -49,12 +49,17 @@ def _add_section(ws: Workspace, fid: int, section: int, n: int, *, pages: tuple[
     """A section of `n` signed lines per page, as a later ingest would add it
     (with a document whose failed pages are in errors_json)."""
     ids = []
+    # The stored scan, content-addressed as ingest keeps it (certify checks it).
+    import hashlib
+
+    scan = f"%PDF-1.4 section {section} of filing {fid}".encode()
+    digest = hashlib.sha256(scan).hexdigest()
+    key = ws.crops.put_bytes(f"documents/{digest}.pdf", scan)
     with ws.transaction():
         doc = ws._db.execute(
             "INSERT INTO documents (filing_id, path, stored_path, sha256, pages, errors_json, ingested_at) "
             "VALUES (?, ?, ?, ?, ?, ?, '2026-01-02T00:00:00Z')",
-            (fid, f"section{section}.pdf", f"documents/s{section}", f"{fid}-{section}", len(pages),
-             json.dumps(errors or []))).lastrowid
+            (fid, f"section{section}.pdf", key, digest, len(pages), json.dumps(errors or []))).lastrowid
         sid = ws._db.execute("INSERT INTO sections (filing_id, number, document_id) VALUES (?, ?, ?)",
                              (fid, section, doc)).lastrowid
         for page in pages:

@@ -217,7 +217,7 @@ def test_certify_refused_while_pending_then_certify_and_export(qtbot, demo, tmp_
     with qtbot.waitSignal(job.done, timeout=30_000):
         pass
     assert {p.name for p in out.iterdir()} == {"lines.csv", "tallies.csv", "events.csv", "sample.csv",
-                                               "missing_pages.csv"}
+                                               "missing_pages.csv", "chain_head.txt"}
 
     # Proponent export: allowed only for a petition certified insufficient.
     pout = tmp_path / "proponents"

@@ -258,8 +258,14 @@ def test_full_count_refuses_with_pending_lines_below_requirement(tmp_path):
 def test_report_certify_and_export_cli(demo, tmp_path, capsys):
     root = str(demo["root"])
     assert cli_main(["report", "-w", root, "--out", str(tmp_path / "rep"), "--user", SUPERVISOR]) == 0
-    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["events.csv", "lines.csv", "missing_pages.csv",
-                                                                    "sample.csv", "tallies.csv"]
+    assert sorted(p.name for p in (tmp_path / "rep").iterdir()) == ["chain_head.txt", "events.csv", "lines.csv",
+                                                                    "missing_pages.csv", "sample.csv", "tallies.csv"]
+    # The export is an event naming who made it, with the chain head it was written against.
+    from petitions.store import Workspace
+    with Workspace(root) as ws:
+        ev = ws._rows("SELECT user, payload_json FROM events WHERE kind = 'report_exported' ORDER BY id DESC")[0]
+        head = (tmp_path / "rep" / "chain_head.txt").read_text().strip()
+        assert ev["user"] == SUPERVISOR and head in ev["payload_json"] and len(head) == 64
     assert (tmp_path / "rep" / "missing_pages.csv").read_text().strip() == "kind,file,section,page,error"
     # The published sample: every ticket, in ticket order, recomputable from the seed.
     import csv

@@ -142,7 +142,7 @@ def _report(args) -> int:
 
     with _open(args) as ws:
         filing = _filing(ws, args)
-        paths = write_report(ws, filing.id, args.out)
+        paths = write_report(ws, filing.id, args.out, user=_user(args, ws))
     for name, path in paths.items():
         print(f"{name}: {path}")
     return 0
