@@ -2,7 +2,7 @@
 
 Keys: A accept · 1–9, 0 reject with the numbered reason · R all reasons ·
 E escalate · S skip (to the end of the queue) · U undo the last ruling ·
-N or → next · P or ← previous.
+N or → next · P or ← previous · Z zoomed comparison · O original crops.
 
 The next cases are prefetched by the reader thread (case, voter record and
 decoded images), so moving on is only swapping pictures. Rulings go to a
@@ -13,12 +13,12 @@ case back.
 from __future__ import annotations
 
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
                                QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from gui.case_view import CaseView, LoadedCase, load_full_case
-from gui.images import load_qimage
+from gui.images import load_thumbs
 from gui.queue_model import QueueModel
 from gui.session import Session
 from gui.workers import pop_last, without_unlanded
@@ -108,7 +108,12 @@ class ReviewPanel(QWidget):
         self.table.clicked.connect(self._row_activated)
         # Keys belong to the case; the list is for the mouse (N/P move through it).
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Thumbnails are read as rows come into view: by scrolling, by the
+        # list getting taller, or by rows moving up after a ruling.
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._want_thumbs())
+        self.table.viewport().installEventFilter(self)
+        for sig in (self.model.rowsRemoved, self.model.rowsInserted, self.model.modelReset):
+            sig.connect(lambda *_a: QTimer.singleShot(0, self._want_thumbs))
         split.addWidget(self.table)
         self.view = CaseView()
         scroll = QScrollArea()
@@ -242,6 +247,11 @@ class ReviewPanel(QWidget):
                                  f"({self.session.role})")
         self.queue_changed.emit(n)
 
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.table.viewport() and ev.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._want_thumbs)
+        return super().eventFilter(obj, ev)
+
     def _want_thumbs(self) -> None:
         first = self.table.rowAt(0)
         last = self.table.rowAt(max(self.table.viewport().height() - 1, 0))
@@ -254,7 +264,7 @@ class ReviewPanel(QWidget):
         self._thumbs_asked.update(wanted)
 
         def fetch(ws, hs=tuple(wanted)):
-            return {h: load_qimage(ws, h) for h in hs}
+            return load_thumbs(ws, hs)
 
         self._read(fetch, lambda imgs, err: self.model.thumbs_ready(imgs) if imgs else None)
 
@@ -353,6 +363,10 @@ class ReviewPanel(QWidget):
             self.reject_with_any()
         elif k == Qt.Key.Key_F5:
             self.refresh()
+        elif k == Qt.Key.Key_Z:
+            self.view.open_compare()
+        elif k == Qt.Key.Key_O:
+            self.view.toggle_original()
         else:
             return super().keyPressEvent(ev)
         ev.accept()
