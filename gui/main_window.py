@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
@@ -26,7 +26,7 @@ from gui.jobs import JobDialog
 from gui.keying import KeyingPanel
 from gui.lookup import VoterLookup
 from gui.page_view import PageViewer
-from gui.review_panel import ReviewPanel
+from gui.review_panel import REJECT_MODES, ReviewPanel
 from gui.session import Session
 from gui.supervisor import SupervisorPanel, load_blind_images
 from gui.workers import DbThread
@@ -179,6 +179,19 @@ class MainWindow(QMainWindow):
             title, tip = TAB_INFO[key]
             A(v, title, tip, lambda key=key: self.show_tab(key), f"Ctrl+{i + 1}")
         A(v, "Voter lookup", "Search the voter file", lambda: self.show_tab("lookup"), "Ctrl+L")
+        v.addSeparator()
+        self.reject_mode_actions = {}
+        grp = QActionGroup(self)
+        for mode, text, tip in (
+                ("confirm", "Rejections by number key: confirm with the key again",
+                 "A number key asks first; the same key again (or Enter) rejects, Esc cancels"),
+                ("grace", "Rejections by number key: hold 3 s with a countdown",
+                 "A number key rejects after a 3-second countdown; Esc or U cancels, Enter rejects at once")):
+            a = A(v, text, tip, lambda mode=mode: self.set_reject_mode(mode))
+            a.setCheckable(True)
+            grp.addAction(a)
+            self.reject_mode_actions[mode] = a
+        self._apply_reject_mode()
         h = self.menuBar().addMenu("&Help")
         A(h, "&Keys", "The keyboard keys of the workbench", self._keys_help, "F1")
         for m in (v, h):
@@ -186,6 +199,27 @@ class MainWindow(QMainWindow):
         ext = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
         if ext is not None:   # shown when the window is too narrow for every menu
             ext.setToolTip("More menus")
+
+    def reject_mode(self) -> str:
+        """How a rejection by number key is made final (the office's setting)."""
+        mode = str(settings().value("review/reject_mode", "confirm"))
+        return mode if mode in REJECT_MODES else "confirm"
+
+    def set_reject_mode(self, mode: str) -> None:
+        settings().setValue("review/reject_mode", mode)
+        self._apply_reject_mode()
+        self.statusBar().showMessage(self.reject_mode_actions[mode].text(), 8000)
+
+    def _apply_reject_mode(self) -> None:
+        mode = self.reject_mode()
+        self.reject_mode_actions[mode].setChecked(True)
+        if getattr(self, "review", None) is not None:
+            self.review.reject_mode = mode
+            try:
+                secs = int(settings().value("review/reject_grace_seconds", 3))
+            except (TypeError, ValueError):
+                secs = 3
+            self.review.grace_seconds = min(max(secs, 1), 10)
 
     def _update_actions(self) -> None:
         """Enable what makes sense now; say why in the tooltip when not."""
@@ -220,8 +254,9 @@ class MainWindow(QMainWindow):
 
     def _keys_help(self) -> None:
         QMessageBox.information(self, "Keys", (
-            "Review queue:\n  A accept\n  1–9, 0 reject with the numbered reason\n  R reject with any reason\n"
-            "  E escalate to a supervisor\n  S skip (to the end of the queue)\n  U undo your last ruling\n"
+            "Review queue:\n  A accept\n  1–9, 0 reject with the numbered reason (the key again or Enter confirms, "
+            "or a countdown runs: View menu; Esc cancels)\n  R reject with any reason\n"
+            "  E escalate to a supervisor (asks for a note)\n  Z zoomed comparison, O original crops\n  S skip (to the end of the queue)\n  U undo your last ruling\n"
             "  N or → next, P or ← previous\n  F5 refresh\n\nQA audit (Supervisor tab): A accept, R reject with "
             "the chosen reason, E escalate, U undo\n\nKeying: Enter saves and opens the next unkeyed line\n\n"
             "Tabs: Ctrl+1 … Ctrl+6, Ctrl+L voter lookup"))
@@ -267,6 +302,7 @@ class MainWindow(QMainWindow):
         self._audit_undo = []   # a new session's own list (the old writer's tasks keep theirs)
         self.dashboard = Dashboard()
         self.review = ReviewPanel(session, self.reader, self.writer)
+        self._apply_reject_mode()
         self.pages = PageViewer()
         self.lookup = VoterLookup()
         self.keying = KeyingPanel()

@@ -49,3 +49,18 @@ def drawn_ink_height(widget) -> int:
 
     box = ink_box(grab_gray(widget))
     return 0 if box is None else box[3]
+
+
+def rule_by_key(qtbot, panel, key, note: str = "cannot tell from the scan") -> None:
+    """Press a ruling key as a reviewer does: a reject key twice (the second
+    confirms), E followed by its note and Enter; any other key once."""
+    from PySide6.QtCore import Qt
+
+    qtbot.keyClick(panel, key)
+    if Qt.Key.Key_0 <= key <= Qt.Key.Key_9:
+        assert panel.pending is not None, "a reject key must wait for its confirmation"
+        qtbot.keyClick(panel, key)
+    elif key == Qt.Key.Key_E:
+        assert panel.note.isVisible() and panel.asking is not None
+        qtbot.keyClicks(panel.note, note)
+        qtbot.keyClick(panel.note, Qt.Key.Key_Return)

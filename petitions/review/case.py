@@ -283,8 +283,8 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
         raise UserError(f"line {case.label} is not in the {MODE_LABELS[mode].lower()} ({now}); "
                         "it can be looked at here but not ruled on")
     kind = MODE_KIND[mode]
-    if action == "escalate" and reason_code is None:
-        reason_code = case.det_reasons[0] if case.det_reasons and case.det_reasons[0] in REASONS else None
+    # An escalation carries the reason its author chose, or none: the
+    # suspected reason is already on the line and is not stored as if chosen.
     if action == "reject" and reason_code == "other" and not (note or "").strip():
         raise UserError("a rejection for “Other” needs a note saying why")
     seen = [r.id for r in case.history if r.kind != "audit"]
