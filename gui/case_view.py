@@ -19,10 +19,11 @@ SIG_W, SIG_H = 420, 92
 EX_W, EX_H = 260, 92
 CROP_W, CROP_H = 360, 48
 
-#: Agreement shown with a word and a symbol, never by colour alone.
+#: The matcher's level for each field, shown with a word and a symbol, never
+#: by colour alone; only a difference that can matter is red.
 AGREEMENT = {
-    "same": ("✓ same", "#1b5e20", "#e8f5e9"),
-    "close": ("≈ close (variant)", "#33691e", "#f1f8e9"),
+    "exact": ("✓ exact", "#1b5e20", "#e8f5e9"),
+    "equivalent": ("≈ equivalent", "#33691e", "#f1f8e9"),
     "different": ("✗ DIFFERENT", "#b71c1c", "#ffebee"),
     "missing": ("– not keyed", "#4e342e", "#efebe9"),
 }
@@ -268,7 +269,9 @@ class CaseView(QWidget):
         outer.addWidget(sig_box)
 
         id_box = QGroupBox("Printed name and address  ·  the voter's record")
-        id_box.setToolTip("What the signer wrote beside what the voter file holds; differing words are bold and underlined")
+        id_box.setToolTip("What the signer wrote beside what the voter file holds, with the matcher's level per field: "
+                          "exact, equivalent (and the rule: unit designator, city alias, street type, nickname, "
+                          "maternal surname …; not grounds to reject, 2 CCR §20931) or different (red: can matter)")
         grid = QGridLayout(id_box)
         self.name_crop = _image_label("The printed name as written on the line", CROP_W, CROP_H)
         self.addr_crop = _image_label("The residence address as written on the line", CROP_W, CROP_H)
@@ -419,9 +422,11 @@ class CaseView(QWidget):
                 "<th align='left'>Voter record</th><th align='left'>Agreement</th></tr>"]
         for d in cand.diffs:
             word, fg, bg = AGREEMENT.get(d.agreement, (d.agreement, "#000", "#fff"))
+            rule = f"<br><small>{html.escape(d.rule)}</small>" if d.rule else ""
+            voter = _highlight(d.voter, d.differing) if d.agreement == "different" else html.escape(d.voter)
             rows.append(f"<tr><td>{html.escape(d.name)}</td><td>{html.escape(d.keyed) or '<i>blank</i>'}</td>"
-                        f"<td>{_highlight(d.voter, d.differing)}</td>"
-                        f"<td style='color:{fg}; background:{bg}'><b>{word}</b></td></tr>")
+                        f"<td>{voter}</td>"
+                        f"<td style='color:{fg}; background:{bg}'><b>{word}</b>{rule}</td></tr>")
         r = cand.record
         rows.append("</table>")
         rows.append(f"<p>Voter <b>{html.escape(cand.voter_id)}</b> · status <b>{html.escape(str(r.get('status') or '?'))}</b>"
