@@ -18,7 +18,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
-from gui.dashboard import Dashboard
+from gui.dashboard import FIGURE_WORDS, Dashboard, figures
 from gui.dialogs import (CertifyDialog, FormDialog, NewFilingDialog, NewWorkspaceDialog, NoticeDialog, PathEdit,
                          scans_in)
 from gui.images import load_qimage, to_qimage
@@ -343,7 +343,9 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Petition workbench — {session.filing_name or 'no filing'} — {session.root}")
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
-        self._counts_timer.setInterval(1500)
+        # a ruling shows in the header at once (line status is kept on the
+        # connection); the short delay only merges a burst of keystrokes
+        self._counts_timer.setInterval(60)
         self._counts_timer.timeout.connect(self._load_counts)
         self._ready_parts.clear()
         self._is_ready = False
@@ -402,16 +404,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(err)
         else:
             self.dashboard.set_data(d)
-            c = d["count"]
+            c, fig = d["count"], figures(d)
             proj = ""
-            if c["method"] == "random_sample" and c.get("projection"):
+            if fig["projected_valid"] is not None:
                 proj = (f" · sample {c['sample_size']:,} (pending {c['sample_pending']:,}) · projected valid "
-                        f"<b>{int(c['projection'].get('projected_valid') or 0):,}</b>")
+                        f"<b>{fig['projected_valid']:,}</b>")
             outcome = f" → <b>{(c.get('outcome') or '–').replace('_', ' ')}</b>" if c.get("outcome") else ""
             req = f" · required {d['required']:,}" if d.get("required") else ""
+            people = "".join(f" · {FIGURE_WORDS[k]} {fig[k]:,}" for k in ("auto_accepted", "accepted_by_person")
+                             if fig[k] is not None)
             self.strip.setText(
-                f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {c['raw_count']:,}{req} · "
-                f"✓ valid {c['valid']:,} · ✗ invalid {c['invalid']:,} · ? needs review {d['needs_review']:,}"
+                f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {fig['raw_count']:,}{req}{people} · "
+                f"✓ valid {fig['valid']:,} · ✗ invalid {fig['invalid']:,} · ? pending {fig['pending']:,}"
                 f"{proj}{outcome} · <i>{self.session.user} ({self.session.role})</i>")
         self._mark_ready("counts")
 

@@ -105,7 +105,8 @@ def explain_fields(keyed: pl.DataFrame, records: pl.DataFrame) -> pl.DataFrame:
     df = df.with_columns(name_key(pl.col("kn_first")).alias("_kf"), name_key(pl.col("v_first")).alias("_vf"))
     df = df.with_row_index("_row").join(nick, on=["_kf", "_vf"], how="left").sort("_row")
     df = df.with_columns(pl.col("nick").fill_null(False))
-    return df.select(*_name(), *_address(), *_city(), *_zip())
+    df = _address(_name(df))
+    return df.select("name_level", "name_rule", "address_level", "address_rule", *_city(), *_zip())
 
 
 def _words(expr: pl.Expr) -> pl.Expr:
@@ -114,7 +115,7 @@ def _words(expr: pl.Expr) -> pl.Expr:
     return w.list.eval(pl.element().filter(pl.element().str.len_chars() > 0))
 
 
-def _name() -> list[pl.Expr]:
+def _name(df: pl.DataFrame) -> pl.DataFrame:
     kf, vf = pl.col("_kf"), pl.col("_vf")
     full_v = pl.concat_str([pl.col(c).fill_null("") for c in ("v_first", "v_middle", "v_last", "v_suffix")],
                            separator=" ")
@@ -123,13 +124,19 @@ def _name() -> list[pl.Expr]:
     first_same = (kf == vf) | pl.col("nick") | initial_first
     # Everything after the given name, compared as words: the parse of
     # "Jose Antonio Garcia Lopez" cannot know where the middle name ends.
-    k_rest = pl.concat_list(_words(pl.col("kn_middle")), _words(pl.col("kn_last")))
+    # Each step is materialised as a column, so the expression trees stay small.
+    df = df.with_columns(pl.concat_list(_words(pl.col("kn_middle")), _words(pl.col("kn_last"))).alias("_krest"),
+                         surname_parts(pl.col("v_last")).alias("_vlast"), _words(pl.col("v_middle")).alias("_vmw"))
+    k_rest = pl.col("_krest")
     k_full = k_rest.list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
     k_init = k_rest.list.eval(pl.element().filter(pl.element().str.len_chars() == 1))
-    v_last = surname_parts(pl.col("v_last"))
-    v_mid = _words(pl.col("v_middle")).list.eval(pl.element().filter(pl.element().str.len_chars() > 1))
-    v_mid_i = _words(pl.col("v_middle")).list.eval(pl.element().str.slice(0, 1))
-    k_plain = k_full.list.eval(pl.element().filter(~pl.element().is_in(list(_PARTICLES))))
+    df = df.with_columns(k_full.alias("_kfull"), k_init.alias("_kinit"),
+                         pl.col("_vmw").list.eval(pl.element().filter(pl.element().str.len_chars() > 1)).alias("_vmid"),
+                         pl.col("_vmw").list.eval(pl.element().str.slice(0, 1)).alias("_vmidi"))
+    k_full, k_init, v_mid, v_mid_i, v_last = (pl.col("_kfull"), pl.col("_kinit"), pl.col("_vmid"), pl.col("_vmidi"),
+                                              pl.col("_vlast"))
+    df = df.with_columns(k_full.list.eval(pl.element().filter(~pl.element().is_in(list(_PARTICLES)))).alias("_kplain"))
+    k_plain = pl.col("_kplain")
     last_kept = v_last.list.set_intersection(k_plain).list.len()
     last_same = (last_kept >= 1) | ((v_last.list.len() == 0) & (name_key(pl.col("kn_last")) == name_key(pl.col("v_last"))))
     maternal = (last_kept >= 1) & (last_kept < v_last.list.len())
@@ -141,7 +148,15 @@ def _name() -> list[pl.Expr]:
     suffix_omitted = pl.col("kn_suffix").is_null() & (clean_text(pl.col("v_suffix")).is_not_null())
     missing = clean_text(pl.col("k_name")).is_null()
     same = first_same.fill_null(False) & last_same.fill_null(False) & ~extra & ~extra_init
-    level = _level(missing, exact, same)
+    conds = {"_n_init1": initial_first, "_n_first": first_same.fill_null(False), "_n_last": last_same.fill_null(False),
+             "_n_mat": maternal.fill_null(False), "_n_extra": (extra | extra_init).fill_null(False),
+             "_n_mom": middle_omitted.fill_null(False), "_n_mi": middle_initial.fill_null(False),
+             "_n_suf": suffix_omitted.fill_null(False)}
+    df = df.with_columns(*(e.alias(n) for n, e in conds.items()), _level(missing, exact, same).alias("name_level"))
+    initial_first, first_same, last_same, maternal, extra, middle_omitted, middle_initial, suffix_omitted = (
+        pl.col(n) for n in conds)
+    extra_init = pl.lit(False)
+    level = pl.col("name_level")
     rule: pl.Expr = pl.when(level == "equivalent").then(_rules(
         (pl.col("nick"), "nickname"), (initial_first, "initial for a given name"), (maternal, "maternal surname"),
         (middle_omitted, "middle name omitted"), (middle_initial, "middle initial"),
@@ -151,11 +166,13 @@ def _name() -> list[pl.Expr]:
         (extra | extra_init, "words not on the record"),
     ))
     # same once parsed, different only in layout ("GARCIA, MARIA")
+    df = df.with_columns(rule.alias("name_rule"))
+    rule = pl.col("name_rule")
     rule = pl.when((level == "equivalent") & rule.is_null()).then(pl.lit("order or punctuation")).otherwise(rule)
-    return [level.alias("name_level"), rule.alias("name_rule")]
+    return df.with_columns(rule.alias("name_rule"))
 
 
-def _address() -> list[pl.Expr]:
+def _address(df: pl.DataFrame) -> pl.DataFrame:
     def k(f: str) -> pl.Expr:
         return pl.col(f"ka_{f}")
 
@@ -181,7 +198,14 @@ def _address() -> list[pl.Expr]:
              .str.extract(r"(?:^|\s)(#|[A-Z]+)\s*#?\s*[A-Z0-9-]+\s*$", 1).replace(des))
     designator = unit_same & k("unit").is_not_null() & (k_des != v_des).fill_null(False)
     same = core & ~stype_differs.fill_null(False) & ~dir_differs
-    level = _level(missing, exact, same)
+    conds = {"_a_des": designator.fill_null(False), "_a_um": unit_missing.fill_null(False),
+             "_a_uo": unit_other.fill_null(False), "_a_stm": stype_missing.fill_null(False),
+             "_a_dm": dir_missing.fill_null(False), "_a_fr": frac.fill_null(False),
+             "_a_std": stype_differs.fill_null(False), "_a_dd": dir_differs.fill_null(False)}
+    df = df.with_columns(*(e.alias(n) for n, e in conds.items()), _level(missing, exact, same).alias("address_level"))
+    designator, unit_missing, unit_other, stype_missing, dir_missing, frac, stype_differs, dir_differs = (
+        pl.col(n) for n in conds)
+    level = pl.col("address_level")
     rule: pl.Expr = pl.when(level == "equivalent").then(_rules(
         (designator, "unit designator"), (unit_missing, "unit missing"),
         (unit_other, "different unit"), (stype_missing, "street type"), (dir_missing, "direction"),
@@ -191,8 +215,10 @@ def _address() -> list[pl.Expr]:
         ((k("street") != v("street")).fill_null(True), "street"),
         (stype_differs, "street type"), (dir_differs, "direction"),
     ))
+    df = df.with_columns(rule.alias("address_rule"))
+    rule = pl.col("address_rule")
     rule = pl.when((level == "equivalent") & rule.is_null()).then(pl.lit("abbreviation")).otherwise(rule)
-    return [level.alias("address_level"), rule.alias("address_rule")]
+    return df.with_columns(rule.alias("address_rule"))
 
 
 def _city() -> list[pl.Expr]:

@@ -32,7 +32,7 @@ def wait_written(qtbot, panel):
 def test_window_shows_counts_and_queue_with_signatures_beside_exemplars(qtbot, tiny):
     win = open_window(qtbot, tiny.root)
     strip = win.strip.text()
-    assert "Tiny initiative" in strip and "raw count 18" in strip and "needs review 14" in strip
+    assert "Tiny initiative" in strip and "raw count 18" in strip and "pending 14" in strip
     panel = win.review
     assert panel.model.rowCount() == 14
     # every queue row: the petition signature and an exemplar, as thumbnails

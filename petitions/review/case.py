@@ -22,6 +22,7 @@ from petitions.review.records import (
     _exemplars,
     _full_name,
     _street_address,
+    compare_candidates,
     compare_fields,
 )
 from petitions.rulings import RulingResult, record_ruling, ruleset_for_line
@@ -153,8 +154,9 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
         ex = _exemplars(ws, [v for v, _ in cand_ids], best=sg.get("best_exemplar_hash"))
     else:
         records, ex = {}, {}
+    diffs = compare_candidates(keyed_d, [records.get(v) for v, _ in cand_ids])   # one batch call
     cands = [Candidate(voter_id=v, score=s, record=records.get(v, {"voter_id": v}), exemplars=tuple(ex.get(v, [])),
-                       diffs=compare_fields(keyed_d, records.get(v))) for v, s in cand_ids]
+                       diffs=d) for (v, s), d in zip(cand_ids, diffs)]
     primary = cands[0] if (cands and m.get("voter_id")) else None
     others = tuple(cands[1:] if primary else cands)
     rank = review_db.count_sample_rank(ws, lid)

@@ -199,25 +199,40 @@ def compare_fields(keyed: dict | None, record: dict | None) -> tuple[FieldDiff, 
     Returns one :class:`FieldDiff` per field; used to show differences, never
     to decide (the matcher's levels and the rule set decide).
     """
-    if not record:
-        return ()
+    return compare_candidates(keyed, [record])[0]
+
+
+def compare_candidates(keyed: dict | None, records: list[dict | None]) -> list[tuple[FieldDiff, ...]]:
+    """:func:`compare_fields` for every candidate record of a line, in one
+    batch call into the matcher; ``()`` for a missing record."""
     from matchers.explain import explain_fields
 
+    present = [r for r in records if r]
+    if not present:
+        return [() for _ in records]
     k = keyed or {}
-    kf = pl.DataFrame({f: [None if k.get(f) is None else str(k.get(f))] for f in ("name", "address", "city", "zip")},
-                      schema={f: pl.String for f in ("name", "address", "city", "zip")})
-    vf = pl.DataFrame({c: [None if record.get(c) is None else str(record.get(c))] for c in _RECORD_COLUMNS},
+    fields = ("name", "address", "city", "zip")
+    kf = pl.DataFrame({f: [None if k.get(f) is None else str(k.get(f))] * len(present) for f in fields},
+                      schema={f: pl.String for f in fields})
+    vf = pl.DataFrame({c: [None if r.get(c) is None else str(r.get(c)) for r in present] for c in _RECORD_COLUMNS},
                       schema={c: pl.String for c in _RECORD_COLUMNS})
-    lv = explain_fields(kf, vf).row(0, named=True)
-    shown = {"name": ("Name", _full_name(record)), "address": ("Address", _street_address(record)),
-             "city": ("City", str(record.get("city") or "")), "zip": ("Zip", str(record.get("zip") or "")[:5])}
-    out = []
-    for f, (title, voter) in shown.items():
-        level, rule = lv[f"{f}_level"], lv[f"{f}_rule"]
-        keyed_text = str(k.get(f) or "").strip()
-        differing: tuple[str, ...] = ()
-        if level == "different":
-            kset = set(_tokens(keyed_text))
-            differing = tuple(w for w in voter.split() if not set(_tokens(w)) <= kset)
-        out.append(FieldDiff(title, keyed_text, voter, level, differing, rule))
-    return tuple(out)
+    levels = iter(explain_fields(kf, vf).iter_rows(named=True))
+    out: list[tuple[FieldDiff, ...]] = []
+    for record in records:
+        if not record:
+            out.append(())
+            continue
+        lv = next(levels)
+        shown = {"name": ("Name", _full_name(record)), "address": ("Address", _street_address(record)),
+                 "city": ("City", str(record.get("city") or "")), "zip": ("Zip", str(record.get("zip") or "")[:5])}
+        diffs = []
+        for f, (title, voter) in shown.items():
+            level, rule = lv[f"{f}_level"], lv[f"{f}_rule"]
+            keyed_text = str(k.get(f) or "").strip()
+            differing: tuple[str, ...] = ()
+            if level == "different":
+                kset = set(_tokens(keyed_text))
+                differing = tuple(w for w in voter.split() if not set(_tokens(w)) <= kset)
+            diffs.append(FieldDiff(title, keyed_text, voter, level, differing, rule))
+        out.append(tuple(diffs))
+    return out
