@@ -8,7 +8,7 @@ from PySide6.QtGui import QImage, QPixmap
 from gui.images import scaled_by
 from petitions import QueueItem
 
-THUMB_W, THUMB_H = 150, 44
+THUMB_W, THUMB_H = 124, 44
 COLUMNS = ("Line · why it is here", "On the petition", "On file", "Match", "Sig.")
 SIG_COL, EX_COL = 1, 2
 

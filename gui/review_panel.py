@@ -129,8 +129,14 @@ class ReviewPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(56)
         self.table.verticalHeader().hide()
         self.table.setCornerButtonEnabled(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # the line and its reason wrap in a fixed column, so both thumbnails
+        # stay in view on a 1024-px screen
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        hh.resizeSection(0, 150)
+        self.table.setWordWrap(True)
+        hh.setStretchLastSection(True)
         self.table.setToolTip("Lines waiting for a person: the petition signature beside the voter's signature on file")
         self.table.activated.connect(self._row_activated)
         self.table.clicked.connect(self._row_activated)
@@ -153,6 +159,7 @@ class ReviewPanel(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([590, 770])
+        self.table.setMinimumWidth(470)   # both thumbnails and the scores in view at 1024 px
         self.splitter = split
         lay.addWidget(split, 1)
 
@@ -207,23 +214,45 @@ class ReviewPanel(QWidget):
             if w:
                 w.deleteLater()
         self.reason_row.addWidget(QLabel("Reject:"), 0, 0)
+        self.reason_row.setColumnStretch(0, 0)
         self.hot_codes = list(codes[:10])
-        per_row = 6
+        self.reason_buttons: list[QPushButton] = []
         for i, code in enumerate(self.hot_codes):
             text = reason_label(code)
-            b = QPushButton(f"{DIGIT_NAMES[i]}  {text if len(text) <= 26 else text[:25] + '…'}")
-            b.setToolTip(f"Reject as “{text}”: {REASONS[code].description} (key {DIGIT_NAMES[i]})")
+            b = QPushButton(f"{DIGIT_NAMES[i]}  {text}")    # the whole label: never cut short
+            b.setToolTip(f"Reject as “{text}”: {REASONS[code].description} (key {DIGIT_NAMES[i]}, then again to confirm)")
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             b.setObjectName(f"reject_{code}")
             b.clicked.connect(lambda _c=False, code=code: self.reject_key(code))
-            self.reason_row.addWidget(b, i // per_row, 1 + i % per_row)
+            self.reason_buttons.append(b)
         more = QPushButton("R  all reasons…")
         more.setToolTip("Reject with any reason, with a note (R)")
         more.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         more.clicked.connect(self.reject_with_any)
-        n = len(self.hot_codes)
-        self.reason_row.addWidget(more, n // per_row, 1 + n % per_row)
+        self.reason_buttons.append(more)
         self.all_codes = list(codes)
+        self._reason_cols = 0
+        self._layout_reasons()
+
+    def _layout_reasons(self) -> None:
+        """As many reject buttons per row as fit whole (labels are never elided)."""
+        buttons = getattr(self, "reason_buttons", [])
+        if not buttons:
+            return
+        need = max(b.sizeHint().width() for b in buttons) + self.reason_row.horizontalSpacing()
+        avail = max(self.width() - 90, need)
+        cols = max(1, min(6, avail // need))
+        if cols == self._reason_cols:
+            return
+        self._reason_cols = cols
+        for b in buttons:
+            self.reason_row.removeWidget(b)
+        for i, b in enumerate(buttons):
+            self.reason_row.addWidget(b, i // cols, 1 + i % cols)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._layout_reasons()
 
     # -------------------------------------------------------------- queue
     def _read(self, fn, callback) -> None:
