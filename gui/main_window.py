@@ -11,6 +11,8 @@ returns and shows its refusals in its words.
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
@@ -200,6 +202,19 @@ class MainWindow(QMainWindow):
         if ext is not None:   # shown when the window is too narrow for every menu
             ext.setToolTip("More menus")
 
+    def _warn_if_read_only(self, root) -> None:
+        """Say at once when the workspace cannot be written: rulings would fail."""
+        root = Path(root)
+        db = root / petitions.DB_NAME
+        if root.is_dir() and not (os.access(root, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))):
+            msg = (f"{root} is read only for you: you can look, but rulings, keying and imports cannot be saved. "
+                   "Ask the workspace's owner for write access, or open a copy.")
+            self.read_only = True
+            self.statusBar().showMessage(msg)
+            self.notice("Read-only workspace", msg)
+        else:
+            self.read_only = False
+
     def reject_mode(self) -> str:
         """How a rejection by number key is made final (the office's setting)."""
         mode = str(settings().value("review/reject_mode", "confirm"))
@@ -350,6 +365,7 @@ class MainWindow(QMainWindow):
         self._ready_parts.clear()
         self._is_ready = False
         self._update_actions()
+        self._warn_if_read_only(session.root)
         if session.filing_id is None:
             self.strip.setText(f"<b>{session.root}</b>: no filing yet — File ▸ New filing… "
                                f"Signed in as {session.user} ({session.role}).")
