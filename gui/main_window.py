@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.reader: DbThread | None = None
         self.writer: DbThread | None = None
+        self.counter: DbThread | None = None
         self._ready_parts: set[str] = set()
         self._is_ready = False
         self._jobs: list[JobDialog] = []
@@ -311,8 +312,12 @@ class MainWindow(QMainWindow):
         self.session = session
         self.reader = DbThread(session.root, "reader", self)
         self.writer = DbThread(session.root, "writer", self)
+        # the counts have their own connection, so the header never waits
+        # behind the prefetch of the next cases
+        self.counter = DbThread(session.root, "counts", self)
         self.reader.start()
         self.writer.start()
+        self.counter.start()
         self.tabs.clear()
         self._audit_undo = []   # a new session's own list (the old writer's tasks keep theirs)
         self.dashboard = Dashboard()
@@ -412,7 +417,8 @@ class MainWindow(QMainWindow):
 
     def _load_counts(self) -> None:
         fid = self.session.filing_id
-        self._read(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
+        if getattr(self, "counter", None) is not None:
+            self.counter.submit(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
 
     def _counts_loaded(self, d, err) -> None:
         if err:
@@ -949,10 +955,10 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- shutdown
     def _stop_threads(self) -> None:
-        for t in (self.reader, self.writer):
+        for t in (self.reader, self.writer, getattr(self, "counter", None)):
             if t is not None:
                 t.stop()
-        self.reader = self.writer = None
+        self.reader = self.writer = self.counter = None
 
     def closeEvent(self, ev) -> None:
         for dlg in list(self._jobs):
