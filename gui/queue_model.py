@@ -120,7 +120,7 @@ class QueueModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return (it.label + (f"  (sample #{it.sample_rank})" if it.sample_rank else "") + "\n"
+                return (it.label + (f"  #{it.sample_rank}" if it.sample_rank else "") + "\n"
                         + it.reason_label + ("" if it.level == "review" else f" [{it.level.replace('_', ' ')}]"))
             if col == SIG_COL:
                 return "" if it.signature_hash else "no signature"
@@ -140,7 +140,8 @@ class QueueModel(QAbstractTableModel):
             return QSize(THUMB_W + 8, THUMB_H + 6)
         if role == Qt.ItemDataRole.ToolTipRole:
             n = len(it.exemplar_hashes)
-            return f"{it.label}: {it.reason_label}. {n} signature(s) on file. Double-click or Enter to open."
+            sample = f" Random sample #{it.sample_rank}." if it.sample_rank else ""
+            return f"{it.label}: {it.reason_label}.{sample} {n} signature(s) on file. Double-click or Enter to open."
         if role == Qt.ItemDataRole.UserRole:
             return it.line_db_id
         return None
