@@ -313,7 +313,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     from gui.app import main
 
     assert main([str(tmp_path / "missing"), "--screenshot", str(tmp_path / "x.png")]) == 2
-    assert "not a workspace" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a workspace" in err and "petitions init -w DIR" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
 
 
