@@ -144,6 +144,11 @@ class InkLabel(ImageLabel):
     def draw(self, scale: float | None, original: bool) -> None:
         if self._image.isNull():
             return
+        key = (self._image.cacheKey(), self.original.cacheKey(), original, scale,
+               (self.width(), self.height()) if original else None)
+        if key == getattr(self, "_drawn", None):
+            return   # nothing changed: no rescaling on every layout pass
+        self._drawn = key
         if original and not self.original.isNull():
             self.setPixmap(scaled_pixmap(self.original, max(self.width() - 4, 20), max(self.height() - 4, 20)))
         elif scale is not None:
@@ -171,6 +176,7 @@ class InkGroup:
         self.original = False
         self.scale: float | None = None
         self.on_zoom = on_zoom
+        self.hold = False   # set while a case is being put on screen: one layout at the end
 
     def add(self, label: InkLabel) -> None:
         self.labels.append(label)
@@ -180,6 +186,8 @@ class InkGroup:
         self.labels = [x for x in self.labels if x in labels]
 
     def relayout(self) -> None:
+        if self.hold:
+            return
         fits = [f for f in (lab.fit_scale() for lab in self.labels) if f is not None]
         # never drawn larger than normalised (no blur), all at the smallest fit
         self.scale = min([1.0, *fits]) if fits else None
@@ -325,6 +333,7 @@ class CaseView(QWidget):
         self.header.setText(f"{c.label}  ·  {where}{sample}  ·  {STATUS_WORDS.get(c.status, c.status)}")
         self.why.setText("<b>Why it is here</b><ul>" + "".join(f"<li>{html.escape(w)}</li>" for w in c.why) + "</ul>")
         disp = loaded.display
+        self.ink.hold = self.others_ink.hold = True
         self.signature.set_images(disp.get(c.signature_hash), imgs.get(c.signature_hash), "no signature found on the line")
         self._say_mode()
         bits = []
@@ -380,6 +389,9 @@ class CaseView(QWidget):
                 for r in c.history))
         else:
             self.history.setText("No rulings yet.")
+        self.ink.hold = self.others_ink.hold = False
+        self.ink.relayout()
+        self.others_ink.relayout()
 
     def _clear_signatures(self) -> None:
         _clear(self.exemplar_box)
