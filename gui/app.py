@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if args.workspace and not (Path(args.workspace) / "workspace.sqlite").exists():
         print(f"petition-workbench: {args.workspace}: not a workspace (no workspace.sqlite inside); "
-              "create one with `petitions demo --workspace DIR`", file=sys.stderr)
+              "create one with `petitions init -w DIR` (or try `petitions demo --workspace DIR`)", file=sys.stderr)
         return 2
     try:
         w, h = (int(v) for v in args.size.lower().split("x"))

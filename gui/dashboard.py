@@ -58,6 +58,37 @@ class ReasonChart(QWidget):
             p.drawText(QRectF(label_w + w + 6, y, 60, 20), Qt.AlignmentFlag.AlignVCenter, f"{n:,}")
 
 
+#: The figures every screen shows, by the names petitions.summary gives them
+#: (``petitions status --json`` prints the same dict): the header and the
+#: dashboard read them through :func:`figures`, so they cannot disagree.
+FIGURE_WORDS = {"raw_count": "raw count", "auto_accepted": "auto-accepted", "accepted_by_person": "accepted by a person",
+                "valid": "valid", "invalid": "invalid", "pending": "pending", "projected_valid": "projected valid"}
+
+
+def figures(d: dict) -> dict[str, int | None]:
+    """The shown figures of a :func:`petitions.dashboard` dict.
+
+    ``invalid`` counts every invalid line, blank and struck ones included
+    once confirmed (the top-level ``invalid``, as ``petitions status``
+    prints it); ``pending`` every line waiting for a person; ``valid`` the
+    count's valid lines; ``projected_valid`` the projection of a sampled
+    count (None for a full count). ``auto_accepted`` and
+    ``accepted_by_person`` are shown when the summary provides them.
+    """
+    c = d.get("count") or {}
+    proj = c.get("projection") or {}
+    return {
+        "raw_count": c.get("raw_count"),
+        "auto_accepted": d.get("auto_accepted"),
+        "accepted_by_person": d.get("accepted_by_person"),
+        "valid": c.get("valid"),
+        "invalid": d.get("invalid"),
+        "pending": d.get("needs_review"),
+        "projected_valid": int(proj["projected_valid"]) if c.get("method") == "random_sample"
+        and proj.get("projected_valid") is not None else None,
+    }
+
+
 class Dashboard(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -74,7 +105,7 @@ class Dashboard(QWidget):
         self.tiles: dict[str, QLabel] = {}
         tips = {"raw": "Raw count: every signed line filed (blank and struck lines excluded)",
                 "valid": "Lines valid now (software accepted or a person ruled)",
-                "invalid": "Lines a person (or a blank/struck check) found invalid",
+                "invalid": "Every invalid line: ruled invalid by a person, and blank or struck lines once confirmed",
                 "pending": "Lines waiting for a person",
                 "outcome": "The result as it stands"}
         for i, (key, title) in enumerate((("raw", "Raw count"), ("valid", "✓ Valid"), ("invalid", "✗ Invalid"),
@@ -128,15 +159,17 @@ class Dashboard(QWidget):
         self.title.setText(f"{d['filing']} — {d.get('jurisdiction', '')} · rule set {d['ruleset']}"
                            + (f" · required {d['required']:,}" if d.get("required") else ""))
         self.tiles["raw"].setText(f"{c['raw_count']:,}")
-        self.tiles["valid"].setText(f"{c['valid']:,}")
-        self.tiles["invalid"].setText(f"{c['invalid']:,}")
-        self.tiles["pending"].setText(f"{c['pending']:,}")
+        fig = figures(d)
+        self.tiles["valid"].setText(f"{fig['valid']:,}")
+        self.tiles["invalid"].setText(f"{fig['invalid']:,}")
+        self.tiles["pending"].setText(f"{fig['pending']:,}")
         self.tiles["outcome"].setText((c.get("outcome") or "–").replace("_", " "))
         req = d.get("required") or 0
         if c["method"] == "random_sample":
             p = c.get("projection") or {}
             have = int(p.get("projected_valid") or 0)
-            self.progress.setFormat("projected %v of %m required")
+            # the real figures in words: the bar itself stops at the requirement
+            self.progress.setFormat(f"projected {have:,} of {req:,} required" if req else f"projected {have:,}")
             self.sample.setText(
                 f"<b>Random sample</b>: seed <tt>{html.escape(str(c['seed']))}</tt>, {c['sample_size']:,} of "
                 f"{c['raw_count']:,} signed lines · in the sample: valid {c['sample_valid']:,}, duplicates "
@@ -145,7 +178,7 @@ class Dashboard(QWidget):
                 f"<b>{html.escape(str(c.get('outcome') or '–')).replace('_', ' ')}</b>")
         else:
             have = c["valid"]
-            self.progress.setFormat("%v of %m required")
+            self.progress.setFormat(f"{have:,} of {req:,} required" if req else f"{have:,} valid")
             self.sample.setText("<b>Full count</b>" + (" — no sample drawn yet" if d["ruleset"] else ""))
         self.progress.setMaximum(max(req, 1))
         self.progress.setValue(min(have, max(req, 1)))

@@ -11,14 +11,16 @@ returns and shows its refusals in its words.
 """
 from __future__ import annotations
 
+import os
+
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
-from gui.dashboard import Dashboard
+from gui.dashboard import FIGURE_WORDS, Dashboard, figures
 from gui.dialogs import (CertifyDialog, FormDialog, NewFilingDialog, NewWorkspaceDialog, NoticeDialog, PathEdit,
                          scans_in)
 from gui.images import load_qimage, to_qimage
@@ -26,7 +28,7 @@ from gui.jobs import JobDialog
 from gui.keying import KeyingPanel
 from gui.lookup import VoterLookup
 from gui.page_view import PageViewer
-from gui.review_panel import ReviewPanel
+from gui.review_panel import REJECT_MODES, ReviewPanel
 from gui.session import Session
 from gui.supervisor import SupervisorPanel, load_blind_images
 from gui.workers import DbThread
@@ -95,6 +97,7 @@ class MainWindow(QMainWindow):
         self.session: Session | None = None
         self.reader: DbThread | None = None
         self.writer: DbThread | None = None
+        self.counter: DbThread | None = None
         self._ready_parts: set[str] = set()
         self._is_ready = False
         self._jobs: list[JobDialog] = []
@@ -179,6 +182,19 @@ class MainWindow(QMainWindow):
             title, tip = TAB_INFO[key]
             A(v, title, tip, lambda key=key: self.show_tab(key), f"Ctrl+{i + 1}")
         A(v, "Voter lookup", "Search the voter file", lambda: self.show_tab("lookup"), "Ctrl+L")
+        v.addSeparator()
+        self.reject_mode_actions = {}
+        grp = QActionGroup(self)
+        for mode, text, tip in (
+                ("confirm", "Rejections by number key: confirm with the key again",
+                 "A number key asks first; the same key again (or Enter) rejects, Esc cancels"),
+                ("grace", "Rejections by number key: hold 3 s with a countdown",
+                 "A number key rejects after a 3-second countdown; Esc or U cancels, Enter rejects at once")):
+            a = A(v, text, tip, lambda mode=mode: self.set_reject_mode(mode))
+            a.setCheckable(True)
+            grp.addAction(a)
+            self.reject_mode_actions[mode] = a
+        self._apply_reject_mode()
         h = self.menuBar().addMenu("&Help")
         A(h, "&Keys", "The keyboard keys of the workbench", self._keys_help, "F1")
         for m in (v, h):
@@ -186,6 +202,40 @@ class MainWindow(QMainWindow):
         ext = self.menuBar().findChild(QToolButton, "qt_menubar_ext_button")
         if ext is not None:   # shown when the window is too narrow for every menu
             ext.setToolTip("More menus")
+
+    def _warn_if_read_only(self, root) -> None:
+        """Say at once when the workspace cannot be written: rulings would fail."""
+        root = Path(root)
+        db = root / petitions.DB_NAME
+        if root.is_dir() and not (os.access(root, os.W_OK) and (not db.exists() or os.access(db, os.W_OK))):
+            msg = (f"{root} is read only for you: you can look, but rulings, keying and imports cannot be saved. "
+                   "Ask the workspace's owner for write access, or open a copy.")
+            self.read_only = True
+            self.statusBar().showMessage(msg)
+            self.notice("Read-only workspace", msg)
+        else:
+            self.read_only = False
+
+    def reject_mode(self) -> str:
+        """How a rejection by number key is made final (the office's setting)."""
+        mode = str(settings().value("review/reject_mode", "confirm"))
+        return mode if mode in REJECT_MODES else "confirm"
+
+    def set_reject_mode(self, mode: str) -> None:
+        settings().setValue("review/reject_mode", mode)
+        self._apply_reject_mode()
+        self.statusBar().showMessage(self.reject_mode_actions[mode].text(), 8000)
+
+    def _apply_reject_mode(self) -> None:
+        mode = self.reject_mode()
+        self.reject_mode_actions[mode].setChecked(True)
+        if getattr(self, "review", None) is not None:
+            self.review.reject_mode = mode
+            try:
+                secs = int(settings().value("review/reject_grace_seconds", 3))
+            except (TypeError, ValueError):
+                secs = 3
+            self.review.grace_seconds = min(max(secs, 1), 10)
 
     def _update_actions(self) -> None:
         """Enable what makes sense now; say why in the tooltip when not."""
@@ -220,8 +270,9 @@ class MainWindow(QMainWindow):
 
     def _keys_help(self) -> None:
         QMessageBox.information(self, "Keys", (
-            "Review queue:\n  A accept\n  1–9, 0 reject with the numbered reason\n  R reject with any reason\n"
-            "  E escalate to a supervisor\n  S skip (to the end of the queue)\n  U undo your last ruling\n"
+            "Review queue:\n  A accept\n  1–9, 0 reject with the numbered reason (the key again or Enter confirms, "
+            "or a countdown runs: View menu; Esc cancels)\n  R reject with any reason\n"
+            "  E escalate to a supervisor (asks for a note)\n  Z zoomed comparison, O original crops\n  S skip (to the end of the queue)\n  U undo your last ruling\n"
             "  N or → next, P or ← previous\n  F5 refresh\n\nQA audit (Supervisor tab): A accept, R reject with "
             "the chosen reason, E escalate, U undo\n\nKeying: Enter saves and opens the next unkeyed line\n\n"
             "Tabs: Ctrl+1 … Ctrl+6, Ctrl+L voter lookup"))
@@ -261,12 +312,17 @@ class MainWindow(QMainWindow):
         self.session = session
         self.reader = DbThread(session.root, "reader", self)
         self.writer = DbThread(session.root, "writer", self)
+        # the counts have their own connection, so the header never waits
+        # behind the prefetch of the next cases
+        self.counter = DbThread(session.root, "counts", self)
         self.reader.start()
         self.writer.start()
+        self.counter.start()
         self.tabs.clear()
         self._audit_undo = []   # a new session's own list (the old writer's tasks keep theirs)
         self.dashboard = Dashboard()
         self.review = ReviewPanel(session, self.reader, self.writer)
+        self._apply_reject_mode()
         self.pages = PageViewer()
         self.lookup = VoterLookup()
         self.keying = KeyingPanel()
@@ -307,11 +363,14 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"Petition workbench — {session.filing_name or 'no filing'} — {session.root}")
         self._counts_timer = QTimer(self)
         self._counts_timer.setSingleShot(True)
-        self._counts_timer.setInterval(1500)
+        # a ruling shows in the header at once (line status is kept on the
+        # connection); the short delay only merges a burst of keystrokes
+        self._counts_timer.setInterval(60)
         self._counts_timer.timeout.connect(self._load_counts)
         self._ready_parts.clear()
         self._is_ready = False
         self._update_actions()
+        self._warn_if_read_only(session.root)
         if session.filing_id is None:
             self.strip.setText(f"<b>{session.root}</b>: no filing yet — File ▸ New filing… "
                                f"Signed in as {session.user} ({session.role}).")
@@ -358,7 +417,8 @@ class MainWindow(QMainWindow):
 
     def _load_counts(self) -> None:
         fid = self.session.filing_id
-        self._read(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
+        if getattr(self, "counter", None) is not None:
+            self.counter.submit(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
 
     def _counts_loaded(self, d, err) -> None:
         if err:
@@ -366,16 +426,18 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(err)
         else:
             self.dashboard.set_data(d)
-            c = d["count"]
+            c, fig = d["count"], figures(d)
             proj = ""
-            if c["method"] == "random_sample" and c.get("projection"):
+            if fig["projected_valid"] is not None:
                 proj = (f" · sample {c['sample_size']:,} (pending {c['sample_pending']:,}) · projected valid "
-                        f"<b>{int(c['projection'].get('projected_valid') or 0):,}</b>")
+                        f"<b>{fig['projected_valid']:,}</b>")
             outcome = f" → <b>{(c.get('outcome') or '–').replace('_', ' ')}</b>" if c.get("outcome") else ""
             req = f" · required {d['required']:,}" if d.get("required") else ""
+            people = "".join(f" · {FIGURE_WORDS[k]} {fig[k]:,}" for k in ("auto_accepted", "accepted_by_person")
+                             if fig[k] is not None)
             self.strip.setText(
-                f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {c['raw_count']:,}{req} · "
-                f"✓ valid {c['valid']:,} · ✗ invalid {c['invalid']:,} · ? needs review {d['needs_review']:,}"
+                f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {fig['raw_count']:,}{req}{people} · "
+                f"✓ valid {fig['valid']:,} · ✗ invalid {fig['invalid']:,} · ? pending {fig['pending']:,}"
                 f"{proj}{outcome} · <i>{self.session.user} ({self.session.role})</i>")
         self._mark_ready("counts")
 
@@ -893,10 +955,10 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- shutdown
     def _stop_threads(self) -> None:
-        for t in (self.reader, self.writer):
+        for t in (self.reader, self.writer, getattr(self, "counter", None)):
             if t is not None:
                 t.stop()
-        self.reader = self.writer = None
+        self.reader = self.writer = self.counter = None
 
     def closeEvent(self, ev) -> None:
         for dlg in list(self._jobs):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSize, Qt
 from PySide6.QtGui import QImage, QPixmap
 
-from gui.images import scaled_pixmap
+from gui.images import scaled_by
 from petitions import QueueItem
 
-THUMB_W, THUMB_H = 150, 44
+THUMB_W, THUMB_H = 124, 44
 COLUMNS = ("Line · why it is here", "On the petition", "On file", "Match", "Sig.")
 SIG_COL, EX_COL = 1, 2
 
@@ -22,7 +22,7 @@ class QueueModel(QAbstractTableModel):
         super().__init__(parent)
         self.items: list[QueueItem] = []
         self.thumbs: dict[str, QImage] = {}
-        self._pix: dict[str, QPixmap] = {}
+        self._pix: dict[tuple, QPixmap] = {}
 
     # -- content -----------------------------------------------------------
     def set_items(self, items: list[QueueItem]) -> None:
@@ -89,16 +89,28 @@ class QueueModel(QAbstractTableModel):
                     "Probability the signature is the same writer's as the one on file")[section]
         return None
 
-    def _pixmap(self, digest: str | None) -> QPixmap | None:
+    def _row_scale(self, it: QueueItem) -> float:
+        """One scale for the row's two thumbnails (both normalised to the same
+        ink height), so they are drawn like for like."""
+        s = 1.0
+        for h in (it.signature_hash, *(it.exemplar_hashes[:1])):
+            img = self.thumbs.get(h) if h else None
+            if img is not None and not img.isNull():
+                s = min(s, THUMB_W / img.width(), THUMB_H / img.height())
+        return s
+
+    def _pixmap(self, digest: str | None, it: QueueItem) -> QPixmap | None:
         if not digest:
             return None
-        pm = self._pix.get(digest)
+        img = self.thumbs.get(digest)
+        if img is None or img.isNull():
+            return None
+        scale = self._row_scale(it)
+        key = (digest, round(scale, 3))
+        pm = self._pix.get(key)
         if pm is None:
-            img = self.thumbs.get(digest)
-            if img is None:
-                return None
-            pm = scaled_pixmap(img, THUMB_W, THUMB_H)
-            self._pix[digest] = pm
+            pm = scaled_by(img, scale)
+            self._pix[key] = pm
         return pm
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
@@ -108,7 +120,7 @@ class QueueModel(QAbstractTableModel):
         col = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             if col == 0:
-                return (it.label + (f"  (sample #{it.sample_rank})" if it.sample_rank else "") + "\n"
+                return (it.label + (f"  #{it.sample_rank}" if it.sample_rank else "") + "\n"
                         + it.reason_label + ("" if it.level == "review" else f" [{it.level.replace('_', ' ')}]"))
             if col == SIG_COL:
                 return "" if it.signature_hash else "no signature"
@@ -121,14 +133,15 @@ class QueueModel(QAbstractTableModel):
                 return "" if it.sig_score is None else f"{it.sig_score:.2f}"
         if role == Qt.ItemDataRole.DecorationRole:
             if col == SIG_COL:
-                return self._pixmap(it.signature_hash)
+                return self._pixmap(it.signature_hash, it)
             if col == EX_COL:
-                return self._pixmap(it.exemplar_hashes[0] if it.exemplar_hashes else None)
+                return self._pixmap(it.exemplar_hashes[0] if it.exemplar_hashes else None, it)
         if role == Qt.ItemDataRole.SizeHintRole and col in (SIG_COL, EX_COL):
             return QSize(THUMB_W + 8, THUMB_H + 6)
         if role == Qt.ItemDataRole.ToolTipRole:
             n = len(it.exemplar_hashes)
-            return f"{it.label}: {it.reason_label}. {n} signature(s) on file. Double-click or Enter to open."
+            sample = f" Random sample #{it.sample_rank}." if it.sample_rank else ""
+            return f"{it.label}: {it.reason_label}.{sample} {n} signature(s) on file. Double-click or Enter to open."
         if role == Qt.ItemDataRole.UserRole:
             return it.line_db_id
         return None

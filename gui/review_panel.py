@@ -2,7 +2,7 @@
 
 Keys: A accept · 1–9, 0 reject with the numbered reason · R all reasons ·
 E escalate · S skip (to the end of the queue) · U undo the last ruling ·
-N or → next · P or ← previous.
+N or → next · P or ← previous · Z zoomed comparison · O original crops.
 
 The next cases are prefetched by the reader thread (case, voter record and
 decoded images), so moving on is only swapping pictures. Rulings go to a
@@ -13,12 +13,13 @@ case back.
 from __future__ import annotations
 
 
-from PySide6.QtCore import QItemSelectionModel, Qt, Signal
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QGridLayout, QHBoxLayout, QHeaderView, QInputDialog, QLabel,
-                               QPushButton, QScrollArea, QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtCore import QEvent, QItemSelectionModel, Qt, QTimer, Signal
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView,
+                               QInputDialog, QLabel, QLineEdit, QPushButton, QScrollArea, QSplitter, QTableView,
+                               QVBoxLayout, QWidget)
 
 from gui.case_view import CaseView, LoadedCase, load_full_case
-from gui.images import load_qimage
+from gui.images import load_thumbs
 from gui.queue_model import QueueModel
 from gui.session import Session
 from gui.workers import pop_last, without_unlanded
@@ -30,6 +31,24 @@ PREFETCH = 3
 DIGIT_KEYS = [Qt.Key.Key_1, Qt.Key.Key_2, Qt.Key.Key_3, Qt.Key.Key_4, Qt.Key.Key_5, Qt.Key.Key_6, Qt.Key.Key_7,
               Qt.Key.Key_8, Qt.Key.Key_9, Qt.Key.Key_0]
 DIGIT_NAMES = "1234567890"
+#: How a rejection by number key is made final: ``confirm`` (the same key
+#: again, or Enter) or ``grace`` (held for a few seconds with a countdown;
+#: Esc or U cancels). The office's choice (View menu, kept in the settings).
+REJECT_MODES = ("confirm", "grace")
+CHOOSE_REASON = "— choose a reason —"
+
+
+class NoteEdit(QLineEdit):
+    """The note line of the prompt bar: Enter records, Esc cancels."""
+
+    cancelled = Signal()
+
+    def keyPressEvent(self, ev) -> None:
+        if ev.key() == Qt.Key.Key_Escape:
+            self.cancelled.emit()
+            ev.accept()
+            return
+        super().keyPressEvent(ev)
 
 
 class ReviewPanel(QWidget):
@@ -58,6 +77,15 @@ class ReviewPanel(QWidget):
         self._ruled: set[int] = set()
         self.last_error: str | None = None
         self._thumbs_asked: set[str] = set()
+        self.reject_mode = "confirm"
+        self.grace_seconds = 3
+        # A rejection waiting for its confirmation or its grace period:
+        # {"lid", "code", "left"}; a note being asked for: {"lid", "action", "code"}.
+        self.pending: dict | None = None
+        self.asking: dict | None = None
+        self._grace = QTimer(self)
+        self._grace.setInterval(1000)
+        self._grace.timeout.connect(self._grace_tick)
         self._build()
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -101,14 +129,25 @@ class ReviewPanel(QWidget):
         self.table.verticalHeader().setDefaultSectionSize(56)
         self.table.verticalHeader().hide()
         self.table.setCornerButtonEnabled(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.table.horizontalHeader().setStretchLastSection(True)
+        hh = self.table.horizontalHeader()
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        # the line and its reason wrap in a fixed column, so both thumbnails
+        # stay in view on a 1024-px screen
+        hh.setSectionResizeMode(0, QHeaderView.ResizeMode.Fixed)
+        hh.resizeSection(0, 150)
+        self.table.setWordWrap(True)
+        hh.setStretchLastSection(True)
         self.table.setToolTip("Lines waiting for a person: the petition signature beside the voter's signature on file")
         self.table.activated.connect(self._row_activated)
         self.table.clicked.connect(self._row_activated)
         # Keys belong to the case; the list is for the mouse (N/P move through it).
         self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Thumbnails are read as rows come into view: by scrolling, by the
+        # list getting taller, or by rows moving up after a ruling.
         self.table.verticalScrollBar().valueChanged.connect(lambda _v: self._want_thumbs())
+        self.table.viewport().installEventFilter(self)
+        for sig in (self.model.rowsRemoved, self.model.rowsInserted, self.model.modelReset):
+            sig.connect(lambda *_a: QTimer.singleShot(0, self._want_thumbs))
         split.addWidget(self.table)
         self.view = CaseView()
         scroll = QScrollArea()
@@ -120,8 +159,29 @@ class ReviewPanel(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([590, 770])
+        self.table.setMinimumWidth(470)   # both thumbnails and the scores in view at 1024 px
         self.splitter = split
         lay.addWidget(split, 1)
+
+        self.bar = QFrame()
+        self.bar.setObjectName("promptBar")
+        self.bar.setStyleSheet("QFrame#promptBar { background: #fff3e0; border: 2px solid #e65100; }")
+        bar_lay = QHBoxLayout(self.bar)
+        bar_lay.setContentsMargins(6, 3, 6, 3)
+        self.bar_text = QLabel()
+        self.bar_text.setObjectName("promptText")
+        self.bar_text.setWordWrap(True)
+        self.bar_text.setStyleSheet("font-weight: bold;")
+        bar_lay.addWidget(self.bar_text, 2)
+        self.note = NoteEdit()
+        self.note.setObjectName("promptNote")
+        self.note.setPlaceholderText("the note, kept with the ruling")
+        self.note.setToolTip("Say why: the note is kept with the ruling. Enter records it, Esc cancels")
+        self.note.returnPressed.connect(self._note_entered)
+        self.note.cancelled.connect(lambda: self._cancel_prompt("Nothing recorded."))
+        bar_lay.addWidget(self.note, 3)
+        self.bar.hide()
+        lay.addWidget(self.bar)
 
         keys = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
@@ -136,7 +196,7 @@ class ReviewPanel(QWidget):
             return b
 
         button("accept", "✓ Accept [A]", "Accept the line as valid (A)", lambda: self.act("accept"))
-        button("escalate", "⇧ Escalate [E]", "Send to a supervisor (E)", lambda: self.act("escalate"))
+        button("escalate", "⇧ Escalate [E]", "Send to a supervisor with a note saying why (E)", self.escalate)
         button("skip", "Skip [S]", "Leave for later: moves the line to the end of the queue (S)", self.skip)
         button("undo", "↶ Undo [U]", "Undo your last ruling in this session (U)", self.undo)
         button("prev", "← Prev [P]", "Previous case (P or Left)", lambda: self.step(-1))
@@ -154,23 +214,45 @@ class ReviewPanel(QWidget):
             if w:
                 w.deleteLater()
         self.reason_row.addWidget(QLabel("Reject:"), 0, 0)
+        self.reason_row.setColumnStretch(0, 0)
         self.hot_codes = list(codes[:10])
-        per_row = 6
+        self.reason_buttons: list[QPushButton] = []
         for i, code in enumerate(self.hot_codes):
             text = reason_label(code)
-            b = QPushButton(f"{DIGIT_NAMES[i]}  {text if len(text) <= 26 else text[:25] + '…'}")
-            b.setToolTip(f"Reject as “{text}”: {REASONS[code].description} (key {DIGIT_NAMES[i]})")
+            b = QPushButton(f"{DIGIT_NAMES[i]}  {text}")    # the whole label: never cut short
+            b.setToolTip(f"Reject as “{text}”: {REASONS[code].description} (key {DIGIT_NAMES[i]}, then again to confirm)")
             b.setFocusPolicy(Qt.FocusPolicy.TabFocus)
             b.setObjectName(f"reject_{code}")
-            b.clicked.connect(lambda _c=False, code=code: self.act("reject", code))
-            self.reason_row.addWidget(b, i // per_row, 1 + i % per_row)
+            b.clicked.connect(lambda _c=False, code=code: self.reject_key(code))
+            self.reason_buttons.append(b)
         more = QPushButton("R  all reasons…")
         more.setToolTip("Reject with any reason, with a note (R)")
         more.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         more.clicked.connect(self.reject_with_any)
-        n = len(self.hot_codes)
-        self.reason_row.addWidget(more, n // per_row, 1 + n % per_row)
+        self.reason_buttons.append(more)
         self.all_codes = list(codes)
+        self._reason_cols = 0
+        self._layout_reasons()
+
+    def _layout_reasons(self) -> None:
+        """As many reject buttons per row as fit whole (labels are never elided)."""
+        buttons = getattr(self, "reason_buttons", [])
+        if not buttons:
+            return
+        need = max(b.sizeHint().width() for b in buttons) + self.reason_row.horizontalSpacing()
+        avail = max(self.width() - 90, need)
+        cols = max(1, min(6, avail // need))
+        if cols == self._reason_cols:
+            return
+        self._reason_cols = cols
+        for b in buttons:
+            self.reason_row.removeWidget(b)
+        for i, b in enumerate(buttons):
+            self.reason_row.addWidget(b, i // cols, 1 + i % cols)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._layout_reasons()
 
     # -------------------------------------------------------------- queue
     def _read(self, fn, callback) -> None:
@@ -242,6 +324,11 @@ class ReviewPanel(QWidget):
                                  f"({self.session.role})")
         self.queue_changed.emit(n)
 
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.table.viewport() and ev.type() == QEvent.Type.Resize:
+            QTimer.singleShot(0, self._want_thumbs)
+        return super().eventFilter(obj, ev)
+
     def _want_thumbs(self) -> None:
         first = self.table.rowAt(0)
         last = self.table.rowAt(max(self.table.viewport().height() - 1, 0))
@@ -254,7 +341,7 @@ class ReviewPanel(QWidget):
         self._thumbs_asked.update(wanted)
 
         def fetch(ws, hs=tuple(wanted)):
-            return {h: load_qimage(ws, h) for h in hs}
+            return load_thumbs(ws, hs)
 
         self._read(fetch, lambda imgs, err: self.model.thumbs_ready(imgs) if imgs else None)
 
@@ -335,12 +422,15 @@ class ReviewPanel(QWidget):
         k, mods = ev.key(), ev.modifiers()
         if mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier):
             return super().keyPressEvent(ev)
+        if self.pending is not None and self._pending_key(k):
+            ev.accept()
+            return
         if k == Qt.Key.Key_A:
             self.act("accept")
         elif k in DIGIT_KEYS[:len(self.hot_codes)]:
-            self.act("reject", self.hot_codes[DIGIT_KEYS.index(k)])
+            self.reject_key(self.hot_codes[DIGIT_KEYS.index(k)])
         elif k == Qt.Key.Key_E:
-            self.act("escalate")
+            self.escalate()
         elif k == Qt.Key.Key_S:
             self.skip()
         elif k == Qt.Key.Key_U:
@@ -353,6 +443,10 @@ class ReviewPanel(QWidget):
             self.reject_with_any()
         elif k == Qt.Key.Key_F5:
             self.refresh()
+        elif k == Qt.Key.Key_Z:
+            self.view.open_compare()
+        elif k == Qt.Key.Key_O:
+            self.view.toggle_original()
         else:
             return super().keyPressEvent(ev)
         ev.accept()
@@ -378,17 +472,153 @@ class ReviewPanel(QWidget):
         if self.current is None:
             return
         labels = [f"{reason_label(c)} ({c})" for c in self.all_codes]
-        choice, ok = QInputDialog.getItem(self, "Reject with a reason", "Reason:", labels, 0, False)
+        # No reason is preselected: Enter on the untouched list chooses nothing.
+        choice, ok = QInputDialog.getItem(self, "Reject with a reason", "Reason:", [CHOOSE_REASON, *labels], 0, False)
         if not ok:
+            self._say("Rejection cancelled; nothing recorded.")
+            return
+        if choice not in labels:
+            self._say("No reason was chosen; nothing recorded.")
             return
         code = self.all_codes[labels.index(choice)]
-        note = None
         if code == "other":
-            note, ok = QInputDialog.getText(self, "Reject: other", "Say why (kept with the ruling):")
-            if not ok or not note.strip():
-                self.message.emit("A rejection for “Other” needs a note; nothing recorded.")
-                return
-        self.act("reject", code, note=note)
+            self.ask_note("reject", "other")
+            return
+        self.act("reject", code)
+
+    # ------------------------------------------------- prompts and safeguards
+    def _say(self, text: str) -> None:
+        """A message that stays on screen (the prompt bar) and in the status bar."""
+        self.bar_text.setText(text)
+        self.note.hide()
+        self.bar.show()
+        self.message.emit(text)
+
+    def _close_bar(self) -> None:
+        self.bar.hide()
+        self.bar_text.setText("")
+        self.note.hide()
+
+    def _cancel_prompt(self, why: str) -> None:
+        self.asking = None
+        self.pending = None
+        self._grace.stop()
+        self.note.clear()
+        self._say(why)
+        self.setFocus()
+
+    def escalate(self) -> None:
+        """E: escalate to a supervisor; asks for a note (the suspected reason
+        is never stored as if the reviewer had chosen it)."""
+        self.ask_note("escalate", None)
+
+    def ask_note(self, action: str, code: str | None) -> None:
+        if self.current is None or self.cache.get(self.current) is None:
+            self._say("The case is still loading; nothing recorded.")
+            return
+        self.pending = None
+        self._grace.stop()
+        label = self.cache[self.current].case.label
+        self.asking = {"lid": self.current, "action": action, "code": code}
+        what = "Escalate " + label + " to a supervisor" if action == "escalate" else f"Reject {label} as “Other”"
+        self.bar_text.setText(f"{what}: say why, then Enter. Esc cancels.")
+        self.note.clear()
+        self.note.show()
+        self.bar.show()
+        self.note.setFocus()
+
+    def _note_entered(self) -> None:
+        a = self.asking
+        if a is None:
+            return
+        text = self.note.text().strip()
+        if not text:
+            self.bar_text.setText("A note is needed (nothing recorded yet): say why, then Enter. Esc cancels.")
+            self.message.emit("A note is needed; nothing recorded yet.")
+            return
+        if a["lid"] != self.current:
+            self._cancel_prompt("The case changed; nothing recorded.")
+            return
+        self.asking = None
+        self.note.clear()
+        self.setFocus()
+        self.act(a["action"], a["code"], note=text)
+
+    def reject_key(self, code: str) -> None:
+        """A reject key (1–9, 0) or button: confirmed by a second press, or held
+        for the grace period, per :attr:`reject_mode`."""
+        if self.current is None or self.cache.get(self.current) is None:
+            self._say("The case is still loading; nothing recorded.")
+            return
+        if code == "other":
+            self.ask_note("reject", "other")
+            return
+        p = self.pending
+        if p is not None and p["lid"] == self.current and p["code"] == code:
+            self._commit_pending()
+            return
+        self.asking = None
+        self.pending = {"lid": self.current, "code": code, "left": self.grace_seconds}
+        if self.reject_mode == "grace":
+            self._grace.start()
+        self._show_pending()
+
+    def _show_pending(self) -> None:
+        p = self.pending
+        if p is None:
+            return
+        label = self.cache[p["lid"]].case.label if p["lid"] in self.cache else str(p["lid"])
+        i = self.hot_codes.index(p["code"]) if p["code"] in self.hot_codes else -1
+        key = DIGIT_NAMES[i] if i >= 0 else "Enter"
+        words = f"Reject {label} as “{reason_label(p['code'])}”"
+        if self.reject_mode == "grace":
+            text = f"{words} in {p['left']} s — Esc or U cancels, Enter rejects now."
+        else:
+            text = f"{words}? Press {key} again (or Enter) to confirm; Esc cancels."
+        self.note.hide()
+        self.bar_text.setText(text)
+        self.bar.show()
+        self.message.emit(text)
+
+    def _grace_tick(self) -> None:
+        p = self.pending
+        if p is None:
+            self._grace.stop()
+            return
+        p["left"] -= 1
+        if p["left"] <= 0:
+            self._commit_pending()
+        else:
+            self._show_pending()
+
+    def _commit_pending(self) -> None:
+        p, self.pending = self.pending, None
+        self._grace.stop()
+        if p is None:
+            return
+        if p["lid"] != self.current:
+            self._say("The case changed before the rejection was confirmed; nothing recorded.")
+            return
+        self.act("reject", p["code"])
+
+    def _pending_key(self, k) -> bool:
+        """A key pressed while a rejection waits; True when it was used here."""
+        if k in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._commit_pending()
+            return True
+        if k in (Qt.Key.Key_Escape, Qt.Key.Key_U):
+            self._cancel_prompt("Rejection cancelled; nothing recorded.")
+            return True
+        if k in DIGIT_KEYS[:len(self.hot_codes)]:
+            return False          # the same key confirms, another re-arms (reject_key)
+        if self.reject_mode == "grace":
+            p = self.pending
+            self.message.emit(f"A rejection is counting down ({p['left']} s): Enter rejects now, Esc cancels; "
+                              "that key was not taken.")
+            return True
+        # confirm mode: any other key means "not this rejection"
+        self._cancel_prompt("Rejection not confirmed; nothing recorded.")
+        return False
 
     def act(self, action: str, reason_code: str | None = None, note: str | None = None) -> None:
         """Rule on the current case and move on at once; the writer commits."""
@@ -402,9 +632,13 @@ class ReviewPanel(QWidget):
             self.message.emit(f"{loaded.case.label} is not in this queue: it can be looked at here, not ruled on; "
                               "nothing recorded.")
             return
-        if reason_code == "other" and not note:
-            self.reject_with_any()
+        if reason_code == "other" and not (note or "").strip():
+            self.ask_note("reject", "other")
             return
+        if action == "escalate" and not (note or "").strip():
+            self.ask_note("escalate", None)
+            return
+        self._close_bar()
         item = self.model.items[row]
         nxt = self._upcoming(1)
         self.model.remove(lid)
@@ -473,6 +707,7 @@ class ReviewPanel(QWidget):
                         self._nothing_waiting()
                 return
             self.cache.pop(lid, None)
+            self.message.emit(f"Undone: {item.label} is back in the queue (the undo is recorded as a new ruling).")
             if self.current == lid:
                 # Read only now that the undo has landed: a read asked for
                 # earlier could answer with the line as it was before it.

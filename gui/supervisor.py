@@ -164,6 +164,10 @@ class AuditPage(QWidget):
         self.queue.setObjectName("qaQueue")
         self.queue.setToolTip("Sampled lines waiting for your blind re-ruling, in ticket order")
         self.queue.currentRowChanged.connect(self._row_changed)
+        # The ruling keys belong to the page: the list is for the mouse (and
+        # N/P), so its type-ahead never eats A/R/E/U after a click.
+        self.queue.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.queue.itemClicked.connect(lambda _it: self.setFocus())
         ll.addWidget(self.queue, 1)
         split.addWidget(left)
         self.view = BlindCaseView()
@@ -182,9 +186,11 @@ class AuditPage(QWidget):
         self.accept_btn.clicked.connect(lambda: self.rule("accept"))
         self.reason = QComboBox()
         self.reason.setObjectName("qaReason")
+        self.reason.addItem("— choose a reason —", None)   # nothing preselected
         for code in reject_codes:
             self.reason.addItem(reason_label(code), code)
-        self.reason.setToolTip("Reason for a rejection")
+        self.reason.setToolTip("Reason for a rejection: choose one, then R (none is preselected)")
+        self.reason.activated.connect(lambda _i: self.setFocus())   # back to the keys
         self.reject_btn = QPushButton("✗ Reject [R]")
         self.reject_btn.setToolTip("Your blind ruling: the line is invalid, for the reason chosen beside (R)")
         self.reject_btn.clicked.connect(lambda: self.rule("reject", self.reason.currentData()))
@@ -198,6 +204,11 @@ class AuditPage(QWidget):
             keys.addWidget(w)
         keys.addStretch(1)
         lay.addLayout(keys)
+        self.notice = QLabel("")
+        self.notice.setObjectName("qaNotice")
+        self.notice.setWordWrap(True)
+        self.notice.setStyleSheet("color: #b71c1c; font-weight: bold;")
+        lay.addWidget(self.notice)
         self.cases: list = []
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
 
@@ -241,7 +252,12 @@ class AuditPage(QWidget):
     def rule(self, action: str, reason: str | None = None) -> None:
         c = self.view.case
         if c is None:
+            self.say("No case open; nothing recorded.")
             return
+        if action == "reject" and not reason:
+            self.say("Choose the reason for the rejection first (the list beside Reject); nothing recorded.")
+            return
+        self.say("")
         row = self.queue.currentRow()
         self.cases.pop(row)
         self.queue.takeItem(row)
@@ -252,6 +268,10 @@ class AuditPage(QWidget):
             self._row_changed(self.queue.currentRow())
         else:
             self.view.clear("Nothing waiting for your audit.")
+
+    def say(self, text: str) -> None:
+        """A message under the keys (never a ruling dropped without one)."""
+        self.notice.setText(text)
 
     def keyPressEvent(self, ev) -> None:
         if ev.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier):
@@ -265,6 +285,9 @@ class AuditPage(QWidget):
             self.rule("escalate")
         elif k == Qt.Key.Key_U:
             self.undo_requested.emit()
+        elif k in (Qt.Key.Key_N, Qt.Key.Key_Down, Qt.Key.Key_P, Qt.Key.Key_Up) and self.cases:
+            step = 1 if k in (Qt.Key.Key_N, Qt.Key.Key_Down) else -1
+            self.queue.setCurrentRow((self.queue.currentRow() + step) % len(self.cases))
         else:
             return super().keyPressEvent(ev)
         ev.accept()

@@ -23,6 +23,8 @@ _API: dict[str, tuple[str, str]] = {
     "Workspace": ("petitions.store", "Workspace"),
     "REASONS": ("petitions.law.reasons", "REASONS"),
     "reason_label": ("petitions.law.reasons", "label"),
+    "normalize_for_display": ("sigverify.display", "normalize_for_display"),
+    "ink_box": ("sigverify.display", "ink_box"),
     "builtin_rulesets": ("petitions.law.rules", "builtin_rulesets"),
     "load_ruleset": ("petitions.law.rules", "load_ruleset"),
     "Cancelled": ("petitions.stages.job", "Cancelled"),
@@ -116,6 +118,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.store import Workspace  # noqa: F401
     from petitions.law.reasons import REASONS  # noqa: F401
     from petitions.law.reasons import label as reason_label  # noqa: F401
+    from sigverify.display import normalize_for_display  # noqa: F401
+    from sigverify.display import ink_box  # noqa: F401
     from petitions.law.rules import builtin_rulesets  # noqa: F401
     from petitions.law.rules import load_ruleset  # noqa: F401
     from petitions.stages.job import Cancelled  # noqa: F401

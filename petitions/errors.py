@@ -31,5 +31,16 @@ class UserError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+#: What a database says when the workspace may be read but not written (file
+#: permissions, a read-only mount): the person's situation, not a bug.
+READ_ONLY_MARKS = ("attempt to write a readonly database", "read-only file system", "read-only transaction")
+
+
+def is_read_only_error(exc: BaseException) -> bool:
+    """True when `exc` says the workspace cannot be written (see :data:`READ_ONLY_MARKS`)."""
+    text = str(exc).lower()
+    return isinstance(exc, PermissionError) or any(m in text for m in READ_ONLY_MARKS)
+
+
 def is_user_error(exc: BaseException) -> bool:
-    return bool(getattr(exc, "user_error", False))
+    return bool(getattr(exc, "user_error", False)) or is_read_only_error(exc)

@@ -12,7 +12,8 @@ Per line (``n`` = 1..20, filing order):
 * lines 5-18: ``needs_review`` with a suspected reason cycling through
   :data:`REVIEW_REASONS`; line 7 has two candidate voters (ambiguous).
 
-Every matched voter has two exemplars (different dates and sources); the
+Petition signatures are small and faint in a wide cell (like real cuts);
+exemplars are tight and dark. Every matched voter has two exemplars (different dates and sources); the
 voter file carries a ``party`` column on purpose, so tests can prove it is
 never shown.
 """
@@ -55,6 +56,16 @@ def _signature(rng: np.random.Generator, w: int = 220, h: int = 60, *, style: in
     pts = np.stack([xs, ys], 1).astype(np.int32)
     cv2.polylines(img, [pts], False, 0, 2, lineType=cv2.LINE_AA)
     return img
+
+
+def _petition_signature(rng: np.random.Generator, *, style: int = 0) -> np.ndarray:
+    """A petition cell as segmentation cuts it: a wide crop with a small,
+    faint (mid-grey) signature off centre, as in the demo's S001-P01-L01."""
+    cell = np.full((200, 720), 250, np.uint8)
+    ink = _signature(rng, w=120, h=40, style=style)
+    ink = np.where(ink < 250, 128 + (ink.astype(np.int32) * 122) // 255, 250).astype(np.uint8)
+    cell[70:110, 250:370] = ink
+    return cell
 
 
 def _text(text: str, w: int = 260, h: int = 40) -> np.ndarray:
@@ -176,7 +187,7 @@ def build_tiny_workspace(root: str | Path, *, seed: int = 7, rejections_required
                 address = f"{rec['house_number']} {rec['street_name'].title()} {rec['street_type'].title()}".strip()
                 if num == 6:
                     address = "999 Elsewhere Rd"
-                sig = None if blank else ws.crops.put_image(_signature(rng, style=(num - 1) % 4))
+                sig = None if blank else ws.crops.put_image(_petition_signature(rng, style=(num - 1) % 4))
                 nh = None if blank else ws.crops.put_image(_text(name))
                 ah = None if blank else ws.crops.put_image(_text(address))
                 label = stages.line_label(1, page_no, k + 1)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractSpinBox, QComboBox, QLa
 
 import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
-from gui_helpers import open_window, wait_case  # noqa: E402
+from gui_helpers import open_window, rule_by_key, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions import audit  # noqa: E402
 from petitions.status import line_status
@@ -87,7 +87,7 @@ def test_blind_qa_audit_agreement_and_routing(qtbot, tiny):
     for key in (Qt.Key.Key_A, Qt.Key.Key_2, Qt.Key.Key_A, Qt.Key.Key_2, Qt.Key.Key_A, Qt.Key.Key_2):
         wait_case(qtbot, panel)
         ruled[panel.current] = "valid" if key == Qt.Key.Key_A else "invalid"
-        qtbot.keyClick(panel, key)
+        rule_by_key(qtbot, panel, key)
     wait_idle(qtbot, win)
     win.close()
 

@@ -14,7 +14,7 @@ from PySide6.QtGui import QImage  # noqa: E402
 
 import gui  # noqa: E402,F401
 from gui.main_window import TABS, MainWindow  # noqa: E402
-from gui_helpers import open_review, open_window, wait_case  # noqa: E402
+from gui_helpers import open_review, open_window, rule_by_key, wait_case  # noqa: E402
 from gui_workspace_fixture import REVIEWER, REVIEWER2, SUPERVISOR, build_tiny_workspace  # noqa: E402
 from petitions.status import line_status
 from petitions.store import Workspace  # noqa: E402
@@ -32,7 +32,7 @@ def wait_written(qtbot, panel):
 def test_window_shows_counts_and_queue_with_signatures_beside_exemplars(qtbot, tiny):
     win = open_window(qtbot, tiny.root)
     strip = win.strip.text()
-    assert "Tiny initiative" in strip and "raw count 18" in strip and "needs review 14" in strip
+    assert "Tiny initiative" in strip and "raw count 18" in strip and "pending 14" in strip
     panel = win.review
     assert panel.model.rowCount() == 14
     # every queue row: the petition signature and an exemplar, as thumbnails
@@ -62,7 +62,7 @@ def test_keyboard_review_of_a_dozen_cases_with_undo(qtbot, tiny):
     for k in keys:
         wait_case(qtbot, panel)
         ruled.append(panel.current)
-        qtbot.keyClick(panel, k)
+        rule_by_key(qtbot, panel, k)
     wait_written(qtbot, panel)
     assert panel.last_error is None
     assert panel.model.rowCount() == 14 - 12
@@ -114,12 +114,12 @@ def test_refused_ruling_puts_the_case_back(qtbot, tiny):
     panel = win.review
     wait_case(qtbot, panel)
     lid = panel.current
-    panel.act("reject", "other", note="   ")   # the workspace refuses "Other" without a note
+    panel.act("reject", "ambiguous_identity")   # the workspace refuses a suspicion as a rejection reason
     assert panel.current != lid               # moved on at once …
     wait_written(qtbot, panel)
     wait_case(qtbot, panel)
     assert panel.current == lid               # … and came back when the writer refused
-    assert "note" in panel.last_error
+    assert "not a reason" in panel.last_error
     assert panel.model.row_of(lid) >= 0 and panel.model.rowCount() == 14
     with Workspace(tiny.root) as ws:
         assert ws._scalar("SELECT COUNT(*) FROM rulings") == 0
@@ -133,7 +133,7 @@ def test_a_line_opened_from_a_page_outside_the_queue_is_read_only(qtbot, tiny):
     wait_case(qtbot, panel)
     assert panel.current == decided and panel.model.row_of(decided) < 0
     for key in (Qt.Key.Key_A, Qt.Key.Key_1, Qt.Key.Key_E):
-        qtbot.keyClick(panel, key)
+        rule_by_key(qtbot, panel, key)
     assert sum("not in this queue" in m for m in said) == 3
     wait_written(qtbot, panel)
     assert panel.model.rowCount() == 14 and panel.current == decided
@@ -201,10 +201,10 @@ def test_undo_shows_the_line_again_only_once_the_undo_has_landed(qtbot, tiny):
 def test_undo_after_a_refused_ruling_undoes_the_lines_it_names(qtbot, tiny):
     win, panel, said = open_review(qtbot, tiny.root, user=SUPERVISOR)
     ids = []
-    for action, code, note in (("accept", None, None), ("reject", "other", "   "), ("accept", None, None)):
+    for action, code, note in (("accept", None, None), ("reject", "ambiguous_identity", None), ("accept", None, None)):
         wait_case(qtbot, panel)
         ids.append(panel.current)
-        panel.act(action, code, note=note)   # the middle one is refused by the workspace (blank note)
+        panel.act(action, code, note=note)   # the middle one is refused by the workspace (not a final reason)
     wait_written(qtbot, panel)
     l0, l1, l2 = ids
     panel.undo()
@@ -268,7 +268,7 @@ def test_supervisor_escalations_queue(qtbot, tiny):
     panel = win.review
     wait_case(qtbot, panel)
     escalated = panel.current
-    qtbot.keyClick(panel, Qt.Key.Key_E)
+    rule_by_key(qtbot, panel, Qt.Key.Key_E)
     wait_written(qtbot, panel)
     win.close()
     sup = open_window(qtbot, tiny.root, user=SUPERVISOR)
@@ -313,7 +313,8 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     from gui.app import main
 
     assert main([str(tmp_path / "missing"), "--screenshot", str(tmp_path / "x.png")]) == 2
-    assert "not a workspace" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "not a workspace" in err and "petitions init -w DIR" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x.png").exists()
 
 
@@ -333,7 +334,7 @@ def test_demo_workspace_rule_by_keyboard_and_undo(qtbot, tmp_path):
     for key in (Qt.Key.Key_A, Qt.Key.Key_6, Qt.Key.Key_A, Qt.Key.Key_E):
         wait_case(qtbot, panel)
         ruled.append(panel.current)
-        qtbot.keyClick(panel, key)
+        rule_by_key(qtbot, panel, key)
     qtbot.keyClick(panel, Qt.Key.Key_U)
     wait_written(qtbot, panel)
     assert panel.last_error is None

@@ -68,11 +68,15 @@ def test_field_differences_are_marked(tiny):
     case = review.load_case(ws, t.line_ids[4])   # line 5: keyed "Soo Perk" for SOO PARK
     diffs = {d.name: d for d in case.candidate.diffs}
     assert diffs["Name"].agreement == "different" and diffs["Name"].differing == ("PARK",)
-    # a blank unit is a tolerated variant (2 CCR §20931): close, still highlighted
-    assert diffs["Address"].agreement == "close" and "APT" in diffs["Address"].differing
-    assert diffs["Zip"].agreement == "same"
+    # a blank unit is a tolerated variant (2 CCR §20931): equivalent under a named rule, not red
+    assert (diffs["Address"].agreement, diffs["Address"].rule) == ("equivalent", "unit missing")
+    assert not diffs["Address"].matters and diffs["Name"].matters
+    assert diffs["Zip"].agreement == "exact"
+    # "Los Angeles" keyed for LOS ANGELES: the same once case is set aside
+    assert diffs["City"].agreement == "exact"
     case6 = review.load_case(ws, t.line_ids[5])
-    assert {d.name: d for d in case6.candidate.diffs}["Address"].agreement == "different"
+    a6 = {d.name: d for d in case6.candidate.diffs}["Address"]
+    assert a6.agreement == "different" and "house number" in a6.rule
 
 
 def test_rule_and_undo_restore_the_queue(tiny):

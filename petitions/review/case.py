@@ -22,6 +22,7 @@ from petitions.review.records import (
     _exemplars,
     _full_name,
     _street_address,
+    compare_candidates,
     compare_fields,
 )
 from petitions.rulings import RulingResult, record_ruling, ruleset_for_line
@@ -153,8 +154,9 @@ def load_case(ws: Workspace, line_db_id: int, *, voters: "VoterDirectory | None"
         ex = _exemplars(ws, [v for v, _ in cand_ids], best=sg.get("best_exemplar_hash"))
     else:
         records, ex = {}, {}
+    diffs = compare_candidates(keyed_d, [records.get(v) for v, _ in cand_ids])   # one batch call
     cands = [Candidate(voter_id=v, score=s, record=records.get(v, {"voter_id": v}), exemplars=tuple(ex.get(v, [])),
-                       diffs=compare_fields(keyed_d, records.get(v))) for v, s in cand_ids]
+                       diffs=d) for (v, s), d in zip(cand_ids, diffs)]
     primary = cands[0] if (cands and m.get("voter_id")) else None
     others = tuple(cands[1:] if primary else cands)
     rank = review_db.count_sample_rank(ws, lid)
@@ -288,8 +290,8 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
         raise UserError(f"line {case.label} is not in the {MODE_LABELS[mode].lower()} ({now}); "
                         "it can be looked at here but not ruled on")
     kind = MODE_KIND[mode]
-    if action == "escalate" and reason_code is None:
-        reason_code = case.det_reasons[0] if case.det_reasons and case.det_reasons[0] in REASONS else None
+    # An escalation carries the reason its author chose, or none: the
+    # suspected reason is already on the line and is not stored as if chosen.
     if action == "reject" and reason_code == "other" and not (note or "").strip():
         raise UserError("a rejection for “Other” needs a note saying why")
     seen = [r.id for r in case.history if r.kind != "audit"]

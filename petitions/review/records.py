@@ -140,12 +140,14 @@ class Exemplar:
 
 @dataclass(frozen=True)
 class FieldDiff:
-    """One field of the keyed line beside the voter record.
+    """One field of the keyed line beside the voter record, as the matcher sees it.
 
-    ``agreement`` is ``same``, ``close`` (equal after normalising: case,
-    punctuation, initials, abbreviations), ``different`` or ``missing``
-    (nothing keyed). ``differing`` lists the voter-record words the keyed
-    text lacks, for highlighting.
+    ``agreement`` is the matcher's level (:func:`matchers.explain.explain_fields`):
+    ``exact``, ``equivalent`` (the same under ``rule``: unit designator, city
+    alias, street type, nickname, maternal surname, …; never a ground to
+    reject), ``different`` (can matter) or ``missing`` (nothing keyed).
+    ``differing`` lists the voter-record words the keyed text lacks, for
+    highlighting a ``different`` field.
     """
 
     name: str
@@ -153,6 +155,12 @@ class FieldDiff:
     voter: str
     agreement: str
     differing: tuple[str, ...] = ()
+    rule: str | None = None
+
+    @property
+    def matters(self) -> bool:
+        """Only a difference that can matter is shown as one (in red)."""
+        return self.agreement == "different"
 
 
 def _exemplars(ws: Workspace, voter_ids: list[str], best: str | None = None) -> dict[str, list[Exemplar]]:
@@ -160,15 +168,8 @@ def _exemplars(ws: Workspace, voter_ids: list[str], best: str | None = None) -> 
                 for r in rows] for v, rows in review_db.exemplars(ws, voter_ids).items()}
 
 
-_ABBREV = {"STREET": "ST", "AVENUE": "AVE", "AV": "AVE", "BOULEVARD": "BLVD", "DRIVE": "DR", "ROAD": "RD",
-           "PLACE": "PL", "COURT": "CT", "LANE": "LN", "TERRACE": "TER", "CIRCLE": "CIR", "WAY": "WAY",
-           "NORTH": "N", "SOUTH": "S", "EAST": "E", "WEST": "W", "APARTMENT": "APT", "UNIT": "APT", "#": "APT",
-           "SUITE": "STE", "JUNIOR": "JR", "SENIOR": "SR"}
-
-
 def _tokens(text: str | None) -> list[str]:
-    toks = re.findall(r"[A-Z0-9½/#]+", (text or "").upper().replace("'", ""))
-    return [_ABBREV.get(t, t) for t in toks]
+    return re.findall(r"[A-Z0-9½/#]+", (text or "").upper().replace("'", ""))
 
 
 def _full_name(rec: dict | None) -> str:
@@ -186,45 +187,52 @@ def _street_address(rec: dict | None) -> str:
     return ", ".join(p for p in (f"{num} {street}".strip(), unit) if p)
 
 
-def _compare(name: str, keyed: str | None, voter: str, *, initials: bool = False,
-             optional: tuple[str, ...] = ()) -> FieldDiff:
-    keyed = (keyed or "").strip()
-    if not keyed:
-        return FieldDiff(name, "", voter, "missing", tuple(voter.split()))
-    if keyed.upper() == voter.upper():
-        return FieldDiff(name, keyed, voter, "same")
-    kt, vt = _tokens(keyed), _tokens(voter)
-    kset = set(kt)
-    differing = []
-    for raw, t in zip(voter.split(), [_tokens(w) for w in voter.split()]):
-        ok = all(x in kset for x in t) or (initials and t and any(k[:1] == t[0][:1] and (len(k) == 1 or len(t[0]) == 1)
-                                                              for k in kt))
-        if not ok:
-            differing.append(raw)
-    extra = [t for t in kt if t not in set(vt) and not (initials and len(t) == 1)]
-    # A missing middle name or suffix is not a difference that matters
-    # (initials and omissions are not grounds to reject): still highlighted.
-    optional_up = {o.upper() for o in optional if o}
-    agreement = "close" if not extra and all(d.upper() in optional_up for d in differing) else "different"
-    return FieldDiff(name, keyed, voter, agreement, tuple(differing))
+_RECORD_COLUMNS = ("first_name", "middle_name", "last_name", "suffix", "house_number", "house_fraction", "street_dir",
+                   "street_name", "street_type", "street_post_dir", "unit_type", "unit_number", "city", "zip")
 
 
 def compare_fields(keyed: dict | None, record: dict | None) -> tuple[FieldDiff, ...]:
-    """The keyed name, address, city and zip beside the voter record's.
+    """The keyed name, address, city and zip beside the voter record's, each
+    with the matcher's level and rule (:func:`matchers.explain.explain_fields`:
+    one comparator for the whole product).
 
-    Returns one :class:`FieldDiff` per field; used to highlight differences,
-    never to decide (the matcher's levels and the rule set decide).
+    Returns one :class:`FieldDiff` per field; used to show differences, never
+    to decide (the matcher's levels and the rule set decide).
     """
-    if not record:
-        return ()
+    return compare_candidates(keyed, [record])[0]
+
+
+def compare_candidates(keyed: dict | None, records: list[dict | None]) -> list[tuple[FieldDiff, ...]]:
+    """:func:`compare_fields` for every candidate record of a line, in one
+    batch call into the matcher; ``()`` for a missing record."""
+    from matchers.explain import explain_fields
+
+    present = [r for r in records if r]
+    if not present:
+        return [() for _ in records]
     k = keyed or {}
-    return (
-        _compare("Name", k.get("name"), _full_name(record), initials=True,
-                 optional=tuple(str(record.get(c) or "") for c in ("middle_name", "suffix"))
-                 + tuple(str(record.get("middle_name") or "").split())),
-        # A blank or different unit is not grounds to reject (2 CCR §20931): still highlighted.
-        _compare("Address", k.get("address"), _street_address(record),
-                 optional=tuple(str(record.get(c) or "") for c in ("unit_type", "unit_number", "house_fraction"))),
-        _compare("City", k.get("city"), str(record.get("city") or "")),
-        _compare("Zip", k.get("zip"), str(record.get("zip") or "")[:5]),
-    )
+    fields = ("name", "address", "city", "zip")
+    kf = pl.DataFrame({f: [None if k.get(f) is None else str(k.get(f))] * len(present) for f in fields},
+                      schema={f: pl.String for f in fields})
+    vf = pl.DataFrame({c: [None if r.get(c) is None else str(r.get(c)) for r in present] for c in _RECORD_COLUMNS},
+                      schema={c: pl.String for c in _RECORD_COLUMNS})
+    levels = iter(explain_fields(kf, vf).iter_rows(named=True))
+    out: list[tuple[FieldDiff, ...]] = []
+    for record in records:
+        if not record:
+            out.append(())
+            continue
+        lv = next(levels)
+        shown = {"name": ("Name", _full_name(record)), "address": ("Address", _street_address(record)),
+                 "city": ("City", str(record.get("city") or "")), "zip": ("Zip", str(record.get("zip") or "")[:5])}
+        diffs = []
+        for f, (title, voter) in shown.items():
+            level, rule = lv[f"{f}_level"], lv[f"{f}_rule"]
+            keyed_text = str(k.get(f) or "").strip()
+            differing: tuple[str, ...] = ()
+            if level == "different":
+                kset = set(_tokens(keyed_text))
+                differing = tuple(w for w in voter.split() if not set(_tokens(w)) <= kset)
+            diffs.append(FieldDiff(title, keyed_text, voter, level, differing, rule))
+        out.append(tuple(diffs))
+    return out
