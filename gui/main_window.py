@@ -922,12 +922,12 @@ class MainWindow(QMainWindow):
         folder = folder or QFileDialog.getExistingDirectory(self, "Folder for the report (lines, tallies, events)")
         if not folder:
             return None
-        fid = self.session.filing_id
+        fid, user = self.session.filing_id, self.session.user
 
         def fn(ws, progress, cancel):
             from petitions import write_report
 
-            return write_report(ws, fid, folder)
+            return write_report(ws, fid, folder, user=user)
 
         def done(files, err, _c):
             if files:
