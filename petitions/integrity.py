@@ -28,6 +28,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 
+from petitions.atomic import file_sha256
 from petitions.store import Workspace, canonical_json
 from petitions.store import integrity as integrity_db
 
@@ -177,24 +178,18 @@ def _files(ws: Workspace, out: StateCheck) -> None:
         path = ws.root / d["stored_path"] if d["stored_path"] else None
         if path is None or not path.exists():
             out.fail(f"the stored scan of {d['path']} is missing ({d['stored_path']})")
-        elif _sha256(path) != d["sha256"]:
+        elif file_sha256(path) != d["sha256"]:
             out.fail(f"the stored scan of {d['path']} ({d['stored_path']}) does not match its SHA-256: replaced")
     for h in integrity_db.image_hashes(ws):
         n += 1
         path = ws.crops.path(h)
         if not path.exists():
             out.fail(f"image {h[:12]}… is missing from crops/")
-        elif _sha256(path) != h:
+        elif file_sha256(path) != h:
             out.fail(f"image {h[:12]}… does not match its SHA-256: replaced")
     out.checked["files"] = n
 
 
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def chain_head(ws: Workspace) -> str | None:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import polars as pl
 
-from petitions.atomic import atomic_path, atomic_write
+from petitions.atomic import atomic_path, atomic_write, file_sha256
 from petitions.errors import UserError
 from petitions.law.reasons import REASONS, label as reason_label
 from petitions.status import line_status
@@ -40,12 +40,6 @@ __all__ = ["CertifyResult", "Tallies", "count_lines", "certificate_data", "certi
            "write_report"]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _counts_in_raw(code: str | None) -> bool:
@@ -258,7 +252,7 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                        chain_head=_verified_head(ws))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
-            digest = _sha256(tmp)
+            digest = file_sha256(tmp)
             payload = {
                 "result": data.result, "method": data.method, "raw_count": data.raw_count,
                 "required": data.required, "valid": data.valid_count, "invalid_by_reason": data.invalid_by_reason,
@@ -600,7 +594,7 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
         (tmp / "README.txt").write_text(_README.format(filing=filing.name, result=cert["result"].replace("_", " "),
                                                        method=cert["method"].replace("_", " ")), encoding="utf-8")
         files = sorted(p for p in tmp.rglob("*") if p.is_file())
-        (tmp / "SHA256SUMS").write_text("".join(f"{_sha256(p)}  {p.relative_to(tmp).as_posix()}\n" for p in files),
+        (tmp / "SHA256SUMS").write_text("".join(f"{file_sha256(p)}  {p.relative_to(tmp).as_posix()}\n" for p in files),
                                         encoding="utf-8")
         for p in tmp.rglob("*"):
             if p.is_file():
@@ -612,7 +606,7 @@ def proponent_export(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, 
             ws.log_event("proponent_export", user=who, filing_id=filing_id,
                          payload={"out_dir": str(out), "lines": len(disq), "images": n_images,
                                   "certified_result": cert["result"],
-                                  "sha256sums": _sha256(tmp / "SHA256SUMS")})
+                                  "sha256sums": file_sha256(tmp / "SHA256SUMS")})
             if out.exists():
                 out.rmdir()  # empty, checked above
             os.replace(tmp, out)

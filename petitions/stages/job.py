@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import polars as pl
 
+from petitions.atomic import file_sha256
 from petitions.errors import UserError
 from petitions.store import Workspace
 
@@ -40,12 +41,6 @@ def never() -> bool:
     return False
 
 
-def file_sha256(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_cancel(cancel: CancelFn) -> None:

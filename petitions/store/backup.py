@@ -29,6 +29,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from petitions.atomic import file_sha256
 from petitions.errors import UserError
 from petitions.store.workspace import DB_NAME, Workspace, now_utc
 
@@ -49,12 +50,6 @@ class BackupManifest:
     files: int
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _pg_tool(name: str) -> str:
@@ -127,7 +122,7 @@ def backup(ws: Workspace, out: str | os.PathLike, *, user: str | None = None) ->
                 if base.exists():
                     files.extend(p for p in base.rglob("*") if p.is_file() and not p.name.endswith(".part"))
         manifest = BackupManifest(FORMAT, ws.backend, now_utc(), ws.acting_user(user), schema, int(events[0]),
-                                  events[1], _sha256(snap), len(files))
+                                  events[1], file_sha256(snap), len(files))
         with atomic_path(out) as target:
             with tarfile.open(target, "w") as tar:
                 data = json.dumps(asdict(manifest), indent=2).encode()
@@ -180,7 +175,7 @@ def restore(archive: str | os.PathLike, location: str | os.PathLike, *, password
                 raise UserError("restore into a new or empty folder; this one holds files", where=str(target))
             stage = Path(tmp) / "ws"
             tar.extractall(stage, filter="data")
-            if _sha256(stage / DB_NAME) != manifest.snapshot_sha256:
+            if file_sha256(stage / DB_NAME) != manifest.snapshot_sha256:
                 raise UserError("the database snapshot does not match its SHA-256 (damaged backup)",
                                 where=str(archive))
             (stage / "manifest.json").unlink()
@@ -191,7 +186,7 @@ def restore(archive: str | os.PathLike, location: str | os.PathLike, *, password
         else:
             tar.extract("database.dump", tmp, filter="data")
             dump = Path(tmp) / "database.dump"
-            if _sha256(dump) != manifest.snapshot_sha256:
+            if file_sha256(dump) != manifest.snapshot_sha256:
                 raise UserError("the database dump does not match its SHA-256 (damaged backup)", where=str(archive))
             with Workspace(str(location), create=True, password=password) as ws:
                 if ws._scalar("SELECT COUNT(*) FROM events"):
