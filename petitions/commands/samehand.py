@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from petitions.atomic import atomic_write
+from petitions.commands._csv import csv_records
 from petitions.errors import UserError
 
 REQUIRED = ("pair_id", "a", "b")
@@ -57,33 +58,15 @@ def read_pairs(path: Path) -> list[tuple[str, Path | None, Path | None]]:
         The file is missing or unreadable, lacks a required column, or a row
         has no pair_id.
     """
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot open the pairs file ({exc.strerror})", where=str(path)) from None
     base = path.parent
     rows = []
-    with fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise UserError(
-                f"the header must have the columns {','.join(REQUIRED)}; missing {', '.join(missing)}"
-                + (f" (found: {','.join(header)})" if header else " (the file is empty)"),
-                where=str(path),
-            )
-        reader.fieldnames = header
-        try:
-            for rec in reader:
-                pid = (rec.get("pair_id") or "").strip()
-                if not pid:
-                    raise UserError("a row has no pair_id", where=f"{path}, line {reader.line_num}")
-                a = (rec.get("a") or "").strip()
-                b = (rec.get("b") or "").strip()
-                rows.append((pid, base / a if a else None, base / b if b else None))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise UserError(f"not a readable CSV file (line {reader.line_num}: {exc})", where=str(path)) from None
+    for line, rec in csv_records(path, REQUIRED):
+        pid = (rec.get("pair_id") or "").strip()
+        if not pid:
+            raise UserError("a row has no pair_id", where=f"{path}, line {line}")
+        a = (rec.get("a") or "").strip()
+        b = (rec.get("b") or "").strip()
+        rows.append((pid, base / a if a else None, base / b if b else None))
     return rows
 
 

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 from petitions.atomic import atomic_write
+from petitions.commands._csv import csv_records
 from petitions.errors import UserError
 
 REQUIRED = ("pair_id", "reference", "questioned")
@@ -53,30 +54,12 @@ def read_pairs(path: Path) -> list[tuple[str, list[Path], Path]]:
     UserError
         The file is missing, unreadable, or lacks a required column.
     """
-    try:
-        fh = open(path, newline="", encoding="utf-8-sig")
-    except OSError as exc:
-        raise UserError(f"cannot open the pairs file ({exc.strerror})", where=str(path)) from None
     base = path.parent
     rows = []
-    with fh:
-        reader = csv.DictReader(fh)
-        header = [h.strip() for h in (reader.fieldnames or [])]
-        missing = [c for c in REQUIRED if c not in header]
-        if missing:
-            raise UserError(
-                f"the header must have the columns {','.join(REQUIRED)}; missing {', '.join(missing)}"
-                + (f" (found: {','.join(header)})" if header else " (the file is empty)"),
-                where=str(path),
-            )
-        reader.fieldnames = header
-        try:
-            for rec in reader:
-                refs = [base / r.strip() for r in (rec.get("reference") or "").split(";") if r.strip()]
-                q = (rec.get("questioned") or "").strip()
-                rows.append(((rec.get("pair_id") or "").strip(), refs, base / q if q else None))
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise UserError(f"not a readable CSV file (line {reader.line_num}: {exc})", where=str(path)) from None
+    for _line, rec in csv_records(path, REQUIRED):
+        refs = [base / r.strip() for r in (rec.get("reference") or "").split(";") if r.strip()]
+        q = (rec.get("questioned") or "").strip()
+        rows.append(((rec.get("pair_id") or "").strip(), refs, base / q if q else None))
     return rows
 
 
