@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,8 +111,9 @@ class Document:
             raise ImageInputError("file is empty (0 bytes)", path=p)
         if head.startswith(b"%PDF"):
             self.kind = "pdf"
-            self._pdf = _open_pdf(p)
-            self.count = len(self._pdf)
+            with _PDFIUM:
+                self._pdf = _open_pdf(p)
+                self.count = len(self._pdf)
         elif head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
             self.kind = "tiff"
             self._tif = _open_pil(p)
@@ -139,7 +141,8 @@ class Document:
         p = str(self.path)
         try:
             if self.kind == "pdf":
-                img, meta_dpi = _pdf_page(self._pdf, number - 1, p)
+                with _PDFIUM:
+                    img, meta_dpi = _pdf_page(self._pdf, number - 1, p)
             elif self.kind == "tiff":
                 img, meta_dpi = _pil_frame(self._tif, number - 1, p)
             elif self.kind == "folder":
@@ -162,7 +165,8 @@ class Document:
 
     def close(self) -> None:
         if self.kind == "pdf":
-            self._pdf.close()
+            with _PDFIUM:
+                self._pdf.close()
         elif self.kind == "tiff":
             self._tif.close()
 
@@ -209,6 +213,12 @@ def read_document(path: str | os.PathLike, *, dpi: float | None = None) -> Itera
 
 # --------------------------------------------------------------------------
 # formats
+
+
+#: PDFium is not thread-safe: every call into it, from any thread of the
+#: process (a workbench job beside a page view, two ingests), takes this lock.
+#: Processes (the segmentation pool) each have their own PDFium.
+_PDFIUM = threading.RLock()
 
 
 def _open_pil(p: str):
