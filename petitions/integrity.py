@@ -188,12 +188,3 @@ def _files(ws: Workspace, out: StateCheck) -> None:
         elif file_sha256(path) != h:
             out.fail(f"image {h[:12]}… does not match its SHA-256: replaced")
     out.checked["files"] = n
-
-
-
-
-def chain_head(ws: Workspace) -> str | None:
-    """The newest event's hash, to print where people outside can keep it
-    (None when the chain does not verify)."""
-    check = ws.verify_chain()
-    return check.head if check.ok else None

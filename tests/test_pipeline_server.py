@@ -11,7 +11,7 @@ from petitions.store import Workspace
 from petitions.summary import summarize
 
 
-def _run(location, inputs, spec, user=None):
+def _run(location, inputs, spec):
     with Workspace(location, create=True) as ws:
         if ws.login is None:
             ws.ensure_user("sup", "supervisor")
@@ -32,7 +32,6 @@ def _run(location, inputs, spec, user=None):
         draw_sample(ws, fid, seed="both-backends", user=who)
         s = summarize(ws, fid)
         assert ws.verify_chain().ok
-        # another workstation (an empty local cache) reads a page scan and a crop from the server
         return s
 
 
