@@ -47,6 +47,10 @@ def certification_state(ws: Workspace, filing_id: int) -> dict:
 def require_unlocked(ws: Workspace, filing_id: int, what: str, *, hold: bool = False) -> None:
     """Refuse `what` (e.g. "a ruling") while the filing's certificate holds.
 
+    Every door that can move the count calls it: rulings, samples and
+    full-count orders, and ingest, keying, withdrawals and the pipeline's
+    stages (match, signatures, triage).
+
     With ``hold=True`` (inside the write transaction of the change it
     guards), the event chain's lock is taken first, so no certificate can be
     issued between this check and the change (on a server; SQLite's write
@@ -64,7 +68,11 @@ def require_unlocked(ws: Workspace, filing_id: int, what: str, *, hold: bool = F
         return
     c = st["certificate"]
     frame = f", frame {str(c.get('frame_hash'))[:12]}…" if c.get("frame_hash") else ""
-    raise UserError(f"the filing was certified {str(c.get('result', '')).replace('_', ' ')} on {c['ts'][:10]} by "
+    from petitions.store import filings as filings_db
+
+    row = filings_db.filing_by_id(ws, filing_id)
+    named = f"filing {row['name']}" if row else f"filing {filing_id}"
+    raise UserError(f"{named} was certified {str(c.get('result', '')).replace('_', ' ')} on {c['ts'][:10]} by "
                     f"{c['user']}{frame}; {what} is refused until a supervisor reopens it "
                     "(petitions reopen --reason TEXT), which supersedes the certificate")
 

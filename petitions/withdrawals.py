@@ -66,8 +66,11 @@ def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, u
     """
     import matchers
 
+    from petitions.certification import require_unlocked
+
     ws.require_supervisor(user, "record withdrawal requests")
     csv_path = Path(csv_path)
+    require_unlocked(ws, filing_id, f"importing withdrawals ({csv_path.name})")
     filing = get_filing(ws, filing_id)
     df = read_csv_strings(csv_path, required=REQUIRED)
     for c in ("city", "zip", "voter_id"):

@@ -350,9 +350,12 @@ def _ingest(args) -> int:
     if len(args.files) > 1 and (args.section is not None or args.circulator):
         raise UserError("--section and --circulator apply to a single file")
     failed = 0
+    from petitions.certification import require_unlocked
+
     with _open(args) as ws:
         user = _user(args, ws)
         filing = get_filing(ws, args.filing)
+        require_unlocked(ws, filing.id, "ingesting scans")   # one refusal, not one per file
         for f in args.files:
             try:
                 rep = ingest_document(ws, filing.id, f, user=user, section=args.section,

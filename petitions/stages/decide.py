@@ -125,8 +125,10 @@ def _with_cross_filing(ws: Workspace, filing, df: pl.DataFrame) -> pl.DataFrame:
 def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
     """Determine every line (valid / needs_review / invalid) under the filing's
     rule set; store a new determination only where it changed."""
+    from petitions.certification import require_unlocked
     from petitions.law.triage import triage
 
+    require_unlocked(ws, filing_id, "triage (petitions run)")
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
     inputs = triage_inputs(ws, filing_id)
@@ -155,6 +157,7 @@ def run_triage(ws: Workspace, filing_id: int, *, user: str) -> StageReport:
     from petitions.integrity import determination_rows_digest
 
     with ws.transaction():
+        require_unlocked(ws, filing_id, "triage (petitions run)", hold=True)
         results_db.add_determinations(ws, rows)
         # The rows' digest seals them in the event chain (petitions verify-log).
         ws.log_event("triage", user=user, filing_id=filing_id,

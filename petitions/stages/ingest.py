@@ -68,7 +68,10 @@ def ingest_document(
     """
     from sigverify.pages import segment_document
 
+    from petitions.certification import require_unlocked
+
     path = Path(path)
+    require_unlocked(ws, filing_id, f"ingesting {path.name}")
     if not path.exists():
         raise UserError("file not found", where=str(path))
     digest = file_sha256(path)
@@ -120,6 +123,8 @@ def ingest_document(
         # Two clerks may ingest into one filing at once: the section number
         # and the duplicate check are decided here, one ingest at a time.
         ingest_db.lock_filing_sections(ws, filing_id)
+        # certified while the pages were being read: still refused
+        require_unlocked(ws, filing_id, f"ingesting {path.name}", hold=True)
         prior = ingest_db.document_by_sha(ws, filing_id, digest)
         if prior:
             return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)

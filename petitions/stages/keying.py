@@ -6,10 +6,12 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from petitions.errors import UserError
 from petitions.stages.job import read_csv_strings
 from petitions.store import Workspace, now_utc
 from petitions.store import ingest as ingest_db
 from petitions.store import keying as keying_db
+from petitions.store import rulings as rulings_db
 
 KEYED_COLUMNS = ("line_id", "name", "address", "city", "zip")
 
@@ -26,7 +28,10 @@ def import_keyed_entries(ws: Workspace, filing_id: int, csv_path: str | Path, *,
     """Import keyed printed names and addresses (``line_id,name,address,city,zip``
     and optionally ``date_signed``). Re-importing the same values changes nothing;
     changed values become a new keyed entry (the old one stays as history)."""
+    from petitions.certification import require_unlocked
+
     csv_path = Path(csv_path)
+    require_unlocked(ws, filing_id, f"importing keyed entries ({csv_path.name})")
     df = read_csv_strings(csv_path, required=KEYED_COLUMNS)
     labels = ingest_db.line_ids_by_label(ws, filing_id)
     current = {r["line_id"]: (r["name"], r["address"], r["city"], r["zip"], r["date_signed"])
@@ -58,6 +63,7 @@ def import_keyed_entries(ws: Workspace, filing_id: int, csv_path: str | Path, *,
             continue
         rows.append((line_id, *values, source, user, ts))
     with ws.transaction():
+        require_unlocked(ws, filing_id, f"importing keyed entries ({csv_path.name})", hold=True)
         keying_db.add_keyed_entries(ws, rows)
         ws.log_event("keyed_entries_imported", user=user, filing_id=filing_id,
                      payload={"source": str(csv_path), "imported": len(rows), "unchanged": report.unchanged,
@@ -69,7 +75,13 @@ def import_keyed_entries(ws: Workspace, filing_id: int, csv_path: str | Path, *,
 def key_line(ws: Workspace, line_id: int, *, name: str, address: str, city: str = "", zip: str = "",
              date_signed: str | None = None, user: str) -> None:
     """Record what a clerk keyed for one line (from the workbench)."""
+    from petitions.certification import require_unlocked
+
+    line = rulings_db.line_ref(ws, line_id)
+    if line is None:
+        raise UserError(f"no line with id {line_id}")
     with ws.transaction():
+        require_unlocked(ws, line["filing_id"], f"keying line {line['label']}", hold=True)
         keying_db.add_keyed_entry(ws, line_id, name=name.strip(), address=address.strip(), city=city.strip(),
                                   zip=zip.strip(), date_signed=date_signed, source="workbench", keyed_by=user,
                                   keyed_at=now_utc())

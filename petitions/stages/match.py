@@ -56,6 +56,9 @@ def run_matching(ws: Workspace, filing_id: int, *, user: str, batch_size: int = 
     """
     import matchers
 
+    from petitions.certification import require_unlocked
+
+    require_unlocked(ws, filing_id, "matching (petitions run)")
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
     vf_id, voters = active_voter_file(ws)

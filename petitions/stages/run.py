@@ -26,8 +26,14 @@ def run_all(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn = 
 
     filing = get_filing(ws, filing_id)
     if filing.office_id is not None and filing.ruleset.cross_filing.papers_per_signer is not None:
+        from petitions.certification import certification_state
+
         for other in filings_db.filings_of_office(ws, filing.office_id):
-            if other["id"] != filing_id:
+            if other["id"] != filing_id and certification_state(ws, other["id"])["state"] == "certified":
+                # its count is locked: said, never moved silently
+                reports.append(StageReport(f"triage ({other['name']})", status="not rerun: certified; a supervisor "
+                                           "reopens it (petitions reopen --reason) to recount"))
+            elif other["id"] != filing_id:
                 rep = run_triage(ws, other["id"], user=user)
                 if rep.processed:
                     rep.stage = f"triage ({other['name']})"

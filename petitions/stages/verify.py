@@ -28,6 +28,9 @@ def run_signatures(ws: Workspace, filing_id: int, *, user: str, batch_size: int 
 
     import sigverify
 
+    from petitions.certification import require_unlocked
+
+    require_unlocked(ws, filing_id, "comparing signatures (petitions run)")
     workers = workers or os.cpu_count() or 1
 
     model = sigverify.load_default_model()
