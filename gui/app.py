@@ -15,7 +15,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="petition-workbench",
         description="The petition signature verification workbench (review queue, pages, voter lookup, "
                     "dashboard, supervisor tools).")
-    p.add_argument("workspace", nargs="?", help="workspace folder to open (e.g. the one `petitions demo` made)")
+    p.add_argument("workspace", nargs="?", help="workspace folder to open (e.g. the one `petitions demo` made), or a "
+                                                 "server address postgresql://HOST[:PORT]/DB (asks you to sign in)")
     p.add_argument("--user", help="act as this workspace user (default: your login name if it is a user, "
                                   "else the first reviewer)")
     p.add_argument("--filing", help="filing id or name (default: the newest)")
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if args.workspace and not (Path(args.workspace) / "workspace.sqlite").exists():
+    server = bool(args.workspace) and args.workspace.startswith(("postgresql://", "postgres://"))
+    if server and args.screenshot:
+        print("petition-workbench: --screenshot needs a workspace folder", file=sys.stderr)
+        return 2
+    if args.workspace and not server and not (Path(args.workspace) / "workspace.sqlite").exists():
         print(f"petition-workbench: {args.workspace}: not a workspace (no workspace.sqlite inside); "
               "create one with `petitions init -w DIR` (or try `petitions demo --workspace DIR`)", file=sys.stderr)
         return 2
@@ -53,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("sigverify")
     from gui.main_window import MainWindow
 
+    if server:   # the sign-in dialog opens it
+        win = MainWindow(None, restore_state=True)
+        win.show()
+        win.open_server(args.workspace, args.user, filing=args.filing)
+        return app.exec()
     try:
         win = MainWindow(args.workspace, user=args.user, filing=args.filing, restore_state=not args.screenshot)
     except UserError as exc:

@@ -29,7 +29,8 @@ from gui.keying import KeyingPanel
 from gui.lookup import VoterLookup
 from gui.page_view import PageViewer
 from gui.review_panel import REJECT_MODES, ReviewPanel
-from gui.session import Session
+from gui.session import Session, location_of, open_at
+from gui.signin import SignInDialog, show_signed_in
 from gui.supervisor import SupervisorPanel, load_blind_images
 from gui.workers import DbThread
 import petitions
@@ -68,12 +69,12 @@ def open_session(root: str | Path, *, user: str | None = None, filing: str | int
     """Resolve who works on which filing (a few quick reads)."""
     from petitions import get_filing
 
-    with Workspace(root) as ws:
+    with open_at(root) as ws:
         who = petitions.default_user(ws, user)
         if who is None:
             raise UserError("this workspace has no users yet; add one with `petitions workspace` commands",
                             where=str(root))
-        s = Session(Path(root), who[0], who[1])
+        s = Session(location_of(root), who[0], who[1])
         try:
             f = get_filing(ws, filing)
         except UserError:
@@ -153,6 +154,8 @@ class MainWindow(QMainWindow):
                                self.new_workspace, QKeySequence.StandardKey.New)
         self.open_action = A(m, "&Open workspace…", "Open a workspace folder", self._choose_workspace,
                              QKeySequence.StandardKey.Open)
+        self.server_action = A(m, "Open &server…", "Sign in to a workspace server (PostgreSQL) with your own login",
+                               lambda: self.open_server())
         m.addSeparator()
         self.voters_action = A(m, "Import &voter file…", "Import the county voter file (optional column mapping); "
                                "problems are listed with their row and column", self.import_voter_file)
@@ -285,6 +288,13 @@ class MainWindow(QMainWindow):
             except UserError as exc:
                 self.notice("Open workspace", str(exc))
 
+    def open_server(self, address: str = "", user: str | None = None, filing=None) -> SignInDialog:
+        """The sign-in dialog; the window opens the server once it took the login."""
+        dlg = SignInDialog(address, user, self, filing=filing)
+        dlg.signed_in.connect(lambda s: self.open_workspace(s.root, filing=s.filing_id))
+        dlg.open()
+        return dlg
+
     def show_tab(self, key: str) -> None:
         if key in TABS and self.tabs.count() == len(TABS):
             self.tabs.setCurrentIndex(TABS.index(key))
@@ -371,6 +381,7 @@ class MainWindow(QMainWindow):
         self._is_ready = False
         self._update_actions()
         self._warn_if_read_only(session.root)
+        show_signed_in(self, session)
         if session.filing_id is None:
             self.strip.setText(f"<b>{session.root}</b>: no filing yet — File ▸ New filing… "
                                f"Signed in as {session.user} ({session.role}).")
@@ -903,7 +914,8 @@ class MainWindow(QMainWindow):
     def certify(self) -> CertifyDialog:
         s = self.session
         safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in (s.filing_name or "filing"))
-        dlg = CertifyDialog(str(s.root / "reports" / f"certificate-{safe}.pdf"), self)
+        reports = Path.home() / "reports" if s.on_server else Path(s.root) / "reports"
+        dlg = CertifyDialog(str(reports / f"certificate-{safe}.pdf"), self)
 
         def make(v):
             def fn(ws, progress, cancel):

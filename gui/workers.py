@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, Signal
 
+from gui.session import location_of, open_at
 from petitions import is_user_error
 from petitions import Workspace
 
@@ -71,7 +72,7 @@ class DbThread(QThread):
     def __init__(self, root: str | Path, name: str = "db", parent: QObject | None = None):
         super().__init__(parent)
         self.setObjectName(name)
-        self.root = Path(root)
+        self.root = location_of(root)
         self._q: "queue.Queue[tuple[int, Callable] | None]" = queue.Queue()
         self._tokens = itertools.count(1)
         self._callbacks: dict[int, Callable[[Any, str | None], None]] = {}
@@ -101,7 +102,7 @@ class DbThread(QThread):
     def run(self) -> None:  # the worker thread
         ws = None
         try:
-            ws = Workspace(self.root)
+            ws = open_at(self.root)
         except Exception as exc:  # noqa: BLE001 - reported to every task
             open_error = describe_error(exc)
         else:
@@ -147,7 +148,7 @@ class JobThread(QThread):
 
     def __init__(self, root: str | Path, fn: Callable, title: str = "job", parent: QObject | None = None):
         super().__init__(parent)
-        self.root = Path(root)
+        self.root = location_of(root)
         self.fn = fn
         self.title = title
         self._cancel = threading.Event()
@@ -174,7 +175,7 @@ class JobThread(QThread):
         from petitions import Cancelled
 
         try:
-            with Workspace(self.root) as ws:
+            with open_at(self.root) as ws:
                 result = self.fn(ws, self._progress, self.cancelled)
         except Cancelled:
             self.job_done.emit((None, None, True))

@@ -21,6 +21,7 @@ _API: dict[str, tuple[str, str]] = {
     "is_user_error": ("petitions.errors", "is_user_error"),
     "DB_NAME": ("petitions.store", "DB_NAME"),
     "Workspace": ("petitions.store", "Workspace"),
+    "is_server_address": ("petitions.store.backends", "is_server_address"),
     "REASONS": ("petitions.law.reasons", "REASONS"),
     "reason_label": ("petitions.law.reasons", "label"),
     "normalize_for_display": ("sigverify.display", "normalize_for_display"),
@@ -116,6 +117,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.errors import is_user_error  # noqa: F401
     from petitions.store import DB_NAME  # noqa: F401
     from petitions.store import Workspace  # noqa: F401
+    from petitions.store.backends import is_server_address  # noqa: F401
     from petitions.law.reasons import REASONS  # noqa: F401
     from petitions.law.reasons import label as reason_label  # noqa: F401
     from sigverify.display import normalize_for_display  # noqa: F401

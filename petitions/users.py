@@ -10,7 +10,19 @@ from petitions.store import users as users_db
 def default_user(ws: Workspace, preferred: str | None = None) -> tuple[str, str] | None:
     """Who the workbench acts as: `preferred` if known, else the OS login
     name if it is a workspace user, else the first reviewer, else the first
-    user. Returns ``(name, role)`` or None when the workspace has no users."""
+    user. Returns ``(name, role)`` or None when the workspace has no users.
+
+    On a server it is always the signed-in login (another `preferred` name
+    is refused), with the role its database group gives it.
+    """
+    if ws.login is not None:
+        login = ws.acting_user(preferred)
+        role = ws.user_role(login)
+        if role is None:
+            raise UserError(f"{login} signed in, but is not a workbench login (a member of sigverify_reviewer, "
+                            "sigverify_auditor or sigverify_supervisor); the database administrator adds people "
+                            "with `petitions user-add`")
+        return login, role
     for name in (preferred, _login()):
         if name:
             role = ws.user_role(name)
