@@ -153,6 +153,10 @@ class Dashboard(QWidget):
         row.addLayout(side, 2)
         lay.addLayout(row, 1)
 
+    def embed(self, widget: QWidget) -> None:
+        """Show `widget` below the figures (the team's batches: gui/batches.py)."""
+        self.layout().addWidget(widget)
+
     def set_data(self, d: dict) -> None:
         self.data = d
         c = d["count"]

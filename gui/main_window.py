@@ -20,6 +20,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
                                QWidget)
 
+from gui.batches import attach as attach_batches
 from gui.dashboard import FIGURE_WORDS, Dashboard, figures
 from gui.dialogs import (CertifyDialog, FormDialog, NewFilingDialog, NewWorkspaceDialog, NoticeDialog, PathEdit,
                          scans_in)
@@ -387,6 +388,7 @@ class MainWindow(QMainWindow):
                                f"Signed in as {session.user} ({session.role}).")
             self._mark_ready("all")
             return
+        self.batches = attach_batches(self)
         self.review.load_voters()
         self.review.refresh()
         self._load_counts()

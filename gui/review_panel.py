@@ -275,7 +275,7 @@ class ReviewPanel(QWidget):
         self.count_label.setText("loading…")
 
         def fetch(ws):
-            return petitions.review_queue(ws, s.filing_id, user=s.user, mode=mode)
+            return petitions.my_queue(ws, s.filing_id, user=s.user, mode=mode)   # a held batch, or what nobody holds
 
         self._read(fetch, lambda items, err: self._queue_loaded(mode, items, err))
 

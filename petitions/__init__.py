@@ -91,6 +91,18 @@ _API: dict[str, tuple[str, str]] = {
     "WithdrawalImport": ("petitions.withdrawals", "WithdrawalImport"),
     "import_withdrawals": ("petitions.withdrawals", "import_withdrawals"),
     "withdrawals_of": ("petitions.withdrawals", "withdrawals_of"),
+    # batches per reviewer (issue 17): the review screen's batch and the supervisor's assignment view
+    "my_queue": ("petitions.review.batches", "my_queue"),
+    "batch_status": ("petitions.review.batches", "batch_status"),
+    "checkout_batch": ("petitions.review.batches", "checkout"),
+    "renew_batch": ("petitions.review.batches", "renew"),
+    "give_back_batch": ("petitions.review.batches", "give_back"),
+    "assign_batch": ("petitions.review.batches", "assign"),
+    "reclaim_batch": ("petitions.review.batches", "reclaim"),
+    "batch_holdings": ("petitions.review.batches", "holdings"),
+    "batch_throughput": ("petitions.review.batches", "throughput"),
+    # `petitions.users` is also the submodule's name once it is imported: the GUI uses this one
+    "workspace_users": ("petitions.users", "users"),
 }
 
 __all__ = sorted(_API)
@@ -186,3 +198,13 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.withdrawals import WithdrawalImport  # noqa: F401
     from petitions.withdrawals import import_withdrawals  # noqa: F401
     from petitions.withdrawals import withdrawals_of  # noqa: F401
+    from petitions.review.batches import my_queue  # noqa: F401
+    from petitions.review.batches import batch_status  # noqa: F401
+    from petitions.review.batches import checkout as checkout_batch  # noqa: F401
+    from petitions.review.batches import renew as renew_batch  # noqa: F401
+    from petitions.review.batches import give_back as give_back_batch  # noqa: F401
+    from petitions.review.batches import assign as assign_batch  # noqa: F401
+    from petitions.review.batches import reclaim as reclaim_batch  # noqa: F401
+    from petitions.review.batches import holdings as batch_holdings  # noqa: F401
+    from petitions.review.batches import throughput as batch_throughput  # noqa: F401
+    from petitions.users import users as workspace_users  # noqa: F401

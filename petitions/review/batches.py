@@ -56,6 +56,49 @@ def held_batch(ws: Workspace, filing_id: int, user: str, *, mode: str = "review"
     return None
 
 
+def my_queue(ws: Workspace, filing_id: int, *, user: str, mode: str = "review") -> list:
+    """The review queue as `user` sees it while the queue is handed out in
+    batches: only the waiting lines of the batch they hold in this queue,
+    if it has any left; else every waiting line nobody else holds. (A line
+    in someone else's live batch is never shown, so no case is served to
+    two reviewers at once.) The blind QA audit queue is not batched.
+    """
+    from petitions.review.queue import review_queue
+
+    user = ws.acting_user(user)
+    items = review_queue(ws, filing_id, user=user, mode=mode)
+    if mode == "audit" or not items:
+        return items
+    live = batches_db.live_batches(ws, filing_id, now_utc())
+    if not live:
+        return items
+    holder = {b["id"]: (b["holder"], b["mode"]) for b in live}
+    lines = batches_db.batch_lines(ws, list(holder))
+    waiting = {it.line_db_id for it in items}
+    mine = {r["line_id"] for r in lines if holder[r["batch_id"]] == (user, mode)} & waiting
+    if mine:
+        return [it for it in items if it.line_db_id in mine]
+    others = {r["line_id"] for r in lines if holder[r["batch_id"]][0] != user}
+    return [it for it in items if it.line_db_id not in others]
+
+
+def batch_status(ws: Workspace, filing_id: int, *, user: str, mode: str = "review") -> dict | None:
+    """The live batch `user` holds in queue `mode`, for the review screen:
+    ``batch_id``, ``lines``, ``done`` (no longer waiting), ``left``,
+    ``lease_until`` (ISO, UTC) and ``assigned_by``; None when they hold none."""
+    from petitions.status import line_status
+
+    b = held_batch(ws, filing_id, user, mode=mode)
+    if b is None:
+        return None
+    st = line_status(ws, filing_id)
+    waiting = set(st.filter(st["status"] == "needs_review")["line_db_id"].to_list())
+    left = sum(1 for lid in b.line_ids if lid in waiting)
+    row = batches_db.batch(ws, b.id) or {}
+    return {"batch_id": b.id, "mode": b.mode, "lines": len(b.line_ids), "done": len(b.line_ids) - left,
+            "left": left, "lease_until": b.lease_until, "assigned_by": row.get("assigned_by")}
+
+
 def leased_to_others(ws: Workspace, filing_id: int, user: str) -> set[int]:
     """Lines in someone else's live batch (any queue)."""
     rows = [r for r in batches_db.live_batches(ws, filing_id, now_utc()) if r["holder"] != user]
@@ -182,9 +225,13 @@ def holdings(ws: Workspace, filing_id: int) -> list[dict]:
     lines: dict[int, list[int]] = {}
     for r in batches_db.batch_lines(ws, [b["id"] for b in live]):
         lines.setdefault(r["batch_id"], []).append(r["line_id"])
-    return [{"batch_id": b["id"], "holder": b["holder"], "mode": b["mode"], "assigned_by": b["assigned_by"],
-             "lines": len(lines.get(b["id"], [])), "left": sum(1 for lid in lines.get(b["id"], []) if lid in pending),
-             "lease_until": b["lease_until"]} for b in live]
+    out = []
+    for b in live:
+        mine = lines.get(b["id"], [])
+        left = sum(1 for lid in mine if lid in pending)
+        out.append({"batch_id": b["id"], "holder": b["holder"], "mode": b["mode"], "assigned_by": b["assigned_by"],
+                    "lines": len(mine), "left": left, "done": len(mine) - left, "lease_until": b["lease_until"]})
+    return out
 
 
 def throughput(ws: Workspace, filing_id: int, *, hours: float = 8.0) -> list[dict]:
