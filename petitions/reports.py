@@ -425,7 +425,11 @@ def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, *,
 
     The export of signer data is an event naming `user` (on a server, the
     signed-in login), with the chain head the files were written against.
+    Every signer's line with its voter id: a supervisor's export (on a
+    server the database refuses a reviewer's login the voter file too).
     """
+    who = ws.acting_user(user)
+    ws.require_supervisor(who or "", "export the report (every line with its voter)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"lines": export_lines_csv(ws, filing_id, out / "lines.csv"),
@@ -437,7 +441,6 @@ def write_report(ws: Workspace, filing_id: int, out_dir: str | os.PathLike, *,
     with atomic_write(out / "chain_head.txt") as fh:
         fh.write(f"{head or ''}\n")
     paths["chain_head"] = out / "chain_head.txt"
-    who = ws.acting_user(user)
     if who:
         with ws.transaction():
             ws.log_event("report_exported", user=who, filing_id=filing_id,

@@ -44,11 +44,18 @@ class VoterDirectory:
         self._index = None
 
     @classmethod
-    def open(cls, ws: Workspace) -> "VoterDirectory | None":
-        """The workspace's active voter file, or None when none is imported."""
+    def open(cls, ws: Workspace) -> "VoterDirectory | ServerVoterDirectory | None":
+        """The workspace's active voter file, or None when none is imported.
+
+        A reviewer's or auditor's login on a server gets a
+        :class:`ServerVoterDirectory` instead: the database hands it voter
+        records case by case and bounded look-ups, never the file.
+        """
         row = review_db.active_voter_file(ws)
         if not row:
             return None
+        if review_db.reads_voters_through_server(ws):
+            return ServerVoterDirectory(ws, voter_file_id=int(row["id"]))
         path = ws.root / row["parquet_path"]
         schema = pl.read_parquet_schema(path)
         wanted = [c for c in (*VOTER_DISPLAY_COLUMNS, "k_first", "k_last", "a_street_key", "a_house", "k_zip")
@@ -126,6 +133,44 @@ class VoterDirectory:
         if not (_tokens(name) or _tokens(address) or zip.strip()):
             return f.select(self.display_columns).head(0)
         return f.filter(expr).select(self.display_columns).head(limit)
+
+
+class ServerVoterDirectory:
+    """The active voter file as a reviewer's login reads it on a server.
+
+    Same calls as :class:`VoterDirectory`; :meth:`get` returns only voters
+    tied to the petition's lines and :meth:`search` at most 25 rows a call
+    (every call logged by the server under the login): the database's
+    functions decide (petitions.store.server.review_reads_ddl). It holds the
+    connection it was opened on; use it from that connection's thread.
+    """
+
+    def __init__(self, ws: Workspace, *, voter_file_id: int):
+        self._ws = ws
+        self.voter_file_id = voter_file_id
+        self.display_columns = VOTER_DISPLAY_COLUMNS
+        self._height = review_db.active_voter_rows(ws)
+
+    @property
+    def height(self) -> int:
+        return self._height
+
+    def get(self, voter_ids: list[str]) -> dict[str, dict]:
+        """Display records by voter id (ids not tied to a line are left out)."""
+        return {str(r["voter_id"]): {c: r.get(c) for c in self.display_columns}
+                for r in review_db.voter_records(self._ws, voter_ids)}
+
+    def search(self, *, name: str = "", address: str = "", zip: str = "", limit: int = 50) -> pl.DataFrame:
+        """Voters whose name and/or address start with what was typed (at
+        most 25 rows; a ZIP alone finds nothing)."""
+        empty = pl.DataFrame(schema={c: pl.Utf8 for c in self.display_columns})
+        if not (_tokens(name) or _tokens(address)):
+            return empty
+        rows = review_db.lookup_voters(self._ws, name=name, address=address, zip=zip, limit=limit)
+        if not rows:
+            return empty
+        return pl.DataFrame([{c: r.get(c) for c in self.display_columns} for r in rows],
+                            schema={c: pl.Utf8 for c in self.display_columns})
 
 
 @dataclass(frozen=True)

@@ -146,6 +146,7 @@ def import_voter_file(ws: Workspace, path: str | Path, *, user: str, mapping=Non
             comparison_json=json.dumps(comparison, default=str) if comparison else None)
         voters_db.add_voter_file_problems(
             ws, vf_id, [(p.path, p.row, p.column, p.problem, p.value) for p in problems])
+        voters_db.add_voter_records(ws, vf_id, prepared)
         voters_db.activate_voter_file(ws, vf_id)
         ws.log_event("voter_file_imported", user=user,
                      payload={"voter_file_id": vf_id, "source": str(path), "sha256": digest, "rows": prepared.height,

@@ -38,6 +38,43 @@ def active_voter_file(ws: Workspace) -> dict | None:
     return ws._one("SELECT id, parquet_path FROM voter_files WHERE active = 1")
 
 
+def reads_voters_through_server(ws: Workspace) -> bool:
+    """True when this connection may not read the voter file itself: a
+    reviewer's or auditor's login on a server (petitions.store.server)."""
+    login = ws.login
+    return login is not None and ws.user_role(login) != "supervisor"
+
+
+def active_voter_rows(ws: Workspace) -> int:
+    """How many voters the active voter file holds (0 without one)."""
+    return int(ws._scalar("SELECT COALESCE(MAX(rows), 0) FROM voter_files WHERE active = 1") or 0)
+
+
+def voter_records(ws: Workspace, voter_ids: Sequence[str]) -> list[dict]:
+    """Display records of voters tied to the petition's lines, through the
+    server's ``sigverify_voter_records`` (at most 50 ids a call; others are
+    left out)."""
+    out: list[dict] = []
+    ids = list(dict.fromkeys(str(v) for v in voter_ids if v))
+    for i in range(0, len(ids), 50):
+        out += ws._rows("SELECT * FROM sigverify_voter_records(?)", (ids[i:i + 50],))
+    return out
+
+
+def lookup_voters(ws: Workspace, *, name: str, address: str, zip: str, limit: int) -> list[dict]:
+    """A logged, bounded voter-file search on the server (``sigverify_lookup_voters``).
+    Its refusals (no name or address, the hourly limit) are said plainly."""
+    try:
+        with ws.transaction():   # the look-up and its log row commit together
+            return ws._rows("SELECT * FROM sigverify_lookup_voters(?, ?, ?, ?)", (name, address, zip, int(limit)))
+    except Exception as exc:  # noqa: BLE001 - the server's refusal, in its words
+        if getattr(exc, "sqlstate", None) in ("22023", "54000", "42501"):
+            from petitions.errors import UserError
+
+            raise UserError(exc.diag.message_primary or str(exc)) from None
+        raise
+
+
 def exemplars(ws: Workspace, voter_ids: Sequence[str]) -> dict[str, list[dict]]:
     """Each voter's signatures on file (``image_hash``, ``captured_date``, ``source``), oldest first."""
     out: dict[str, list[dict]] = {}

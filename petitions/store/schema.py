@@ -425,3 +425,38 @@ def _m0007_intake_period(db) -> None:
             f"GRANT SELECT ON voter_file_problems, offices, withdrawals TO {reviewer};\n"
             f"GRANT SELECT, INSERT ON voter_file_problems, offices, withdrawals TO {supervisor};\n"
             f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};\n")
+
+
+@migrations(name="0008_voter_records")
+def _m0008_voter_records(db) -> None:
+    """What review may read of the voter file (issue 17): the records'
+    display columns as a table the server hands out row by row through
+    functions (a reviewer's login cannot read it, nor the stored file), and
+    a log of voter look-ups. On a folder the table stays empty: the
+    prepared file is read directly, and the folder's permissions protect it."""
+    db.executescript(
+        """
+        CREATE TABLE voter_records (
+            voter_file_id INTEGER NOT NULL REFERENCES voter_files (id),
+            voter_id TEXT NOT NULL,
+            first_name TEXT, middle_name TEXT, last_name TEXT, suffix TEXT, house_number TEXT,
+            house_fraction TEXT, street_dir TEXT, street_name TEXT, street_type TEXT, street_post_dir TEXT,
+            unit_type TEXT, unit_number TEXT, city TEXT, zip TEXT, status TEXT, registration_date TEXT,
+            precinct TEXT, district TEXT,
+            PRIMARY KEY (voter_file_id, voter_id)
+        );
+        CREATE TABLE voter_lookups (
+            id INTEGER PRIMARY KEY,
+            ts TEXT NOT NULL,
+            login TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            query_json TEXT NOT NULL,
+            rows_returned INTEGER NOT NULL
+        );
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import backfill_voter_records, review_reads_ddl
+
+        db.execute_raw(review_reads_ddl())
+        backfill_voter_records(db._b)

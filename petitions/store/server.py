@@ -134,3 +134,164 @@ REVOKE ALL ON frame_lines, sample_voids FROM PUBLIC;
 GRANT SELECT ON frame_lines, sample_voids TO {reviewer};
 GRANT SELECT, INSERT ON frame_lines, sample_voids TO {supervisor};
 """
+
+
+#: The voter-record columns review shows (party, race, ethnicity and birth
+#: date are never among them); petitions.review.records.VOTER_DISPLAY_COLUMNS.
+VOTER_RECORD_COLUMNS = (
+    "voter_id", "first_name", "middle_name", "last_name", "suffix", "house_number", "house_fraction",
+    "street_dir", "street_name", "street_type", "street_post_dir", "unit_type", "unit_number", "city", "zip",
+    "status", "registration_date", "precinct", "district",
+)
+#: Voter records one call may return: a case shows at most 6 candidates;
+#: a look-up at most LOOKUP_ROWS rows, LOOKUPS_PER_HOUR calls a person an hour.
+RECORDS_PER_CALL = 50
+LOOKUP_ROWS = 25
+LOOKUPS_PER_HOUR = 1500
+
+#: A voter is tied to the petition when a line's match names them (as the
+#: match or a candidate), a ruling's person chose them by look-up, or a
+#: withdrawal request was matched to them. (Row-level; `v` is the voter id.)
+_TIED = """(EXISTS (SELECT 1 FROM matches m WHERE m.voter_id = {v})
+     OR EXISTS (SELECT 1 FROM matches m
+                WHERE (m.candidates_json::jsonb) @> jsonb_build_array(jsonb_build_object('voter_id', {v})))
+     OR EXISTS (SELECT 1 FROM rulings u WHERE (u.shown_json::jsonb) @> jsonb_build_object('chosen_voter_id', {v}))
+     OR EXISTS (SELECT 1 FROM withdrawals w WHERE w.voter_id = {v}))"""
+
+
+def review_reads_ddl() -> str:
+    """What a reviewer may read of the voter file, the database's way.
+
+    A reviewer's login has no SELECT on the voter records, and the voter
+    file's stored copy (``blobs`` under ``voterfiles/``) is hidden from it by
+    row-level security. Review reads voter records only through two
+    SECURITY DEFINER functions: ``sigverify_voter_records(ids)`` returns the
+    display columns of at most RECORDS_PER_CALL voters tied to the
+    petition's lines, and ``sigverify_lookup_voters(name, address, zip,
+    limit)`` at most LOOKUP_ROWS rows a call and LOOKUPS_PER_HOUR calls an
+    hour, each call logged in ``voter_lookups`` under the signed-in login.
+    Exemplars (signatures on file) are readable only for voters tied to the
+    petition. Supervisors keep full reads (they import the file and run
+    matching).
+    """
+    reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+    cols = ", ".join(f"{c} text" for c in VOTER_RECORD_COLUMNS)
+    sel = ", ".join(f"r.{c}" for c in VOTER_RECORD_COLUMNS)
+    is_sup = f"pg_has_role(current_user, '{supervisor}', 'MEMBER')"
+    return f"""
+CREATE INDEX IF NOT EXISTS matches_voter ON matches (voter_id);
+CREATE INDEX IF NOT EXISTS matches_candidates ON matches USING gin ((candidates_json::jsonb) jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS rulings_shown ON rulings USING gin ((shown_json::jsonb) jsonb_path_ops);
+CREATE INDEX IF NOT EXISTS withdrawals_voter ON withdrawals (voter_id);
+CREATE INDEX IF NOT EXISTS voter_lookups_login ON voter_lookups (login, ts);
+
+REVOKE ALL ON voter_records, voter_lookups FROM PUBLIC;
+REVOKE ALL ON voter_records, voter_lookups FROM {reviewer};
+GRANT SELECT, INSERT ON voter_records TO {supervisor};
+GRANT SELECT ON voter_lookups TO {supervisor};
+
+ALTER TABLE blobs ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS blobs_read ON blobs;
+CREATE POLICY blobs_read ON blobs FOR SELECT USING (key NOT LIKE 'voterfiles/%' OR {is_sup});
+DROP POLICY IF EXISTS blobs_add ON blobs;
+CREATE POLICY blobs_add ON blobs FOR INSERT WITH CHECK ({is_sup});
+
+ALTER TABLE exemplars ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS exemplars_read ON exemplars;
+CREATE POLICY exemplars_read ON exemplars FOR SELECT USING ({is_sup} OR {_TIED.format(v="exemplars.voter_id")});
+DROP POLICY IF EXISTS exemplars_add ON exemplars;
+CREATE POLICY exemplars_add ON exemplars FOR INSERT WITH CHECK ({is_sup});
+
+CREATE OR REPLACE FUNCTION sigverify_voter_records(p_ids text[])
+RETURNS TABLE ({cols})
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+    SELECT {sel} FROM voter_records r JOIN voter_files f ON f.id = r.voter_file_id AND f.active = 1
+    WHERE r.voter_id = ANY (p_ids[1:{RECORDS_PER_CALL}])
+      AND (pg_has_role(session_user, '{supervisor}', 'MEMBER') OR {_TIED.format(v="r.voter_id")})
+    ORDER BY r.voter_id
+$fn$;
+
+CREATE OR REPLACE FUNCTION sigverify_lookup_voters(p_name text, p_address text, p_zip text, p_limit integer)
+RETURNS TABLE ({cols})
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = public, pg_temp AS $fn$
+DECLARE
+    v_lim integer := LEAST(GREATEST(COALESCE(p_limit, {LOOKUP_ROWS}), 1), {LOOKUP_ROWS});
+    v_names text[] := array_remove(regexp_split_to_array(upper(COALESCE(p_name, '')), '[^[:alnum:]]+'), '');
+    v_addr text[] := array_remove(regexp_split_to_array(upper(COALESCE(p_address, '')), '[^[:alnum:]]+'), '');
+    v_zip text := NULLIF(regexp_replace(COALESCE(p_zip, ''), '[^0-9]', '', 'g'), '');
+    v_recent integer;
+    v_found integer;
+BEGIN
+    IF NOT (pg_has_role(session_user, '{reviewer}', 'MEMBER') OR pg_has_role(session_user, '{supervisor}', 'MEMBER'))
+    THEN
+        RAISE EXCEPTION 'voter look-up: % is not a workbench login', session_user USING ERRCODE = '42501';
+    END IF;
+    IF COALESCE(array_length(v_names, 1), 0) = 0 AND COALESCE(array_length(v_addr, 1), 0) = 0 THEN
+        RAISE EXCEPTION 'voter look-up: give a name or an address' USING ERRCODE = '22023';
+    END IF;
+    SELECT count(*) INTO v_recent FROM voter_lookups l
+     WHERE l.login = session_user AND l.ts > to_char(now() AT TIME ZONE 'UTC' - interval '1 hour',
+                                                     'YYYY-MM-DD"T"HH24:MI:SS');
+    IF v_recent >= {LOOKUPS_PER_HOUR} THEN
+        RAISE EXCEPTION 'voter look-up: % has made {LOOKUPS_PER_HOUR} look-ups in the last hour, the limit; %',
+            session_user, 'every look-up is logged for the supervisors' USING ERRCODE = '54000';
+    END IF;
+    RETURN QUERY
+    SELECT {sel} FROM voter_records r JOIN voter_files f ON f.id = r.voter_file_id AND f.active = 1
+    WHERE (SELECT bool_and(upper(COALESCE(r.first_name, '')) ~ ('(^|[ -])' || w)
+                        OR upper(COALESCE(r.middle_name, '')) ~ ('(^|[ -])' || w)
+                        OR upper(COALESCE(r.last_name, '')) ~ ('(^|[ -])' || w)) FROM unnest(v_names) w) IS NOT FALSE
+      AND (SELECT bool_and(CASE WHEN w ~ '^[0-9]+$' THEN COALESCE(r.house_number, '') = w
+                                ELSE upper(COALESCE(r.street_dir, '')) LIKE w || '%'
+                                  OR upper(COALESCE(r.street_name, '')) LIKE w || '%'
+                                  OR upper(COALESCE(r.street_type, '')) LIKE w || '%'
+                                  OR upper(COALESCE(r.unit_number, '')) LIKE w || '%' END)
+           FROM unnest(v_addr) w) IS NOT FALSE
+      AND (v_zip IS NULL OR COALESCE(r.zip, '') LIKE v_zip || '%')
+    ORDER BY r.last_name, r.first_name, r.voter_id
+    LIMIT v_lim;
+    GET DIAGNOSTICS v_found = ROW_COUNT;
+    INSERT INTO voter_lookups (ts, login, purpose, query_json, rows_returned)
+    VALUES (to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"'), session_user, 'lookup',
+            json_build_object('name', p_name, 'address', p_address, 'zip', p_zip, 'limit', v_lim)::text, v_found);
+END
+$fn$;
+
+REVOKE ALL ON FUNCTION sigverify_voter_records(text[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION sigverify_lookup_voters(text, text, text, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION sigverify_voter_records(text[]) TO {reviewer}, {supervisor};
+GRANT EXECUTE ON FUNCTION sigverify_lookup_voters(text, text, text, integer) TO {reviewer}, {supervisor};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};
+"""
+
+
+def copy_voter_records(backend, voter_file_id: int, frame) -> int:
+    """Load a prepared voter file's display columns into ``voter_records``
+    (COPY; inside the caller's transaction)."""
+    cols = [c for c in VOTER_RECORD_COLUMNS if c in frame.columns]
+    if "voter_id" not in cols:
+        return 0
+    import polars as pl
+
+    df = frame.select([pl.col(c).cast(pl.Utf8) for c in cols])
+    with backend.conn.cursor() as cur:
+        with cur.copy(f"COPY voter_records (voter_file_id, {', '.join(cols)}) FROM STDIN") as copy:
+            for row in df.iter_rows():
+                copy.write_row((voter_file_id, *row))
+    return df.height
+
+
+def backfill_voter_records(backend) -> None:
+    """Fill ``voter_records`` from the voter files already stored (a
+    workspace laid out before the table existed)."""
+    import hashlib
+    import io
+
+    import polars as pl
+
+    for vf in backend.conn.execute("SELECT f.id, b.sha256, b.data FROM voter_files f "
+                                   "JOIN blobs b ON b.key = f.parquet_path ORDER BY f.id").fetchall():
+        data = bytes(vf["data"])
+        if hashlib.sha256(data).hexdigest() != vf["sha256"]:
+            continue   # verify-log names an altered file; nothing is read from it
+        copy_voter_records(backend, vf["id"], pl.read_parquet(io.BytesIO(data)))

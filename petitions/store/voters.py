@@ -64,3 +64,14 @@ def exemplars_of(ws: Workspace, voter_ids: Sequence[str]) -> list[dict]:
     """Exemplars (voter_id, image_hash, captured_date, source) of these voters, oldest first per voter."""
     return ws._rows_in("SELECT voter_id, image_hash, captured_date, source FROM exemplars "
                        "WHERE voter_id IN ({ids}) ORDER BY voter_id, captured_date, id", voter_ids)
+
+
+def add_voter_records(ws: Workspace, voter_file_id: int, frame) -> int:
+    """On a server: the prepared voter file's display columns, as rows the
+    server hands to review one case at a time (petitions.store.server). A
+    folder reads the prepared file itself; nothing is stored."""
+    if ws.backend != "postgresql":
+        return 0
+    from petitions.store.server import copy_voter_records
+
+    return copy_voter_records(ws._backend, voter_file_id, frame)
