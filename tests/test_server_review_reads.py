@@ -221,3 +221,45 @@ def test_the_review_path_works_as_a_reviewer_on_the_server(office, ann):
     assert voters.get(["V014"])["V014"]["first_name"] == "HOVIK"   # now it is: the ruling names them
     assert [it.line_db_id for it in review_queue(ann, fid, user=ann.login)] == [lines[0]]
     assert ann.verify_chain().ok
+
+
+def test_a_reviewer_cannot_take_or_hand_out_batches_behind_the_library(office, ann):
+    """The assignment controls are a supervisor's in the library
+    (tests/test_gui_batches.py); on a server the database refuses them too."""
+    from petitions.review import batches
+
+    fid, lines = office["filing"], office["lines"]
+    sue = office["sign_in"]("sue")
+    try:
+        theirs = batches.assign(sue, fid, to=sue.login, by=sue.login, line_ids=[lines[0]])
+        with pytest.raises(UserError, match="only a supervisor may hand out batches"):
+            batches.assign(ann, fid, to=ann.login, by=ann.login, size=1)
+        with pytest.raises(UserError, match="only a supervisor may reclaim batches"):
+            batches.reclaim(ann, theirs.id, by=ann.login)
+
+        def refused(sql, params=()):
+            with pytest.raises(Exception) as err:
+                with ann.transaction():
+                    ann._backend.conn.execute(sql, params)
+            assert type(err.value).__module__.startswith("psycopg"), err.value
+
+        # a batch handed to someone else, a line put in another's batch
+        refused("INSERT INTO batches (filing_id, mode, holder, assigned_by, created_at, lease_until) "
+                "VALUES (%s, 'review', %s, %s, 'now', '9999')", (fid, sue.login, ann.login))
+        refused("INSERT INTO batch_lines (batch_id, line_id, position) VALUES (%s, %s, 9)", (theirs.id, lines[1]))
+        # a line someone holds, taken into one's own batch by hand
+        with ann.transaction():
+            own = ann._insert("INSERT INTO batches (filing_id, mode, holder, assigned_by, created_at, lease_until) "
+                              "VALUES (?, 'review', ?, ?, ?, '9999') RETURNING id",
+                              (fid, ann.login, ann.login, now_utc()))
+        refused("INSERT INTO batch_lines (batch_id, line_id, position) VALUES (%s, %s, 0)", (own, lines[0]))
+        # closing another's batch touches nothing (row security hides it from the update)
+        with ann.transaction():
+            n = ann._exec("UPDATE batches SET closed_at = 'x', closed_by = ? WHERE id = ?", (ann.login, theirs.id))
+        assert n == 0
+        live = {h["batch_id"]: h for h in batches.holdings(sue, fid)}
+        assert live[theirs.id]["holder"] == sue.login and live[theirs.id]["lines"] == 1
+    finally:
+        for h in batches.holdings(sue, fid):
+            batches.reclaim(sue, h["batch_id"], by=sue.login)
+        sue.close()

@@ -433,7 +433,8 @@ def _m0008_voter_records(db) -> None:
     display columns as a table the server hands out row by row through
     functions (a reviewer's login cannot read it, nor the stored file), and
     a log of voter look-ups. On a folder the table stays empty: the
-    prepared file is read directly, and the folder's permissions protect it."""
+    prepared file is read directly, and the folder's permissions protect it.
+    On a server, batches are kept honest by the database too."""
     db.executescript(
         """
         CREATE TABLE voter_records (
@@ -456,7 +457,8 @@ def _m0008_voter_records(db) -> None:
         """
     )
     if getattr(db, "is_server", False):
-        from petitions.store.server import backfill_voter_records, review_reads_ddl
+        from petitions.store.server import backfill_voter_records, batch_guard_ddl, review_reads_ddl
 
         db.execute_raw(review_reads_ddl())
+        db.execute_raw(batch_guard_ddl())
         backfill_voter_records(db._b)

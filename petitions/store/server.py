@@ -295,3 +295,31 @@ def backfill_voter_records(backend) -> None:
         if hashlib.sha256(data).hexdigest() != vf["sha256"]:
             continue   # verify-log names an altered file; nothing is read from it
         copy_voter_records(backend, vf["id"], pl.read_parquet(io.BytesIO(data)))
+
+
+def batch_guard_ddl() -> str:
+    """Batches the database keeps honest: a line goes into a batch only by
+    the batch's own holder who took it (or a supervisor), and never while
+    it is in another live batch, whoever writes the SQL."""
+    supervisor = ROLES["supervisor"]
+    return f"""
+ALTER TABLE batch_lines ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS batch_lines_read ON batch_lines;
+CREATE POLICY batch_lines_read ON batch_lines FOR SELECT USING (true);
+DROP POLICY IF EXISTS batch_lines_add ON batch_lines;
+CREATE POLICY batch_lines_add ON batch_lines FOR INSERT WITH CHECK (
+    pg_has_role(current_user, '{supervisor}', 'MEMBER')
+    OR EXISTS (SELECT 1 FROM batches b WHERE b.id = batch_id AND b.holder = current_user
+                                         AND b.assigned_by = current_user AND b.closed_at IS NULL));
+CREATE OR REPLACE FUNCTION batch_lines_free_fn() RETURNS trigger LANGUAGE plpgsql AS $f$
+BEGIN
+    IF EXISTS (SELECT 1 FROM batch_lines bl JOIN batches b ON b.id = bl.batch_id
+               WHERE bl.line_id = NEW.line_id AND bl.batch_id <> NEW.batch_id AND b.closed_at IS NULL
+                 AND b.lease_until > to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')) THEN
+        RAISE EXCEPTION 'line % is in another live batch', NEW.line_id;
+    END IF;
+    RETURN NEW;
+END $f$;
+DROP TRIGGER IF EXISTS batch_lines_free ON batch_lines;
+CREATE TRIGGER batch_lines_free BEFORE INSERT ON batch_lines FOR EACH ROW EXECUTE FUNCTION batch_lines_free_fn();
+"""
