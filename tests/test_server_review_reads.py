@@ -263,3 +263,26 @@ def test_a_reviewer_cannot_take_or_hand_out_batches_behind_the_library(office, a
         for h in batches.holdings(sue, fid):
             batches.reclaim(sue, h["batch_id"], by=sue.login)
         sue.close()
+
+
+def test_an_older_server_workspace_gets_its_voter_records_on_upgrade(tmp_path, pg_admin):
+    """Migration 0008 fills the voter records from the voter file already stored."""
+    from pg_server import fresh_database
+
+    from gui_workspace_fixture import voters_frame
+
+    url = fresh_database(pg_admin)
+    csv = tmp_path / "voters.csv"
+    voters_frame().write_csv(csv)
+    with Workspace(url, create=True) as ws:
+        import_voter_file(ws, csv, user=ws.login)
+        assert ws._scalar("SELECT COUNT(*) FROM voter_records") == 22
+        # as it was before 0008: no table, no functions, the migration not applied
+        with ws.transaction():
+            ws._backend.conn.execute("DROP FUNCTION sigverify_voter_records(text[]); "
+                                     "DROP FUNCTION sigverify_lookup_voters(text, text, text, integer); "
+                                     "DROP TABLE voter_records, voter_lookups; "
+                                     "DELETE FROM schema_migrations WHERE name = '0008_voter_records'")
+    with Workspace(url) as ws:
+        assert ws._scalar("SELECT COUNT(*) FROM voter_records") == 22
+        assert ws._rows("SELECT last_name FROM voter_records WHERE voter_id = 'V002'") == [{"last_name": "HERNANDEZ"}]
