@@ -16,7 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The petition signature verification workbench (review queue, pages, voter lookup, "
                     "dashboard, supervisor tools).")
     p.add_argument("workspace", nargs="?", help="workspace folder to open (e.g. the one `petitions demo` made), or a "
-                                                 "server address postgresql://HOST[:PORT]/DB (asks you to sign in)")
+                                                 "server address postgresql://HOST[:PORT]/DB (asks you to sign in); "
+                                                 "default: $SIGVERIFY_WORKSPACE")
     p.add_argument("--user", help="act as this workspace user (default: your login name if it is a user, "
                                   "else the first reviewer)")
     p.add_argument("--filing", help="filing id or name (default: the newest)")
@@ -29,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.workspace = args.workspace or os.environ.get("SIGVERIFY_WORKSPACE") or None
     if args.screenshot:
         if not args.workspace:
             print("petition-workbench: --screenshot needs a WORKSPACE", file=sys.stderr)
@@ -58,10 +60,8 @@ def main(argv: list[str] | None = None) -> int:
     app.setOrganizationName("sigverify")
     from gui.main_window import MainWindow
 
-    if server:   # the sign-in dialog opens it
-        win = MainWindow(None, restore_state=True)
-        win.show()
-        win.open_server(args.workspace, args.user, filing=args.filing)
+    if server:
+        win, _dialog = server_window(args.workspace, user=args.user, filing=args.filing)
         return app.exec()
     try:
         win = MainWindow(args.workspace, user=args.user, filing=args.filing, restore_state=not args.screenshot)
@@ -72,6 +72,16 @@ def main(argv: list[str] | None = None) -> int:
         return screenshot(app, win, args.screenshot, tab=args.tab, size=(w, h))
     win.show()
     return app.exec()
+
+
+def server_window(address: str, *, user: str | None = None, filing=None, restore_state: bool = True):
+    """The main window with the sign-in dialog over it (which opens the
+    server once it took the login): ``(window, dialog)``."""
+    from gui.main_window import MainWindow
+
+    win = MainWindow(None, restore_state=restore_state)
+    win.show()
+    return win, win.open_server(address, user, filing=filing)
 
 
 def screenshot(app, win, out: str | Path, *, tab: str = "review", size=(1366, 768), timeout_s: float = 60.0) -> int:

@@ -143,3 +143,19 @@ def test_a_folder_opens_without_a_dialog_and_says_who_works(qtbot, tmp_path):
 
     assert win.findChild(SignInDialog) is None
     assert win.statusBar().findChild(QLabel, "signedIn").text() == f"Working as {REVIEWER} (reviewer)"
+
+
+def test_the_command_line_address_opens_the_sign_in_dialog(qtbot, server):
+    from gui.app import build_parser, server_window
+
+    address, names = server
+    assert "postgresql://" in build_parser().format_help()
+    who = f"postgresql://{names['sue']}@{address.removeprefix('postgresql://')}"
+    win, dlg = server_window(who, restore_state=False)
+    qtbot.addWidget(win)
+    assert dlg.isVisible() and dlg.server.text() == who and dlg.user.text() == names["sue"]
+    assert dlg.password.hasFocus() or dlg.focusWidget() is dlg.password
+    dlg.password.setText(PASSWORDS["sue"])
+    qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: win.session is not None and win.is_ready, timeout=20_000)
+    assert (win.session.user, win.session.role) == (names["sue"], "supervisor")
