@@ -110,3 +110,27 @@ def test_every_door_of_a_certified_filing_is_locked_until_reopened(certified, ca
     assert json.loads(ws._rows("SELECT payload_json FROM events WHERE kind = 'certification_reopened'")[0]
                       ["payload_json"])["reason"] == "late section found in the mail room"
     assert ws.verify_chain().ok
+
+
+def test_a_run_on_another_filing_of_the_office_leaves_a_certified_one_as_it_stands(tmp_path):
+    """The limits across filings re-triage the office's other filings after a
+    run; a certified one is not re-triaged (its count is locked) and the run
+    says so."""
+    from test_intake_period import _filing
+
+    from petitions.stages.run import retriage_office
+
+    with Workspace(tmp_path / "ws", create=True) as ws:
+        ws.ensure_user("sup", "supervisor")
+        ann = _filing(ws, "Ann (nomination)", office="Council 5", candidate="Ann", voters=["V1", "V2"])
+        bob = _filing(ws, "Bob (nomination)", office="Council 5", candidate="Bob", voters=["V1", "V4"])
+        _filing(ws, "Cy (nomination)", office="Council 5", candidate="Cy", voters=["V2"])
+        with ws.transaction():
+            ws.log_event("certified", user="sup", filing_id=ann, payload={"result": "qualifies"})
+        before = ws._scalar("SELECT COUNT(*) FROM determinations WHERE line_id IN "
+                            "(SELECT id FROM lines WHERE filing_id = ?)", (ann,))
+        reports = {r.stage: r for r in retriage_office(ws, bob, user="sup")}
+        assert reports["triage (Ann (nomination))"].status.startswith("not rerun: certified")
+        assert reports["triage (Cy (nomination))"].processed > 0
+        assert ws._scalar("SELECT COUNT(*) FROM determinations WHERE line_id IN "
+                          "(SELECT id FROM lines WHERE filing_id = ?)", (ann,)) == before

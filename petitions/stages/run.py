@@ -19,24 +19,34 @@ def run_all(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn = 
     if reports[-1].status == "cancelled":
         return reports
     reports.append(run_triage(ws, filing_id, user=user))
-    # The limits across filings read every filing of the office: the others'
-    # determinations may change with this one's matches (only changes are stored).
+    return reports + retriage_office(ws, filing_id, user=user)
+
+
+def retriage_office(ws: Workspace, filing_id: int, *, user: str) -> list[StageReport]:
+    """Triage again the other filings of the filing's office.
+
+    The limits across filings read every filing of the office: the others'
+    determinations may change with this one's matches (only changes are
+    stored). A certified one is left as it stands and said so: its count
+    is locked until a supervisor reopens it.
+    """
+    from petitions.certification import certification_state
     from petitions.stages.filings import get_filing
     from petitions.store import filings as filings_db
 
     filing = get_filing(ws, filing_id)
-    if filing.office_id is not None and filing.ruleset.cross_filing.papers_per_signer is not None:
-        from petitions.certification import certification_state
-
-        for other in filings_db.filings_of_office(ws, filing.office_id):
-            if other["id"] != filing_id and certification_state(ws, other["id"])["state"] == "certified":
-                # its count is locked: said, never moved silently
-                reports.append(StageReport(f"triage ({other['name']})", status="not rerun: certified; a supervisor "
-                                           "reopens it (petitions reopen --reason) to recount"))
-            elif other["id"] != filing_id:
-                rep = run_triage(ws, other["id"], user=user)
-                if rep.processed:
-                    rep.stage = f"triage ({other['name']})"
-                    reports.append(rep)
+    reports: list[StageReport] = []
+    if filing.office_id is None or filing.ruleset.cross_filing.papers_per_signer is None:
+        return reports
+    for other in filings_db.filings_of_office(ws, filing.office_id):
+        if other["id"] == filing_id:
+            continue
+        if certification_state(ws, other["id"])["state"] == "certified":
+            reports.append(StageReport(f"triage ({other['name']})", status="not rerun: certified; a supervisor "
+                                       "reopens it (petitions reopen --reason) to recount"))
+            continue
+        rep = run_triage(ws, other["id"], user=user)
+        if rep.processed:
+            rep.stage = f"triage ({other['name']})"
+            reports.append(rep)
     return reports
-
