@@ -192,6 +192,7 @@ class TeamView(QGroupBox):
         self.holdings: list[dict] = []
         self.throughput: list[dict] = []
         self.people: list[dict] = []
+        self._stale = True
         lay = QVBoxLayout(self)
         row = QHBoxLayout()
         self.holdings_table = _table("holdingsTable", ("Batch", "Held by", "Queue", "Lines", "Done", "Lease ends",
@@ -244,9 +245,19 @@ class TeamView(QGroupBox):
     def refresh_soon(self) -> None:
         self._later.start()
 
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if self._stale:
+            self.refresh()
+
     def refresh(self) -> None:
+        """Read who holds what (only while on screen: the reader thread also
+        prefetches the next cases; a hidden view catches up when shown)."""
         s = self.session
         if s.filing_id is None or self.reader is None:
+            return
+        self._stale = not self.isVisible()
+        if self._stale:
             return
         sup = s.is_supervisor
 

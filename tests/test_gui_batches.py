@@ -97,7 +97,8 @@ def test_the_supervisor_assigns_reclaims_and_sees_throughput_a_reviewer_cannot(q
     sam = open_window(qtbot, tiny.root, user=SUPERVISOR)
     team = sam.batches.team
     assert team.controls is not None and team.controls.isVisibleTo(sam.dashboard)
-    team.refresh()
+    assert not team.holdings                           # not read while the dashboard is hidden
+    sam.show_tab("dashboard")                          # shown: it reads who holds what
     qtbot.waitUntil(lambda: bool(team.holdings and team.throughput and team.assign_to.count() > 0), timeout=30_000)
     h = team.holdings_table
     assert [h.item(0, j).text() for j in (0, 1, 3, 4)] == [str(ray_batch["batch_id"]), REVIEWER2, "4", "1"]
