@@ -166,3 +166,20 @@ def test_throughput_per_reviewer_by_reason(tmp_path):
         t = {p["user"]: p for p in batches.throughput(ws, fid)}
         assert t["ann"]["rulings"] == 2 and t["ann"]["by_reason"] == {"accepted": 1, "not_registered": 1}
         assert t["bob"]["by_reason"] == {"accepted": 1} and t["ann"]["lines_per_hour"] == 8.0
+
+
+def test_a_line_in_someone_elses_batch_is_not_ruled_on_through_any_door(team):
+    """`review.rule` (the screen's and the CLI's door) refuses a reviewer a line
+    another reviewer holds; once the batch is reclaimed it can be ruled."""
+    from petitions.review.case import load_case, rule
+
+    held = batches.checkout(team("ann"), team.fid, user=team.names["ann"], size=3)
+    line = held.line_ids[0]
+    bob = team("bob")
+    with pytest.raises(UserError, match=r"in .*batch .* not ruled on"):
+        rule(bob, load_case(bob, line), user=team.names["bob"], action="accept")
+    assert load_case(team.ws, line).history == ()  # nothing stored by the refused attempt
+    batches.reclaim(team.ws, held.id, by=team.names["sup"], reason="ann went home")
+    res = rule(bob, load_case(bob, line), user=team.names["bob"], action="accept")
+    assert res.final_status == "valid"
+    assert [r.user for r in load_case(team.ws, line).history] == [team.names["bob"]]

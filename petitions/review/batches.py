@@ -105,6 +105,20 @@ def leased_to_others(ws: Workspace, filing_id: int, user: str) -> set[int]:
     return {r["line_id"] for r in batches_db.batch_lines(ws, [r["id"] for r in rows])}
 
 
+def holder_elsewhere(ws: Workspace, filing_id: int, line_id: int, user: str) -> dict | None:
+    """The live batch of someone other than `user` that holds `line_id`, if any
+    (``{"batch_id", "holder", "lease_until"}``)."""
+    rows = [r for r in batches_db.live_batches(ws, filing_id, now_utc()) if r["holder"] != user]
+    if not rows:
+        return None
+    by_id = {r["id"]: r for r in rows}
+    for r in batches_db.batch_lines(ws, list(by_id)):
+        if r["line_id"] == line_id:
+            b = by_id[r["batch_id"]]
+            return {"batch_id": b["id"], "holder": b["holder"], "lease_until": b["lease_until"]}
+    return None
+
+
 def checkout(ws: Workspace, filing_id: int, *, user: str, mode: str = "review", size: int = DEFAULT_SIZE,
              lease: _dt.timedelta = DEFAULT_LEASE) -> Batch:
     """Take the next `size` lines of queue `mode` that nobody holds.

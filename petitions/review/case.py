@@ -14,6 +14,7 @@ from petitions.errors import UserError
 from petitions.law.reasons import REASONS
 from petitions.law.reasons import label as reason_label
 from petitions.law.resolution import resolve
+from petitions.review.batches import holder_elsewhere
 from petitions.review.queue import MODE_KIND, MODE_LABELS, QUEUE_LEVEL, modes_for_role
 from petitions.review.records import (
     Exemplar,
@@ -289,6 +290,15 @@ def rule(ws: Workspace, case: Case, *, user: str, action: str, mode: str = "revi
         now = case.status.replace("_", " ") if case.status != "needs_review" else f"waiting at level {case.level}"
         raise UserError(f"line {case.label} is not in the {MODE_LABELS[mode].lower()} ({now}); "
                         "it can be looked at here but not ruled on")
+    if role != "supervisor":
+        # The same door for the CLI as for the screen: a line handed out in
+        # someone else's live batch is theirs until it is given back, its
+        # lease runs out or a supervisor reclaims it.
+        held = holder_elsewhere(ws, case.filing_id, case.line_db_id, user)
+        if held:
+            raise UserError(f"line {case.label} is in {held['holder']}'s batch {held['batch_id']} until "
+                            f"{held['lease_until']}; it can be looked at here but not ruled on "
+                            "(a supervisor can reclaim the batch)")
     kind = MODE_KIND[mode]
     # An escalation carries the reason its author chose, or none: the
     # suspected reason is already on the line and is not stored as if chosen.
