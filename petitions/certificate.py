@@ -82,6 +82,9 @@ class CertificateData:
         The supervisor's reason for certifying despite them.
     qa_warnings : tuple of str
         The rule set's QA audits not done when certified.
+    section_rulings : tuple of str
+        Sections a supervisor ruled invalid as a whole (code, reason, who,
+        lines), each applied to all its lines in the counts above.
     """
 
     filing: str
@@ -113,6 +116,7 @@ class CertificateData:
     missing_pages_reason: str = ""
     qa_warnings: tuple[str, ...] = ()
     chain_head: str | None = None
+    section_rulings: tuple[str, ...] = ()
 
 
 def certificate_title(result: str) -> str:
@@ -293,6 +297,10 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         for item in data.unread_pages:
             _row(pdf, "    Unaccounted for", item)
         _row(pdf, "Certified regardless because", data.missing_pages_reason or "-", bold=True)
+    if data.section_rulings:
+        _heading(pdf, "Sections ruled invalid as a whole")
+        for item in data.section_rulings:
+            _row(pdf, "    Section", item)
     if data.qa_warnings:
         _heading(pdf, "Quality audits not completed")
         for w in data.qa_warnings:

@@ -156,13 +156,21 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
         if _counts_in_raw(code):
             by_reason[code or "other"] = by_reason.get(code or "other", 0) + int(n)
     notes = ""
+    from petitions.law.reasons import label as _label
+    from petitions.sections import section_rulings_in_force
+
+    ruled_sections = tuple(
+        f"{r['section']}: {_label(r['reason_code'])} [{r['reason_code']}], {r['signed_lines']:,} signed line(s); "
+        f"ruled by {r['ruled_by']} on {r['created_at'][:10]}: {r['reason']}"
+        for r in section_rulings_in_force(ws, filing_id))
     common = dict(filing=filing.name, kind=filing.kind,
                   jurisdiction=filing.jurisdiction + (f", {filing.district}" if filing.district else ""),
                   required=int(filing.required), raw_count=res.raw_count, ruleset_id=rs.id,
                   ruleset_version=str(rs.version), ruleset_hash=rs.content_hash, official_name=official_name,
                   official_title=official_title, office=office, filed_on=filing.filing_date,
                   certified_on=certified_on or _dt.date.today(), unread_pages=tuple(missing),
-                  missing_pages_reason=(accept_missing_pages or "").strip() if missing else "")
+                  missing_pages_reason=(accept_missing_pages or "").strip() if missing else "",
+                  section_rulings=ruled_sections)
     if res.method == "random_sample":
         if res.sample_pending:
             raise UserError(f"{res.sample_pending:,} line(s) of the random sample still need review; "
@@ -266,7 +274,7 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "pdf": str(out_pdf), "pdf_sha256": digest, "notes": data.notes,
                 "counted_in_full": data.counted_in_full, "qa_warnings": list(data.qa_warnings),
                 "unaccounted_pages": list(data.unread_pages), "accept_missing_pages": data.missing_pages_reason,
-                "chain_head": data.chain_head,
+                "chain_head": data.chain_head, "section_rulings": list(data.section_rulings),
             }
             eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
     return CertifyResult(data.result, out_pdf, digest, eid, data, data.qa_warnings)

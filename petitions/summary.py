@@ -77,6 +77,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "unread_pages": unread_pages(ws, filing_id),
         "numbering_gaps": numbering_gaps(ws, filing_id),
         "certification": _certification(ws, filing_id, res, status),
+        "section_rulings": _section_rulings(ws, filing_id),
     }
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
@@ -130,7 +131,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
 
     out["warnings"] = voter_file_warnings(ws, filing)
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
-                     if _known(code)}
+                     | {r["reason_code"] for r in out["section_rulings"]} if _known(code)}
     return out
 
 
@@ -156,6 +157,13 @@ def _certification(ws: Workspace, filing_id: int, res, status: pl.DataFrame) -> 
             "certified_at": c.get("ts"), "certified_by": c.get("user"), "frame_hash": c.get("frame_hash"),
             "pdf_sha256": c.get("pdf_sha256"), "reopened_at": r.get("ts"), "reopened_by": r.get("user"),
             "reopen_reason": r.get("reason"), "changed_since": changed}
+
+
+def _section_rulings(ws: Workspace, filing_id: int) -> list[dict]:
+    """Sections a supervisor voided as a whole (issue 18 item 5)."""
+    from petitions.sections import section_rulings_in_force
+
+    return section_rulings_in_force(ws, filing_id)
 
 
 def _known(code: str) -> bool:
@@ -209,6 +217,10 @@ def format_summary(s: dict, workspace: Path) -> str:
         lines.append("Missing section numbers: " + ", ".join(map(str, g["sections"])))
     for gp in g.get("pages", []):
         lines.append(f"Missing pages in section {gp['section']}: " + ", ".join(map(str, gp["missing"])))
+    for r in s.get("section_rulings", []):
+        lines.append(f"SECTION {r['section']} RULED {lab.get(r['reason_code'], r['reason_code'])} "
+                     f"[{r['reason_code']}] by {r['ruled_by']} on {r['created_at'][:10]}: {r['reason']} "
+                     f"({r['signed_lines']:,} signed line(s) invalid)")
     cert = s.get("certification") or {}
     if cert.get("state") == "certified":
         lines.append(f"Certified {str(cert['result']).replace('_', ' ')} on {cert['certified_at'][:10]} by "
