@@ -82,6 +82,7 @@ def ingest_document(
         return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
     if batch is not None and batch < 1:
         raise UserError(f"a batch is numbered from 1, got {batch}", where=str(path))
+    _check_batch(ws, filing_id, batch, path)
     numbered = section is not None  # else: the next free number, chosen when the document commits
     if numbered and ingest_db.section_exists(ws, filing_id, section):
         raise UserError(f"section {section} already exists in this filing", where=str(path))
@@ -150,6 +151,20 @@ def ingest_document(
                               "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
     return report
+
+
+def _check_batch(ws: Workspace, filing_id: int, batch: int | None, path: Path) -> None:
+    """A filing is either one frame or batches throughout: a section in no
+    batch of a filing in batches would be in no frame, missing from the count."""
+    from petitions.store import sections as sections_db
+
+    batches = sections_db.batches(ws, filing_id)
+    if batch is None and batches:
+        raise UserError(f"this filing came in batches ({', '.join(map(str, batches))}); say which batch this section "
+                        "belongs to (--batch N)", where=str(path))
+    if batch is not None and sections_db.unbatched_sections(ws, filing_id):
+        raise UserError("this filing's sections came in no batch (one frame); a batch number cannot be added now",
+                        where=str(path))
 
 
 def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:

@@ -97,3 +97,8 @@ def voided_sections(ws: Workspace, filing_id: int) -> dict[int, str]:
         "JOIN sections s ON s.id = r.section_id WHERE s.filing_id = ? "
         "AND r.id = (SELECT MAX(id) FROM section_rulings WHERE section_id = r.section_id)", (filing_id,))
         if r["action"] == "void"}
+
+
+def unbatched_sections(ws: Workspace, filing_id: int) -> int:
+    """How many of the filing's sections came in no batch."""
+    return int(ws._scalar("SELECT COUNT(*) FROM sections WHERE filing_id = ? AND batch IS NULL", (filing_id,)) or 0)
