@@ -90,6 +90,11 @@ _API: dict[str, tuple[str, str]] = {
     "WithdrawalImport": ("petitions.withdrawals", "WithdrawalImport"),
     "import_withdrawals": ("petitions.withdrawals", "import_withdrawals"),
     "withdrawals_of": ("petitions.withdrawals", "withdrawals_of"),
+    # issue 18 rest: the confirm-invalid grid, the withdrawals screen, sections
+    "send_to_review": ("petitions.review.confirm", "send_to_review"),
+    "line_strips": ("petitions.review.confirm", "line_strips"),
+    "withdrawal_preview": ("petitions.withdrawals", "withdrawal_preview"),
+    "sections_of": ("petitions.sections", "sections_of"),
 }
 
 __all__ = sorted(_API)
@@ -184,3 +189,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.withdrawals import WithdrawalImport  # noqa: F401
     from petitions.withdrawals import import_withdrawals  # noqa: F401
     from petitions.withdrawals import withdrawals_of  # noqa: F401
+    from petitions.review.confirm import send_to_review  # noqa: F401
+    from petitions.review.confirm import line_strips  # noqa: F401
+    from petitions.withdrawals import withdrawal_preview  # noqa: F401
+    from petitions.sections import sections_of  # noqa: F401
