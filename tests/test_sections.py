@@ -255,3 +255,17 @@ def determine_server(ws, line_id) -> None:
         ws._insert("INSERT INTO determinations (line_id, determination, level, reasons_json, inputs_json, ruleset_id, "
                    "ruleset_version, created_at) VALUES (?, 'valid', 'test', '[]', '{}', 'test', '1', ?) RETURNING id",
                    (line_id, now_utc()))
+
+
+def test_a_section_ruling_slipped_in_behind_the_software_is_seen(paper, capsys):
+    root, fid = paper
+    assert _cli(capsys, "section", "-w", root, "--user", "sup", "--section", 1, "--rule", "wrong_county",
+                "--reason", "circulated in Orange County")[0] == 0
+    assert _cli(capsys, "verify-log", "-w", root, "--no-files")[0] == 0
+    with Workspace(root) as ws:
+        sid = ws._scalar("SELECT id FROM sections WHERE filing_id = ? AND number = 2", (fid,))
+        with ws.transaction():   # a row written straight into the table, no event
+            ws._insert("INSERT INTO section_rulings (section_id, action, reason_code, reason, ruled_by, created_at) "
+                       "VALUES (?, 'void', 'circulator_defect', 'x', 'sup', ?) RETURNING id", (sid, now_utc()))
+    code, out, err = _cli(capsys, "verify-log", "-w", root, "--no-files")
+    assert code == 1 and "has no section_ruled event" in out + err

@@ -52,3 +52,9 @@ def image_hashes(ws: Workspace) -> list[str]:
 def blob_digests(ws: Workspace) -> list[dict]:
     """On a server: every stored file's key, its recorded SHA-256 and the SHA-256 of its bytes."""
     return ws._rows("SELECT key, sha256, encode(sha256(data), 'hex') AS actual FROM blobs ORDER BY key")
+
+
+def section_rulings(ws: Workspace) -> list[dict]:
+    """Every ruling on a whole section: id, filing_id, section (number), action, reason_code, ruled_by."""
+    return ws._rows("SELECT r.id, s.filing_id, s.number AS section, r.action, r.reason_code, r.ruled_by "
+                    "FROM section_rulings r JOIN sections s ON s.id = r.section_id ORDER BY r.id")
