@@ -525,8 +525,10 @@ def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) ->
 
     rows = samples_db.published_items(ws, filing_id)
     cols = ["round", "rank", "line_id", "ticket", "seed", "frame_hash", "frame_size"]
+    if any(r["batch"] is not None for r in rows):
+        cols = ["batch", *cols]   # a filing in batches: each batch's own sample, ranks per batch
     with atomic_write(path) as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     return Path(path)

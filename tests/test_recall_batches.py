@@ -141,6 +141,12 @@ def test_a_recall_in_two_batches(tmp_path, capsys):
     assert c["frame_current"] is True
     code, out, err = _cli(capsys, "certify", *w, "--out", pdf, "--official", "Pat Clerk")
     assert code == 0, err
+    rep = tmp_path / "report"
+    assert _cli(capsys, "report", *w, "--out", rep)[0] == 0
+    import csv
+
+    published = list(csv.DictReader(open(rep / "sample.csv", newline="")))
+    assert [(r["batch"], r["line_id"]) for r in published] == [("1", x) for x in got1] + [("2", x) for x in got2]
     text = _pdf_text(pdf)
     assert "Sampled per batch" in text and "batch 1 (sections 1, 2, 4): 10 of 45 drawn with seed b1" in text
     assert f"Projected valid, all batches: {c['projection']['projected_valid']}" in text

@@ -63,9 +63,9 @@ def items(ws: Workspace, filing_id: int, purpose: str, batch: int | None = None,
 
 def published_items(ws: Workspace, filing_id: int) -> list[dict]:
     """The count sample as published (every batch's, by batch): round, rank,
-    line_id (label), ticket, seed, frame_hash, frame_size."""
+    line_id (label), ticket, seed, frame_hash, frame_size, batch (None for one frame)."""
     return ws._rows(
-        "SELECT s.round, i.rank, l.label AS line_id, i.ticket, s.seed, s.frame_hash, s.frame_size "
+        "SELECT s.round, i.rank, l.label AS line_id, i.ticket, s.seed, s.frame_hash, s.frame_size, s.batch "
         "FROM sample_items i JOIN samples s ON s.id = i.sample_id JOIN lines l ON l.id = i.line_id "
         "WHERE s.filing_id = ? AND s.purpose = 'count'" + _LIVE + " ORDER BY s.batch, i.rank", (filing_id,))
 
