@@ -82,6 +82,9 @@ class CertificateData:
         The supervisor's reason for certifying despite them.
     qa_warnings : tuple of str
         The rule set's QA audits not done when certified.
+    declaration_warnings : tuple of str
+        Sections whose circulator's declaration shows problems (or was not
+        keyed) and that no supervisor ruled on.
     batch_projections : tuple of (str, Projection)
         A filing sampled per batch: each batch's own projection (its label,
         e.g. "batch 1"); the filing's count is their sum.
@@ -121,6 +124,7 @@ class CertificateData:
     chain_head: str | None = None
     section_rulings: tuple[str, ...] = ()
     batch_projections: tuple[tuple[str, Projection], ...] = ()
+    declaration_warnings: tuple[str, ...] = ()
 
 
 def certificate_title(result: str) -> str:
@@ -310,6 +314,10 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         _heading(pdf, "Sections ruled invalid as a whole")
         for item in data.section_rulings:
             _row(pdf, "    Section", item)
+    if data.declaration_warnings:
+        _heading(pdf, "Circulators' declarations not in order (no section ruling)")
+        for w in data.declaration_warnings:
+            _row(pdf, "    Declaration", w)
     if data.qa_warnings:
         _heading(pdf, "Quality audits not completed")
         for w in data.qa_warnings:

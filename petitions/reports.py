@@ -258,8 +258,11 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         cert_db.hold_log(ws)
         data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title,
                                 office=office, accept_missing_pages=accept_missing_pages)
+        from petitions.sections import declaration_warnings
+
         data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]),
-                       chain_head=_verified_head(ws))
+                       chain_head=_verified_head(ws),
+                       declaration_warnings=tuple(declaration_warnings(ws, filing_id)))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
             digest = file_sha256(tmp)
@@ -279,6 +282,7 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "counted_in_full": data.counted_in_full, "qa_warnings": list(data.qa_warnings),
                 "unaccounted_pages": list(data.unread_pages), "accept_missing_pages": data.missing_pages_reason,
                 "chain_head": data.chain_head, "section_rulings": list(data.section_rulings),
+                "declaration_warnings": list(data.declaration_warnings),
             }
             eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
     return CertifyResult(data.result, out_pdf, digest, eid, data, data.qa_warnings)

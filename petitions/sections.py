@@ -31,7 +31,7 @@ from petitions.store import Workspace, now_utc
 from petitions.store import sections as sections_db
 
 __all__ = ["DeclarationImport", "SectionView", "key_declarations", "sections_of", "rule_section", "restore_section",
-           "section_rulings_in_force", "DECLARATION_CSV_COLUMNS"]
+           "section_rulings_in_force", "declaration_warnings", "DECLARATION_CSV_COLUMNS"]
 
 DECLARATION_CSV_COLUMNS = ("section", "circulator_name", "circulator_address", "circulated_from", "circulated_to",
                            "signed")
@@ -257,3 +257,18 @@ def section_rulings_in_force(ws: Workspace, filing_id: int) -> list[dict]:
     return [{"section": n, "reason_code": r["reason_code"], "reason": r["reason"], "ruled_by": r["ruled_by"],
              "created_at": r["created_at"], "signed_lines": int(signed.get(n, 0))}
             for n, r in sorted(last.items()) if r["action"] == "void"]
+
+
+def declaration_warnings(ws: Workspace, filing_id: int) -> list[str]:
+    """One line per section whose declaration shows problems and that no
+    supervisor has ruled on (the certificate lists them, so nothing found
+    wrong goes by unseen): ``section N: problem; problem``."""
+    out = []
+    for v in sections_of(ws, filing_id):
+        if not v.problems or v.ruling is not None:
+            continue
+        codes = {p.code for p in v.problems}
+        text = ("the circulator's declaration was not keyed, so not checked" if "not_keyed" in codes
+                else "; ".join(p.message for p in v.problems))
+        out.append(f"section {v.section}: {text}")
+    return out

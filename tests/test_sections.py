@@ -156,7 +156,11 @@ def test_a_section_ruling_applies_to_its_lines_is_reversible_and_on_the_certific
     pdf = tmp_path / "cert.pdf"
     code, out, err = _cli(capsys, "certify", "-w", root, "--user", "sup", "--out", pdf, "--official", "Pat Clerk")
     assert code == 0, err
+    # section 1's declaration was never keyed: said on the certificate and by certify; section 2 was ruled on
+    assert "warning: declaration not in order, no section ruling: section 1: the circulator's declaration was " \
+           "not keyed, so not checked" in err and "section 2:" not in err
     text = _pdf_text(pdf)
+    assert "declarations not in order (no section ruling)" in text
     assert "Sections ruled invalid as a whole" in text and "[circulator_defect], 4 signed line(s)" in text
     assert "declaration unsigned" in text and "INSUFFICIENT" in text
     # locked: the section is restored only after the certificate is reopened
