@@ -31,7 +31,7 @@ from petitions.store import Workspace, now_utc
 from petitions.store import sections as sections_db
 
 __all__ = ["DeclarationImport", "SectionView", "key_declarations", "sections_of", "rule_section", "restore_section",
-           "section_rulings_in_force", "declaration_warnings", "DECLARATION_CSV_COLUMNS"]
+           "section_rulings_in_force", "declaration_warnings", "write_declaration_crops", "DECLARATION_CSV_COLUMNS"]
 
 DECLARATION_CSV_COLUMNS = ("section", "circulator_name", "circulator_address", "circulated_from", "circulated_to",
                            "signed")
@@ -272,3 +272,25 @@ def declaration_warnings(ws: Workspace, filing_id: int) -> list[str]:
                 else "; ".join(p.message for p in v.problems))
         out.append(f"section {v.section}: {text}")
     return out
+
+
+def write_declaration_crops(ws: Workspace, filing_id: int, out_dir: str | Path) -> list[Path]:
+    """Write each section's declaration crops as PNG files for a person to
+    look at: ``section-NNN-page-PP-<field>.png`` (fields ``circulator_name``,
+    ``circulator_address``, ``circulation_dates``, ``circulator_signature``).
+    Returns the files written, in section and page order."""
+    import cv2
+
+    from petitions.atomic import atomic_path
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for p in sections_db.page_fields(ws, filing_id):
+        for name, digest in sorted(json.loads(p["fields_json"] or "{}").items()):
+            path = out_dir / f"section-{p['section']:03d}-page-{p['page']:02d}-{name}.png"
+            with atomic_path(path) as tmp:
+                if not cv2.imwrite(str(tmp), ws.crops.get_image(digest)):
+                    raise UserError("cannot write the image", where=str(path))
+            written.append(path)
+    return written

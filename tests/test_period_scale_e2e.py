@@ -117,6 +117,14 @@ def test_a_defective_declaration_voids_its_section(period, capsys):
     assert _cli("sections", *w, "--filing", d["filing"], "--key", files.declarations, "--json") == 0
     views = {v["section"]: v for v in json.loads(capsys.readouterr().out)}
     assert [p["code"] for p in views[2]["problems"]] == ["not_signed"]
+    # the declaration's fields as the segmenter cut them from the real scan, written for a person to look at
+    crops = files.root.parent / "crops"
+    assert _cli("sections", "-w", period["root"], "--filing", d["filing"], "--crops", crops) == 0
+    names = sorted(p.name for p in crops.iterdir())
+    assert names == sorted(f"section-{s:03d}-page-01-{f}.png" for s in (1, 2) for f in
+                           ("circulation_dates", "circulator_address", "circulator_name", "circulator_signature"))
+    assert views[1]["signature_ink"] is None   # keyed as signed: the crop is not needed
+    capsys.readouterr()
     assert views[1]["problems"] == [] and views[2]["signed_lines"] == d["signed"]
     assert _cli("section", *w, "--filing", d["filing"], "--section", 2, "--rule", "circulator_defect",
                 "--reason", "declaration not signed") == 0
@@ -181,6 +189,14 @@ def test_the_recall_in_two_batches_counts_as_the_truth_says(period, capsys):
         expected_total += proj.projected_valid
     assert c["projection"]["projected_valid"] == expected_total
     assert c["outcome"] == outcome(expected_total, 30, bands).result
+    # the real scans' declarations are signed: read from the signature box on each page (nothing keyed)
+    capsys.readouterr()
+    assert _cli("sections", "-w", period["root"], "--filing", r["name"], "--json") == 0
+    views = json.loads(capsys.readouterr().out)
+    assert [(v["section"], v["batch"], v["signature_ink"]) for v in views] == [(1, 1, True), (2, 1, True),
+                                                                              (3, 2, True), (4, 2, True)]
+    assert all([p["code"] for p in v["problems"]] == ["not_keyed", "no_name", "no_address", "no_dates"]
+               for v in views)
     pdf = period["root"].parent / "recall.pdf"
     assert _cli("certify", *w, "--filing", r["name"], "--out", pdf, "--official", "Pat Clerk") == 0
     assert pdf.exists()

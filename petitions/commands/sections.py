@@ -28,6 +28,9 @@ def register(sub) -> None:
     _ws_arg(p, filing=True)
     p.add_argument("--key", type=Path, default=None, metavar="CSV", help="record keyed declarations first")
     p.add_argument("--json", action="store_true", help="print the sections as JSON")
+    p.add_argument("--crops", type=Path, default=None, metavar="DIR",
+                   help="also write each page's declaration crops (name, address, dates, signature) as PNG files "
+                        "section-NNN-page-PP-<field>.png for a person to look at")
     p.set_defaults(func=_sections)
 
     p = sub.add_parser(
@@ -62,6 +65,11 @@ def _sections(args) -> int:
                 print(f"  {p}", file=sys.stderr)
             bad = len(rep.problems)
         views = sections_of(ws, filing.id)
+        if args.crops is not None:
+            from petitions.sections import write_declaration_crops
+
+            written = write_declaration_crops(ws, filing.id, args.crops)
+            print(f"{len(written)} declaration crop(s) written to {args.crops}", file=sys.stderr)
     if args.json:
         print(json.dumps([v.to_dict() for v in views], indent=2, default=str))
         return 1 if bad else 0
