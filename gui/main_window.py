@@ -183,6 +183,8 @@ class MainWindow(QMainWindow):
                                      "Ctrl+Shift+I")
         self.withdrawals_action = A(f, "&Withdrawals…", "Load withdrawal requests (CSV), see their voters and lines, "
                                     "record them", self._open_withdrawals, "Ctrl+Shift+W")
+        self.sections_action = A(f, "&Sections…", "Each section's circulator declaration, its checks and crops; "
+                                 "a supervisor rules a whole section", self._open_sections, "Ctrl+Shift+S")
         v = self.menuBar().addMenu("&View")
         v.setToolTipsVisible(True)
         for i, key in enumerate(TABS):
@@ -315,6 +317,11 @@ class MainWindow(QMainWindow):
         from gui.withdrawals import open_withdrawals
 
         return open_withdrawals(self)
+
+    def _open_sections(self):
+        from gui.sections import open_sections
+
+        return open_sections(self)
 
     # ------------------------------------------------------------- workspace
     def open_workspace(self, root, *, user: str | None = None, filing=None) -> None:

@@ -95,6 +95,9 @@ _API: dict[str, tuple[str, str]] = {
     "line_strips": ("petitions.review.confirm", "line_strips"),
     "withdrawal_preview": ("petitions.withdrawals", "withdrawal_preview"),
     "sections_of": ("petitions.sections", "sections_of"),
+    "rule_section": ("petitions.sections", "rule_section"),
+    "restore_section": ("petitions.sections", "restore_section"),
+    "section_codes": ("petitions.law.reasons", "section_codes"),
 }
 
 __all__ = sorted(_API)
@@ -193,3 +196,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.review.confirm import line_strips  # noqa: F401
     from petitions.withdrawals import withdrawal_preview  # noqa: F401
     from petitions.sections import sections_of  # noqa: F401
+    from petitions.sections import rule_section  # noqa: F401
+    from petitions.sections import restore_section  # noqa: F401
+    from petitions.law.reasons import section_codes  # noqa: F401
