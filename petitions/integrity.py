@@ -157,6 +157,8 @@ def _samples(ws: Workspace, out: StateCheck) -> None:
             continue
         if (s["seed"], s["frame_hash"], s["size"]) != (p.get("seed"), p.get("frame_hash"), p.get("size")):
             out.fail(f"sample {sid} (seed, frame hash, size) differs from its event")
+        if s.get("batch") != p.get("batch"):
+            out.fail(f"sample {sid} is batch {s.get('batch')}'s frame, its event says batch {p.get('batch')}")
         got = items.get(sid, [])
         if len(got) != s["size"]:
             out.fail(f"sample {sid} holds {len(got)} lines; {s['size']} were drawn")

@@ -141,6 +141,17 @@ def test_a_recall_in_two_batches(tmp_path, capsys):
     assert c["frame_current"] is True
     code, out, err = _cli(capsys, "certify", *w, "--out", pdf, "--official", "Pat Clerk")
     assert code == 0, err
+    assert _cli(capsys, "verify-log", "-w", root, "--no-files")[0] == 0
+    with Workspace(root) as ws:   # a batch-2 sample moved to batch 1 behind the software's back is seen
+        with ws.transaction():
+            ws._exec("UPDATE samples SET batch = 1 WHERE batch = 2")
+    code, out, err = _cli(capsys, "verify-log", "-w", root, "--no-files")
+    assert code == 1 and "its event says batch 2" in out + err
+    with Workspace(root) as ws:
+        with ws.transaction():
+            ws._exec("UPDATE samples SET batch = 2 WHERE id = (SELECT MAX(id) FROM samples WHERE round = 1 "
+                     "AND seed = 'b2')")
+    assert _cli(capsys, "verify-log", "-w", root, "--no-files")[0] == 0
     rep = tmp_path / "report"
     assert _cli(capsys, "report", *w, "--out", rep)[0] == 0
     import csv

@@ -26,7 +26,8 @@ def determinations(ws: Workspace) -> list[dict]:
 
 def samples(ws: Workspace) -> list[dict]:
     """Every sample row."""
-    return ws._rows("SELECT id, filing_id, purpose, round, seed, frame_hash, frame_size, size FROM samples ORDER BY id")
+    return ws._rows("SELECT id, filing_id, purpose, round, seed, frame_hash, frame_size, size, batch FROM samples "
+                    "ORDER BY id")
 
 
 def sample_items(ws: Workspace) -> list[dict]:
