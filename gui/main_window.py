@@ -180,6 +180,15 @@ class MainWindow(QMainWindow):
                                self.export_report)
         self.proponent_action = A(f, "&Proponent export…", "Disqualified lines with reasons and crops, read-only, "
                                   "for the proponents of an insufficient petition", self.proponent_export)
+        # issue 18: a person confirms every line proposed invalid; withdrawal requests (gui/confirm_grid.py,
+        # gui/withdrawals.py hold the screens)
+        self.confirm_grid_action = A(f, "Confirm &invalid lines…", "Blank, struck and empty lines proposed invalid: "
+                                     "confirm each, or a whole page, or send to review", self._open_confirm_grid,
+                                     "Ctrl+Shift+I")
+        self.withdrawals_action = A(f, "&Withdrawals…", "Load withdrawal requests (CSV), see their voters and lines, "
+                                    "record them", self._open_withdrawals, "Ctrl+Shift+W")
+        self.sections_action = A(f, "&Sections…", "Each section's circulator declaration, its checks and crops; "
+                                 "a supervisor rules a whole section", self._open_sections, "Ctrl+Shift+S")
         v = self.menuBar().addMenu("&View")
         v.setToolTipsVisible(True)
         for i, key in enumerate(TABS):
@@ -309,6 +318,21 @@ class MainWindow(QMainWindow):
         dlg.finished.connect(lambda _r, d=dlg: self.notices.remove(d) if d in self.notices else None)
         dlg.show()
         return dlg
+
+    def _open_confirm_grid(self):
+        from gui.confirm_grid import open_confirm_grid
+
+        return open_confirm_grid(self)
+
+    def _open_withdrawals(self):
+        from gui.withdrawals import open_withdrawals
+
+        return open_withdrawals(self)
+
+    def _open_sections(self):
+        from gui.sections import open_sections
+
+        return open_sections(self)
 
     # ------------------------------------------------------------- workspace
     def open_workspace(self, root, *, user: str | None = None, filing=None) -> None:

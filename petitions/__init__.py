@@ -103,6 +103,14 @@ _API: dict[str, tuple[str, str]] = {
     "batch_throughput": ("petitions.review.batches", "throughput"),
     # `petitions.users` is also the submodule's name once it is imported: the GUI uses this one
     "workspace_users": ("petitions.users", "users"),
+    # issue 18 rest: the confirm-invalid grid, the withdrawals screen, sections
+    "send_to_review": ("petitions.review.confirm", "send_to_review"),
+    "line_strips": ("petitions.review.confirm", "line_strips"),
+    "withdrawal_preview": ("petitions.withdrawals", "withdrawal_preview"),
+    "sections_of": ("petitions.sections", "sections_of"),
+    "rule_section": ("petitions.sections", "rule_section"),
+    "restore_section": ("petitions.sections", "restore_section"),
+    "section_codes": ("petitions.law.reasons", "section_codes"),
 }
 
 __all__ = sorted(_API)
@@ -208,3 +216,10 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.review.batches import holdings as batch_holdings  # noqa: F401
     from petitions.review.batches import throughput as batch_throughput  # noqa: F401
     from petitions.users import users as workspace_users  # noqa: F401
+    from petitions.review.confirm import send_to_review  # noqa: F401
+    from petitions.review.confirm import line_strips  # noqa: F401
+    from petitions.withdrawals import withdrawal_preview  # noqa: F401
+    from petitions.sections import sections_of  # noqa: F401
+    from petitions.sections import rule_section  # noqa: F401
+    from petitions.sections import restore_section  # noqa: F401
+    from petitions.law.reasons import section_codes  # noqa: F401

@@ -82,6 +82,15 @@ class CertificateData:
         The supervisor's reason for certifying despite them.
     qa_warnings : tuple of str
         The rule set's QA audits not done when certified.
+    declaration_warnings : tuple of str
+        Sections whose circulator's declaration shows problems (or was not
+        keyed) and that no supervisor ruled on.
+    batch_projections : tuple of (str, Projection)
+        A filing sampled per batch: each batch's own projection (its label,
+        e.g. "batch 1"); the filing's count is their sum.
+    section_rulings : tuple of str
+        Sections a supervisor ruled invalid as a whole (code, reason, who,
+        lines), each applied to all its lines in the counts above.
     """
 
     filing: str
@@ -113,6 +122,9 @@ class CertificateData:
     missing_pages_reason: str = ""
     qa_warnings: tuple[str, ...] = ()
     chain_head: str | None = None
+    section_rulings: tuple[str, ...] = ()
+    batch_projections: tuple[tuple[str, Projection], ...] = ()
+    declaration_warnings: tuple[str, ...] = ()
 
 
 def certificate_title(result: str) -> str:
@@ -187,7 +199,8 @@ def _validate(d: CertificateData) -> None:
             raise UserError(f"{name} must be a whole number 0 or more, got {v!r}", where="certificate")
     if d.method not in ("random_sample", "full_count"):
         raise UserError(f"method must be random_sample or full_count, got {d.method!r}", where="certificate")
-    if d.method == "random_sample" and (d.sample_size is None or d.seed is None or d.projection is None):
+    if d.method == "random_sample" and (d.sample_size is None or d.seed is None
+                                        or (d.projection is None and not d.batch_projections)):
         raise UserError("a random-sample certificate needs the sample size, the seed and the projection",
                         where="certificate")
     certificate_title(d.result)
@@ -278,6 +291,10 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         _heading(pdf, "Projection (2 CCR sections 20530-20532)")
         for key, value in data.projection.steps():
             _row(pdf, key, value, bold=key == "Projected valid")
+    for name, proj in data.batch_projections:
+        _heading(pdf, f"Projection, {name} (its own frame; 2 CCR sections 20530-20532)")
+        for key, value in proj.steps():
+            _row(pdf, key, value, bold=key == "Projected valid")
 
     _heading(pdf, "Outcome")
     if data.outcome is not None:
@@ -293,6 +310,14 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         for item in data.unread_pages:
             _row(pdf, "    Unaccounted for", item)
         _row(pdf, "Certified regardless because", data.missing_pages_reason or "-", bold=True)
+    if data.section_rulings:
+        _heading(pdf, "Sections ruled invalid as a whole")
+        for item in data.section_rulings:
+            _row(pdf, "    Section", item)
+    if data.declaration_warnings:
+        _heading(pdf, "Circulators' declarations not in order (no section ruling)")
+        for w in data.declaration_warnings:
+            _row(pdf, "    Declaration", w)
     if data.qa_warnings:
         _heading(pdf, "Quality audits not completed")
         for w in data.qa_warnings:

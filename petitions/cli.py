@@ -9,6 +9,7 @@ returning an exit code.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import sys
@@ -31,6 +32,7 @@ COMMAND_MODULES = (
     "petitions.commands.backup",
     "petitions.commands.template",
     "petitions.commands.samehand",
+    "petitions.commands.sections",
 )
 
 
@@ -52,8 +54,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@functools.lru_cache(maxsize=1)
+def _parser() -> argparse.ArgumentParser:
+    # Built once per process: a program (or a test) that calls main() many
+    # times pays for the ~40 sub-parsers once, not per call.
+    return build_parser()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    parser = _parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -14,6 +14,9 @@ software's back (triggers dropped, a file edited) is seen:
 * **samples** — each sample row matches its ``sample_drawn`` event, and each
   item's ticket is the one the public seed gives that line (so an item
   added, removed or changed is seen: the draw is reproducible);
+* **section rulings** — every ruling on a whole section has its
+  ``section_ruled`` event (same filing, section, action, code, person) and
+  every such event its row;
 * **files** — every stored scan and image still hashes to the SHA-256 it is
   stored under.
 
@@ -64,6 +67,7 @@ def verify_state(ws: Workspace, *, files: bool = True) -> StateCheck:
     _rulings(ws, out)
     _determinations(ws, out)
     _samples(ws, out)
+    _section_rulings(ws, out)
     if files:
         _files(ws, out)
     return out
@@ -153,6 +157,8 @@ def _samples(ws: Workspace, out: StateCheck) -> None:
             continue
         if (s["seed"], s["frame_hash"], s["size"]) != (p.get("seed"), p.get("frame_hash"), p.get("size")):
             out.fail(f"sample {sid} (seed, frame hash, size) differs from its event")
+        if s.get("batch") != p.get("batch"):
+            out.fail(f"sample {sid} is batch {s.get('batch')}'s frame, its event says batch {p.get('batch')}")
         got = items.get(sid, [])
         if len(got) != s["size"]:
             out.fail(f"sample {sid} holds {len(got)} lines; {s['size']} were drawn")
@@ -161,6 +167,24 @@ def _samples(ws: Workspace, out: StateCheck) -> None:
                 out.fail(f"sample {sid}: line {it['label']}'s ticket is not the one seed {s['seed']!r} gives it")
     for sid in set(drawn) - set(samples):
         out.fail(f"sample {sid} is missing: deleted")
+
+
+def _section_rulings(ws: Workspace, out: StateCheck) -> None:
+    events = {}
+    for e in integrity_db.events_of_kinds(ws, ("section_ruled",)):
+        p = json.loads(e["payload_json"])
+        events[int(p["section_ruling_id"])] = (e["filing_id"], p["section"], p["action"], p["reason_code"], e["user"])
+    rows = integrity_db.section_rulings(ws)
+    out.checked["section_rulings"] = len(rows)
+    for r in rows:
+        ev = events.pop(int(r["id"]), None)
+        if ev is None:
+            out.fail(f"section ruling {r['id']} (section {r['section']}) has no section_ruled event: inserted behind "
+                     "the software's back")
+        elif ev != (r["filing_id"], r["section"], r["action"], r["reason_code"], r["ruled_by"]):
+            out.fail(f"section ruling {r['id']} (section {r['section']}) differs from its event")
+    for rid in events:
+        out.fail(f"section ruling {rid} is missing: deleted")
 
 
 def _files(ws: Workspace, out: StateCheck) -> None:

@@ -156,13 +156,23 @@ def certificate_data(ws: Workspace, filing_id: int, *, official_name: str = "",
         if _counts_in_raw(code):
             by_reason[code or "other"] = by_reason.get(code or "other", 0) + int(n)
     notes = ""
+    from petitions.law.reasons import label as _label
+    from petitions.sections import section_rulings_in_force
+
+    ruled_sections = tuple(
+        f"{r['section']}: {_label(r['reason_code'])} [{r['reason_code']}], {r['signed_lines']:,} signed line(s); "
+        f"ruled by {r['ruled_by']} on {r['created_at'][:10]}: {r['reason']}"
+        for r in section_rulings_in_force(ws, filing_id))
     common = dict(filing=filing.name, kind=filing.kind,
                   jurisdiction=filing.jurisdiction + (f", {filing.district}" if filing.district else ""),
                   required=int(filing.required), raw_count=res.raw_count, ruleset_id=rs.id,
                   ruleset_version=str(rs.version), ruleset_hash=rs.content_hash, official_name=official_name,
                   official_title=official_title, office=office, filed_on=filing.filing_date,
                   certified_on=certified_on or _dt.date.today(), unread_pages=tuple(missing),
-                  missing_pages_reason=(accept_missing_pages or "").strip() if missing else "")
+                  missing_pages_reason=(accept_missing_pages or "").strip() if missing else "",
+                  section_rulings=ruled_sections)
+    if res.batches:
+        return _batched_certificate(res, filing, common, by_reason)
     if res.method == "random_sample":
         if res.sample_pending:
             raise UserError(f"{res.sample_pending:,} line(s) of the random sample still need review; "
@@ -248,8 +258,11 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
         cert_db.hold_log(ws)
         data = certificate_data(ws, filing_id, official_name=official_name, official_title=official_title,
                                 office=office, accept_missing_pages=accept_missing_pages)
+        from petitions.sections import declaration_warnings
+
         data = replace(data, qa_warnings=tuple(qa_status(ws, filing_id)["warnings"]),
-                       chain_head=_verified_head(ws))
+                       chain_head=_verified_head(ws),
+                       declaration_warnings=tuple(declaration_warnings(ws, filing_id)))
         with atomic_path(out_pdf) as tmp:
             write_certificate(tmp, data)
             digest = file_sha256(tmp)
@@ -258,7 +271,9 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "required": data.required, "valid": data.valid_count, "invalid_by_reason": data.invalid_by_reason,
                 "duplicates": data.duplicates, "sample_size": data.sample_size, "seed": data.seed,
                 "frame_hash": data.frame_hash,
-                "projected_valid": data.projection.projected_valid if data.projection else None,
+                "projected_valid": data.projection.projected_valid if data.projection else (
+                    data.outcome.projected if data.batch_projections and data.outcome else None),
+                "batch_projections": {n: p.projected_valid for n, p in data.batch_projections},
                 "percent_of_required": str(data.outcome.percent_of_required) if data.outcome else None,
                 "ruleset": data.ruleset_id, "ruleset_version": data.ruleset_version,
                 "ruleset_hash": data.ruleset_hash, "official": data.official_name,
@@ -266,10 +281,47 @@ def certify(ws: Workspace, filing_id: int, *, user: str, out_pdf: str | os.PathL
                 "pdf": str(out_pdf), "pdf_sha256": digest, "notes": data.notes,
                 "counted_in_full": data.counted_in_full, "qa_warnings": list(data.qa_warnings),
                 "unaccounted_pages": list(data.unread_pages), "accept_missing_pages": data.missing_pages_reason,
-                "chain_head": data.chain_head,
+                "chain_head": data.chain_head, "section_rulings": list(data.section_rulings),
+                "declaration_warnings": list(data.declaration_warnings),
             }
             eid = ws.log_event("certified", user=user, filing_id=filing_id, payload=payload)
     return CertifyResult(data.result, out_pdf, digest, eid, data, data.qa_warnings)
+
+
+def _batched_certificate(res, filing, common: dict, by_reason: dict):
+    """The certificate of a filing sampled per batch: every batch drawn and
+    its sample ruled on; each batch's report in the notes, the combined
+    count (the sum of the batches') against the requirement."""
+    from petitions.certificate import CertificateData
+    from petitions.law.projection import full_count_outcome, outcome, project
+
+    not_drawn = [str(b["batch"]) for b in res.batches if not b["sampled"]]
+    if not_drawn:
+        raise UserError(f"batch(es) {', '.join(not_drawn)} have no sample yet; each batch is sampled on its own frame "
+                        "(petitions sample --batch N) before the filing is certified", where=filing.name)
+    if res.sample_pending:
+        raise UserError(f"{res.sample_pending:,} line(s) of the batches' samples still need review; rule on them "
+                        "before certifying", where=filing.name)
+    notes = "Sampled per batch, each batch on its own frozen frame: " + "; ".join(
+        f"batch {b['batch']} (sections {', '.join(map(str, b['sections']))}): "
+        + (f"all {b['raw_count']:,} lines drawn, counted {b['valid']:,} valid" if b["counted_in_full"] else
+           f"{b['sample_size']:,} of {b['raw_count']:,} drawn with seed {b['seed']}, valid {b['sample_valid']:,}, "
+           f"duplicates {b['sample_duplicates']}, projected {b['valid']:,}")
+        + f", frame {str(b['frame_hash'])[:16]}" for b in res.batches) + ". The filing's count is their sum."
+    if res.counted_in_full:
+        return CertificateData(**common, method="full_count", valid_count=res.valid, invalid_by_reason=by_reason,
+                               duplicates=res.sample_duplicates, result=full_count_outcome(res.valid, filing.required),
+                               sample_size=res.sample_size, seed=res.seed, frame_hash=res.frame_hash,
+                               counted_in_full=True, notes=notes)
+    total = int(res.projection["projected_valid"])
+    out = outcome(total, filing.required, filing.ruleset.bands)
+    projections = tuple((f"batch {b['batch']}", project(b["raw_count"], b["sample_size"], b["sample_valid"],
+                                                         b["sample_duplicates"]))
+                        for b in res.batches if not b["counted_in_full"])
+    return CertificateData(**common, method="random_sample", valid_count=res.sample_valid, invalid_by_reason=by_reason,
+                           duplicates=res.sample_duplicates, result=out.result, sample_size=res.sample_size,
+                           seed=res.seed, frame_hash=res.frame_hash, outcome=out, batch_projections=projections,
+                           notes=notes + f" Projected valid, all batches: {total:,}.")
 
 
 def _verified_head(ws: Workspace) -> str | None:
@@ -480,8 +532,10 @@ def export_sample_csv(ws: Workspace, filing_id: int, path: str | os.PathLike) ->
 
     rows = samples_db.published_items(ws, filing_id)
     cols = ["round", "rank", "line_id", "ticket", "seed", "frame_hash", "frame_size"]
+    if any(r["batch"] is not None for r in rows):
+        cols = ["batch", *cols]   # a filing in batches: each batch's own sample, ranks per batch
     with atomic_write(path) as fh:
-        w = csv.DictWriter(fh, fieldnames=cols)
+        w = csv.DictWriter(fh, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
     return Path(path)

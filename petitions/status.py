@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from petitions.law.resolution import resolve_frame
+from petitions.law.resolution import apply_section_rulings, resolve_frame
 from petitions.store import Workspace
+from petitions.store import sections as sections_db
 from petitions.store import status as status_db
 
 # What the line read gives, column by column.
@@ -63,8 +64,11 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
     ws.memo[("line_status", filing_id)] = {
         "inputs": inputs, "lines": lines, "rulings": rulings, "n_rulings": stamp.get("n_rulings"),
         "last_ruling": int(rulings["id"].max() or 0) if rulings.height else 0}
-    return resolve_frame(lines, rulings.drop("id"), rs.rejections_required).select(
-        [pl.col(c).cast(t) for c, t in STATUS_SCHEMA.items()])
+    resolved = resolve_frame(lines, rulings.drop("id"), rs.rejections_required)
+    # A separate input: supervisors' rulings on whole sections (issue 18
+    # item 5) override their signed lines; read fresh each time (a few rows).
+    resolved = apply_section_rulings(resolved, sections_db.voided_sections(ws, filing_id))
+    return resolved.select([pl.col(c).cast(t) for c, t in STATUS_SCHEMA.items()])
 
 
 def _lines_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:

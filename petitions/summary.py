@@ -77,6 +77,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "unread_pages": unread_pages(ws, filing_id),
         "numbering_gaps": numbering_gaps(ws, filing_id),
         "certification": _certification(ws, filing_id, res, status),
+        "section_rulings": _section_rulings(ws, filing_id),
     }
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
@@ -98,7 +99,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             "identity_matches_right": int((matched["voter_id"] == matched["true_voter_id"]).sum()),
         }
         # If every pending line were ruled as the truth says: the count staff will reach.
-        if res.method == "random_sample" or res.counted_in_full:
+        if (res.method == "random_sample" or res.counted_in_full) and not res.batches:
             items = sample_items(ws, filing_id).join(j.drop("line_db_id"), on="line_id", how="left")
             # Judged on own merits (a duplicate line's signature is genuine);
             # duplicates counted within the sample, as 2 CCR §20532 does.
@@ -130,7 +131,7 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
 
     out["warnings"] = voter_file_warnings(ws, filing)
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
-                     if _known(code)}
+                     | {r["reason_code"] for r in out["section_rulings"]} if _known(code)}
     return out
 
 
@@ -158,10 +159,42 @@ def _certification(ws: Workspace, filing_id: int, res, status: pl.DataFrame) -> 
             "reopen_reason": r.get("reason"), "changed_since": changed}
 
 
+def _section_rulings(ws: Workspace, filing_id: int) -> list[dict]:
+    """Sections a supervisor voided as a whole (issue 18 item 5)."""
+    from petitions.sections import section_rulings_in_force
+
+    return section_rulings_in_force(ws, filing_id)
+
+
 def _known(code: str) -> bool:
     from petitions.law.reasons import REASONS
 
     return code in REASONS
+
+
+def _batch_line(b: dict) -> str:
+    """One batch's own report (a filing in batches: each its own frame and sample)."""
+    head = f"Batch {b['batch']} (sections {', '.join(map(str, b['sections']))}; {b['signed_lines']:,} signed lines): "
+    if not b["sampled"]:
+        return head + "no sample drawn yet (petitions sample --batch N)"
+    frame = f"frame {str(b['frame_hash'])[:12]}…" + ("" if b["frame_current"] else
+                                                      f", NOT CURRENT: {b['lines_outside_frame']:,} line(s) outside")
+    if b["counted_in_full"]:
+        return head + (f"seed {b['seed']!r}, all {b['raw_count']:,} drawn ({frame}): counted, valid {b['valid']:,}, "
+                       f"pending {b['sample_pending']:,}")
+    return head + (f"seed {b['seed']!r}, {b['sample_size']:,} of {b['raw_count']:,} ({frame}): valid "
+                   f"{b['sample_valid']:,}, duplicates {b['sample_duplicates']}, pending {b['sample_pending']:,} "
+                   f"-> projected {b['valid']:,}")
+
+
+def _batches_total(c: dict) -> str:
+    if c.get("outcome") == "pending" and c.get("percent_of_required") is None:
+        return "Filing in batches: every batch needs its own sample before the filing has a result"
+    total = (c.get("projection") or {}).get("projected_valid", c.get("valid"))
+    pct = f" = {c['percent_of_required']:.2f}% of required" if c.get("percent_of_required") is not None else ""
+    word = "counted" if c.get("counted_in_full") else "projected (sum of the batches)"
+    return (f"Filing in batches: {word} valid {total:,}{pct} -> {c['outcome']} "
+            f"(pending review in the samples: {c['sample_pending']:,})")
 
 
 def format_summary(s: dict, workspace: Path) -> str:
@@ -174,7 +207,11 @@ def format_summary(s: dict, workspace: Path) -> str:
         "Needs review by suspected reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["needs_review_by_reason"].items()) or "none"),
         "Invalid by reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["invalid_by_reason"].items()) or "none"),
     ]
-    if c.get("counted_in_full"):
+    for b in c.get("batches") or []:
+        lines.append(_batch_line(b))
+    if c.get("batches"):
+        lines.append(_batches_total(c))
+    elif c.get("counted_in_full"):
         lines.append(f"Random sample: seed {c['seed']!r} drew every one of the {c['raw_count']:,} signed lines "
                      f"(frame {c['frame_hash'][:12]}…): counted in full, not projected")
     if c.get("lines_outside_frame"):
@@ -182,7 +219,9 @@ def format_summary(s: dict, workspace: Path) -> str:
                      f"sample was drawn (e.g. {', '.join(c['outside_frame'][:5])}); void and redraw to count them")
     elif c.get("frame_current") is False:
         lines.append("THE SAMPLE'S FRAME IS NOT THE FILING'S CURRENT SET OF SIGNED LINES; void and redraw")
-    if c["method"] == "random_sample":
+    if c.get("batches"):
+        pass
+    elif c["method"] == "random_sample":
         p = c["projection"] or {}
         lines += [
             f"Random sample: seed {c['seed']!r}, {c['sample_size']:,} of {c['raw_count']:,} signed lines "
@@ -209,6 +248,10 @@ def format_summary(s: dict, workspace: Path) -> str:
         lines.append("Missing section numbers: " + ", ".join(map(str, g["sections"])))
     for gp in g.get("pages", []):
         lines.append(f"Missing pages in section {gp['section']}: " + ", ".join(map(str, gp["missing"])))
+    for r in s.get("section_rulings", []):
+        lines.append(f"SECTION {r['section']} RULED {lab.get(r['reason_code'], r['reason_code'])} "
+                     f"[{r['reason_code']}] by {r['ruled_by']} on {r['created_at'][:10]}: {r['reason']} "
+                     f"({r['signed_lines']:,} signed line(s) invalid)")
     cert = s.get("certification") or {}
     if cert.get("state") == "certified":
         lines.append(f"Certified {str(cert['result']).replace('_', ' ')} on {cert['certified_at'][:10]} by "

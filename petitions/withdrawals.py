@@ -49,29 +49,31 @@ class WithdrawalImport:
     reopened: list[str] = field(default_factory=list)
 
 
-def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, user: str, model=None) -> WithdrawalImport:
-    """Record withdrawal requests from a CSV and apply them to the filing's lines.
+def withdrawal_preview(ws: Workspace, filing_id: int, csv_path: str | Path, *, model=None) -> dict:
+    """What :func:`import_withdrawals` would record, without recording it
+    (for a person to look before recording; the withdrawals screen).
 
-    Parameters
-    ----------
-    csv_path : path
-        CSV with ``name,address,date`` and optionally ``city``, ``zip``,
-        ``voter_id``; ``date`` is the day the request was received
-        (YYYY-MM-DD). A request received after the filing date is not a
-        withdrawal and is listed as unmatched.
-    model : matchers.MatchModel, optional
-        Taken at the rule set's operating point (as the lines were matched);
-        only a clear ``match`` is applied, and a person confirms each
-        withdrawn line before it is invalid.
+    Returns
+    -------
+    dict
+        ``requests``: one dict per readable row — ``row``, ``name``,
+        ``address``, ``city``, ``zip``, ``date``, ``given_voter_id``,
+        ``voter_id`` (the voter found, or None), ``match_status``,
+        ``match_score``, ``lines`` (the filing's line labels it withdraws)
+        and ``why`` (None, or in plain words why it withdraws no line);
+        ``problems``: rows not read, with file, row and column.
     """
+    plan, problems = _plan(ws, get_filing(ws, filing_id), Path(csv_path), model)
+    return {"requests": [{k: v for k, v in g.items() if k not in ("day", "targets")}
+                         | {"date": g["day"].isoformat(), "lines": [lab for _, lab in g["targets"]]}
+                         for g in plan], "problems": problems}
+
+
+def _plan(ws: Workspace, filing, csv_path: Path, model) -> tuple[list[dict], list[str]]:
+    """Read the requests and decide, for each, its voter and lines (or why none)."""
     import matchers
 
-    from petitions.certification import require_unlocked
-
-    ws.require_supervisor(user, "record withdrawal requests")
-    csv_path = Path(csv_path)
-    require_unlocked(ws, filing_id, f"importing withdrawals ({csv_path.name})")
-    filing = get_filing(ws, filing_id)
+    filing_id = filing.id
     df = read_csv_strings(csv_path, required=REQUIRED)
     for c in ("city", "zip", "voter_id"):
         if c not in df.columns:
@@ -79,17 +81,17 @@ def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, u
     df = df.with_columns([pl.col(c).fill_null("").str.strip_chars() for c in ("name", "address", "city", "zip",
                                                                                "voter_id", "date")])
     df = df.with_row_index("row", offset=2)
-    report = WithdrawalImport()
+    problems: list[str] = []
     good = []
     for r in df.iter_rows(named=True):
         where = f"{csv_path} row {r['row']}"
         if not r["name"] and not r["voter_id"]:
-            report.problems.append(f"{where}, column name: a request needs the signer's name (or a voter id)")
+            problems.append(f"{where}, column name: a request needs the signer's name (or a voter id)")
             continue
         try:
             day = _dt.date.fromisoformat(r["date"])
         except ValueError:
-            report.problems.append(f"{where}, column date: expected YYYY-MM-DD, got {r['date']!r}")
+            problems.append(f"{where}, column date: expected YYYY-MM-DD, got {r['date']!r}")
             continue
         good.append({**r, "day": day})
     vf_id, voters = active_voter_file(ws)
@@ -111,35 +113,69 @@ def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, u
     lines_of: dict[str, list[tuple[int, str]]] = {}
     for r in withdrawals_db.filing_voter_lines(ws, filing_id):
         lines_of.setdefault(str(r["voter_id"]), []).append((int(r["line_id"]), r["label"]))
+    plan = []
+    for g in good:
+        m = found.get(str(g["row"]), {})
+        voter, status, score = m.get("voter_id"), m.get("status"), m.get("score")
+        why = None
+        if g["voter_id"]:
+            if g["voter_id"] not in known_ids:
+                why = f"voter id {g['voter_id']!r} is not in the voter file"
+            elif voter and voter != g["voter_id"] and status == "match":
+                why = f"voter id {g['voter_id']!r} given, but the name and address match voter {voter!r}"
+            else:
+                voter, status = g["voter_id"], "given"
+        elif status != "match":
+            why = ("no voter in the file fits the name and address" if not voter else
+                   f"only an uncertain match (voter {voter}, {m.get('reason') or status}); a person decides")
+        if why is None and filing.filing_date and g["day"] > filing.filing_date:
+            why = f"received {g['day']} after the petition was filed ({filing.filing_date}); not a withdrawal"
+        targets = lines_of.get(str(voter), []) if why is None else []
+        if why is None and not targets:
+            why = f"voter {voter} has no line in this filing"
+        plan.append({"row": g["row"], "name": g["name"], "address": g["address"], "city": g["city"],
+                     "zip": g["zip"], "given_voter_id": g["voter_id"] or None, "day": g["day"],
+                     "voter_id": str(voter) if voter is not None else None, "match_status": status,
+                     "match_score": score, "targets": targets, "why": why})
+    return plan, problems
+
+
+def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, user: str, model=None) -> WithdrawalImport:
+    """Record withdrawal requests from a CSV and apply them to the filing's lines.
+
+    Parameters
+    ----------
+    csv_path : path
+        CSV with ``name,address,date`` and optionally ``city``, ``zip``,
+        ``voter_id``; ``date`` is the day the request was received
+        (YYYY-MM-DD). A request received after the filing date is not a
+        withdrawal and is listed as unmatched.
+    model : matchers.MatchModel, optional
+        Taken at the rule set's operating point (as the lines were matched);
+        only a clear ``match`` is applied, and a person confirms each
+        withdrawn line before it is invalid.
+    """
+    from petitions.certification import require_unlocked
+
+    ws.require_supervisor(user, "record withdrawal requests")
+    csv_path = Path(csv_path)
+    require_unlocked(ws, filing_id, f"importing withdrawals ({csv_path.name})")
+    filing = get_filing(ws, filing_id)
+    plan, problems = _plan(ws, filing, csv_path, model)
+    report = WithdrawalImport(problems=problems)
     ts = now_utc()
     with ws.transaction():
-        for g in good:
+        for g in plan:
             where = f"{csv_path} row {g['row']}"
-            m = found.get(str(g["row"]), {})
-            voter, status, score = m.get("voter_id"), m.get("status"), m.get("score")
-            why = None
-            if g["voter_id"]:
-                if g["voter_id"] not in known_ids:
-                    why = f"voter id {g['voter_id']!r} is not in the voter file"
-                elif voter and voter != g["voter_id"] and status == "match":
-                    why = f"voter id {g['voter_id']!r} given, but the name and address match voter {voter!r}"
-                else:
-                    voter, status = g["voter_id"], "given"
-            elif status != "match":
-                why = ("no voter in the file fits the name and address" if not voter else
-                       f"only an uncertain match (voter {voter}, {m.get('reason') or status}); a person decides")
-            if why is None and filing.filing_date and g["day"] > filing.filing_date:
-                why = f"received {g['day']} after the petition was filed ({filing.filing_date}); not a withdrawal"
-            targets = lines_of.get(str(voter), []) if why is None else []
-            if why is None and not targets:
-                why = f"voter {voter} has no line in this filing"
+            voter, why, targets = g["voter_id"], g["why"], g["targets"]
             base = dict(filing_id=filing_id, source=str(csv_path), row_number=g["row"], name=g["name"],
                         address=g["address"], city=g["city"], zip=g["zip"], request_date=g["day"].isoformat(),
-                        given_voter_id=g["voter_id"] or None, voter_id=voter if why is None else None,
-                        match_status=status, match_score=score, created_at=ts, created_by=user)
+                        given_voter_id=g["given_voter_id"], voter_id=voter if why is None else None,
+                        match_status=g["match_status"], match_score=g["match_score"], created_at=ts,
+                        created_by=user)
             if why is not None:
                 wid = withdrawals_db.add_withdrawal(ws, line_id=None, **base)
-                report.unmatched.append(f"{where}: {g['name'] or g['voter_id']}: {why}")
+                report.unmatched.append(f"{where}: {g['name'] or g['given_voter_id']}: {why}")
                 ws.log_event("withdrawal_unmatched", user=user, filing_id=filing_id,
                              payload={"withdrawal_id": wid, "row": g["row"], "name": g["name"], "why": why})
                 continue
@@ -147,7 +183,7 @@ def import_withdrawals(ws: Workspace, filing_id: int, csv_path: str | Path, *, u
                 wid = withdrawals_db.add_withdrawal(ws, line_id=line_id, **base)
                 ws.log_event("withdrawal", user=user, filing_id=filing_id, line_id=line_id,
                              payload={"withdrawal_id": wid, "row": g["row"], "line": label, "voter_id": voter,
-                                      "match_status": status, "match_score": score,
+                                      "match_status": g["match_status"], "match_score": g["match_score"],
                                       "request_date": g["day"].isoformat()})
             report.matched.append((g["row"], str(voter), [lab for _, lab in targets]))
             report.lines_withdrawn += len(targets)
@@ -173,4 +209,4 @@ def withdrawals_of(ws: Workspace, filing_id: int) -> list[dict]:
     return withdrawals_db.withdrawals_of(ws, filing_id)
 
 
-__all__ = ["WithdrawalImport", "import_withdrawals", "withdrawals_of"]
+__all__ = ["WithdrawalImport", "import_withdrawals", "withdrawal_preview", "withdrawals_of"]

@@ -165,6 +165,8 @@ def _certify(args) -> int:
     print(f"certificate: {res.path}  sha256 {res.sha256}")
     for w in res.qa_warnings:
         print(f"warning: {w}", file=sys.stderr)
+    for w in d.declaration_warnings:
+        print(f"warning: declaration not in order, no section ruling: {w}", file=sys.stderr)
     return 0
 
 

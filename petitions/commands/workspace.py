@@ -111,6 +111,8 @@ def register(sub) -> None:
     p.add_argument("files", nargs="+", type=Path)
     p.add_argument("--section", type=int, default=None, help="section number for a single file (default: next)")
     p.add_argument("--circulator", default=None, help="circulator's name for a single file")
+    p.add_argument("--batch", type=int, default=None,
+                   help="the batch (submission) these sections came in; a filing in batches is sampled per batch")
     p.add_argument("--template", default=None, help="form template name or JSON file (default: detect own forms)")
     p.set_defaults(func=_ingest)
 
@@ -137,12 +139,16 @@ def register(sub) -> None:
                                    "freezes the frame (the signed lines, their count and hash): lines ingested "
                                    "later stay outside it. --size N extends by N lines in the same ticket order. "
                                    "--void --reason TEXT voids the sample (a supervisor; kept on record) so it "
-                                   "can be drawn again on the current lines.")
+                                   "can be drawn again on the current lines. A filing ingested in batches "
+                                   "(ingest --batch N, e.g. a recall's submissions) is sampled per batch: --batch N "
+                                   "draws (or voids) that batch's own sample on its own frozen frame; status reports "
+                                   "each batch and their combined result (docs/recall-batches.md).")
     _ws_arg(p, filing=True)
     p.add_argument("--seed", default=None, help="the published seed, used as a string exactly as typed")
     p.add_argument("--size", type=int, default=None)
     p.add_argument("--void", action="store_true", help="void the sample in force (needs --reason)")
     p.add_argument("--reason", default=None, help="why the sample is voided (recorded in the event log)")
+    p.add_argument("--batch", type=int, default=None, help="the batch whose own frame is sampled (filings in batches)")
     p.set_defaults(func=_sample)
 
     p = sub.add_parser("rule", help="record a person's ruling on a line",
@@ -359,7 +365,7 @@ def _ingest(args) -> int:
         for f in args.files:
             try:
                 rep = ingest_document(ws, filing.id, f, user=user, section=args.section,
-                                      circulator_name=args.circulator, template=args.template)
+                                      circulator_name=args.circulator, template=args.template, batch=args.batch)
             except UserError as exc:
                 failed += 1
                 print(f"petitions ingest: error: {exc}", file=sys.stderr)
@@ -411,7 +417,7 @@ def _sample(args) -> int:
 
         with _open(args) as ws:
             filing = get_filing(ws, args.filing)
-            ev = void_sample(ws, filing.id, user=_user(args, ws), reason=args.reason or "")
+            ev = void_sample(ws, filing.id, user=_user(args, ws), reason=args.reason or "", batch=args.batch)
         print(f"sample voided: seed {ev['seed']!r}, {ev['rounds']} round(s), frame sha256 {ev['frame_hash']} "
               f"({ev['frame_size']:,} lines); the filing now has {ev['current_frame_size']:,} signed lines. "
               "Draw again with petitions sample --seed SEED")
@@ -420,8 +426,8 @@ def _sample(args) -> int:
         raise UserError("give the published seed (--seed SEED), or --void --reason TEXT to void the sample")
     with _open(args) as ws:
         filing = get_filing(ws, args.filing)
-        info = draw_sample(ws, filing.id, seed=args.seed, user=_user(args, ws), size=args.size)
-    print(f"round {info.round}: {info.size:,} lines drawn ({info.total_drawn:,} in all) from {info.frame_size:,} "
+        info = draw_sample(ws, filing.id, seed=args.seed, user=_user(args, ws), size=args.size, batch=args.batch)
+    print((f"batch {args.batch}, " if args.batch is not None else "") + f"round {info.round}: {info.size:,} lines drawn ({info.total_drawn:,} in all) from {info.frame_size:,} "
           f"signed lines; seed {info.seed!r}; frame sha256 {info.frame_hash}")
     return 0
 

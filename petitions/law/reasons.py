@@ -19,6 +19,11 @@ Three properties of a code matter to the law:
     A rejection for this reason is a judgement about the handwriting, so
     the rule set's second-person rule (``RuleSet.rejections_required``)
     applies to it.
+``section_level``
+    A supervisor rules it on a whole section (the circulator's declaration
+    is defective, the section was circulated in the wrong county): it
+    applies to every line of the section and is never a single line's reason
+    key.
 ``counts_in_raw``
     Whether a line with this final reason is part of the raw count.
     Blank and struck lines are not (2 CCR §20510: the raw count is the
@@ -28,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Reason", "REASONS", "reason", "label", "final_codes", "software_decidable_codes"]
+__all__ = ["Reason", "REASONS", "reason", "label", "final_codes", "software_decidable_codes", "section_codes"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +47,7 @@ class Reason:
     signature_grounds: bool = False
     counts_in_raw: bool = True
     description: str = ""
+    section_level: bool = False
 
 
 # Order is the order reports list them: the DOMAIN.md list first (the
@@ -75,7 +81,7 @@ _TABLE: tuple[Reason, ...] = (
            description="The signer withdrew the signature before filing."),
     Reason("wrong_party", "Wrong party",
            description="Partisan nomination signed by a voter not of the party."),
-    Reason("circulator_defect", "Circulator declaration defect",
+    Reason("circulator_defect", "Circulator declaration defect", section_level=True,
            description="The section's circulator declaration is defective; applies to the whole section."),
     Reason("illegible", "Illegible / cannot identify",
            description="The line cannot be read well enough to identify a voter."),
@@ -84,6 +90,9 @@ _TABLE: tuple[Reason, ...] = (
     Reason("signed_other_filing", "Signed another paper for the same office",
            description="The voter signed more papers for the same office than the law allows (one, or as many "
                        "as there are seats; EC 8404); the earliest signatures count."),
+    Reason("wrong_county", "Section circulated in the wrong county", section_level=True,
+           description="The section was circulated or filed in another county than the petition's; a supervisor "
+                       "rules it on the whole section."),
     # Lines excluded from the raw count. Recorded so that every line has a
     # determination, but never reported as invalid signatures.
     Reason("blank_line", "Blank line", software_may_decide=True, counts_in_raw=False,
@@ -136,3 +145,8 @@ def final_codes() -> tuple[str, ...]:
 def software_decidable_codes() -> frozenset[str]:
     """Codes triage may ever decide without a person."""
     return frozenset(r.code for r in _TABLE if r.software_may_decide)
+
+
+def section_codes() -> tuple[str, ...]:
+    """Codes a supervisor may rule on a whole section, in report order."""
+    return tuple(r.code for r in _TABLE if r.section_level)

@@ -174,3 +174,51 @@ def resolve_frame(lines: pl.DataFrame, rulings: pl.DataFrame, rejections_require
         )
         .drop("_action", "_code", "_rejecters")
     )
+
+
+def apply_section_rulings(status: pl.DataFrame, voided: dict[int, str]) -> pl.DataFrame:
+    """Lines of sections a supervisor voided as a whole, made invalid.
+
+    A ruling on a section (a defective circulator's declaration, a section
+    circulated in the wrong county) applies to every signed line of it,
+    whatever the line's own status; blank and struck lines stay what they
+    are (they are not in the raw count). A restored section is simply not
+    in `voided`, so its lines' own statuses come back unchanged.
+
+    Parameters
+    ----------
+    status : pl.DataFrame
+        :func:`resolve_frame`'s output with ``section`` (Int64) and ``state`` (Utf8).
+    voided : dict of int to str
+        Section number -> the section ruling's reason code, for the sections
+        whose latest ruling voids them.
+
+    Returns
+    -------
+    pl.DataFrame
+        `status` with ``status`` ``invalid``, ``reason`` the code and
+        ``level`` ``section`` on those lines; other rows unchanged.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> st = pl.DataFrame({"section": [1, 2, 2], "state": ["signed", "signed", "blank"],
+    ...                    "status": ["valid", "valid", "invalid"], "reason": [None, None, "blank_line"],
+    ...                    "level": ["auto", "auto", "auto"]})
+    >>> apply_section_rulings(st, {2: "circulator_defect"})["reason"].to_list()
+    [None, 'circulator_defect', 'blank_line']
+    """
+    if not voided:
+        return status
+    codes = pl.DataFrame({"section": list(voided), "_section_code": list(voided.values())},
+                         schema={"section": pl.Int64, "_section_code": pl.Utf8})
+    hit = pl.col("_section_code").is_not_null() & (pl.col("state") == "signed")
+    return (
+        status.join(codes, on="section", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(hit).then(pl.lit("invalid")).otherwise(pl.col("status")).alias("status"),
+            pl.when(hit).then(pl.col("_section_code")).otherwise(pl.col("reason")).alias("reason"),
+            pl.when(hit).then(pl.lit("section")).otherwise(pl.col("level")).alias("level"),
+        )
+        .drop("_section_code")
+    )

@@ -107,3 +107,80 @@ def confirm_invalid(ws: Workspace, filing_id: int, *, user: str, labels: Sequenc
             report.confirmed.append(r["line_id"])
             report.ruling_ids.append(res.ruling_id)
     return report
+
+
+def send_to_review(ws: Workspace, filing_id: int, *, user: str, label: str, note: str | None = None,
+                   via: str = "grid") -> int:
+    """A person looked at a line proposed invalid and does not confirm it
+    (e.g. a flourish read as a strike): it is escalated — that person's
+    ruling, with the proposal and `note` recorded — so that it is reviewed as
+    a signature, and it leaves the confirmation list. Returns the ruling id.
+
+    Raises
+    ------
+    UserError
+        The line is not waiting for confirmation (never proposed, or ruled on since).
+    """
+    if ws.user_role(user) is None:
+        raise UserError(f"unknown user {user!r}; add them to the workspace first")
+    waiting = proposed_invalid(ws, filing_id).filter(pl.col("line_id") == label.strip().upper())
+    if not waiting.height:
+        raise UserError(f"{label} is not waiting for confirmation (never proposed, or ruled on since)")
+    r = waiting.row(0, named=True)
+    with ws.transaction():
+        last = rulings_db.latest_ruling_id(ws, int(r["line_db_id"]))
+        if last is not None and rulings_db.ruling(ws, last)["action"] != "reopen":
+            raise UserError(f"{label} was ruled on meanwhile; it is no longer waiting for confirmation")
+        res = record_ruling(
+            ws, int(r["line_db_id"]), user=user, action="escalate", reason_code=None,
+            note=note or f"not {r['proposed']} as proposed: review it as a signature", kind="review",
+            expect_last=last,
+            shown={"via": via, "line": r["line_id"], "state": r["state"], "level_before": CONFIRM_LEVEL,
+                   "proposed": r["proposed"], "not_confirmed": True})
+    return res.ruling_id
+
+
+def line_strips(ws: Workspace, filing_id: int, *, page: str | None = None, pad: int = 6) -> list[dict]:
+    """Every line waiting for confirmation with a strip of its page image:
+    the line's row across the whole page, as a person sees it on paper.
+
+    Returns
+    -------
+    list of dict
+        In filing order: ``line_db_id``, ``line_id`` (label), ``page_label``
+        (``S001-P02``), ``state``, ``proposed``, and ``strip`` ((h, W) uint8
+        array, or None when the scan cannot be read or the line has no box).
+        One decode per page.
+    """
+    import json as _json
+
+    from petitions.review.pages import page_image, page_view
+    from petitions.store import review as review_db
+
+    waiting = proposed_invalid(ws, filing_id, page=page)
+    if not waiting.height:
+        return []
+    st = line_status(ws, filing_id)
+    pages = {(p["section"], p["number"]): p["page_id"] for p in review_db.filing_pages(ws, filing_id)}
+    out: list[dict] = []
+    for (section, number), rows in waiting.group_by(["section", "page"], maintain_order=True):
+        pid = pages.get((int(section), int(number)))
+        view = page_view(ws, pid, status=st) if pid is not None else None
+        img = page_image(ws, view) if view is not None else None
+        boxes = {}
+        if pid is not None:
+            for r in review_db.page_lines(ws, pid):
+                ys = [b for c in ("signature_box", "name_box", "address_box") if r[c]
+                      for b in [_json.loads(r[c])]]
+                if ys:
+                    boxes[r["id"]] = (min(b[1] for b in ys), max(b[1] + b[3] for b in ys))
+        for r in rows.iter_rows(named=True):
+            strip = None
+            yb = boxes.get(r["line_db_id"])
+            if img is not None and yb is not None:
+                y0, y1 = max(0, yb[0] - pad), min(img.shape[0], yb[1] + pad)
+                strip = img[y0:y1].copy() if y1 > y0 else None
+            out.append({"line_db_id": r["line_db_id"], "line_id": r["line_id"],
+                        "page_label": f"S{int(section):03d}-P{int(number):02d}", "state": r["state"],
+                        "proposed": r["proposed"], "strip": strip})
+    return out

@@ -48,7 +48,7 @@ def reject_codes(ruleset=None) -> tuple[str, ...]:
     """
     out = []
     for code, r in REASONS.items():
-        if not r.final or not r.counts_in_raw or code == "circulator_defect":
+        if not r.final or not r.counts_in_raw or r.section_level:
             continue
         if code == "wrong_party" and not getattr(ruleset, "partisan", False):
             continue

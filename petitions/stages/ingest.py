@@ -53,6 +53,7 @@ def ingest_document(
     section: int | None = None,
     circulator_name: str | None = None,
     circulator_address: str | None = None,
+    batch: int | None = None,
     template=None,
     progress: ProgressFn = noop_progress,
     cancel: CancelFn = never,
@@ -65,6 +66,10 @@ def ingest_document(
     content-addressed store first; the document, its section, pages and lines
     are then committed in one transaction, so a crash leaves either the whole
     document or none of it (orphan crop files are harmless).
+
+    `batch` names the submission of signatures the section came in (a
+    recall filed in batches): each batch is sampled on its own frame
+    (:mod:`petitions.submissions`).
     """
     from sigverify.pages import segment_document
 
@@ -78,6 +83,9 @@ def ingest_document(
     prior = ingest_db.document_by_sha(ws, filing_id, digest)
     if prior:
         return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
+    if batch is not None and batch < 1:
+        raise UserError(f"a batch is numbered from 1, got {batch}", where=str(path))
+    _check_batch(ws, filing_id, batch, path)
     numbered = section is not None  # else: the next free number, chosen when the document commits
     if numbered and ingest_db.section_exists(ws, filing_id, section):
         raise UserError(f"section {section} already exists in this filing", where=str(path))
@@ -136,7 +144,7 @@ def ingest_document(
             ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
             pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
         sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
-                                       circulator_address=circulator_address, document_id=doc_id)
+                                       circulator_address=circulator_address, document_id=doc_id, batch=batch)
         page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p) for p in page_rows}
         ingest_db.add_lines(ws, [
             (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
@@ -148,6 +156,20 @@ def ingest_document(
                               "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
     return report
+
+
+def _check_batch(ws: Workspace, filing_id: int, batch: int | None, path: Path) -> None:
+    """A filing is either one frame or batches throughout: a section in no
+    batch of a filing in batches would be in no frame, missing from the count."""
+    from petitions.store import sections as sections_db
+
+    batches = sections_db.batches(ws, filing_id)
+    if batch is None and batches:
+        raise UserError(f"this filing came in batches ({', '.join(map(str, batches))}); say which batch this section "
+                        "belongs to (--batch N)", where=str(path))
+    if batch is not None and sections_db.unbatched_sections(ws, filing_id):
+        raise UserError("this filing's sections came in no batch (one frame); a batch number cannot be added now",
+                        where=str(path))
 
 
 def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:

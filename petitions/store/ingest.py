@@ -32,12 +32,12 @@ def add_document(ws: Workspace, *, filing_id: int, path: str, stored_path: str, 
 
 
 def add_section(ws: Workspace, *, filing_id: int, number: int, circulator_name: str | None,
-                circulator_address: str | None, document_id: int) -> int:
-    """Record a section (one circulator's document); its id."""
+                circulator_address: str | None, document_id: int, batch: int | None = None) -> int:
+    """Record a section (one circulator's document, in `batch` when the filing comes in batches); its id."""
     return ws._insert(
-        "INSERT INTO sections (filing_id, number, circulator_name, circulator_address, document_id) "
-        "VALUES (?, ?, ?, ?, ?) RETURNING id",
-        (filing_id, number, circulator_name, circulator_address, document_id))
+        "INSERT INTO sections (filing_id, number, circulator_name, circulator_address, document_id, batch) "
+        "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        (filing_id, number, circulator_name, circulator_address, document_id, batch))
 
 
 def add_page(ws: Workspace, *, section_id: int, number: int, document_id: int, document_page: int, width: int,

@@ -26,7 +26,8 @@ def determinations(ws: Workspace) -> list[dict]:
 
 def samples(ws: Workspace) -> list[dict]:
     """Every sample row."""
-    return ws._rows("SELECT id, filing_id, purpose, round, seed, frame_hash, frame_size, size FROM samples ORDER BY id")
+    return ws._rows("SELECT id, filing_id, purpose, round, seed, frame_hash, frame_size, size, batch FROM samples "
+                    "ORDER BY id")
 
 
 def sample_items(ws: Workspace) -> list[dict]:
@@ -52,3 +53,9 @@ def image_hashes(ws: Workspace) -> list[str]:
 def blob_digests(ws: Workspace) -> list[dict]:
     """On a server: every stored file's key, its recorded SHA-256 and the SHA-256 of its bytes."""
     return ws._rows("SELECT key, sha256, encode(sha256(data), 'hex') AS actual FROM blobs ORDER BY key")
+
+
+def section_rulings(ws: Workspace) -> list[dict]:
+    """Every ruling on a whole section: id, filing_id, section (number), action, reason_code, ruled_by."""
+    return ws._rows("SELECT r.id, s.filing_id, s.number AS section, r.action, r.reason_code, r.ruled_by "
+                    "FROM section_rulings r JOIN sections s ON s.id = r.section_id ORDER BY r.id")

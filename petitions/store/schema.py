@@ -462,3 +462,51 @@ def _m0008_voter_records(db) -> None:
         db.execute_raw(review_reads_ddl())
         db.execute_raw(batch_guard_ddl())
         backfill_voter_records(db._b)
+@migrations(name="0009_sections_batches")
+def _m0009_sections_batches(db) -> None:
+    """Sections as the law sees them and recalls in batches (issue 18).
+
+    ``section_declarations``: the circulator's declaration as keyed (newest
+    per section in force; older rows stay as history). ``section_rulings``:
+    a supervisor's ruling on a whole section (``void`` with a reason code,
+    or ``restore``), append-only like line rulings. ``sections.batch`` and
+    ``samples.batch``: the batch (a submission of signatures) a section came
+    in and the batch a sample's frame is (NULL: the filing as one frame)."""
+    db.executescript(
+        """
+        CREATE TABLE section_declarations (
+            id INTEGER PRIMARY KEY,
+            section_id INTEGER NOT NULL REFERENCES sections (id),
+            circulator_name TEXT,
+            circulator_address TEXT,
+            circulated_from TEXT,
+            circulated_to TEXT,
+            signed INTEGER,
+            declaration_date TEXT,
+            source TEXT NOT NULL,
+            keyed_by TEXT NOT NULL,
+            keyed_at TEXT NOT NULL
+        );
+        CREATE INDEX section_declarations_section ON section_declarations (section_id, id);
+        CREATE TABLE section_rulings (
+            id INTEGER PRIMARY KEY,
+            section_id INTEGER NOT NULL REFERENCES sections (id),
+            action TEXT NOT NULL CHECK (action IN ('void', 'restore')),
+            reason_code TEXT,
+            reason TEXT NOT NULL,
+            ruled_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX section_rulings_section ON section_rulings (section_id, id);
+        CREATE TRIGGER section_rulings_append_only_u BEFORE UPDATE ON section_rulings
+            BEGIN SELECT RAISE(ABORT, 'section rulings are append-only: record a new ruling instead'); END;
+        CREATE TRIGGER section_rulings_append_only_d BEFORE DELETE ON section_rulings
+            BEGIN SELECT RAISE(ABORT, 'section rulings are append-only: record a new ruling instead'); END;
+        ALTER TABLE sections ADD COLUMN batch INTEGER;
+        ALTER TABLE samples ADD COLUMN batch INTEGER;
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import sections_ddl
+
+        db.execute_raw(sections_ddl())

@@ -323,3 +323,18 @@ END $f$;
 DROP TRIGGER IF EXISTS batch_lines_free ON batch_lines;
 CREATE TRIGGER batch_lines_free BEFORE INSERT ON batch_lines FOR EACH ROW EXECUTE FUNCTION batch_lines_free_fn();
 """
+
+
+def sections_ddl() -> str:
+    """Everyone reads a section's declaration and rulings; only supervisors key
+    declarations and rule on a whole section (a reviewer's INSERT is refused)."""
+    reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+    return f"""
+REVOKE ALL ON section_declarations, section_rulings FROM PUBLIC;
+GRANT SELECT ON section_declarations, section_rulings TO {reviewer};
+GRANT SELECT, INSERT ON section_declarations, section_rulings TO {supervisor};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};
+ALTER TABLE section_rulings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY section_rulings_read ON section_rulings FOR SELECT USING (true);
+CREATE POLICY section_rulings_own ON section_rulings FOR INSERT WITH CHECK (ruled_by = current_user);
+"""
