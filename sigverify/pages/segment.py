@@ -1418,24 +1418,19 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
-        masks = np.zeros((n_lines, 2 * band + 1, x_hi - x_lo), np.uint8)
-        valid = np.zeros(n_lines, bool)
-        contrast = []
-        for i, ly in enumerate(lay.line_y.tolist()):
-            a, b = ly + y0n - band, ly + y0n + band + 1
-            if a < 0 or b > H:
-                continue
-            contrast.append(float(np.median(dark[a:b, x_lo:x_hi][near_rule[:, 0]].max(0))))
-            valid[i] = True
+        # Every line's band around the rule at once: (lines, rows, columns).
+        bh = 2 * band + 1
+        starts = lay.line_y + (y0n - band)
+        valid = (starts >= 0) & (starts + bh <= H)
         if valid.sum() < 2:
             continue
+        rows_idx = np.clip(starts[:, None] + np.arange(bh)[None, :], 0, H - 1)
+        D = dark[rows_idx, x_lo:x_hi]  # (lines, bh, w); invalid lines are not read below
+        contrast = np.median(D[valid][:, near_rule[:, 0], :].max(1), axis=1)
         thr = max(20.0, 0.4 * float(np.median(contrast)))
-        for i, ly in enumerate(lay.line_y.tolist()):
-            if valid[i]:
-                a = ly + y0n - band
-                sub = dark[a: a + 2 * band + 1, x_lo:x_hi]
-                ok = lay.keep[a: a + 2 * band + 1, x_lo:x_hi] | near_rule
-                masks[i] = (sub > thr) & ok
+        ok = lay.keep[rows_idx, x_lo:x_hi] | near_rule[None]
+        masks = ((D > thr) & ok).view(np.uint8)
+        masks[~valid] = 0
         # The printed rule: the pixels most lines have inked (and a pixel above and below).
         rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
         rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
@@ -1445,9 +1440,8 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
         on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
         # ... or darkens it: a pen line wider than the rule right on top of it.
-        mass = np.stack([(dark[ly + y0n - band: ly + y0n + band + 1, x_lo:x_hi].astype(np.float32) * zone).sum(0)
-                         if valid[i] else np.zeros(x_hi - x_lo, np.float32)
-                         for i, ly in enumerate(lay.line_y.tolist())])
+        mass = (D.astype(np.float32) * zone[None]).sum(1)
+        mass[~valid] = 0.0
         base_mass = np.median(mass[valid], axis=0)[None, :]
         on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
         masks &= (1 - rule)[None]
@@ -1456,15 +1450,22 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         g = max(1, int(round(0.05 * d)))
         run = int(0.3 * d)
         share = np.zeros(n_lines)
-        for i in np.flatnonzero(valid & np.isin(np.arange(n_lines), written)).tolist():
-            m = cv2.dilate(masks[i], np.ones((3, 1), np.uint8))
+        sel = np.flatnonzero(valid & np.isin(np.arange(n_lines), written))
+        if len(sel):
+            # The lines' bands stacked, a paper row between them, in one pass
+            # each (the vertical dilation sees no neighbour across that row;
+            # the others act along rows only).
+            wb = x_hi - x_lo
+            stack = np.zeros((len(sel), bh + 1, wb), np.uint8)
+            stack[:, :bh] = masks[sel]
+            m = cv2.dilate(stack.reshape(-1, wb), np.ones((3, 1), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             # Beside the rule (long runs) or on it (thickened), column by column.
-            cols = (m.any(0) | on_rule[i]).astype(np.uint8)[None, :]
+            cols = (m.reshape(len(sel), bh + 1, wb)[:, :bh].any(1) | on_rule[sel]).astype(np.uint8)
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-            share[i] = cols.sum() / float(x_hi - x_lo)
+            share[sel] = cols.sum(1) / float(wb)
         keep = np.zeros(n_lines, bool)
         keep[written] = True
         out = np.maximum(out, np.where(keep, share, 0.0))
@@ -1506,10 +1507,17 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
         # The strokes near this rule, labelled in a band a line deep either side.
         y0 = max(0, yb - L)
         band = u8[y0: min(H, yb + L)]
+        yr = yb - y0
+        if 0 < yr < band.shape[0] and not (cv2.countNonZero(band[yr - 1]) and cv2.countNonZero(band[yr])):
+            # No stroke crosses the rule's row (none holds both row yr - 1 and
+            # row yr): the writing above and below is the ink on either side.
+            # Writing on both sides alike leaves nothing to decide, unlabelled.
+            a_, b_ = float(cv2.countNonZero(band[:yr])), float(cv2.countNonZero(band[yr:]))
+            if not (b_ <= 0.5 * a_ or a_ <= 0.5 * b_):
+                continue
         n, lab, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
         if n <= 2:
             continue
-        yr = yb - y0
         top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
         bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
         right = left + stats[:, cv2.CC_STAT_WIDTH]
