@@ -424,8 +424,12 @@ MAKE_TEMPLATE_HINT = ("if it is a form of another layout, make a template from a
                       "(petitions template draft BLANK.pdf --out T.json) and pass it with --template")
 
 
-def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool) -> LayoutFit:
+def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                  ) -> tuple[LayoutFit, np.ndarray]:
     """Check the registered page against the template's rules both ways (:mod:`.fit`).
+
+    Returns the fit and the resample it was judged on (the template's table
+    grown by :data:`MARGIN_IN`, at :data:`STATE_DPI`).
 
     Raises
     ------
@@ -441,7 +445,20 @@ def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float,
         what = "the best candidate of the built-in forms" if guessed else "the template"
         raise ImageInputError(
             f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
-    return fit
+    return fit, gray
+
+
+def _inside(gray: np.ndarray, t: FormTemplate, box) -> np.ndarray | None:
+    """The inch box `box` cut out of `gray` (:func:`_check_layout`'s resample)
+    when it lies inside it on whole pixels; None otherwise (resample it)."""
+    m = MARGIN_IN
+    tx, ty, _tw, _th = t.table
+    ox, oy = (box[0] - (tx - m)) * STATE_DPI, (box[1] - (ty - m)) * STATE_DPI
+    x, y = int(round(ox)), int(round(oy))
+    w, h = max(1, int(round(box[2] * STATE_DPI))), max(1, int(round(box[3] * STATE_DPI)))
+    if abs(ox - x) > 1e-6 or abs(oy - y) > 1e-6 or x < 0 or y < 0 or y + h > gray.shape[0] or x + w > gray.shape[1]:
+        return None
+    return gray[y:y + h, x:x + w]
 
 
 # Per-template constants, keyed by identity; the entry holds the template so
@@ -1703,7 +1720,7 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
-    fit = _check_layout(work, M, t, dpi_in, template is None)
+    fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
@@ -1716,7 +1733,14 @@ def segment_page(
     y_ext = max(c.y + c.h for c in t.cells.values())
     y0 = t.line_top
     table_box = (x0, y0, x1 - x0, (t.line_count - 1) * t.line_pitch + y_ext)
-    table = _warp_level(work, M, table_box, d)
+    # The lines' table lies inside the resample the fit was judged on (on
+    # whole pixels for templates measured in hundredths of an inch).
+    same_level = work.level_for(d, STATE_DPI)[1] is work.level_for(dpi_in, STATE_DPI)[1]
+    table = _inside(fit_gray, t, table_box) if same_level else None
+    if table is None:
+        table = _warp_level(work, M, table_box, d)
+    else:
+        table = np.ascontiguousarray(table)
     lay = _state_layout(t, x0, y0, (table.shape[1], table.shape[0]))
     states, shown, paper_t = _line_states(table, lay)
 
