@@ -349,14 +349,17 @@ def _ingest(args) -> int:
 
     if len(args.files) > 1 and (args.section is not None or args.circulator):
         raise UserError("--section and --circulator apply to a single file")
+    from sigverify.pages.batch import worker_pool
+
     failed = 0
-    with _open(args) as ws:
+    # One pool of segmentation processes for all the files (started once).
+    with _open(args) as ws, worker_pool() as pool:
         user = _user(args, ws)
         filing = get_filing(ws, args.filing)
         for f in args.files:
             try:
                 rep = ingest_document(ws, filing.id, f, user=user, section=args.section,
-                                      circulator_name=args.circulator, template=args.template)
+                                      circulator_name=args.circulator, template=args.template, executor=pool)
             except UserError as exc:
                 failed += 1
                 print(f"petitions ingest: error: {exc}", file=sys.stderr)

@@ -57,14 +57,20 @@ def ingest_document(
     progress: ProgressFn = noop_progress,
     cancel: CancelFn = never,
     workers: int | None = None,
+    executor=None,
 ) -> IngestReport:
     """Ingest one scanned section (PDF, multi-page TIFF, or page images).
 
     The file's SHA-256 identifies it: ingesting the same file again into the
-    same filing is detected and creates nothing. Crops are written to the
-    content-addressed store first; the document, its section, pages and lines
-    are then committed in one transaction, so a crash leaves either the whole
-    document or none of it (orphan crop files are harmless).
+    same filing is detected and creates nothing. Pages are segmented on
+    every core (`workers`, or the pool `executor` shared across documents:
+    :func:`sigverify.pages.batch.worker_pool`), crops encoded there, and
+    appended as they come to the document's crop pack
+    (:meth:`CropStore.batch <petitions.store.CropStore.batch>`). The
+    document, its section, pages, lines and the pack's index rows are then
+    committed in one transaction, so a crash leaves either the whole
+    document or none of it (a pack no row names is harmless, and deleted
+    when the ingest fails or is cancelled).
     """
     from sigverify.pages import segment_document
 
@@ -85,64 +91,81 @@ def ingest_document(
     # (in the folder, or on a server in the database, so every workstation reaches it)
     stored_key = ws.crops.put_file(f"documents/{digest}{path.suffix.lower()}", path)
     page_rows, line_rows = [], []
-    try:
-        results = list(segment_document(path, template=template, workers=workers,
-                                        progress=lambda d, t: progress("segment", d, t), cancel=cancel))
-    except Exception as exc:  # noqa: BLE001 - an unreadable file is the user's problem, said plainly
-        if getattr(exc, "user_error", False):
-            raise UserError(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.resolve()}: "),
-                            where=str(path)) from None
-        raise
-    for result in results:
+    with ws.crops.batch() as crops:
+        try:
+            for result in segment_document(path, template=template, workers=workers, executor=executor,
+                                           encode=True, progress=lambda d, t: progress("segment", d, t),
+                                           cancel=cancel):
+                check_cancel(cancel)
+                if result.error is not None:
+                    report.problems.append(str(result.error))
+                    continue
+                _collect(crops, result, page_rows, line_rows)
+        except Exception as exc:  # noqa: BLE001 - an unreadable file is the user's problem, said plainly
+            if getattr(exc, "user_error", False):
+                raise UserError(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.resolve()}: "),
+                                where=str(path)) from None
+            raise
         check_cancel(cancel)
-        if result.error is not None:
-            report.problems.append(str(result.error))
-            continue
-        seg = result.segmentation
-        page_no = result.page.number
-        # The circulator's declaration (name, address, dates, signature) as crops.
-        fields = {k: ws.crops.put_image(v) for k, v in (getattr(seg, "field_crops", None) or {}).items()
-                  if v is not None and v.size}
-        page_rows.append(dict(fields_json=canonical_json(fields), number=page_no, document_page=page_no, width=int(seg.size[0]), height=int(seg.size[1]),
-                              dpi=float(result.page.dpi or 0), skew_deg=float(seg.skew_deg), rotation=int(seg.rotation),
-                              image_hash=None, segmentation_json=canonical_json(_seg_json(seg))))
-        for k, ln in enumerate(seg.lines):
-            crops = seg.crops[k] if seg.crops else {}
-            hashes = {k: (ws.crops.put_image(v) if v is not None and v.size else None) for k, v in crops.items()}
-            line_rows.append(dict(page=page_no, number=int(ln.line), state=ln.state,
-                                  signature_box=_box(ln.signature), name_box=_box(ln.printed_name),
-                                  address_box=_box(ln.address), signature_hash=hashes.get("signature"),
-                                  name_hash=hashes.get("printed_name"), address_hash=hashes.get("address"),
-                                  signature_ink=float(ln.signature_ink)))
-    if not page_rows:
-        raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
-    with ws.transaction():
-        # Two clerks may ingest into one filing at once: the section number
-        # and the duplicate check are decided here, one ingest at a time.
-        ingest_db.lock_filing_sections(ws, filing_id)
-        prior = ingest_db.document_by_sha(ws, filing_id, digest)
-        if prior:
-            return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
-        if not numbered:
-            section = report.section = ingest_db.next_section_number(ws, filing_id)
-        elif ingest_db.section_exists(ws, filing_id, section):
-            raise UserError(f"section {section} already exists in this filing", where=str(path))
-        doc_id = ingest_db.add_document(
-            ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
-            pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
-        sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
-                                       circulator_address=circulator_address, document_id=doc_id)
-        page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p) for p in page_rows}
-        ingest_db.add_lines(ws, [
-            (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
-             line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
-             r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
-            for r in line_rows])
-        ws.log_event("document_ingested", user=user, filing_id=filing_id,
-                     payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
-                              "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems})
+        if not page_rows:
+            raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
+        with ws.transaction():
+            # Two clerks may ingest into one filing at once: the section number
+            # and the duplicate check are decided here, one ingest at a time.
+            ingest_db.lock_filing_sections(ws, filing_id)
+            prior = ingest_db.document_by_sha(ws, filing_id, digest)
+            if prior:
+                return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
+            if not numbered:
+                section = report.section = ingest_db.next_section_number(ws, filing_id)
+            elif ingest_db.section_exists(ws, filing_id, section):
+                raise UserError(f"section {section} already exists in this filing", where=str(path))
+            crops.record()
+            doc_id = ingest_db.add_document(
+                ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
+                pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
+            sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
+                                           circulator_address=circulator_address, document_id=doc_id)
+            page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p)
+                        for p in page_rows}
+            ingest_db.add_lines(ws, [
+                (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
+                 line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
+                 r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
+                for r in line_rows])
+            ws.log_event("document_ingested", user=user, filing_id=filing_id,
+                         payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
+                                  "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems,
+                                  "crop_pack": crops.key if ws.backend == "sqlite" else None,
+                                  "crops": crops.count})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
     return report
+
+
+def _collect(crops, result, page_rows: list, line_rows: list) -> None:
+    """Store one segmented page's crops in the batch and keep its page and line rows."""
+    seg = result.segmentation
+    page_no = result.page.number
+    enc = seg.encoded
+    if enc is None:  # crops handed back as pixels (not encoded by the worker)
+        from sigverify.pages.batch import encode_crops
+
+        encode_crops(seg)
+        enc = seg.encoded
+    # The circulator's declaration (name, address, dates, signature) as crops.
+    fields = {k: crops.put_png(v) for k, v in enc["fields"].items()}
+    page_rows.append(dict(fields_json=canonical_json(fields), number=page_no, document_page=page_no,
+                          width=int(seg.size[0]), height=int(seg.size[1]), dpi=float(result.page.dpi or 0),
+                          skew_deg=float(seg.skew_deg), rotation=int(seg.rotation), image_hash=None,
+                          segmentation_json=canonical_json(_seg_json(seg))))
+    lines = enc["lines"]
+    for k, ln in enumerate(seg.lines):
+        hashes = {kind: crops.put_png(v) for kind, v in (lines[k] if k < len(lines) else {}).items()}
+        line_rows.append(dict(page=page_no, number=int(ln.line), state=ln.state,
+                              signature_box=_box(ln.signature), name_box=_box(ln.printed_name),
+                              address_box=_box(ln.address), signature_hash=hashes.get("signature"),
+                              name_hash=hashes.get("printed_name"), address_hash=hashes.get("address"),
+                              signature_ink=float(ln.signature_ink)))
 
 
 def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:

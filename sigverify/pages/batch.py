@@ -1,6 +1,7 @@
 """Segment whole documents on every core, page by page, errors per page."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -47,8 +48,35 @@ def _document(path: str) -> Document:
     return doc
 
 
+def encode_png(image) -> bytes:
+    """A (H, W) uint8 image as PNG bytes (OpenCV's default, fast compression)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV fails only on invalid arrays
+        raise ValueError("could not encode image as PNG")
+    return buf.tobytes()
+
+
+def encode_crops(seg: PageSegmentation) -> None:
+    """Replace a segmentation's crops by their PNG bytes, in place.
+
+    ``seg.encoded`` becomes ``{"lines": [{kind: png}], "fields": {name: png}}``
+    (empty crops left out) and ``seg.crops`` / ``seg.field_crops`` empty:
+    the encoding runs in the workers, on every core, and the caller, which
+    only stores the bytes, does none of its own.
+    """
+    seg.encoded = {
+        "lines": [{k: encode_png(v) for k, v in c.items() if v is not None and v.size} for c in seg.crops],
+        "fields": {k: encode_png(v) for k, v in (seg.field_crops or {}).items() if v is not None and v.size},
+    }
+    seg.crops = []
+    seg.field_crops = {}
+    seg.__dict__.pop("_blocks", None)
+
+
 def process_page(path: str, number: int, template: FormTemplate | None, dpi: float | None,
-                 crops: bool = True) -> PageResult:
+                 crops: bool = True, encode: bool = False) -> PageResult:
     """Decode and segment one page; never raises for a bad page.
 
     Parameters
@@ -62,12 +90,16 @@ def process_page(path: str, number: int, template: FormTemplate | None, dpi: flo
         Override the document's resolution.
     crops : bool
         Cut crops (default True).
+    encode : bool
+        Hand the crops back as PNG bytes (:func:`encode_crops`).
     """
     meta = PageImage(number, None, float(dpi or 0.0), "given" if dpi else "unknown", path)
     try:
         page = _document(path).read(number, dpi=dpi)
         meta = page.meta()
         seg = segment_page(page.image, template=template, dpi=page.dpi, crops=crops)
+        if encode:
+            encode_crops(seg)
         return PageResult(meta, seg, None)
     except ImageInputError as exc:
         if exc.page is None or exc.path is None:
@@ -111,9 +143,25 @@ def page_batches(total: int, workers: int, size: int = BATCH_PAGES) -> list[list
 
 
 def process_pages(path: str, numbers: list[int], template: FormTemplate | None, dpi: float | None,
-                  crops: bool = True) -> list[PageResult]:
+                  crops: bool = True, encode: bool = False) -> list[PageResult]:
     """:func:`process_page` for several pages of one document (one pool task)."""
-    return [process_page(path, n, template, dpi, crops) for n in numbers]
+    return [process_page(path, n, template, dpi, crops, encode) for n in numbers]
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of `workers` segmentation processes (default one per core) to
+    share across many documents (:func:`segment_document`'s ``executor``):
+    the processes start once, not once a document. None for one worker."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        yield None
+        return
+    pool = _pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -141,6 +189,7 @@ def segment_document(
     dpi: float | None = None,
     crops: bool = True,
     executor: ProcessPoolExecutor | None = None,
+    encode: bool = False,
 ) -> Iterator[PageResult]:
     """Segment every page of a document in parallel, yielding results in page order.
 
@@ -163,7 +212,11 @@ def segment_document(
     crops : bool
         Cut crops (default True).
     executor : ProcessPoolExecutor, optional
-        Reuse a pool across documents (the caller shuts it down).
+        Reuse a pool across documents (the caller shuts it down;
+        :func:`worker_pool`).
+    encode : bool
+        Hand each page's crops back as PNG bytes, encoded in the workers
+        (:func:`encode_crops`), for a caller that stores them.
 
     Yields
     ------
@@ -186,7 +239,7 @@ def segment_document(
         for n in range(1, total + 1):
             if cancel is not None and cancel():
                 return
-            r = process_page(path, n, tmpl, dpi, crops)
+            r = process_page(path, n, tmpl, dpi, crops, encode)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -208,7 +261,7 @@ def segment_document(
                 return
             while nxt_batch < len(batches) and sum(map(len, pending.values())) + len(ready) < window:
                 nums = batches[nxt_batch]
-                pending[pool.submit(process_pages, path, nums, tmpl, dpi, crops)] = nums
+                pending[pool.submit(process_pages, path, nums, tmpl, dpi, crops, encode)] = nums
                 nxt_batch += 1
             finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
             for f in finished:

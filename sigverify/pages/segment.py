@@ -159,6 +159,10 @@ class PageSegmentation:
     #: How surely the page is the template's form (:mod:`.fit`): None when
     #: not checked.
     fit: LayoutFit | None = None
+    #: The crops as PNG bytes, when a worker encoded them for storing
+    #: (:func:`sigverify.pages.batch.encode_crops`; ``crops`` is then empty):
+    #: ``{"lines": [{kind: bytes}], "fields": {name: bytes}}``.
+    encoded: dict | None = None
 
     @property
     def check(self) -> bool:
