@@ -60,6 +60,22 @@ def _filing(signatures: int, seed: int, cache: Path | None, tmp: Path) -> tuple[
     return paths, time.perf_counter() - t0
 
 
+def _replicate(docs: list[Path], times: int, folder: Path) -> list[Path]:
+    """Each document `times` times, each copy a distinct file (a trailing
+    comment changes its SHA-256, not its pages): a filing `times` as large
+    without building it."""
+    if times <= 1:
+        return docs
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for k in range(times):
+        for d in docs:
+            copy = folder / f"{d.stem}-copy{k:03d}{d.suffix}"
+            copy.write_bytes(d.read_bytes() + f"\n% copy {k}\n".encode())
+            out.append(copy)
+    return out
+
+
 def _pages(docs: list[Path]) -> int:
     from sigverify.pages import open_document
 
@@ -156,6 +172,9 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2, help="alternated segmentation / ingest rounds (medians)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--replicate", type=int, default=1,
+                    help="ingest each section this many times, as distinct files (a filing N times as large, "
+                    "e.g. 10 for ~20,000 lines from the 2,000-line one)")
     ap.add_argument("--baseline", metavar="REV", help="also ingest with git revision REV's code (before/after)")
     ap.add_argument("--cache", type=Path, help="keep the built filing here and reuse it")
     ap.add_argument("--out", type=Path, help="write the JSON here")
@@ -166,6 +185,7 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp_s:
         tmp = Path(tmp_s)
         docs, t_build = _filing(args.signatures, args.seed, args.cache, tmp)
+        docs = _replicate(docs, args.replicate, tmp / "copies")
         n_pages = _pages(docs)
         load0 = os.getloadavg()
         seg, ing, left = [], [], None
@@ -188,6 +208,7 @@ def main(argv=None) -> int:
     res = {
         "benchmark": "bench_ingest",
         "signatures": args.signatures,
+        "replicate": args.replicate,
         "seed": args.seed,
         "documents": len(docs),
         "pages": n_pages,
