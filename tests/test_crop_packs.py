@@ -199,3 +199,44 @@ def test_a_server_workspace_holds_the_crops_in_its_database(pg_admin, tmp_path, 
         ws._exec("UPDATE blobs SET data = ? WHERE key = ?", (b"\x89PNG forged", ws.crops.image_key(digests[1])))
         check = verify_state(ws)
         assert not check.ok and any(digests[1] in p for p in check.problems)
+
+
+def test_pack_crops_moves_an_older_workspaces_loose_files_into_one_pack(tmp_path, capsys):
+    from petitions.cli import main
+
+    doc = _document(tmp_path / "section.pdf", pages=2, seed=6)
+    root = tmp_path / "ws"
+    with Workspace(root, create=True) as ws:
+        fid = _filing(ws)
+        stages.ingest_document(ws, fid, doc, user="sup", workers=1)
+        # As a workspace made before packs holds them: one PNG file a crop, no index.
+        rows = ws._rows("SELECT digest FROM crop_index")
+        before = {r["digest"]: ws.crops.read_png(r["digest"]) for r in rows}
+        ws.crops.close()
+        with ws.transaction():
+            ws._exec("DELETE FROM crop_index")
+    for p in (root / "crops" / "packs").iterdir():
+        p.unlink()
+    for d, data in before.items():
+        path = root / "crops" / d[:2] / f"{d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    named = None
+    with Workspace(root) as ws:
+        from petitions.store import integrity as integrity_db
+
+        named = set(integrity_db.image_hashes(ws))
+        assert named == set(before)
+        assert verify_state(ws).ok  # the loose files read and check as before
+    assert main(["pack-crops", "-w", str(root), "--user", "sup"]) == 0
+    assert f"{len(named):,} images packed" in capsys.readouterr().out
+    assert len(list((root / "crops" / "packs").glob("*.pack"))) == 1
+    # Every image the workspace names (line and declaration crops) is packed; no crop file is left.
+    assert not list((root / "crops").rglob("*.png"))
+    with Workspace(root) as ws:
+        for d in named:
+            assert ws.crops.read_png(d) == before[d]
+        assert verify_state(ws).ok and ws.verify_chain().ok
+        assert ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'crops_packed'") == 1
+    assert main(["pack-crops", "-w", str(root), "--user", "sup"]) == 0
+    assert "nothing to pack" in capsys.readouterr().out

@@ -114,6 +114,15 @@ def register(sub) -> None:
     p.add_argument("--template", default=None, help="form template name or JSON file (default: detect own forms)")
     p.set_defaults(func=_ingest)
 
+    p = sub.add_parser("pack-crops", help="move a workspace's loose crop files into one pack file",
+                       description="A workspace made before crop packs holds one PNG file a crop. This moves "
+                                   "every loose image a line or an exemplar names into one pack file "
+                                   "(crops/packs/), each checked against its SHA-256 first, recorded with an "
+                                   "event; the loose files are deleted once the pack reads back right. "
+                                   "Folder workspaces only; supervisors.")
+    _ws_arg(p)
+    p.set_defaults(func=_pack_crops)
+
     p = sub.add_parser("key", help="import keyed names and addresses (CSV)",
                        description="Import keyed entries: CSV line_id,name,address,city,zip[,date_signed]. "
                                    "Unchanged rows are skipped; changed ones become a new entry (history kept). "
@@ -371,6 +380,20 @@ def _ingest(args) -> int:
             for problem in rep.problems:
                 print(f"  problem: {problem}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _pack_crops(args) -> int:
+    from petitions.stages.ingest import pack_loose_crops
+
+    with _open(args) as ws:
+        user = _user(args, ws)
+        ws.require_supervisor(user, "pack the crop files")
+        rep = pack_loose_crops(ws, user=user)
+    if not rep["images"]:
+        print("no loose crop files: nothing to pack")
+    else:
+        print(f"{rep['images']:,} images packed into {rep['pack']}; {rep['files_deleted']:,} loose files deleted")
+    return 0
 
 
 def _key(args) -> int:

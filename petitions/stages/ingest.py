@@ -168,6 +168,35 @@ def _collect(crops, result, page_rows: list, line_rows: list) -> None:
                               signature_ink=float(ln.signature_ink)))
 
 
+def pack_loose_crops(ws: Workspace, *, user: str, progress: ProgressFn = noop_progress) -> dict:
+    """Move the loose crop files of a folder workspace (one PNG file an image,
+    as ingests before crop packs wrote them) into one pack.
+
+    Every image a line or an exemplar names that is still a loose file is
+    read (and checked against its SHA-256: a file that does not match stops
+    the move, naming it), appended to a new pack, and indexed in one
+    transaction with an event; only then are the loose files deleted (a
+    process killed in between leaves both, and the pack is read).
+    Returns ``{"images": n, "pack": key or None, "files_deleted": m}``.
+    """
+    from petitions.store import integrity as integrity_db
+
+    if ws.backend != "sqlite":
+        raise UserError("a server workspace keeps its images in the database; there are no crop files to pack")
+    todo = [d for d in integrity_db.image_hashes(ws) if ws.crops.loose(d)]
+    if not todo:
+        return {"images": 0, "pack": None, "files_deleted": 0}
+    with ws.crops.batch() as batch:
+        for k, d in enumerate(todo, start=1):
+            batch.put_png(ws.crops.read_png(d))
+            progress("pack", k, len(todo))
+        with ws.transaction():
+            batch.record()
+            ws.log_event("crops_packed", user=user, payload={"pack": batch.key, "images": len(todo)})
+    deleted = sum(ws.crops.drop_loose(d) for d in todo)
+    return {"images": len(todo), "pack": batch.key, "files_deleted": deleted}
+
+
 def page_image(ws: Workspace, page_db_id: int) -> np.ndarray:
     """The scanned page as filed, (H, W) uint8, decoded from the stored scan.
 

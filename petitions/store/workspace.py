@@ -229,6 +229,23 @@ class CropStore:
                 problems.append(f"image {d[:12]}… does not match its SHA-256: replaced")
         return len(digests), problems
 
+    def loose(self, digest: str) -> bool:
+        """Whether image `digest` is a loose file in the folder, in no pack."""
+        return self._db is None and self._locate(digest) is None and (
+            self.root.parent / self.image_key(digest)).exists()
+
+    def drop_loose(self, digest: str) -> bool:
+        """Delete the loose file of image `digest` once a pack holds it and
+        reads back right (after :func:`petitions.stages.ingest.pack_loose_crops`)."""
+        if self._db is not None or self._locate(digest) is None:
+            return False
+        self.read_png(digest)  # the packed copy hashes right, or this raises
+        path = self.root.parent / self.image_key(digest)
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
+
     def batch(self, name: str | None = None) -> "CropBatch":
         """A batch of images stored together (one ingested document's crops):
         see :class:`CropBatch`."""
