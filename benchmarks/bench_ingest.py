@@ -10,7 +10,8 @@ artefacts), then alternates, over ``--rounds`` rounds:
   ``benchmarks/bench_segment.py`` times), crops cut and handed back;
 * **ingest**: the same sections ingested into a new workspace folder the way
   ``petitions ingest -w WS --filing ID FILES…`` does (one worker pool for
-  all files, :func:`petitions.stages.ingest.ingest_document` for each):
+  all files, :func:`petitions.stages.ingest.ingest_files`: the next files
+  segmented while one is committed):
   decoding, segmentation, crop encoding, the crop packs, the stored scans
   and every database row.
 
@@ -105,11 +106,14 @@ def ingest_pass(docs: list[Path], pool, where: Path) -> tuple[float, dict]:
         ws.ensure_user(USER, "supervisor")
         fid = stages.create_filing(ws, name="Bench", ruleset="ca-initiative", jurisdiction="City of Los Angeles",
                                    user=USER, required=10)
+    from petitions.stages.ingest import ingest_files
+
     t0 = time.perf_counter()
     with Workspace(where) as ws:
         lines = pages = 0
-        for d in docs:
-            rep = stages.ingest_document(ws, fid, d, user=USER, executor=pool)
+        for path, rep in ingest_files(ws, fid, docs, user=USER, executor=pool):
+            if isinstance(rep, Exception):
+                raise RuntimeError(f"{path}: {rep}")
             lines += rep.lines
             pages += rep.pages
     return time.perf_counter() - t0, {"pages": pages, "lines": lines, **disk_usage(where)}

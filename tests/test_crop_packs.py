@@ -240,3 +240,36 @@ def test_pack_crops_moves_an_older_workspaces_loose_files_into_one_pack(tmp_path
         assert ws._scalar("SELECT COUNT(*) FROM events WHERE kind = 'crops_packed'") == 1
     assert main(["pack-crops", "-w", str(root), "--user", "sup"]) == 0
     assert "nothing to pack" in capsys.readouterr().out
+
+
+def test_ingest_files_on_one_pool_matches_one_file_at_a_time(tmp_path):
+    """Many files through one pool, the next segmented while one commits: the same
+    sections, lines, states and crops as ingesting each file on its own; a
+    missing file and a repeat are reported in their place and the rest land."""
+    from petitions.stages.ingest import ingest_files
+    from sigverify.pages.batch import worker_pool
+
+    a = _document(tmp_path / "a.pdf", pages=3, seed=7)
+    b = _document(tmp_path / "b.pdf", pages=1, seed=8)
+    c = _document(tmp_path / "c.pdf", pages=2, seed=9)
+    files = [a, tmp_path / "missing.pdf", b, a, c]
+
+    def lines(ws):
+        return ws._rows("SELECT label, state, signature_box, signature_hash, name_hash, address_hash FROM lines "
+                        "ORDER BY seq")
+
+    with Workspace(tmp_path / "one", create=True) as ws:
+        fid = _filing(ws)
+        for f in (a, b, c):
+            stages.ingest_document(ws, fid, f, user="sup", workers=1)
+        want = lines(ws)
+    with Workspace(tmp_path / "many", create=True) as ws, worker_pool(2) as pool:
+        fid = _filing(ws)
+        got = list(ingest_files(ws, fid, files, user="sup", executor=pool))
+        assert [p for p, _ in got] == files
+        assert isinstance(got[1][1], UserError) and "not found" in str(got[1][1])
+        assert [r.section for _, r in (got[0], got[2], got[4])] == [1, 2, 3]
+        assert got[3][1].already_ingested  # `a` again, in the same call: detected when it commits
+        assert lines(ws) == want
+        assert verify_state(ws).ok
+    assert len(list((tmp_path / "many" / "crops" / "packs").glob("*.pack"))) == 3

@@ -354,24 +354,34 @@ def _create_filing(args) -> int:
 
 def _ingest(args) -> int:
     from petitions.stages.filings import get_filing
-    from petitions.stages.ingest import ingest_document
+    from petitions.stages.ingest import ingest_document, ingest_files
 
     if len(args.files) > 1 and (args.section is not None or args.circulator):
         raise UserError("--section and --circulator apply to a single file")
     from sigverify.pages.batch import worker_pool
 
+    def one(ws, fid, user, pool):
+        f = args.files[0]
+        try:
+            yield f, ingest_document(ws, fid, f, user=user, section=args.section, circulator_name=args.circulator,
+                                     template=args.template, executor=pool)
+        except UserError as exc:
+            yield f, exc
+
     failed = 0
-    # One pool of segmentation processes for all the files (started once).
+    # One pool of segmentation processes for all the files (started once),
+    # the next files segmented while one is committed.
     with _open(args) as ws, worker_pool() as pool:
         user = _user(args, ws)
         filing = get_filing(ws, args.filing)
-        for f in args.files:
-            try:
-                rep = ingest_document(ws, filing.id, f, user=user, section=args.section,
-                                      circulator_name=args.circulator, template=args.template, executor=pool)
-            except UserError as exc:
+        if args.section is not None or args.circulator:
+            results = one(ws, filing.id, user, pool)
+        else:
+            results = ingest_files(ws, filing.id, args.files, user=user, template=args.template, executor=pool)
+        for f, rep in results:
+            if isinstance(rep, UserError):
                 failed += 1
-                print(f"petitions ingest: error: {exc}", file=sys.stderr)
+                print(f"petitions ingest: error: {rep}", file=sys.stderr)
                 continue
             if rep.already_ingested:
                 print(f"{f}: already ingested as section {rep.section}; skipped")

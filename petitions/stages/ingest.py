@@ -6,6 +6,7 @@ import json
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 
@@ -107,39 +108,143 @@ def ingest_document(
                                 where=str(path)) from None
             raise
         check_cancel(cancel)
-        if not page_rows:
-            raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
-        with ws.transaction():
-            # Two clerks may ingest into one filing at once: the section number
-            # and the duplicate check are decided here, one ingest at a time.
-            ingest_db.lock_filing_sections(ws, filing_id)
-            prior = ingest_db.document_by_sha(ws, filing_id, digest)
-            if prior:
-                return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
-            if not numbered:
-                section = report.section = ingest_db.next_section_number(ws, filing_id)
-            elif ingest_db.section_exists(ws, filing_id, section):
-                raise UserError(f"section {section} already exists in this filing", where=str(path))
-            crops.record()
-            doc_id = ingest_db.add_document(
-                ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
-                pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
-            sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
-                                           circulator_address=circulator_address, document_id=doc_id)
-            page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p)
-                        for p in page_rows}
-            ingest_db.add_lines(ws, [
-                (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
-                 line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
-                 r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
-                for r in line_rows])
-            ws.log_event("document_ingested", user=user, filing_id=filing_id,
-                         payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
-                                  "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems,
-                                  "crop_pack": crops.key if ws.backend == "sqlite" else None,
-                                  "crops": crops.count})
+        return _commit(ws, filing_id, path, user=user, digest=digest, stored_key=stored_key, section=section,
+                       circulator_name=circulator_name, circulator_address=circulator_address, crops=crops,
+                       page_rows=page_rows, line_rows=line_rows, report=report)
+
+
+def _commit(ws: Workspace, filing_id: int, path: Path, *, user: str, digest: str, stored_key: str,
+            section: int | None, circulator_name: str | None, circulator_address: str | None, crops,
+            page_rows: list, line_rows: list, report: IngestReport) -> IngestReport:
+    """One document's section, pages, lines and crop index, and its event, in one transaction."""
+    numbered = section is not None
+    if not page_rows:
+        raise UserError("no page could be read: " + "; ".join(report.problems[:3]), where=str(path))
+    with ws.transaction():
+        # Two clerks may ingest into one filing at once: the section number
+        # and the duplicate check are decided here, one ingest at a time.
+        ingest_db.lock_filing_sections(ws, filing_id)
+        prior = ingest_db.document_by_sha(ws, filing_id, digest)
+        if prior:
+            return IngestReport(str(path), prior["id"], prior["number"], already_ingested=True)
+        if not numbered:
+            section = report.section = ingest_db.next_section_number(ws, filing_id)
+        elif ingest_db.section_exists(ws, filing_id, section):
+            raise UserError(f"section {section} already exists in this filing", where=str(path))
+        crops.record()
+        doc_id = ingest_db.add_document(
+            ws, filing_id=filing_id, path=str(path), stored_path=stored_key, sha256=digest,
+            pages=len(page_rows), errors_json=json.dumps(report.problems), ingested_at=now_utc())
+        sec_id = ingest_db.add_section(ws, filing_id=filing_id, number=section, circulator_name=circulator_name,
+                                       circulator_address=circulator_address, document_id=doc_id)
+        page_ids = {p["number"]: ingest_db.add_page(ws, section_id=sec_id, document_id=doc_id, **p)
+                    for p in page_rows}
+        ingest_db.add_lines(ws, [
+            (filing_id, sec_id, page_ids[r["page"]], line_label(section, r["page"], r["number"]),
+             line_seq(section, r["page"], r["number"]), r["number"], r["state"], r["signature_box"], r["name_box"],
+             r["address_box"], r["signature_hash"], r["name_hash"], r["address_hash"], r["signature_ink"])
+            for r in line_rows])
+        ws.log_event("document_ingested", user=user, filing_id=filing_id,
+                     payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
+                              "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems,
+                              "crop_pack": crops.key if ws.backend == "sqlite" else None,
+                              "crops": crops.count})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
     return report
+
+
+def ingest_files(
+    ws: Workspace,
+    filing_id: int,
+    paths,
+    *,
+    user: str,
+    template=None,
+    executor=None,
+    cancel: CancelFn = never,
+) -> Iterator[tuple[Path, IngestReport | UserError]]:
+    """Ingest many scanned sections, one file each, as :func:`ingest_document`
+    does one (each file its own section, numbered in turn, its own
+    transaction), with the segmentation of the next files running while
+    one is committed (:func:`sigverify.pages.batch.segment_documents` on
+    the pool `executor`).
+
+    Yields ``(path, report)`` for each file in order, or ``(path,
+    UserError)`` for a file that could not be ingested (missing, unreadable,
+    no page read); the others go on. Files already ingested (by content
+    hash) are reported as such and not segmented again.
+    """
+    from sigverify.pages.batch import segment_documents
+
+    todo: list[tuple[Path, str]] = []
+    early: dict[int, tuple[Path, IngestReport | UserError]] = {}
+    paths = [Path(p) for p in paths]
+    for k, path in enumerate(paths):
+        if not path.exists():
+            early[k] = (path, UserError("file not found", where=str(path)))
+            continue
+        digest = file_sha256(path)
+        prior = ingest_db.document_by_sha(ws, filing_id, digest)
+        if prior:
+            early[k] = (path, IngestReport(str(path), prior["id"], prior["number"], already_ingested=True))
+            continue
+        todo.append((path, digest))
+    order = [k for k in range(len(paths)) if k not in early]  # paths index of each todo entry
+    nxt = 0  # next paths index to report
+
+    def flush_early(upto: int):
+        nonlocal nxt
+        while nxt < upto:
+            if nxt in early:
+                yield early[nxt]
+            nxt += 1
+
+    batch = None
+    current = -1
+    page_rows: list = []
+    line_rows: list = []
+    report: IngestReport | None = None
+    try:
+        for i, name, item in segment_documents([p for p, _d in todo], executor=executor, template=template,
+                                               encode=True, cancel=cancel):
+            path, digest = todo[i]
+            if i != current:
+                yield from flush_early(order[i])
+                current = i
+                batch = ws.crops.batch()
+                page_rows, line_rows = [], []
+                report = IngestReport(str(path), None, None)
+            if isinstance(item, Exception):
+                batch.discard()
+                batch = None
+                msg = str(item).removeprefix(f"{name}: ").removeprefix(f"{path}: ")
+                yield path, UserError(msg, where=str(path))
+                nxt = order[i] + 1
+                continue
+            if item is not None:
+                check_cancel(cancel)
+                if item.error is not None:
+                    report.problems.append(str(item.error))
+                else:
+                    _collect(batch, item, page_rows, line_rows)
+                continue
+            # The document's last page is in: store the scan, commit the document.
+            with batch:
+                try:
+                    stored_key = ws.crops.put_file(f"documents/{digest}{path.suffix.lower()}", path)
+                    done = _commit(ws, filing_id, path, user=user, digest=digest, stored_key=stored_key, section=None,
+                                   circulator_name=None, circulator_address=None, crops=batch,
+                                   page_rows=page_rows, line_rows=line_rows, report=report)
+                except UserError as exc:
+                    done = exc
+            batch = None
+            yield path, done
+            nxt = order[i] + 1
+        check_cancel(cancel)
+        yield from flush_early(len(paths))
+    finally:
+        if batch is not None:
+            batch.discard()
 
 
 def _collect(crops, result, page_rows: list, line_rows: list) -> None:

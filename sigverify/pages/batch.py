@@ -277,3 +277,99 @@ def segment_document(
     finally:
         if executor is None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def segment_documents(
+    paths,
+    *,
+    executor: ProcessPoolExecutor | None,
+    template: FormTemplate | str | None = None,
+    workers: int | None = None,
+    cancel: Callable[[], bool] | None = None,
+    dpi: float | None = None,
+    crops: bool = True,
+    encode: bool = False,
+) -> Iterator[tuple[int, str, PageResult | ImageInputError | None]]:
+    """Segment many documents on one pool, pages of the next queued while
+    the caller deals with the last, yielding in document and page order.
+
+    :func:`segment_document` one document after another leaves the workers
+    idle from a document's last page until the caller asks for the next
+    one (a short section ingested: its rows committed, the next scan hashed
+    and stored). Here the look-ahead runs across documents, so the pool
+    keeps working through those pauses.
+
+    Yields
+    ------
+    (index, path, item)
+        For each document (its index in `paths`): each page's
+        :class:`PageResult`, then None once its last page was yielded; or
+        the :class:`ImageInputError` that stopped it from being opened
+        (once, instead of its pages).
+    """
+    paths = [os.fspath(p) for p in paths]
+    tmpl = load_template(template) if template is not None else None
+    workers = workers or os.cpu_count() or 1
+    if executor is None or workers <= 1:
+        for i, path in enumerate(paths):
+            try:
+                for r in segment_document(path, template=tmpl, workers=1, cancel=cancel, dpi=dpi, crops=crops,
+                                          encode=encode):
+                    yield i, path, r
+            except ImageInputError as exc:
+                yield i, path, exc
+                continue
+            if cancel is not None and cancel():
+                return
+            yield i, path, None
+        return
+    # Tasks in submission order: (document index, path, page numbers or an error, future or None, last task?).
+    queue: list[tuple[int, str, object, Future | None, bool]] = []
+    window = 3 * workers * BATCH_PAGES
+    docs = iter(enumerate(paths))
+    pending: list[tuple[int, str, list[list[int]]]] = []  # the current document's batches not yet submitted
+
+    def in_flight() -> int:
+        return sum(len(q[2]) for q in queue if q[3] is not None)  # type: ignore[arg-type]
+
+    def feed() -> None:
+        while in_flight() < window:
+            if not pending:
+                nxt = next(docs, None)
+                if nxt is None:
+                    return
+                i, path = nxt
+                try:
+                    with open_document(path) as doc:
+                        total = doc.count
+                except ImageInputError as exc:
+                    queue.append((i, path, exc, None, True))
+                    continue
+                pending.append((i, path, page_batches(total, workers)))
+            i, path, batches = pending[0]
+            nums = batches.pop(0)
+            last = not batches
+            if last:
+                pending.pop(0)
+            queue.append((i, path, nums, executor.submit(process_pages, path, nums, tmpl, dpi, crops, encode), last))
+
+    try:
+        feed()
+        while queue:
+            if cancel is not None and cancel():
+                return
+            i, path, what, fut, last = queue.pop(0)
+            if fut is None:
+                yield i, path, what  # type: ignore[misc]
+                feed()
+                continue
+            results = fut.result()
+            feed()  # refill before handing pages out: the pool works while the caller does
+            for r in results:
+                yield i, path, r
+            if last:
+                yield i, path, None
+    finally:
+        for q in queue:
+            if q[3] is not None:
+                q[3].cancel()
