@@ -255,13 +255,7 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     r = _rowsum(hor)
     c = _colsum(ver) if col_profile else None
 
-    def pair(p):
-        q = p.copy()
-        q[1:] = np.maximum(q[1:], p[1:] + p[:-1])
-        q[:-1] = np.maximum(q[:-1], p[:-1] + p[1:])
-        return q
-
-    return pair(r), (pair(c) if c is not None else None), hor, ver
+    return _pair_max(r), (_pair_max(c) if c is not None else None), hor, ver
 
 
 def _rowsum(a: np.ndarray) -> np.ndarray:
