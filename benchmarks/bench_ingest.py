@@ -16,7 +16,9 @@ artefacts), then alternates, over ``--rounds`` rounds:
   and every database row.
 
 Reports pages/s of both (medians), their ratio (the issue's target: ingest
-at least 70 % of segmentation's pages/s), and the workspace the ingest
+at least 70 % of segmentation's pages/s), the same ratio against
+segmentation with the ingest's look-ahead across documents
+(:func:`sigverify.pages.batch.segment_documents`, a third pass), and the workspace the ingest
 leaves: files, bytes (apparent and on disk), crops. With ``--baseline REV``
 the ingest of git revision REV (e.g. 8b349fa, one PNG file a crop) runs in
 the same run on the same files, for before/after.
@@ -94,6 +96,17 @@ def segment_pass(docs: list[Path], pool) -> float:
     for d in docs:
         for _ in segment_document(d, executor=pool):
             pass
+    return time.perf_counter() - t0
+
+
+def segment_pass_across(docs: list[Path], pool) -> float:
+    """Segmentation alone with the look-ahead across documents that the ingest has
+    (:func:`sigverify.pages.batch.segment_documents`)."""
+    from sigverify.pages.batch import segment_documents
+
+    t0 = time.perf_counter()
+    for _ in segment_documents(docs, executor=pool):
+        pass
     return time.perf_counter() - t0
 
 
@@ -192,7 +205,7 @@ def main(argv=None) -> int:
         docs = _replicate(docs, args.replicate, tmp / "copies")
         n_pages = _pages(docs)
         load0 = os.getloadavg()
-        seg, ing, left = [], [], None
+        seg, seg_x, ing, left = [], [], [], None
         with worker_pool(args.workers) as pool:
             segment_pass(docs[:1], pool)  # start the workers and warm their caches
             for k in range(args.rounds):
@@ -200,7 +213,9 @@ def main(argv=None) -> int:
                 if k % 2 == 0:
                     seg.append(segment_pass(docs, pool))
                     t, left_k = ingest_pass(docs, pool, where)
+                    seg_x.append(segment_pass_across(docs, pool))
                 else:
+                    seg_x.append(segment_pass_across(docs, pool))
                     t, left_k = ingest_pass(docs, pool, where)
                     seg.append(segment_pass(docs, pool))
                 ing.append(t)
@@ -208,7 +223,7 @@ def main(argv=None) -> int:
                 shutil.rmtree(where)
         base = baseline_ingest(docs, args.baseline, tmp / "ws-baseline") if args.baseline else None
         load1 = os.getloadavg()
-    t_seg, t_ing = float(np.median(seg)), float(np.median(ing))
+    t_seg, t_ing, t_seg_x = float(np.median(seg)), float(np.median(ing)), float(np.median(seg_x))
     res = {
         "benchmark": "bench_ingest",
         "signatures": args.signatures,
@@ -225,6 +240,9 @@ def main(argv=None) -> int:
         "segment_pages_per_s": n_pages / t_seg,
         "ingest_pages_per_s": left["pages"] / t_ing,
         "ingest_over_segment": (left["pages"] / t_ing) / (n_pages / t_seg),
+        "segment_across_documents_seconds_all": [round(x, 3) for x in seg_x],
+        "segment_across_documents_pages_per_s": n_pages / t_seg_x,
+        "ingest_over_segment_across_documents": (left["pages"] / t_ing) / (n_pages / t_seg_x),
         "goal_ingest_over_segment": 0.70,
         "workspace_left": {k: left[k] for k in ("workspace", "crops")},
         "files_per_page": left["workspace"]["files"] / max(1, left["pages"]),
