@@ -330,7 +330,7 @@ def segment_documents(
     pending: list[tuple[int, str, list[list[int]]]] = []  # the current document's batches not yet submitted
 
     def in_flight() -> int:
-        return sum(len(q[2]) for q in queue if q[3] is not None)  # type: ignore[arg-type]
+        return sum(len(q[2]) for q in queue if isinstance(q[2], list))
 
     def feed() -> None:
         while in_flight() < window:
