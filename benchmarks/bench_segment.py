@@ -28,6 +28,7 @@ the rendered filing (rendering takes longer than the measurement).
 
     python benchmarks/bench_segment.py --pages 120 --dpi 200 --out bench_segment.json
     python benchmarks/bench_segment.py --pages 120 --dpi 300 --mix sheet-fed
+    python benchmarks/bench_segment.py --baseline 8b349fa   # CPU a page against an older segmenter
 """
 from __future__ import annotations
 
@@ -550,6 +551,61 @@ def stage_timing(docs, n: int = 20, repeats: int = 2) -> dict:
     return out
 
 
+_CPU_SNIPPET = r"""
+import json, sys, time
+import cv2
+cv2.setNumThreads(1)
+from sigverify.errors import ImageInputError
+from sigverify.pages import open_document, segment_page
+pages = []
+for path in sys.argv[2:]:
+    with open_document(path) as doc:
+        for i in range(1, doc.count + 1):
+            p = doc.read(i)
+            pages.append((p.image, p.dpi))
+for im, d in pages[:2]:
+    try:
+        segment_page(im, dpi=d)
+    except ImageInputError:
+        pass
+t0 = time.process_time()
+for _ in range(int(sys.argv[1])):
+    for im, d in pages:
+        try:
+            segment_page(im, dpi=d)
+        except ImageInputError:
+            pass
+print(json.dumps({"pages": len(pages), "cpu_ms": 1000 * (time.process_time() - t0) / (len(pages) * int(sys.argv[1]))}))
+"""
+
+
+def baseline_cpu(docs, ref: str, rounds: int = 3, repeats: int = 1) -> dict:
+    """CPU ms a page of segment_page (decoded pages, one process, ``time.process_time``) of
+    this tree's segmenter and of the one at git revision `ref`, alternated over `rounds`
+    rounds in the same run; medians. The segmenter at `ref` is exported (git archive) to
+    a temporary folder and run from there on the same documents."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[1]
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        arch = subprocess.run(["git", "-C", str(root), "archive", ref, "sigverify"], capture_output=True, check=True)
+        subprocess.run(["tar", "-x", "-C", tmp], input=arch.stdout, check=True)
+        trees = {"current": str(root), "baseline": tmp}
+        got: dict[str, list[float]] = {"current": [], "baseline": []}
+        for k in range(rounds):
+            for name in (("current", "baseline") if k % 2 == 0 else ("baseline", "current")):
+                env = {**os.environ, "PYTHONPATH": trees[name]}
+                # cwd: the tree itself, so `-c`'s first path entry ('') is no other tree.
+                r = subprocess.run([sys.executable, "-c", _CPU_SNIPPET, str(repeats), *map(str, docs)],
+                                   capture_output=True, text=True, env=env, check=True, cwd=trees[name])
+                got[name].append(json.loads(r.stdout.strip().splitlines()[-1])["cpu_ms"])
+    cur, base = float(np.median(got["current"])), float(np.median(got["baseline"]))
+    return {"ref": ref, "rounds": rounds, "current_cpu_ms": cur, "baseline_cpu_ms": base,
+            "current_cpu_ms_all": [round(v, 2) for v in got["current"]],
+            "baseline_cpu_ms_all": [round(v, 2) for v in got["baseline"]],
+            "regression": cur / base - 1.0}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=120)
@@ -566,6 +622,9 @@ def main(argv=None) -> int:
     ap.add_argument("--phone", type=float, default=0.1,
                     help="share of the other layouts' gray pages that are phone photos (keystone 1-5 %%)")
     ap.add_argument("--skip-timing", action="store_true", help="accuracy only (one segmentation pass)")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also time segment_page's CPU ms a page at git revision REV (e.g. 8b349fa, before the "
+                    "issue 19 checks) against this tree's, alternated in the same run")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     ap.add_argument("--cache", type=Path, help="keep the rendered filing in this folder and reuse it on the next "
                     "run with the same --pages/--dpi/--seed/--mix (rendering takes longer than the benchmark)")
@@ -582,6 +641,8 @@ def main(argv=None) -> int:
             res = measure(docs, truths, args.workers, args.repeats)
             res["single_process"] = single_process_timing(docs)
             res["cpu_time"] = stage_timing(docs)
+        if args.baseline:
+            res["baseline_cpu"] = baseline_cpu(docs, args.baseline)
         if args.layout_pages:
             other = make_other_layouts(args.layout_pages, args.dpi, args.seed, Path(tmp), args.mix, args.phone)
             res["other_layouts"] = score_layouts(other, args.workers, with_template=True)
@@ -604,6 +665,8 @@ def main(argv=None) -> int:
     summary = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in res.items()
                if k not in ("failures", "state_by_truth", "documents", "other_layouts",
                             "other_layouts_without_template")}
+    if "baseline_cpu" in res:
+        summary["baseline_cpu"] = res["baseline_cpu"]
     if "single_process" in res:
         summary["single_process"] = {k: round(v, 3) for k, v in res["single_process"].items()}
         summary["cpu_time"] = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in res["cpu_time"].items()}

@@ -135,6 +135,31 @@ def test_a_crop_or_a_stored_scan_replaced_on_disk_is_seen(copy, capsys):
     assert "stored scan" in err and "replaced" in err
 
 
+def test_a_crop_altered_inside_its_pack_is_seen_and_named(copy, capsys):
+    root, _ = copy
+    conn = raw(root)
+    # a signature crop a line names, in the pack its document's ingest wrote
+    digest, pack, pos, size = conn.execute(
+        "SELECT c.digest, c.pack, c.pos, c.size FROM crop_index c JOIN lines l ON l.signature_hash = c.digest "
+        "ORDER BY c.pack, c.pos LIMIT 1").fetchone()
+    path = root / pack
+    data = bytearray(path.read_bytes())
+    data[pos + size - 5] ^= 0x55  # one byte of the image, the rest of the pack untouched
+    path.write_bytes(bytes(data))
+    assert verify(root) == 1
+    err = capsys.readouterr().err
+    assert digest[:12] in err and pack in err and "does not match its SHA-256" in err
+
+
+def test_a_crop_pack_deleted_is_seen(copy, capsys):
+    root, _ = copy
+    pack = next((root / "crops" / "packs").glob("*.pack"))
+    pack.unlink()
+    assert verify(root) == 1
+    err = capsys.readouterr().err
+    assert pack.name in err and "missing" in err
+
+
 def test_a_file_changed_in_the_servers_database_is_seen(pg_admin):
     from pg_server import fresh_database
 

@@ -116,6 +116,15 @@ def register(sub) -> None:
     p.add_argument("--template", default=None, help="form template name or JSON file (default: detect own forms)")
     p.set_defaults(func=_ingest)
 
+    p = sub.add_parser("pack-crops", help="move a workspace's loose crop files into one pack file",
+                       description="A workspace made before crop packs holds one PNG file a crop. This moves "
+                                   "every loose image a line or an exemplar names into one pack file "
+                                   "(crops/packs/), each checked against its SHA-256 first, recorded with an "
+                                   "event; the loose files are deleted once the pack reads back right. "
+                                   "Folder workspaces only; supervisors.")
+    _ws_arg(p)
+    p.set_defaults(func=_pack_crops)
+
     p = sub.add_parser("key", help="import keyed names and addresses (CSV)",
                        description="Import keyed entries: CSV line_id,name,address,city,zip[,date_signed]. "
                                    "Unchanged rows are skipped; changed ones become a new entry (history kept). "
@@ -351,24 +360,38 @@ def _create_filing(args) -> int:
 
 def _ingest(args) -> int:
     from petitions.stages.filings import get_filing
-    from petitions.stages.ingest import ingest_document
+    from petitions.stages.ingest import ingest_document, ingest_files
 
     if len(args.files) > 1 and (args.section is not None or args.circulator):
         raise UserError("--section and --circulator apply to a single file")
+    from sigverify.pages.batch import worker_pool
+
+    def one(ws, fid, user, pool):
+        f = args.files[0]
+        try:
+            yield f, ingest_document(ws, fid, f, user=user, section=args.section, circulator_name=args.circulator,
+                                     batch=args.batch, template=args.template, executor=pool)
+        except UserError as exc:
+            yield f, exc
+
     failed = 0
     from petitions.certification import require_unlocked
 
-    with _open(args) as ws:
+    # One pool of segmentation processes for all the files (started once),
+    # the next files segmented while one is committed.
+    with _open(args) as ws, worker_pool() as pool:
         user = _user(args, ws)
         filing = get_filing(ws, args.filing)
         require_unlocked(ws, filing.id, "ingesting scans")   # one refusal, not one per file
-        for f in args.files:
-            try:
-                rep = ingest_document(ws, filing.id, f, user=user, section=args.section,
-                                      circulator_name=args.circulator, template=args.template, batch=args.batch)
-            except UserError as exc:
+        if args.section is not None or args.circulator:
+            results = one(ws, filing.id, user, pool)
+        else:
+            results = ingest_files(ws, filing.id, args.files, user=user, batch=args.batch, template=args.template,
+                                   executor=pool)
+        for f, rep in results:
+            if isinstance(rep, UserError):
                 failed += 1
-                print(f"petitions ingest: error: {exc}", file=sys.stderr)
+                print(f"petitions ingest: error: {rep}", file=sys.stderr)
                 continue
             if rep.already_ingested:
                 print(f"{f}: already ingested as section {rep.section}; skipped")
@@ -377,6 +400,20 @@ def _ingest(args) -> int:
             for problem in rep.problems:
                 print(f"  problem: {problem}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _pack_crops(args) -> int:
+    from petitions.stages.ingest import pack_loose_crops
+
+    with _open(args) as ws:
+        user = _user(args, ws)
+        ws.require_supervisor(user, "pack the crop files")
+        rep = pack_loose_crops(ws, user=user)
+    if not rep["images"]:
+        print("no loose crop files: nothing to pack")
+    else:
+        print(f"{rep['images']:,} images packed into {rep['pack']}; {rep['files_deleted']:,} loose files deleted")
+    return 0
 
 
 def _key(args) -> int:

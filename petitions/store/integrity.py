@@ -42,12 +42,21 @@ def documents(ws: Workspace) -> list[dict]:
 
 
 def image_hashes(ws: Workspace) -> list[str]:
-    """Every image the store names (line crops, exemplars)."""
+    """Every image the store names (line crops, the pages' declaration field crops, exemplars)."""
+    import json
+
     rows = ws._rows("SELECT signature_hash AS h FROM lines WHERE signature_hash IS NOT NULL "
                     "UNION SELECT name_hash FROM lines WHERE name_hash IS NOT NULL "
                     "UNION SELECT address_hash FROM lines WHERE address_hash IS NOT NULL "
                     "UNION SELECT image_hash FROM exemplars")
-    return [r["h"] for r in rows]
+    out = [r["h"] for r in rows]
+    seen = set(out)
+    for r in ws._rows("SELECT fields_json FROM pages WHERE fields_json IS NOT NULL"):
+        for h in (json.loads(r["fields_json"]) or {}).values():
+            if isinstance(h, str) and h not in seen:
+                seen.add(h)
+                out.append(h)
+    return out
 
 
 def blob_digests(ws: Workspace) -> list[dict]:

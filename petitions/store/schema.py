@@ -510,3 +510,27 @@ def _m0009_sections_batches(db) -> None:
         from petitions.store.server import sections_ddl
 
         db.execute_raw(sections_ddl())
+@migrations(name="0010_crop_packs")
+def _m0010_crop_packs(db) -> None:
+    """Crops kept in append-only pack files, one per ingested document (issue
+    19): which pack holds each image (by the SHA-256 of its PNG bytes), at
+    which byte and how long. A workspace made before keeps its loose crop
+    files; both are read."""
+    db.executescript(
+        """
+        CREATE TABLE crop_index (
+            digest TEXT PRIMARY KEY,
+            pack TEXT NOT NULL,
+            pos INTEGER NOT NULL,
+            size INTEGER NOT NULL
+        );
+        CREATE INDEX crop_index_pack ON crop_index (pack, pos);
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import ROLES
+
+        reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+        db.execute_raw(
+            f"GRANT SELECT ON crop_index TO {reviewer};\n"
+            f"GRANT SELECT, INSERT ON crop_index TO {supervisor};\n")

@@ -4,7 +4,10 @@ An embedded workspace is a folder::
 
     WORKSPACE/
         workspace.sqlite        the store (WAL, foreign keys on, migrations)
-        crops/ab/abcdef….png    images addressed by the SHA-256 of their bytes
+        crops/packs/<name>.pack each ingested document's crops in one append-only
+                                file, indexed by the SHA-256 of each image's PNG bytes
+        crops/ab/abcdef….png    images stored one at a time (exemplars), and the crops
+                                of a workspace made before packs
         documents/<sha>.pdf     each ingested scan, kept bit for bit
         voterfiles/<sha>.parquet  prepared copies of imported voter files
 
@@ -29,6 +32,7 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
+from petitions.atomic import file_sha256
 from petitions.errors import UserError
 from petitions.store.schema import migrations
 
@@ -79,19 +83,33 @@ class CropStore:
     their PNG bytes, and whole files (stored scans, prepared voter files)
     under a key such as ``documents/<sha>.pdf``.
 
-    The embedded workspace keeps them as files in its folder; a server
+    The embedded workspace keeps a document's crops in one append-only pack
+    file (``crops/packs/<name>.pack``, written by :meth:`batch` at ingest),
+    with an index table ``crop_index`` (SHA-256 → pack, byte, length);
+    images stored one at a time (exemplars), and every crop of a workspace
+    made before packs, are loose files ``crops/ab/<sha>.png``. A server
     workspace keeps them in the database (table ``blobs``) so that every
-    workstation reaches them, and caches what it reads in a local folder,
-    checked against the SHA-256 it was stored under.
+    workstation reaches them, and caches what it reads in a local folder.
+    Every image read is checked against the SHA-256 it is stored under.
     """
 
-    def __init__(self, root: Path, *, db=None):
+    def __init__(self, root: Path, *, db=None, index=None):
         self.root = Path(root)
         self._db = db  # a PostgresBackend, or None for files in the folder
+        self._index = index  # the SQLite backend holding crop_index (folder workspaces)
+        self._where: dict[str, tuple[str, int, int]] = {}
+        self._handles: dict[str, Any] = {}
 
     # -- images ------------------------------------------------------------
     def path(self, digest: str) -> Path:
-        """A local file holding the image `digest` (fetched first on a server)."""
+        """A local file holding the image `digest` (fetched first on a server,
+        copied out of its pack in a folder)."""
+        loc = self._locate(digest)
+        if loc is not None:
+            target = self.root.parent / self.image_key(digest)
+            if not target.exists():
+                _write_private(target, self.read_png(digest))
+            return target
         return self.local_path(self.image_key(digest))
 
     @staticmethod
@@ -105,17 +123,133 @@ class CropStore:
 
     def put_image(self, image: np.ndarray) -> str:
         """Encode a (H, W) uint8 image losslessly as PNG and store it."""
-        import cv2
-
-        ok, buf = cv2.imencode(".png", image)
-        if not ok:  # pragma: no cover - OpenCV fails only on invalid arrays
-            raise ValueError("could not encode image as PNG")
-        return self.put_png(buf.tobytes())
+        return self.put_png(encode_png(image))
 
     def get_image(self, digest: str) -> np.ndarray:
-        from sigverify.imageio import read_image
+        import cv2
 
-        return read_image(self.path(digest))
+        data = self.read_png(digest)
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if img is None:
+            raise UserError(f"image {digest[:12]}… is not a readable PNG")
+        return img
+
+    def read_png(self, digest: str) -> bytes:
+        """The PNG bytes of image `digest`, checked against it.
+
+        Raises
+        ------
+        UserError
+            The image is missing, or its bytes do not hash to `digest`
+            (naming the pack file or the loose file).
+        """
+        loc = self._locate(digest)
+        if loc is not None:
+            pack, pos, size = loc
+            try:
+                data = self._read_at(pack, pos, size)
+            except OSError as exc:
+                raise UserError(f"image {digest[:12]}… cannot be read from its pack file {pack} ({exc})") from None
+            if len(data) != size or hashlib.sha256(data).hexdigest() != digest:
+                raise UserError(f"image {digest[:12]}… in pack file {pack} (byte {pos}) does not match its "
+                                "SHA-256: altered")
+            return data
+        path = self.local_path(self.image_key(digest))
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise UserError(f"image {digest[:12]}… is missing from the workspace ({path})") from None
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise UserError(f"image {digest[:12]}… ({path}) does not match its SHA-256: altered")
+        return data
+
+    def _locate(self, digest: str) -> tuple[str, int, int] | None:
+        """(pack key, byte, length) of a packed image, or None (a loose file, or a server blob)."""
+        if self._index is None:
+            return None
+        hit = self._where.get(digest)
+        if hit is None:
+            rows = self._index.rows("SELECT pack, pos, size FROM crop_index WHERE digest = ?", (digest,))
+            if not rows:
+                return None
+            hit = self._where[digest] = (rows[0]["pack"], int(rows[0]["pos"]), int(rows[0]["size"]))
+            if len(self._where) > 200_000:
+                self._where.clear()
+        return hit
+
+    def _read_at(self, pack: str, pos: int, size: int) -> bytes:
+        fh = self._handles.get(pack)
+        if fh is None:
+            if len(self._handles) > 16:
+                self.close()
+            fh = self._handles[pack] = open(self.root.parent / pack, "rb")  # noqa: SIM115 - kept open, closed by close()
+        fh.seek(pos)
+        return fh.read(size)
+
+    def close(self) -> None:
+        """Close the pack files kept open for reading."""
+        for fh in self._handles.values():
+            fh.close()
+        self._handles.clear()
+
+    def check_images(self, digests) -> tuple[int, list[str]]:
+        """Re-hash every image of `digests` from where it is stored: (how many
+        were checked, one problem line for each missing or altered one). Packs
+        are read front to back, each once."""
+        digests = list(digests)
+        packed: dict[str, tuple[str, int, int]] = {}
+        if self._index is not None:
+            want = set(digests)
+            for r in self._index.rows("SELECT digest, pack, pos, size FROM crop_index ORDER BY pack, pos"):
+                if r["digest"] in want:
+                    packed[r["digest"]] = (r["pack"], int(r["pos"]), int(r["size"]))
+        problems: list[str] = []
+        by_pack: dict[str, list[tuple[int, int, str]]] = {}
+        for d, (pack, pos, size) in packed.items():
+            by_pack.setdefault(pack, []).append((pos, size, d))
+        for pack, entries in sorted(by_pack.items()):
+            path = self.root.parent / pack
+            try:
+                with open(path, "rb") as fh:
+                    for pos, size, d in sorted(entries):
+                        fh.seek(pos)
+                        data = fh.read(size)
+                        if len(data) != size or hashlib.sha256(data).hexdigest() != d:
+                            problems.append(f"image {d[:12]}… in pack file {pack} (byte {pos}) does not match its "
+                                            "SHA-256: replaced or altered")
+            except FileNotFoundError:
+                problems.append(f"pack file {pack} is missing: {len(entries)} image(s) stored in it are gone")
+        for d in digests:
+            if d in packed:
+                continue
+            path = self.root.parent / self.image_key(d)
+            if not path.exists():
+                problems.append(f"image {d[:12]}… is missing from crops/")
+            elif file_sha256(path) != d:
+                problems.append(f"image {d[:12]}… does not match its SHA-256: replaced")
+        return len(digests), problems
+
+    def loose(self, digest: str) -> bool:
+        """Whether image `digest` is a loose file in the folder, in no pack."""
+        return self._db is None and self._locate(digest) is None and (
+            self.root.parent / self.image_key(digest)).exists()
+
+    def drop_loose(self, digest: str) -> bool:
+        """Delete the loose file of image `digest` once a pack holds it and
+        reads back right (after :func:`petitions.stages.ingest.pack_loose_crops`)."""
+        if self._db is not None or self._locate(digest) is None:
+            return False
+        self.read_png(digest)  # the packed copy hashes right, or this raises
+        path = self.root.parent / self.image_key(digest)
+        if not path.exists():
+            return False
+        path.unlink()
+        return True
+
+    def batch(self, name: str | None = None) -> "CropBatch":
+        """A batch of images stored together (one ingested document's crops):
+        see :class:`CropBatch`."""
+        return CropBatch(self, name)
 
     # -- whole files -------------------------------------------------------
     def put_bytes(self, key: str, data: bytes, *, digest: str | None = None) -> str:
@@ -146,6 +280,126 @@ class CropStore:
             raise UserError(f"stored file {key!r} does not match its SHA-256 (altered in the database)")
         _write_private(target, data)
         return target
+
+
+#: Each entry of a pack file: this tag, the image's SHA-256 (32 bytes) and
+#: its length (4 bytes, big-endian), then the PNG bytes. The index points at
+#: the PNG bytes; the headers let a pack be read (and its index rebuilt)
+#: without the database.
+PACK_TAG = b"SVCP"
+
+
+class CropBatch:
+    """Images stored together, and recorded in the same transaction as the
+    rows that name them.
+
+    In a folder workspace the images are appended to one new pack file
+    (``crops/packs/<name>.pack``) as they come; :meth:`record`, called
+    inside the caller's transaction, flushes the pack to disk and adds the
+    index rows. On a server the images become ``blobs`` rows, written by
+    :meth:`record` in the caller's transaction.
+
+    A batch left without :meth:`record` (an error, a cancel, a document
+    found already ingested) deletes its pack. A process killed mid-ingest
+    leaves at most a pack no row names (harmless); a row never names bytes
+    not yet on disk::
+
+        with ws.crops.batch() as crops:
+            digest = crops.put_png(png)
+            with ws.transaction():
+                ...  # rows naming `digest`
+                crops.record()
+    """
+
+    def __init__(self, store: CropStore, name: str | None = None):
+        self.store = store
+        self.name = name or f"{_dt.datetime.now(_dt.timezone.utc):%Y%m%dT%H%M%S}-{os.urandom(6).hex()}"
+        self.key = f"crops/packs/{self.name}.pack"
+        self._rows: list[tuple] = []
+        self._seen: set[str] = set()
+        self._fh = None
+        self._pos = 0
+        self.recorded = False
+
+    def __enter__(self) -> "CropBatch":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if not self.recorded:
+            self.discard()
+
+    @property
+    def count(self) -> int:
+        """Images in the batch (each distinct image once)."""
+        return len(self._rows)
+
+    def put_image(self, image: np.ndarray) -> str:
+        return self.put_png(encode_png(image))
+
+    def put_png(self, data: bytes) -> str:
+        """Add PNG bytes; their SHA-256 (the image's name)."""
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self._seen:
+            return digest
+        self._seen.add(digest)
+        if self.store._db is not None:
+            self._rows.append((self.store.image_key(digest), digest, len(data), data))
+            return digest
+        if self._fh is None:
+            path = self.store.root.parent / self.key
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            self._fh = os.fdopen(fd, "wb")
+        head = PACK_TAG + bytes.fromhex(digest) + len(data).to_bytes(4, "big")
+        self._fh.write(head)
+        self._fh.write(data)
+        pos = self._pos + len(head)
+        self._pos = pos + len(data)
+        self._rows.append((digest, self.key, pos, len(data)))
+        return digest
+
+    def record(self) -> None:
+        """Make the batch's images part of the store, in the caller's
+        transaction (call inside it): the pack is on disk before any row
+        names it."""
+        if self.store._db is not None:
+            if self._rows:
+                self.store._db.many("INSERT INTO blobs (key, sha256, size, data) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT (key) DO NOTHING", self._rows)
+            self.recorded = True
+            return
+        if self._fh is not None:
+            self._fh.flush()
+            os.fsync(self._fh.fileno())
+            self._fh.close()
+            self._fh = None
+        if self._rows:
+            # An image already stored (elsewhere) keeps its place; the copy
+            # here is never read.
+            self.store._index.many("INSERT INTO crop_index (digest, pack, pos, size) VALUES (?, ?, ?, ?) "
+                                   "ON CONFLICT (digest) DO NOTHING", self._rows)
+        self.recorded = True
+
+    def discard(self) -> None:
+        """Delete the pack (nothing names it)."""
+        if self.store._db is None:
+            with contextlib.suppress(FileNotFoundError):
+                (self.store.root.parent / self.key).unlink()
+        self._rows.clear()
+        self._seen.clear()
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """(H, W) uint8 image as PNG bytes (OpenCV's default, fast compression)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV fails only on invalid arrays
+        raise ValueError("could not encode image as PNG")
+    return buf.tobytes()
 
 
 def _write_private(target: Path, data: bytes) -> None:
@@ -212,7 +466,7 @@ class Workspace:
                 db_path.touch(mode=0o600)
             self._backend = SqliteBackend(db_path)
             self.db_path = db_path
-            self.crops = CropStore(self.root / "crops")
+            self.crops = CropStore(self.root / "crops", index=self._backend)
         self._backend.migrate(migrations)
         #: Per-connection memo for derived reads (e.g. line status), each
         #: keyed on a change stamp it checks before reuse.
@@ -230,6 +484,7 @@ class Workspace:
 
     # -- lifecycle -------------------------------------------------------
     def close(self) -> None:
+        self.crops.close()
         self._backend.close()
 
     def __enter__(self) -> "Workspace":

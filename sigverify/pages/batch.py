@@ -1,6 +1,7 @@
 """Segment whole documents on every core, page by page, errors per page."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing as mp
 import os
@@ -47,8 +48,35 @@ def _document(path: str) -> Document:
     return doc
 
 
+def encode_png(image) -> bytes:
+    """A (H, W) uint8 image as PNG bytes (OpenCV's default, fast compression)."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", image)
+    if not ok:  # pragma: no cover - OpenCV fails only on invalid arrays
+        raise ValueError("could not encode image as PNG")
+    return buf.tobytes()
+
+
+def encode_crops(seg: PageSegmentation) -> None:
+    """Replace a segmentation's crops by their PNG bytes, in place.
+
+    ``seg.encoded`` becomes ``{"lines": [{kind: png}], "fields": {name: png}}``
+    (empty crops left out) and ``seg.crops`` / ``seg.field_crops`` empty:
+    the encoding runs in the workers, on every core, and the caller, which
+    only stores the bytes, does none of its own.
+    """
+    seg.encoded = {
+        "lines": [{k: encode_png(v) for k, v in c.items() if v is not None and v.size} for c in seg.crops],
+        "fields": {k: encode_png(v) for k, v in (seg.field_crops or {}).items() if v is not None and v.size},
+    }
+    seg.crops = []
+    seg.field_crops = {}
+    seg.__dict__.pop("_blocks", None)
+
+
 def process_page(path: str, number: int, template: FormTemplate | None, dpi: float | None,
-                 crops: bool = True) -> PageResult:
+                 crops: bool = True, encode: bool = False) -> PageResult:
     """Decode and segment one page; never raises for a bad page.
 
     Parameters
@@ -62,12 +90,16 @@ def process_page(path: str, number: int, template: FormTemplate | None, dpi: flo
         Override the document's resolution.
     crops : bool
         Cut crops (default True).
+    encode : bool
+        Hand the crops back as PNG bytes (:func:`encode_crops`).
     """
     meta = PageImage(number, None, float(dpi or 0.0), "given" if dpi else "unknown", path)
     try:
         page = _document(path).read(number, dpi=dpi)
         meta = page.meta()
         seg = segment_page(page.image, template=template, dpi=page.dpi, crops=crops)
+        if encode:
+            encode_crops(seg)
         return PageResult(meta, seg, None)
     except ImageInputError as exc:
         if exc.page is None or exc.path is None:
@@ -111,9 +143,25 @@ def page_batches(total: int, workers: int, size: int = BATCH_PAGES) -> list[list
 
 
 def process_pages(path: str, numbers: list[int], template: FormTemplate | None, dpi: float | None,
-                  crops: bool = True) -> list[PageResult]:
+                  crops: bool = True, encode: bool = False) -> list[PageResult]:
     """:func:`process_page` for several pages of one document (one pool task)."""
-    return [process_page(path, n, template, dpi, crops) for n in numbers]
+    return [process_page(path, n, template, dpi, crops, encode) for n in numbers]
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int | None = None) -> Iterator[ProcessPoolExecutor | None]:
+    """A pool of `workers` segmentation processes (default one per core) to
+    share across many documents (:func:`segment_document`'s ``executor``):
+    the processes start once, not once a document. None for one worker."""
+    workers = workers or os.cpu_count() or 1
+    if workers <= 1:
+        yield None
+        return
+    pool = _pool(workers)
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _pool(workers: int) -> ProcessPoolExecutor:
@@ -141,6 +189,7 @@ def segment_document(
     dpi: float | None = None,
     crops: bool = True,
     executor: ProcessPoolExecutor | None = None,
+    encode: bool = False,
 ) -> Iterator[PageResult]:
     """Segment every page of a document in parallel, yielding results in page order.
 
@@ -163,7 +212,11 @@ def segment_document(
     crops : bool
         Cut crops (default True).
     executor : ProcessPoolExecutor, optional
-        Reuse a pool across documents (the caller shuts it down).
+        Reuse a pool across documents (the caller shuts it down;
+        :func:`worker_pool`).
+    encode : bool
+        Hand each page's crops back as PNG bytes, encoded in the workers
+        (:func:`encode_crops`), for a caller that stores them.
 
     Yields
     ------
@@ -186,7 +239,7 @@ def segment_document(
         for n in range(1, total + 1):
             if cancel is not None and cancel():
                 return
-            r = process_page(path, n, tmpl, dpi, crops)
+            r = process_page(path, n, tmpl, dpi, crops, encode)
             done += 1
             if progress is not None:
                 progress(done, total)
@@ -208,7 +261,7 @@ def segment_document(
                 return
             while nxt_batch < len(batches) and sum(map(len, pending.values())) + len(ready) < window:
                 nums = batches[nxt_batch]
-                pending[pool.submit(process_pages, path, nums, tmpl, dpi, crops)] = nums
+                pending[pool.submit(process_pages, path, nums, tmpl, dpi, crops, encode)] = nums
                 nxt_batch += 1
             finished, _ = wait(list(pending), timeout=0.2, return_when=FIRST_COMPLETED)
             for f in finished:
@@ -224,3 +277,99 @@ def segment_document(
     finally:
         if executor is None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def segment_documents(
+    paths,
+    *,
+    executor: ProcessPoolExecutor | None,
+    template: FormTemplate | str | None = None,
+    workers: int | None = None,
+    cancel: Callable[[], bool] | None = None,
+    dpi: float | None = None,
+    crops: bool = True,
+    encode: bool = False,
+) -> Iterator[tuple[int, str, PageResult | ImageInputError | None]]:
+    """Segment many documents on one pool, pages of the next queued while
+    the caller deals with the last, yielding in document and page order.
+
+    :func:`segment_document` one document after another leaves the workers
+    idle from a document's last page until the caller asks for the next
+    one (a short section ingested: its rows committed, the next scan hashed
+    and stored). Here the look-ahead runs across documents, so the pool
+    keeps working through those pauses.
+
+    Yields
+    ------
+    (index, path, item)
+        For each document (its index in `paths`): each page's
+        :class:`PageResult`, then None once its last page was yielded; or
+        the :class:`ImageInputError` that stopped it from being opened
+        (once, instead of its pages).
+    """
+    paths = [os.fspath(p) for p in paths]
+    tmpl = load_template(template) if template is not None else None
+    workers = workers or os.cpu_count() or 1
+    if executor is None or workers <= 1:
+        for i, path in enumerate(paths):
+            try:
+                for r in segment_document(path, template=tmpl, workers=1, cancel=cancel, dpi=dpi, crops=crops,
+                                          encode=encode):
+                    yield i, path, r
+            except ImageInputError as exc:
+                yield i, path, exc
+                continue
+            if cancel is not None and cancel():
+                return
+            yield i, path, None
+        return
+    # Tasks in submission order: (document index, path, page numbers or an error, future or None, last task?).
+    queue: list[tuple[int, str, object, Future | None, bool]] = []
+    window = 3 * workers * BATCH_PAGES
+    docs = iter(enumerate(paths))
+    pending: list[tuple[int, str, list[list[int]]]] = []  # the current document's batches not yet submitted
+
+    def in_flight() -> int:
+        return sum(len(q[2]) for q in queue if isinstance(q[2], list))
+
+    def feed() -> None:
+        while in_flight() < window:
+            if not pending:
+                nxt = next(docs, None)
+                if nxt is None:
+                    return
+                i, path = nxt
+                try:
+                    with open_document(path) as doc:
+                        total = doc.count
+                except ImageInputError as exc:
+                    queue.append((i, path, exc, None, True))
+                    continue
+                pending.append((i, path, page_batches(total, workers)))
+            i, path, batches = pending[0]
+            nums = batches.pop(0)
+            last = not batches
+            if last:
+                pending.pop(0)
+            queue.append((i, path, nums, executor.submit(process_pages, path, nums, tmpl, dpi, crops, encode), last))
+
+    try:
+        feed()
+        while queue:
+            if cancel is not None and cancel():
+                return
+            i, path, what, fut, last = queue.pop(0)
+            if fut is None:
+                yield i, path, what  # type: ignore[misc]
+                feed()
+                continue
+            results = fut.result()
+            feed()  # refill before handing pages out: the pool works while the caller does
+            for r in results:
+                yield i, path, r
+            if last:
+                yield i, path, None
+    finally:
+        for q in queue:
+            if q[3] is not None:
+                q[3].cancel()

@@ -177,10 +177,20 @@ def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
     k = max(1, int(min_gap))
     peak = cv2.dilate(profile.astype(np.float32)[None, :], np.ones((1, 2 * k + 1), np.uint8))[0]
     idx = np.flatnonzero((profile >= thresh) & (profile >= peak - 1e-6))
+    if not len(idx):
+        return []
+    # Strongest first, each kept unless within `min_gap` of one kept before:
+    # a kept peak blocks its neighbourhood (one look-up a candidate instead
+    # of a comparison with every kept one).
+    gap = int(min_gap)
+    blocked = np.zeros(len(profile) + 2 * max(gap, 1), bool)
     out: list[int] = []
     for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
-        if all(abs(i - j) >= min_gap for j in out):
-            out.append(i)
+        if gap > 0 and blocked[i + gap]:
+            continue
+        out.append(i)
+        if gap > 0:
+            blocked[i + 1: i + 2 * gap] = True
     return sorted(out)
 
 
@@ -189,13 +199,23 @@ def _ink(gray: np.ndarray) -> np.ndarray:
     dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
     # Well clear of the paper's noise, yet a faint hairline (resampled to
     # under a pixel) still counts: a fraction of the print's contrast.
-    hist = cv2.calcHist([dark], [0], None, [256], [0, 256]).ravel()
-    strong = int(np.searchsorted(np.cumsum(hist), 0.995 * dark.size))
-    _, ink = cv2.threshold(dark, max(20, min(40, 0.3 * strong)), 1, cv2.THRESH_BINARY)
+    # The print's contrast: the 99.5th percentile of the darkness. The
+    # threshold is capped at 40, reached when that percentile is 134 or more,
+    # i.e. when over 0.5 % of the pixels are that dark (most pages): one count
+    # instead of a histogram then.
+    _, very = cv2.threshold(dark, 133, 1, cv2.THRESH_BINARY)
+    if dark.size - cv2.countNonZero(very) < 0.995 * dark.size:
+        thr = 40.0
+    else:
+        hist = cv2.calcHist([dark], [0], None, [256], [0, 256]).ravel()
+        strong = int(np.searchsorted(np.cumsum(hist), 0.995 * dark.size))
+        thr = max(20, min(40, 0.3 * strong))
+    _, ink = cv2.threshold(dark, thr, 1, cv2.THRESH_BINARY)
     return ink
 
 
-def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink: np.ndarray | None = None) -> tuple:
+def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink: np.ndarray | None = None,
+                  col_profile: bool = True) -> tuple:
     """Long straight runs of ink: per row and per column, their pixel counts.
 
     Parameters
@@ -232,16 +252,58 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)) if g > 1 else ink
     hor = cv2.morphologyEx(hink, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
     ver = cv2.morphologyEx(vink, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
-    r = hor.sum(1).astype(np.float64)
-    c = ver.sum(0).astype(np.float64)
+    r = _rowsum(hor)
+    c = _colsum(ver) if col_profile else None
 
-    def pair(p):
-        q = p.copy()
-        q[1:] = np.maximum(q[1:], p[1:] + p[:-1])
-        q[:-1] = np.maximum(q[:-1], p[:-1] + p[1:])
-        return q
+    return _pair_max(r), (_pair_max(c) if c is not None else None), hor, ver
 
-    return pair(r), pair(c), hor, ver
+
+def _rowsum(a: np.ndarray) -> np.ndarray:
+    """Sum of each row of a uint8 array, float64 (one OpenCV reduction)."""
+    if a.size == 0:
+        return np.zeros(a.shape[0])
+    return cv2.reduce(a, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[:, 0].astype(np.float64)
+
+
+def _colsum(a: np.ndarray) -> np.ndarray:
+    """Sum of each column of a uint8 array, float64."""
+    if a.size == 0:
+        return np.zeros(a.shape[1])
+    return cv2.reduce(a, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S)[0].astype(np.float64)
+
+
+def _pair_max(p: np.ndarray) -> np.ndarray:
+    """Each entry, or it plus its left or right neighbour if more (0 past the ends)."""
+    q = p.copy()
+    q[1:] = np.maximum(q[1:], p[1:] + p[:-1])
+    q[:-1] = np.maximum(q[:-1], p[:-1] + p[1:])
+    return q
+
+
+_LABELS: dict[tuple, tuple] = {}
+
+
+def _off_labels(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray:
+    """255 off the template's printed labels (each grown by 2-3 pixels), 0 on
+    them, over the table resample of `shape` at `d` dpi (cached per template)."""
+    key = (id(t), tuple(shape), float(d))
+    hit = _LABELS.get(key)
+    if hit is None or hit[0] is not t:
+        if len(_LABELS) > 64:
+            _LABELS.clear()
+        m = MARGIN_IN
+        tx, ty, _tw, _th = t.table
+        mask = np.full(shape, 255, np.uint8)
+        for line in range(1, t.line_count + 1):
+            for name, cell in t.cells.items():
+                x, y, _w, _h = t.cell_box(line, name)
+                for dx, dy, mw, mh in cell.masks:
+                    x0, y0 = int((x + dx - tx + m) * d) - 2, int((y + dy - ty + m) * d) - 2
+                    x1, y1 = int((x + dx + mw - tx + m) * d) + 3, int((y + dy + mh - ty + m) * d) + 3
+                    mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
+        mask.setflags(write=False)
+        hit = _LABELS[key] = (t, mask)
+    return hit[1]
 
 
 #: A printed rule on a registered page keeps to one row: the row of its
@@ -257,17 +319,27 @@ def _straight(hor: np.ndarray, p: int) -> bool:
     page does not.
     """
     a, b = max(0, p - 4), min(hor.shape[0], p + 5)
-    band = hor[a:b].astype(np.float64)
+    return _straight_band(hor[a:b], a)
+
+
+def _straight_band(band: np.ndarray, a: int) -> bool:
+    """:func:`_straight` of the rows `band` (the first of them row `a`)."""
+    band = band.astype(np.float64)
     n = band.sum(0)
     on = n > 0
     if on.sum() < 3:
         return False
-    rows = np.arange(a, b, dtype=np.float64)[:, None]
+    rows = np.arange(a, a + band.shape[0], dtype=np.float64)[:, None]
     centre = (band * rows).sum(0)[on] / n[on]
     x = np.flatnonzero(on).astype(np.float64)
     # Level: a rule on a registered page does not climb (a ruler-drawn
-    # strike does); straight: nor does it wander about its line.
-    slope, icpt = np.polyfit(x, centre, 1)
+    # strike does); straight: nor does it wander about its line. The least
+    # squares line in closed form (np.polyfit's, without its overhead).
+    xm, cm = x.mean(), centre.mean()
+    dx = x - xm
+    sxx = float(dx @ dx)
+    slope = float(dx @ (centre - cm)) / sxx if sxx > 0 else 0.0
+    icpt = cm - slope * xm
     drift = abs(slope) * (x[-1] - x[0])
     resid = centre - (slope * x + icpt)
     return drift <= 2.0 * STRAIGHT_PX and float(resid.std()) <= STRAIGHT_PX
@@ -306,28 +378,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     h_rules, v_rules, (ly0, ly1) = template_rules(t)
     H = gray.shape[0]
     ink = _ink(gray)
-    rows, cols, hor, ver = rule_profiles(gray, d, ink=ink)
+    rows, _cols, hor, ver = rule_profiles(gray, d, ink=ink, col_profile=False)
     # Rules the scan has and the template lacks: runs off the template's
     # printed labels (typed words become runs once bridged).
-    f_hor, f_ver = hor.copy(), ver.copy()
-    for line in range(1, t.line_count + 1):
-        for name, cell in t.cells.items():
-            x, y, _w, _h = t.cell_box(line, name)
-            for dx, dy, mw, mh in cell.masks:
-                x0, y0 = int((x + dx - tx + m) * d) - 2, int((y + dy - ty + m) * d) - 2
-                x1, y1 = int((x + dx + mw - tx + m) * d) + 3, int((y + dy + mh - ty + m) * d) + 3
-                f_hor[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
-                f_ver[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
-    f_rows = f_hor.sum(1).astype(np.float64)
-    f_rows = np.maximum(f_rows, np.maximum(np.r_[0, f_rows[:-1]] + f_rows, np.r_[f_rows[1:], 0] + f_rows))
+    off_labels = _off_labels(t, gray.shape, d)
+    f_hor = cv2.bitwise_and(hor, off_labels)
+    f_rows = _rowsum(f_hor)
+    f_rows = _pair_max(f_rows)
     # Column counts only over the lines region, row counts only over the table's width.
     ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
-    def pair(p):
-        return np.maximum(p, np.maximum(np.r_[0, p[:-1]] + p, np.r_[p[1:], 0] + p))
-
-    cols = pair(ver[ya:yb].sum(0).astype(np.float64))
-    ver_lines = np.ascontiguousarray(f_ver[ya:yb].T)
-    f_cols = pair(ver_lines.sum(1).astype(np.float64))
+    pair = _pair_max
+    ver_in = ver[ya:yb]
+    f_ver_in = cv2.bitwise_and(ver_in, off_labels[ya:yb])
+    cols = pair(_colsum(ver_in))
+    f_cols = pair(_colsum(f_ver_in))
     tol = int(round(RULE_MATCH_IN * d))
     # Where a horizontal rule may end: the template's vertical rules, and any
     # vertical rule the scan shows (pixels in the resample).
@@ -367,7 +431,9 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
                 continue
             if len(known) and np.abs(known - pos).min() <= RULE_MATCH_IN:
                 continue
-            if not _straight(f_hor if axis == "h" else ver_lines, p):
+            straight = (_straight(f_hor, p) if axis == "h" else
+                        _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
+            if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
             if axis == "h" and not _ends_on_rules(f_hor, p, v_stops, tol_ends):
                 continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere

@@ -440,6 +440,7 @@ def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[fl
     reach = max(6.0, 0.05 * abs(a1 - a0))
     near = np.abs(coord - edge) <= reach
     cq, aq = coord[near], along[near]
+    outer_first = None  # whether the outermost row is the first (the rule is the low edge): decided once
     xs, ys = [], []
     for k in range(strips):
         lo, hi = a0 + k * step, a0 + (k + 1) * step
@@ -452,7 +453,9 @@ def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[fl
         full = np.flatnonzero(c3 >= 0.5 * step)
         if not len(full):
             continue
-        i = full[0] if edge < np.median(coord) else full[-1]  # the outermost
+        if outer_first is None:
+            outer_first = bool(edge < np.median(coord))
+        i = full[0] if outer_first else full[-1]  # the outermost
         j = np.arange(max(0, i - 2), min(len(counts), i + 3))
         wts = counts[j]
         if wts.sum() <= 0:

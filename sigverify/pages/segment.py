@@ -159,6 +159,10 @@ class PageSegmentation:
     #: How surely the page is the template's form (:mod:`.fit`): None when
     #: not checked.
     fit: LayoutFit | None = None
+    #: The crops as PNG bytes, when a worker encoded them for storing
+    #: (:func:`sigverify.pages.batch.encode_crops`; ``crops`` is then empty):
+    #: ``{"lines": [{kind: bytes}], "fields": {name: bytes}}``.
+    encoded: dict | None = None
 
     @property
     def check(self) -> bool:
@@ -424,8 +428,12 @@ MAKE_TEMPLATE_HINT = ("if it is a form of another layout, make a template from a
                       "(petitions template draft BLANK.pdf --out T.json) and pass it with --template")
 
 
-def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool) -> LayoutFit:
+def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                  ) -> tuple[LayoutFit, np.ndarray]:
     """Check the registered page against the template's rules both ways (:mod:`.fit`).
+
+    Returns the fit and the resample it was judged on (the template's table
+    grown by :data:`MARGIN_IN`, at :data:`STATE_DPI`).
 
     Raises
     ------
@@ -441,7 +449,20 @@ def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float,
         what = "the best candidate of the built-in forms" if guessed else "the template"
         raise ImageInputError(
             f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
-    return fit
+    return fit, gray
+
+
+def _inside(gray: np.ndarray, t: FormTemplate, box) -> np.ndarray | None:
+    """The inch box `box` cut out of `gray` (:func:`_check_layout`'s resample)
+    when it lies inside it on whole pixels; None otherwise (resample it)."""
+    m = MARGIN_IN
+    tx, ty, _tw, _th = t.table
+    ox, oy = (box[0] - (tx - m)) * STATE_DPI, (box[1] - (ty - m)) * STATE_DPI
+    x, y = int(round(ox)), int(round(oy))
+    w, h = max(1, int(round(box[2] * STATE_DPI))), max(1, int(round(box[3] * STATE_DPI)))
+    if abs(ox - x) > 1e-6 or abs(oy - y) > 1e-6 or x < 0 or y < 0 or y + h > gray.shape[0] or x + w > gray.shape[1]:
+        return None
+    return gray[y:y + h, x:x + w]
 
 
 # Per-template constants, keyed by identity; the entry holds the template so
@@ -1418,24 +1439,19 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
-        masks = np.zeros((n_lines, 2 * band + 1, x_hi - x_lo), np.uint8)
-        valid = np.zeros(n_lines, bool)
-        contrast = []
-        for i, ly in enumerate(lay.line_y.tolist()):
-            a, b = ly + y0n - band, ly + y0n + band + 1
-            if a < 0 or b > H:
-                continue
-            contrast.append(float(np.median(dark[a:b, x_lo:x_hi][near_rule[:, 0]].max(0))))
-            valid[i] = True
+        # Every line's band around the rule at once: (lines, rows, columns).
+        bh = 2 * band + 1
+        starts = lay.line_y + (y0n - band)
+        valid = (starts >= 0) & (starts + bh <= H)
         if valid.sum() < 2:
             continue
+        rows_idx = np.clip(starts[:, None] + np.arange(bh)[None, :], 0, H - 1)
+        D = dark[rows_idx, x_lo:x_hi]  # (lines, bh, w); invalid lines are not read below
+        contrast = np.median(D[valid][:, near_rule[:, 0], :].max(1), axis=1)
         thr = max(20.0, 0.4 * float(np.median(contrast)))
-        for i, ly in enumerate(lay.line_y.tolist()):
-            if valid[i]:
-                a = ly + y0n - band
-                sub = dark[a: a + 2 * band + 1, x_lo:x_hi]
-                ok = lay.keep[a: a + 2 * band + 1, x_lo:x_hi] | near_rule
-                masks[i] = (sub > thr) & ok
+        ok = lay.keep[rows_idx, x_lo:x_hi] | near_rule[None]
+        masks = ((D > thr) & ok).view(np.uint8)
+        masks[~valid] = 0
         # The printed rule: the pixels most lines have inked (and a pixel above and below).
         rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
         rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
@@ -1445,9 +1461,8 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
         on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
         # ... or darkens it: a pen line wider than the rule right on top of it.
-        mass = np.stack([(dark[ly + y0n - band: ly + y0n + band + 1, x_lo:x_hi].astype(np.float32) * zone).sum(0)
-                         if valid[i] else np.zeros(x_hi - x_lo, np.float32)
-                         for i, ly in enumerate(lay.line_y.tolist())])
+        mass = (D.astype(np.float32) * zone[None]).sum(1)
+        mass[~valid] = 0.0
         base_mass = np.median(mass[valid], axis=0)[None, :]
         on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
         masks &= (1 - rule)[None]
@@ -1456,15 +1471,22 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         g = max(1, int(round(0.05 * d)))
         run = int(0.3 * d)
         share = np.zeros(n_lines)
-        for i in np.flatnonzero(valid & np.isin(np.arange(n_lines), written)).tolist():
-            m = cv2.dilate(masks[i], np.ones((3, 1), np.uint8))
+        sel = np.flatnonzero(valid & np.isin(np.arange(n_lines), written))
+        if len(sel):
+            # The lines' bands stacked, a paper row between them, in one pass
+            # each (the vertical dilation sees no neighbour across that row;
+            # the others act along rows only).
+            wb = x_hi - x_lo
+            stack = np.zeros((len(sel), bh + 1, wb), np.uint8)
+            stack[:, :bh] = masks[sel]
+            m = cv2.dilate(stack.reshape(-1, wb), np.ones((3, 1), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             m = cv2.morphologyEx(m, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             # Beside the rule (long runs) or on it (thickened), column by column.
-            cols = (m.any(0) | on_rule[i]).astype(np.uint8)[None, :]
+            cols = (m.reshape(len(sel), bh + 1, wb)[:, :bh].any(1) | on_rule[sel]).astype(np.uint8)
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-            share[i] = cols.sum() / float(x_hi - x_lo)
+            share[sel] = cols.sum(1) / float(wb)
         keep = np.zeros(n_lines, bool)
         keep[written] = True
         out = np.maximum(out, np.where(keep, share, 0.0))
@@ -1506,10 +1528,17 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
         # The strokes near this rule, labelled in a band a line deep either side.
         y0 = max(0, yb - L)
         band = u8[y0: min(H, yb + L)]
+        yr = yb - y0
+        if 0 < yr < band.shape[0] and not (cv2.countNonZero(band[yr - 1]) and cv2.countNonZero(band[yr])):
+            # No stroke crosses the rule's row (none holds both row yr - 1 and
+            # row yr): the writing above and below is the ink on either side.
+            # Writing on both sides alike leaves nothing to decide, unlabelled.
+            a_, b_ = float(cv2.countNonZero(band[:yr])), float(cv2.countNonZero(band[yr:]))
+            if not (b_ <= 0.5 * a_ or a_ <= 0.5 * b_):
+                continue
         n, lab, stats, _ = cv2.connectedComponentsWithStats(band, connectivity=8)
         if n <= 2:
             continue
-        yr = yb - y0
         top, left = stats[:, cv2.CC_STAT_TOP], stats[:, cv2.CC_STAT_LEFT]
         bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
         right = left + stats[:, cv2.CC_STAT_WIDTH]
@@ -1695,7 +1724,7 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
-    fit = _check_layout(work, M, t, dpi_in, template is None)
+    fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
@@ -1708,7 +1737,14 @@ def segment_page(
     y_ext = max(c.y + c.h for c in t.cells.values())
     y0 = t.line_top
     table_box = (x0, y0, x1 - x0, (t.line_count - 1) * t.line_pitch + y_ext)
-    table = _warp_level(work, M, table_box, d)
+    # The lines' table lies inside the resample the fit was judged on (on
+    # whole pixels for templates measured in hundredths of an inch).
+    same_level = work.level_for(d, STATE_DPI)[1] is work.level_for(dpi_in, STATE_DPI)[1]
+    table = _inside(fit_gray, t, table_box) if same_level else None
+    if table is None:
+        table = _warp_level(work, M, table_box, d)
+    else:
+        table = np.ascontiguousarray(table)
     lay = _state_layout(t, x0, y0, (table.shape[1], table.shape[0]))
     states, shown, paper_t = _line_states(table, lay)
 
