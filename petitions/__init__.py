@@ -90,6 +90,11 @@ _API: dict[str, tuple[str, str]] = {
     "WithdrawalImport": ("petitions.withdrawals", "WithdrawalImport"),
     "import_withdrawals": ("petitions.withdrawals", "import_withdrawals"),
     "withdrawals_of": ("petitions.withdrawals", "withdrawals_of"),
+    # one hand across many lines (issue 21): the same-hand scan and its clusters
+    "ScanParams": ("petitions.stages.fraud", "ScanParams"),
+    "scan_same_hand": ("petitions.stages.fraud", "scan_same_hand"),
+    "same_hand_clusters": ("petitions.stages.fraud", "same_hand_clusters"),
+    "same_hand_cluster": ("petitions.stages.fraud", "same_hand_cluster"),
 }
 
 __all__ = sorted(_API)
@@ -184,3 +189,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.withdrawals import WithdrawalImport  # noqa: F401
     from petitions.withdrawals import import_withdrawals  # noqa: F401
     from petitions.withdrawals import withdrawals_of  # noqa: F401
+    from petitions.stages.fraud import ScanParams  # noqa: F401
+    from petitions.stages.fraud import scan_same_hand  # noqa: F401
+    from petitions.stages.fraud import same_hand_clusters  # noqa: F401
+    from petitions.stages.fraud import same_hand_cluster  # noqa: F401

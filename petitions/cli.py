@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "petitions.commands.backup",
     "petitions.commands.template",
     "petitions.commands.samehand",
+    "petitions.commands.fraudscan",
 )
 
 
