@@ -109,8 +109,8 @@ class ScanParams:
     min_evidence: float = 6.0
     strict_tail: float = 0.01
     min_strict: int = 2
-    null_rounds: int = 3
-    floor_margin: float = 1.0
+    null_rounds: int = 1
+    floor_margin: float = 1.25
     grow_z: float = 2.5
     grow_ratio: float = 0.4
     null_pairs: int = 200_000
@@ -237,8 +237,14 @@ def _local_clusters(emb: np.ndarray, rows: np.ndarray, base: np.ndarray, sd: flo
     d = np.maximum((d + d.T) / 2, 0.0)
     lab = fcluster(linkage(squareform(d, checks=False), method="average"), t=cap - params.link, criterion="distance")
     out = []
-    for c in np.unique(lab):
-        idx = _prune(z, np.flatnonzero(lab == c), params)
+    counts = np.bincount(lab)
+    big = np.flatnonzero(counts >= params.min_size)
+    if not len(big):
+        return out
+    order = np.argsort(lab, kind="stable")
+    starts = np.r_[0, np.cumsum(counts)]
+    for c in big:  # only clusters large enough to count (most are single lines)
+        idx = _prune(z, np.sort(order[starts[c]:starts[c + 1]]), params)
         if len(idx) < params.min_size:
             continue
         sub = z[np.ix_(idx, idx)]
