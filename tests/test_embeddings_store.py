@@ -107,3 +107,17 @@ def test_ensure_embeddings_reuses_and_marks_missing_crops(tiny, monkeypatch):
         direct = sigverify.embed([ws.crops.get_image(h) for h in hashes[:3]], params=sigverify.PrepParams.from_dict(
             model.prep))
         assert np.allclose(direct, emb[:3], atol=1e-5)
+
+
+def test_a_crop_that_cannot_be_read_is_that_lines_problem_not_the_batchs(tiny):
+    model = sigverify.load_default_model()
+    with Workspace(tiny.root) as ws:
+        hashes = [r["signature_hash"] for r in ws._rows(
+            "SELECT signature_hash FROM lines WHERE state = 'signed' ORDER BY seq")]
+        ws.crops.path(hashes[2]).unlink()  # lost from the folder
+        emb, err, computed = ensure_embeddings(ws, hashes, net_name=model.embedding, prep=model.prep, workers=1)
+        assert computed == len(set(hashes))
+        assert err[2] == "unreadable" and np.isnan(emb[2]).all()
+        assert (err[[i for i in range(len(hashes)) if i != 2]] == "").all()
+        # not kept as a result: once the file is back, it is embedded
+        assert embeddings_db.get_embeddings(ws, [hashes[2]], embedding_version(model.embedding, model.prep)) == {}

@@ -158,10 +158,20 @@ def ensure_embeddings(ws: Workspace, hashes: Sequence[str], *, net_name: str, pr
         for start in range(0, len(missing), batch_size):
             check_cancel(cancel)
             part = missing[start:start + batch_size]
-            _, e, f = describe([ws.crops.get_image(h) for h in part], params=params, workers=workers, embed_net=net,
-                               classical=False)
+            images, lost = [], []
+            for h in part:
+                try:
+                    images.append(ws.crops.get_image(h))
+                except Exception:  # noqa: BLE001 - a crop that cannot be read is that line's problem, not the batch's
+                    images.append(np.zeros((0, 0), np.uint8))
+                    lost.append(len(images) - 1)
+            _, e, f = describe(images, params=params, workers=workers, embed_net=net, classical=False)
+            e = np.asarray(e, dtype=object)
+            e[lost] = "unreadable"
+            keep = [j for j in range(len(part)) if j not in set(lost)]  # a lost file is not kept as a result
             with ws.transaction():
-                embeddings_db.add_embeddings(ws, ev, part, f["embedding"], [str(x) for x in e])
+                embeddings_db.add_embeddings(ws, ev, [part[j] for j in keep], f["embedding"][keep],
+                                             [str(e[j]) for j in keep])
             for j, h in enumerate(part):
                 stored[h] = (None if e[j] else f["embedding"][j].copy(), str(e[j]))
             computed += len(part)
