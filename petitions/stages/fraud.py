@@ -427,7 +427,8 @@ def find_clusters(
     """
     params = params or ScanParams()
     section, circulator, filing = (np.asarray(a, np.int64) for a in (section, circulator, filing))
-    emb = _center(np.ascontiguousarray(emb, np.float32), section, params.center_shrink)
+    raw = np.ascontiguousarray(emb, np.float32)   # what the same-hand model reads
+    emb = _center(raw, section, params.center_shrink)
     n = len(emb)
     stats: dict = {"lines": n}
     if n < params.min_size:
@@ -493,7 +494,6 @@ def find_clusters(
     clusters: list[Cluster] = []
     for members in found:
         members = members[np.lexsort((members, section[members], filing[members]))]
-        e = emb[members]
         z = _zmat(emb, members, members, base, sd)
         k = len(members)
         npairs = k * (k - 1) / 2
@@ -503,7 +503,7 @@ def find_clusters(
         # average, no closer than the linkage cut
         if evidence < floor * params.floor_margin or mean_z < params.link:
             continue
-        p = np.asarray(probability(e, e), np.float64)
+        p = np.asarray(probability(raw[members], raw[members]), np.float64)
         off = ~np.eye(k, dtype=bool)
         score = float(p[off].mean())
         strength = (p.sum(axis=1) - np.diag(p)) / (k - 1)
