@@ -27,8 +27,9 @@ def register(sub) -> None:
                    help="filing id or name to scan (default: every filing of the workspace together)")
     p.add_argument("--json", action="store_true", help="print the scan and its clusters as JSON")
     p.add_argument("--min-evidence", type=float, default=None, metavar="Z",
-                   help="fewest null standard deviations of a cluster's evidence (default 6; the scan also "
-                        "requires more than random deals of the same lines reach)")
+                   help="fewest null standard deviations of a cluster's evidence (default 6); a cluster must "
+                        "also reach 1.25 times the strongest cluster found when the same lines are dealt at random "
+                        "into groups of the same sizes")
     p.set_defaults(func=_scan)
 
 
