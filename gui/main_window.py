@@ -136,6 +136,18 @@ class MainWindow(QMainWindow):
         if root is not None:
             self.open_workspace(root, user=user, filing=filing)
 
+    def show_clusters(self):
+        """Open the same-hand view (gui/clusters.py) on the current filing."""
+        from gui.clusters import ClusterView
+
+        if self.session is None or self.session.filing_id is None:
+            self.statusBar().showMessage("Open a workspace with a filing first")
+            return None
+        view = ClusterView(self.session.root, user=self.session.user, filing_id=self.session.filing_id, parent=self)
+        view.ruled.connect(lambda _lid: self.refresh())
+        view.show()
+        return view
+
     # ----------------------------------------------------------------- menus
     def _action(self, menu, text: str, tip: str, slot, shortcut=None) -> QAction:
         a = QAction(text, self)
@@ -189,6 +201,9 @@ class MainWindow(QMainWindow):
                                     "record them", self._open_withdrawals, "Ctrl+Shift+W")
         self.sections_action = A(f, "&Sections…", "Each section's circulator declaration, its checks and crops; "
                                  "a supervisor rules a whole section", self._open_sections, "Ctrl+Shift+S")
+        self.clusters_action = A(f, "&Same-hand clusters…", "Lines one person likely wrote under different names "
+                                 "(petitions fraud-scan), side by side with each voter's signatures on file",
+                                 self.show_clusters)
         v = self.menuBar().addMenu("&View")
         v.setToolTipsVisible(True)
         for i, key in enumerate(TABS):

@@ -111,6 +111,11 @@ _API: dict[str, tuple[str, str]] = {
     "rule_section": ("petitions.sections", "rule_section"),
     "restore_section": ("petitions.sections", "restore_section"),
     "section_codes": ("petitions.law.reasons", "section_codes"),
+    # one hand across many lines (issue 21): the same-hand scan and its clusters
+    "ScanParams": ("petitions.stages.fraud", "ScanParams"),
+    "scan_same_hand": ("petitions.stages.fraud", "scan_same_hand"),
+    "same_hand_clusters": ("petitions.stages.fraud", "same_hand_clusters"),
+    "same_hand_cluster": ("petitions.stages.fraud", "same_hand_cluster"),
 }
 
 __all__ = sorted(_API)
@@ -223,3 +228,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.sections import rule_section  # noqa: F401
     from petitions.sections import restore_section  # noqa: F401
     from petitions.law.reasons import section_codes  # noqa: F401
+    from petitions.stages.fraud import ScanParams  # noqa: F401
+    from petitions.stages.fraud import scan_same_hand  # noqa: F401
+    from petitions.stages.fraud import same_hand_clusters  # noqa: F401
+    from petitions.stages.fraud import same_hand_cluster  # noqa: F401

@@ -33,6 +33,7 @@ COMMAND_MODULES = (
     "petitions.commands.template",
     "petitions.commands.samehand",
     "petitions.commands.sections",
+    "petitions.commands.fraudscan",
 )
 
 

@@ -34,11 +34,15 @@ class DemoResult:
     summary: dict = field(default_factory=dict)
 
 
-def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0,
+def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0, roundtable: int = 0,
              log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> DemoResult:
     """Generate (or reuse) the demo inputs and run every stage on them.
 
     Rerunning on the same workspace resumes: stages skip what is committed.
+    With `roundtable` crews (:mod:`fixtures.roundtable`), the filing has
+    round-tabled sections, the same-hand scan runs after the pipeline
+    (:func:`petitions.stages.fraud.scan_same_hand`), and the summary's
+    ``fraud`` compares its clusters with the truth.
     """
     from fixtures.filing import build_filing
 
@@ -48,13 +52,15 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0,
     inputs = root / "inputs"
     spec_path = inputs / "filing.json"
     spec = json.loads(spec_path.read_text()) if spec_path.exists() else None
-    if spec and (spec.get("seed") != seed or spec.get("signatures") != signatures):
+    spec_rt = len(spec.get("roundtable") or []) if spec else 0
+    if spec and (spec.get("seed") != seed or spec.get("signatures") != signatures or spec_rt != roundtable):
         raise UserError(
-            f"this workspace holds the demo for seed {spec.get('seed')} with {spec.get('signatures')} signatures; "
-            "use another --workspace for other parameters", where=str(root))
+            f"this workspace holds the demo for seed {spec.get('seed')} with {spec.get('signatures')} signatures"
+            + (f" and {spec_rt} round-tabling crews" if spec_rt else "")
+            + "; use another --workspace for other parameters", where=str(root))
     if spec is None:
         log(f"generating a synthetic county and a filing of {signatures} lines (seed {seed}) …")
-        files = build_filing(inputs, signatures=signatures, seed=seed)
+        files = build_filing(inputs, signatures=signatures, seed=seed, roundtable=roundtable)
         spec = files.params
     ws = Workspace(root, create=True)
     try:
@@ -97,9 +103,51 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0,
                 "(blank, struck, empty); in an office a person looks at each")
         if filing.ruleset.sampling.method != "full_count" and sample_items(ws, filing.id).height == 0:
             draw_sample(ws, filing.id, seed=f"demo-{seed}", user=SUPERVISOR)
+        if roundtable:
+            from petitions.stages.fraud import scan_same_hand
+
+            log("same-hand scan (round-tabling) …")
+            scan_same_hand(ws, user=SUPERVISOR, filing_id=filing.id,
+                           progress=lambda stage, done, total: log(f"  {stage}: {done}/{total}"))
         summary = summarize(ws, filing.id, truth=inputs / "truth.csv")
         summary["demo_confirmed_invalid"] = {"by": SUPERVISOR, "lines": len(confirmed)}
+        if roundtable:
+            summary["fraud"] = fraud_against_truth(ws, filing.id, inputs / "truth.csv")
         return DemoResult(root, filing.id, summary)
     finally:
         ws.close()
+
+
+def fraud_against_truth(ws: Workspace, filing_id: int, truth: Path) -> dict:
+    """The same-hand scan in force against the fixture's truth: share of
+    round-tabled lines flagged, of honest lines flagged (signed, neither
+    round-tabled nor forged), of other forged lines flagged, and each
+    cluster's make-up."""
+    import polars as pl
+
+    from petitions.stages.fraud import same_hand_cluster, same_hand_clusters
+
+    t = pl.read_csv(truth, infer_schema=False).filter(pl.col("state") == "signed")
+    rt = {r["line_id"]: r["hand"] for r in t.filter(pl.col("roundtable").str.to_lowercase() == "true").iter_rows(
+        named=True)}
+    forged = set(t.filter((pl.col("forged").str.to_lowercase() == "true") & ~pl.col("line_id").is_in(list(rt)))["line_id"])
+    honest = set(t["line_id"]) - set(rt) - forged
+    flagged: set[str] = set()
+    clusters = []
+    for c in same_hand_clusters(ws, filing_id):
+        labels = [r["label"] for r in same_hand_cluster(ws, c["id"])["lines"] if r["filing_id"] == filing_id]
+        flagged |= set(labels)
+        hands = sorted({rt[x] for x in labels if x in rt})
+        clusters.append({"number": c["number"], "lines": len(labels), "scope": c["scope"], "score": c["score"],
+                         "roundtabled": sum(1 for x in labels if x in rt),
+                         "forged": sum(1 for x in labels if x in forged),
+                         "honest": sum(1 for x in labels if x in honest), "hands": hands})
+
+    def share(group):
+        n = len(group)
+        k = len(group & flagged)
+        return {"flagged": k, "of": n, "share": (k / n) if n else None}
+
+    return {"roundtabled": share(set(rt)), "honest": share(honest), "forged": share(forged),
+            "clusters": clusters}
 

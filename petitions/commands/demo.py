@@ -20,6 +20,10 @@ def register(sub) -> None:
                    help="workspace folder to create or resume (default: ./demo-workspace)")
     p.add_argument("--signatures", type=int, default=300, help="petition lines to generate, 1..100000 (default 300)")
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
+    p.add_argument("--roundtable", type=int, default=0, metavar="CREWS",
+                   help="plant CREWS round-tabling crews (two or three people signing many voters' names in some "
+                        "circulators' sections), run the same-hand scan (petitions fraud-scan) after the pipeline "
+                        "and print its clusters against the truth (default 0: none, the demo as before)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of text")
     p.set_defaults(func=_run)
 
@@ -28,7 +32,7 @@ def _run(args) -> int:
     from petitions.summary import format_summary
     from petitions.demo import run_demo
 
-    result = run_demo(args.workspace, signatures=args.signatures, seed=args.seed)
+    result = run_demo(args.workspace, signatures=args.signatures, seed=args.seed, roundtable=args.roundtable)
     if args.json:
         print(json.dumps(result.summary, indent=2, default=str))
     else:
@@ -38,4 +42,22 @@ def _run(args) -> int:
             print(f"Note: the demo's supervisor ({c['by']}) confirmed {c['lines']:,} line(s) software proposed "
                   "invalid (blank, struck, empty) as a person; in an office someone looks at each "
                   "(petitions confirm-invalid or the workbench).")
+        f = result.summary.get("fraud")
+        if f:
+            print(format_fraud(f))
     return 0
+
+
+def format_fraud(f: dict) -> str:
+    """The same-hand scan against the truth, in a few lines."""
+    def pct(d):
+        return f"{d['flagged']:,}/{d['of']:,}" + (f" ({100 * d['share']:.1f} %)" if d["share"] is not None else "")
+
+    lines = [f"Same-hand scan (round-tabling) against the truth: {len(f['clusters'])} cluster(s)",
+             f"  round-tabled lines flagged {pct(f['roundtabled'])}; honest lines flagged {pct(f['honest'])}; "
+             f"other forged lines flagged {pct(f['forged'])}"]
+    for c in f["clusters"]:
+        lines.append(f"  cluster {c['number']}: {c['lines']} lines ({c['scope']}, score {c['score']:.3f}): "
+                     f"{c['roundtabled']} round-tabled {'/'.join(c['hands']) or ''}, {c['forged']} forged, "
+                     f"{c['honest']} honest")
+    return "\n".join(lines)

@@ -115,6 +115,10 @@ _TABLE: tuple[Reason, ...] = (
            description="No match result for the line."),
     Reason("signature_not_compared", "Signature not compared", final=False,
            description="No signature score: no exemplar on file or no signature found."),
+    Reason("same_hand", "Same handwriting as other lines", final=False,
+           description="The same-hand scan found this signature in a cluster of lines that one person likely "
+                       "wrote under different voters' names (round-tabling); a person compares the cluster's "
+                       "signatures with each voter's signatures on file. Never decided by software."),
     Reason("registration_unknown", "Registration status or date unknown", final=False,
            description="The voter record lacks a status or registration date, or the filing lacks the "
                        "dates the registration test needs."),

@@ -46,6 +46,10 @@ row; the reasons list every problem found):
                        ``other_filing_rank`` ≥ 1; see
                        :func:`petitions.law.duplicates.apply_cross_filing_limit`)
 ``review_dates``       signed outside the circulation window
+``review_same_hand``   the same-hand scan put the signature in a cluster of
+                       lines one hand likely wrote (optional column
+                       ``same_hand_cluster``; reason ``same_hand`` on any
+                       level of a signed line)
 ``auto_accept``        all clear
 =====================  ===================================================
 
@@ -67,7 +71,7 @@ __all__ = ["triage", "LEVELS", "INPUT_COLUMNS", "OPTIONAL_COLUMNS", "MATCH_REASO
 LEVELS = (
     "confirm_invalid", "blank_line", "struck_line", "empty_line", "missing_signature", "needs_keying",
     "review_identity", "review_voter", "review_signature", "review_duplicate", "review_other_filing",
-    "review_dates", "auto_accept",
+    "review_dates", "review_same_hand", "auto_accept",
 )
 
 #: Optional inputs: absent columns mean "not known / none".
@@ -75,6 +79,7 @@ OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
     "withdrawn": pl.Boolean,
     "other_filing_rank": pl.Int64,
     "other_filing_lines": pl.String,
+    "same_hand_cluster": pl.String,
 }
 
 INPUT_COLUMNS: dict[str, pl.DataType] = {
@@ -156,7 +161,9 @@ def triage(
         (bool: a withdrawal request names the line), ``other_filing_rank``
         (≥ 1: the voter's paper for the same office beyond what the law
         allows; :func:`petitions.law.duplicates.apply_cross_filing_limit`)
-        and ``other_filing_lines`` (the other filings' lines, for the inputs).
+        ``other_filing_lines`` (the other filings' lines, for the inputs)
+        and ``same_hand_cluster`` (the same-hand scan's cluster holding the
+        line, ``'scan.cluster'``; :mod:`petitions.stages.fraud`).
     ruleset : petitions.law.rules.RuleSet
         Thresholds (``ruleset.triage``), registration test, inactive voters,
         circulation limit, and which levels may be invalid.
@@ -278,6 +285,8 @@ def triage(
     if filing_date is not None:
         outside = outside | (d > _lit_date(filing_date)).fill_null(False)
     date_reason = pl.when(outside).then(pl.lit("outside_window"))
+    same_hand = c("same_hand_cluster").is_not_null()
+    hand_reason = pl.when(same_hand & (state == "signed")).then(pl.lit("same_hand"))
 
     # -- levels ------------------------------------------------------------
     review_voter = pl.any_horizontal([r.is_not_null() for r in voter_reasons])
@@ -293,12 +302,13 @@ def triage(
         .when(dup_reason.is_not_null()).then(pl.lit("review_duplicate"))
         .when(other_filing).then(pl.lit("review_other_filing"))
         .when(outside).then(pl.lit("review_dates"))
+        .when(same_hand).then(pl.lit("review_same_hand"))
         .otherwise(pl.lit("auto_accept"))
     )
     auto_invalid = [lv for lv in tr.auto_invalid_levels if lv in ("blank_line", "struck_line", "empty_line",
                                                                    "missing_signature")]
     review_reasons = pl.concat_list(
-        [identity_reasons, *voter_reasons, sig_reason, dup_reason, other_reason, date_reason]
+        [identity_reasons, *voter_reasons, sig_reason, dup_reason, other_reason, date_reason, hand_reason]
     ).list.drop_nulls().list.unique(maintain_order=True)
     reasons = (
         pl.when(c("_level") == "blank_line").then(pl.lit(["blank_line"]))

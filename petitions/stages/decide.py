@@ -12,6 +12,7 @@ from petitions.stages.job import StageReport
 from petitions.stages.voters import active_voter_file
 from petitions.store import Workspace, canonical_json, now_utc
 from petitions.store import filings as filings_db
+from petitions.store import fraud as fraud_db
 from petitions.store import results as results_db
 
 
@@ -66,6 +67,12 @@ def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
     df = df.join(dups.select(pl.col("line_id").alias("label"), "duplicate_group", "duplicate_rank"), on="label", how="left",
                  maintain_order="left")
     df = df.with_columns(pl.col("line_id").is_in(results_db.withdrawn_lines(ws, filing_id)).alias("withdrawn"))
+    # The same-hand scan in force (petitions.stages.fraud): a column only once
+    # a scan flagged lines, so filings never scanned keep their inputs as they were.
+    flagged = fraud_db.flagged_lines(ws, filing_id)
+    if flagged:
+        df = df.with_columns(pl.col("line_id").replace_strict(flagged, default=None, return_dtype=pl.Utf8)
+                             .alias("same_hand_cluster"))
     return _with_cross_filing(ws, filing, df)
 
 

@@ -534,3 +534,57 @@ def _m0010_crop_packs(db) -> None:
         db.execute_raw(
             f"GRANT SELECT ON crop_index TO {reviewer};\n"
             f"GRANT SELECT, INSERT ON crop_index TO {supervisor};\n")
+@migrations(name="0011_embeddings_fraud")
+def _m0011_embeddings_fraud(db) -> None:
+    """Issue 21: each signature image's learned embedding, computed once and
+    kept (keyed by the image's SHA-256 and the embedding's version, so a new
+    network or preprocessing computes new rows and the old ones stay), and
+    the same-hand scans with their clusters and the lines in them."""
+    db.executescript(
+        """
+        CREATE TABLE embeddings (
+            image_hash TEXT NOT NULL,
+            model_version TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB,
+            error TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (image_hash, model_version)
+        );
+        CREATE TABLE fraud_scans (
+            id INTEGER PRIMARY KEY,
+            filing_id INTEGER REFERENCES filings (id),
+            model_version TEXT NOT NULL,
+            embedding_version TEXT NOT NULL,
+            params_json TEXT NOT NULL,
+            lines INTEGER NOT NULL,
+            clusters INTEGER NOT NULL,
+            flagged INTEGER NOT NULL,
+            created_at TEXT NOT NULL,
+            created_by TEXT NOT NULL
+        );
+        CREATE TABLE fraud_clusters (
+            id INTEGER PRIMARY KEY,
+            scan_id INTEGER NOT NULL REFERENCES fraud_scans (id),
+            number INTEGER NOT NULL,
+            scope TEXT NOT NULL,
+            score REAL NOT NULL,
+            size INTEGER NOT NULL,
+            evidence_json TEXT NOT NULL,
+            UNIQUE (scan_id, number)
+        );
+        CREATE TABLE fraud_cluster_lines (
+            cluster_id INTEGER NOT NULL REFERENCES fraud_clusters (id),
+            line_id INTEGER NOT NULL REFERENCES lines (id),
+            filing_id INTEGER NOT NULL REFERENCES filings (id),
+            strength REAL NOT NULL,
+            PRIMARY KEY (cluster_id, line_id)
+        );
+        CREATE INDEX fraud_cluster_lines_line ON fraud_cluster_lines (line_id);
+        CREATE INDEX fraud_cluster_lines_filing ON fraud_cluster_lines (filing_id);
+        """
+    )
+    if getattr(db, "is_server", False):
+        from petitions.store.server import fraud_ddl
+
+        db.execute_raw(fraud_ddl())

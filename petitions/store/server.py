@@ -338,3 +338,18 @@ ALTER TABLE section_rulings ENABLE ROW LEVEL SECURITY;
 CREATE POLICY section_rulings_read ON section_rulings FOR SELECT USING (true);
 CREATE POLICY section_rulings_own ON section_rulings FOR INSERT WITH CHECK (ruled_by = current_user);
 """
+
+
+def fraud_ddl() -> str:
+    """Embeddings are the supervisor's (computed by the stages, read by the
+    scan; a reviewer needs none of them). Everyone reads the same-hand scans
+    and clusters (the review screen shows a line's cluster); supervisors
+    write them."""
+    reviewer, supervisor = ROLES["reviewer"], ROLES["supervisor"]
+    return f"""
+REVOKE ALL ON embeddings, fraud_scans, fraud_clusters, fraud_cluster_lines FROM PUBLIC;
+GRANT SELECT, INSERT ON embeddings TO {supervisor};
+GRANT SELECT ON fraud_scans, fraud_clusters, fraud_cluster_lines TO {reviewer};
+GRANT SELECT, INSERT ON fraud_scans, fraud_clusters, fraud_cluster_lines TO {supervisor};
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {reviewer}, {supervisor};
+"""
