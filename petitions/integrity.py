@@ -68,6 +68,7 @@ def verify_state(ws: Workspace, *, files: bool = True) -> StateCheck:
     _determinations(ws, out)
     _samples(ws, out)
     _section_rulings(ws, out)
+    _fraud_scans(ws, out)
     if files:
         _files(ws, out)
     return out
@@ -185,6 +186,31 @@ def _section_rulings(ws: Workspace, out: StateCheck) -> None:
             out.fail(f"section ruling {r['id']} (section {r['section']}) differs from its event")
     for rid in events:
         out.fail(f"section ruling {rid} is missing: deleted")
+
+
+def _fraud_scans(ws: Workspace, out: StateCheck) -> None:
+    """Each same-hand scan's flagged lines (which send lines to review) against
+    the digest its ``same_hand_scan`` event recorded: a flag removed or added
+    by hand would change who is reviewed unseen."""
+    import hashlib
+
+    events = {}
+    for e in integrity_db.events_of_kinds(ws, ("same_hand_scan",)):
+        p = json.loads(e["payload_json"])
+        events[int(p["scan_id"])] = p
+    rows = integrity_db.fraud_scans(ws)
+    out.checked["same_hand_scans"] = len(rows)
+    for r in rows:
+        p = events.pop(int(r["id"]), None)
+        if p is None:
+            out.fail(f"same-hand scan {r['id']} has no same_hand_scan event: inserted behind the software's back")
+            continue
+        digest = hashlib.sha256(json.dumps(r["lines"]).encode()).hexdigest()
+        if digest != p.get("flagged_sha256") or int(r["flagged"]) != int(p.get("flagged", -1)):
+            out.fail(f"same-hand scan {r['id']}: its flagged lines differ from its event "
+                     f"({len(r['lines'])} stored, {p.get('flagged')} recorded)")
+    for sid in events:
+        out.fail(f"same-hand scan {sid} is missing: deleted")
 
 
 def _files(ws: Workspace, out: StateCheck) -> None:

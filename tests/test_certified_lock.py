@@ -87,12 +87,14 @@ def test_every_door_of_a_certified_filing_is_locked_until_reopened(certified, ca
     # the library's other doors refuse too (the workbench calls these)
     from petitions.errors import UserError
     from petitions.stages.decide import run_triage
+    from petitions.stages.fraud import scan_same_hand
     from petitions.stages.keying import key_line
     from petitions.stages.verify import run_signatures
 
     line = ws._scalar("SELECT id FROM lines WHERE filing_id = ?", (fid,))
     for call, what in ((lambda: run_signatures(ws, fid, user=ws.login or "sup"), "comparing signatures"),
                        (lambda: run_triage(ws, fid, user=ws.login or "sup"), "triage"),
+                       (lambda: scan_same_hand(ws, user=ws.login or "sup", filing_id=fid), "a same-hand scan"),
                        (lambda: key_line(ws, line, name="A", address="B", user=ws.login or "sup"),
                         "keying line S001-P01-L01")):
         with pytest.raises(UserError, match=what) as err:

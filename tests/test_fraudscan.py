@@ -203,3 +203,19 @@ def test_server_roles_for_embeddings_and_scans(pg_admin):
                 with r.transaction():
                     r._rows(sql) if sql.startswith("SELECT") else r._exec(sql)
             assert "permission denied" in str(err.value).lower(), sql
+
+
+def test_a_flag_removed_behind_the_softwares_back_is_seen_by_verify_log(copied):
+    """Deleting one line from a scan's clusters by hand would quietly take it
+    out of review at the next triage: the state check names the scan."""
+    from petitions.integrity import verify_state
+
+    tiny, copies = copied
+    with Workspace(tiny.root) as ws:
+        res = scan_same_hand(ws, user=SUPERVISOR, filing_id=tiny.filing_id, params=ScanParams(null_rounds=0))
+        assert verify_state(ws, files=False).ok
+        with ws.transaction():
+            ws._db.execute("DELETE FROM fraud_cluster_lines WHERE line_id = ?", (copies[1],))
+        check = verify_state(ws, files=False)
+        assert not check.ok
+        assert any(f"same-hand scan {res.scan_id}" in p for p in check.problems)

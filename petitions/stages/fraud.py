@@ -563,7 +563,12 @@ def scan_same_hand(ws: Workspace, *, user: str, filing_id: int | None = None, pa
     from petitions.stages.verify import embedding_version, ensure_embeddings
     from petitions.store import fraud as fraud_db
 
+    from petitions.certification import certification_state, require_unlocked
+
     ws.require_supervisor(user, "run a same-hand scan")
+    if filing_id is not None:
+        # its flags would move lines back into review behind the certificate
+        require_unlocked(ws, filing_id, "a same-hand scan")
     params = params or ScanParams()
     model = load_samehand_model()
     ev = embedding_version(model.embedding, None)
@@ -616,7 +621,10 @@ def scan_same_hand(ws: Workspace, *, user: str, filing_id: int | None = None, pa
         # flagged but this one does not are determined again too
         targets = [filing_id] if filing_id is not None else sorted({r["filing_id"] for r in rows})
         for f in targets:
-            run_triage(ws, f, user=user)
+            # a certified filing keeps its count (the scan is on record; a
+            # supervisor reopens the filing to act on it)
+            if certification_state(ws, f)["state"] != "certified":
+                run_triage(ws, f, user=user)
     progress("same-hand scan", 3, 3)
     return ScanResult(scan_id, len(rows), len(clusters), len(flagged), embedded, len(rows) - len(use), filings,
                       scopes, stats)

@@ -68,3 +68,13 @@ def section_rulings(ws: Workspace) -> list[dict]:
     """Every ruling on a whole section: id, filing_id, section (number), action, reason_code, ruled_by."""
     return ws._rows("SELECT r.id, s.filing_id, s.number AS section, r.action, r.reason_code, r.ruled_by "
                     "FROM section_rulings r JOIN sections s ON s.id = r.section_id ORDER BY r.id")
+
+
+def fraud_scans(ws: Workspace) -> list[dict]:
+    """Every same-hand scan (id, filing_id, flagged) with its flagged line ids."""
+    scans = ws._rows("SELECT id, filing_id, flagged FROM fraud_scans ORDER BY id")
+    lines: dict[int, set[int]] = {}
+    for r in ws._rows("SELECT c.scan_id, cl.line_id FROM fraud_cluster_lines cl "
+                      "JOIN fraud_clusters c ON c.id = cl.cluster_id"):
+        lines.setdefault(int(r["scan_id"]), set()).add(int(r["line_id"]))
+    return [{**s, "lines": sorted(lines.get(int(s["id"]), ()))} for s in scans]
