@@ -42,8 +42,36 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
         out["sections"] = sec.to_dicts()
     else:
         out["sections"] = []
-    out["reviewers"] = status_db.reviewer_counts(ws, filing_id)
+    out["reviewers"] = reviewer_counts(ws, filing_id)
     return out
+
+
+def reviewer_counts(ws: Workspace, filing_id: int) -> list[dict]:
+    """Rulings per person on the filing, by action, with their audits.
+
+    Only rulings that stand as the person's work count: a ruling its author
+    undid is left out, and so is the undo itself (a reopen, or the
+    re-escalation that undoes a supervisor's ruling on an escalation), as
+    are reopenings. A ruling a second person or a supervisor later
+    overturned still counts: it was made and not taken back.
+    One row per person (``user``, ``role``, ``rulings``, ``accepted``,
+    ``rejected``, ``escalated``, ``audits``), by name.
+    """
+    import json
+
+    rows = status_db.reviewer_rulings(ws, filing_id)
+    undone = {int(json.loads(r["undo_json"])["undo_of"]) for r in rows if r["undo_json"]}
+    table: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r["undo_json"] or r["id"] in undone or r["action"] == "reopen":
+            continue
+        t = table.setdefault((r["user"], r["role"]), {"user": r["user"], "role": r["role"], "rulings": 0,
+                                                     "accepted": 0, "rejected": 0, "escalated": 0, "audits": 0})
+        t["rulings"] += 1
+        key = {"accept": "accepted", "reject": "rejected", "escalate": "escalated"}[r["action"]]
+        t[key] += 1
+        t["audits"] += r["kind"] == "audit"
+    return [table[k] for k in sorted(table)]
 
 
 def samples_of(ws: Workspace, filing_id: int) -> list[dict]:

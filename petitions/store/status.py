@@ -41,16 +41,15 @@ def change_stamp(ws: Workspace) -> dict:
         "(SELECT COUNT(*) FROM rulings) AS n_rulings, (SELECT MAX(id) FROM rulings) AS rulings") or {}
 
 
-def reviewer_counts(ws: Workspace, filing_id: int) -> list[dict]:
-    """Rulings per person on the filing (reopenings left out), by action, with their audits."""
+def reviewer_rulings(ws: Workspace, filing_id: int) -> list[dict]:
+    """The filing's rulings, oldest first, for the per-person table: id,
+    user, role, kind, action and ``undo_json`` — the shown JSON of an undo
+    (``{"undo_of":ID}``, written by ``review.undo_ruling``), None for any
+    other ruling (whose shown JSON is not read)."""
     return ws._rows(
-        "SELECT r.user AS user, r.role, COUNT(*) AS rulings, "
-        "SUM(CASE WHEN r.action = 'accept' THEN 1 ELSE 0 END) AS accepted, "
-        "SUM(CASE WHEN r.action = 'reject' THEN 1 ELSE 0 END) AS rejected, "
-        "SUM(CASE WHEN r.action = 'escalate' THEN 1 ELSE 0 END) AS escalated, "
-        "SUM(CASE WHEN r.kind = 'audit' THEN 1 ELSE 0 END) AS audits "
-        "FROM rulings r JOIN lines l ON l.id = r.line_id "
-        "WHERE l.filing_id = ? AND r.action <> 'reopen' GROUP BY r.user, r.role ORDER BY r.user", (filing_id,))
+        "SELECT r.id, r.user AS user, r.role, r.kind, r.action, "
+        "CASE WHEN r.shown_json LIKE '{\"undo_of\":%' THEN r.shown_json END AS undo_json "
+        "FROM rulings r JOIN lines l ON l.id = r.line_id WHERE l.filing_id = ? ORDER BY r.id", (filing_id,))
 
 
 def line_db_id(ws: Workspace, filing_id: int, label: str) -> int | None:
