@@ -79,13 +79,20 @@ def samples_of(ws: Workspace, filing_id: int) -> list[dict]:
     return samples_db.samples(ws, filing_id)
 
 
-def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
-              status: pl.DataFrame | None = None) -> dict:
-    """Counts from the store and, when ground truth is given, the same
-    counts as the truth has them and the accuracy of each automatic stage."""
-    from petitions.law.projection import outcome, project
-    from petitions.law.reasons import label
+def counts(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = None) -> dict:
+    """The filing's figures and nothing else: what the window's header shows
+    after every ruling, so it reads no more than the count needs.
 
+    The :func:`summarize` keys ``filing``, ``ruleset``, ``required``,
+    ``lines``, ``states``, ``auto_accepted``, ``accepted_by_person``,
+    ``auto_valid``, ``needs_review``, ``needs_review_by_reason``,
+    ``invalid``, ``invalid_by_reason``, ``count`` and ``figures``, from the
+    same computation (:func:`summarize` starts from this dict).
+    """
+    return _counts(ws, filing_id, status)[0]
+
+
+def _counts(ws: Workspace, filing_id: int, status: pl.DataFrame | None):
     filing = get_filing(ws, filing_id)
     status = line_status(ws, filing_id) if status is None else status
     res = count_result(ws, filing_id, status=status)
@@ -107,10 +114,22 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
         "invalid": int((status["status"] == "invalid").sum()),
         "invalid_by_reason": res.invalid_by_reason,
         "count": res.to_dict(),
-        "unread_pages": unread_pages(ws, filing_id),
-        "numbering_gaps": numbering_gaps(ws, filing_id),
-        "certification": _certification(ws, filing_id, res, status),
     }
+    out["figures"] = figures(out)
+    return out, res, filing, status
+
+
+def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
+              status: pl.DataFrame | None = None) -> dict:
+    """Counts from the store and, when ground truth is given, the same
+    counts as the truth has them and the accuracy of each automatic stage."""
+    from petitions.law.projection import outcome, project
+    from petitions.law.reasons import label
+
+    out, res, filing, status = _counts(ws, filing_id, status)
+    out["unread_pages"] = unread_pages(ws, filing_id)
+    out["numbering_gaps"] = numbering_gaps(ws, filing_id)
+    out["certification"] = _certification(ws, filing_id, res, status)
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
             (pl.col("expected_valid").str.to_lowercase() == "true").alias("expected_valid"))
@@ -163,7 +182,6 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
                                                 "percent_of_required": float(o.percent_of_required) if o else None}
     from petitions.stages.filings import voter_file_warnings
 
-    out["figures"] = figures(out)
     out["warnings"] = voter_file_warnings(ws, filing)
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
                      if _known(code)}

@@ -50,6 +50,9 @@ def test_header_dashboard_and_status_agree(qtbot, tiny):
     except Exception as exc:
         raise AssertionError((before, win.strip.text())) from exc
     head = _header(win.strip.text())
+    # the dashboard follows the header on its own connection
+    qtbot.waitUntil(lambda: win.dashboard.tiles["pending"].text().replace(",", "") == str(head["pending"]),
+                    timeout=5_000)
     dash = {k: int(win.dashboard.tiles[k].text().replace(",", "")) for k in ("valid", "invalid", "pending")}
     split = win.dashboard.valid_split.text().replace(",", "")
     dash["auto_accepted"] = int(re.search(r"auto-accepted (\d+)", split).group(1))
