@@ -56,7 +56,7 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
         # commit later, so all are read and resolved again.
         lines, rulings, rejections = memo["lines"], memo["rulings"], memo["rejections_required"]
         if ws.backend == "sqlite":
-            new = pl.from_dicts(status_db.status_rulings(ws, filing_id, after=memo["last_ruling"]), schema=_RULINGS)
+            new = _frame(status_db.status_rulings(ws, filing_id, after=memo["last_ruling"]), _RULINGS)
             resolved = memo["resolved"]
             if new.height:
                 rulings = rulings.vstack(new)
@@ -67,14 +67,14 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
                 else:
                     resolved = _resolve(lines, rulings.rechunk(), rejections)
         else:
-            rulings = pl.from_dicts(status_db.status_rulings(ws, filing_id), schema=_RULINGS)
+            rulings = _frame(status_db.status_rulings(ws, filing_id), _RULINGS)
             resolved = _resolve(lines, rulings, rejections)
     else:
         from petitions.law.rules import RuleSet
 
         rejections = RuleSet.from_json(status_db.filing_ruleset_json(ws, filing_id)).rejections_required
         lines = _lines_frame(ws, filing_id)
-        rulings = pl.from_dicts(status_db.status_rulings(ws, filing_id), schema=_RULINGS)
+        rulings = _frame(status_db.status_rulings(ws, filing_id), _RULINGS)
         resolved = _resolve(lines, rulings, rejections)
     ws.memo[key] = {
         "inputs": inputs, "lines": lines, "rulings": rulings, "n_rulings": stamp.get("n_rulings"),
@@ -110,9 +110,17 @@ def _resolve(lines: pl.DataFrame, rulings: pl.DataFrame, rejections_required: in
 
 
 def _lines_frame(ws: Workspace, filing_id: int) -> pl.DataFrame:
-    lines = pl.from_dicts(status_db.status_lines(ws, filing_id), schema=_LINES)
+    lines = _frame(status_db.status_lines(ws, filing_id), _LINES)
     no_reasons = pl.lit([], dtype=pl.List(pl.Utf8))
     return lines.with_columns(
         # A line without a determination (or an empty reasons text) has no reasons, not a null list.
         pl.when(pl.col("reasons_json").fill_null("") == "").then(no_reasons)
         .otherwise(pl.col("reasons_json").str.json_decode(pl.List(pl.Utf8))).alias("det_reasons"))
+
+
+def _frame(read: tuple[list[str], list[tuple]], schema: dict) -> pl.DataFrame:
+    """A named read's rows as a frame of `schema` (its columns in the read's order)."""
+    names, rows = read
+    if list(names) != list(schema):
+        raise ValueError(f"the read gave columns {names}, expected {list(schema)}")
+    return pl.DataFrame(rows, schema=schema, orient="row")
