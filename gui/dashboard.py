@@ -169,7 +169,15 @@ class Dashboard(QWidget):
         else:
             have = c["valid"]
             self.progress.setFormat(f"{have:,} of {req:,} required" if req else f"{have:,} valid")
-            self.sample.setText("<b>Full count</b>" + (" — no sample drawn yet" if d["ruleset"] else ""))
+            if c.get("counted_in_full"):
+                # the sample drew every signed line: the count is exact, not projected
+                self.sample.setText(
+                    f"<b>Counted in full</b>: the random sample (seed <tt>{html.escape(str(c['seed']))}</tt>) drew "
+                    f"every one of the {c['raw_count']:,} signed lines · in the sample: valid {c['sample_valid']:,}, "
+                    f"duplicates {c['sample_duplicates']}, pending {c['sample_pending']:,} · valid now "
+                    f"<b>{have:,}</b> (duplicates counted once)")
+            else:
+                self.sample.setText("<b>Full count</b>" + ("" if c.get("sample_size") else " — no sample drawn"))
         self.progress.setMaximum(max(req, 1))
         self.progress.setValue(min(have, max(req, 1)))
         rows = [(reason_label(k), v, True) for k, v in d.get("invalid_by_reason", {}).items()]
