@@ -100,6 +100,7 @@ class MainWindow(QMainWindow):
         self.writer: DbThread | None = None
         self.counter: DbThread | None = None
         self.dash_reader: DbThread | None = None
+        self._dash_stale = False
         self._counts_lock = threading.Lock()
         self._ready_parts: set[str] = set()
         self._is_ready = False
@@ -324,7 +325,7 @@ class MainWindow(QMainWindow):
         # every committed write asks for the header's counts from the writer
         # thread itself, not after the GUI thread has heard of it
         self.writer.after_each = lambda c=self.counter, fid=session.filing_id: self._want_counts(c, fid)
-        self._counts_queued = self._dash_queued = False
+        self._counts_queued = self._dash_queued = self._dash_stale = False
         self.reader.start()
         self.writer.start()
         self.counter.start()
@@ -444,7 +445,13 @@ class MainWindow(QMainWindow):
             self._mark_ready("counts")
             return
         self.show_counts(d)
-        self._load_dashboard()
+        # The dashboard follows when it can be seen (or has never been
+        # filled); while a reviewer works the queue it waits, stale, for its
+        # tab, and takes no time from the next case.
+        if self.dashboard.data is None or self.tabs.currentWidget() is self.dashboard:
+            self._load_dashboard()
+        else:
+            self._dash_stale = True
 
     def show_counts(self, d: dict) -> None:
         """The header's line: the figures of :func:`petitions.counts` (or
@@ -469,7 +476,7 @@ class MainWindow(QMainWindow):
         dash, fid = getattr(self, "dash_reader", None), self.session.filing_id
         if dash is None or self._dash_queued:
             return
-        self._dash_queued = True
+        self._dash_queued, self._dash_stale = True, False
 
         def task(ws):
             self._dash_queued = False
@@ -565,6 +572,8 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, i: int) -> None:
         key = TABS[i] if 0 <= i < len(TABS) else None
+        if key == "dashboard" and self._dash_stale:
+            self._load_dashboard()
         if key == "review":
             self.review.setFocus()
         elif key == "keying" and self.keying.line is not None:

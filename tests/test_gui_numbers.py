@@ -50,7 +50,8 @@ def test_header_dashboard_and_status_agree(qtbot, tiny):
     except Exception as exc:
         raise AssertionError((before, win.strip.text())) from exc
     head = _header(win.strip.text())
-    # the dashboard follows the header on its own connection
+    # the dashboard follows the header on its own connection once its tab is shown
+    win.show_tab("dashboard")
     qtbot.waitUntil(lambda: win.dashboard.tiles["pending"].text().replace(",", "") == str(head["pending"]),
                     timeout=5_000)
     dash = {k: int(win.dashboard.tiles[k].text().replace(",", "")) for k in ("valid", "invalid", "pending")}
