@@ -161,8 +161,11 @@ def main(argv=None) -> int:
         use("current")
         wait_until(lambda: panel.writer.pending == 0, 60_000)
         errors = panel.last_error
-        figures = (win.dashboard.data or {}).get("figures")
         win.close()
+        from petitions.store import Workspace
+
+        with Workspace(root) as ws:   # the figures as they stand (the dashboard waits for its tab)
+            figures = petitions.counts(ws, fid)["figures"]
         cur = results["current"]
         result = {
             "benchmark": "gui_next_case_latency",

@@ -190,7 +190,6 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     """
     from petitions.stages.filings import get_filing
     from petitions.law.projection import full_count_status, outcome, project
-    from petitions.law.sampling import frame_hash
 
     filing = get_filing(ws, filing_id)
     rs = filing.ruleset
@@ -220,7 +219,7 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
         # The frame is frozen at the first round: N is its size, whatever was
         # ingested since; lines outside it are flagged, never projected.
         res.raw_count = int(first_round["frame_size"])
-        res.frame_current = frame_hash(signed.sort("seq")["line_id"].to_list()) == first_round["frame_hash"]
+        res.frame_current = _frame_is_current(ws, filing_id, status, signed, first_round)
         frame_ids = samples_db.frame_line_ids(ws, first_round["id"])
         if frame_ids:
             in_frame = pl.col("line_db_id").is_in(frame_ids)
@@ -265,6 +264,28 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
         res.outcome = "qualifies" if fc.met else ("fails" if fc.cannot_reach else "pending")
         res.percent_of_required = float(fc.percent_of_required)
     return res
+
+
+def _frame_is_current(ws: Workspace, filing_id: int, status: pl.DataFrame, signed: pl.DataFrame,
+                      first_round: dict) -> bool:
+    """Whether the filing's signed lines are still the first round's frame (their hash is its hash).
+
+    Hashing 60,000 labels on every count refresh holds the interpreter for
+    tens of milliseconds; when `status` is the frame line_status keeps on the
+    connection, the answer is kept under the same change stamp (the lines
+    cannot change without it changing)."""
+    from petitions.law.sampling import frame_hash
+
+    kept = ws.memo.get(("line_status", filing_id))
+    key = None
+    if kept is not None and kept.get("resolved") is status:
+        key = ("frame_current", filing_id, first_round["id"], tuple(sorted(kept["inputs"].items())))
+        if key in ws.memo:
+            return ws.memo[key]
+    current = frame_hash(signed.sort("seq")["line_id"].to_list()) == first_round["frame_hash"]
+    if key is not None:
+        ws.memo[key] = current
+    return current
 
 
 def full_count_order(ws: Workspace, filing_id: int) -> dict | None:
