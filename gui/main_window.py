@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 from pathlib import Path
 
@@ -435,21 +434,9 @@ class MainWindow(QMainWindow):
         def task(ws):
             with self._counts_lock:
                 self._counts_queued = False
-            self._wait_case_drawn(0.15)
             return petitions.counts(ws, fid)
 
         counter.submit(task, lambda d, err, c=counter: self._counts_loaded(d, err) if c is self.counter else None)
-
-    def _wait_case_drawn(self, limit_s: float) -> None:
-        """In the counts thread: let the next case be drawn first (at most
-        `limit_s`), so counting never slows the case a reviewer waits for."""
-        panel = getattr(self, "review", None)
-        end = time.monotonic() + limit_s
-        while panel is not None and time.monotonic() < end:
-            loaded = panel.view.loaded
-            if panel.current is None or (loaded is not None and loaded.case.line_db_id == panel.current):
-                return
-            time.sleep(0.005)
 
     def _counts_loaded(self, d, err) -> None:
         if err:
