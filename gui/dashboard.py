@@ -10,6 +10,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import (QGridLayout, QGroupBox, QHBoxLayout, QLabel, QProgressBar, QSizePolicy, QVBoxLayout,
                                QWidget)
 
+import petitions
 from petitions import reason_label
 
 
@@ -21,7 +22,7 @@ class ReasonChart(QWidget):
         super().__init__(parent)
         self.rows: list[tuple[str, int, bool]] = []  # (label, count, is_invalid)
         self.setMinimumHeight(60)
-        self.setToolTip("Lines by reason: hatched bars are invalid lines, plain bars are lines waiting for review")
+        self.setToolTip("Lines by reason: hatched bars are invalid lines, plain bars are pending lines (waiting for a person)")
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
 
     def set_rows(self, rows: list[tuple[str, int, bool]]) -> None:
@@ -39,13 +40,13 @@ class ReasonChart(QWidget):
         if not self.rows:
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No reasons to show yet")
             return
-        label_w = min(max(fm.horizontalAdvance(f"{lab} ({'invalid' if inv else 'review'})") for lab, _, inv in self.rows) + 12,
+        label_w = min(max(fm.horizontalAdvance(f"{lab} ({'invalid' if inv else 'pending'})") for lab, _, inv in self.rows) + 12,
                       self.width() // 2)
         biggest = max(n for _, n, _ in self.rows) or 1
         bar_space = max(self.width() - label_w - 60, 20)
         for i, (lab, n, inv) in enumerate(self.rows):
             y = 5 + i * 24
-            text = f"{lab} ({'invalid' if inv else 'review'})"
+            text = f"{lab} ({'invalid' if inv else 'pending'})"
             p.setPen(self.palette().windowText().color())
             p.drawText(QRectF(0, y, label_w - 6, 20), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        fm.elidedText(text, Qt.TextElideMode.ElideRight, label_w - 6))
@@ -58,35 +59,17 @@ class ReasonChart(QWidget):
             p.drawText(QRectF(label_w + w + 6, y, 60, 20), Qt.AlignmentFlag.AlignVCenter, f"{n:,}")
 
 
-#: The figures every screen shows, by the names petitions.summary gives them
-#: (``petitions status --json`` prints the same dict): the header and the
-#: dashboard read them through :func:`figures`, so they cannot disagree.
-FIGURE_WORDS = {"raw_count": "raw count", "auto_accepted": "auto-accepted", "accepted_by_person": "accepted by a person",
-                "valid": "valid", "invalid": "invalid", "pending": "pending", "projected_valid": "projected valid"}
+#: The figures every screen shows under these names (petitions.summary's,
+#: as ``petitions status`` prints them).
+FIGURE_WORDS = petitions.FIGURE_WORDS
 
 
 def figures(d: dict) -> dict[str, int | None]:
-    """The shown figures of a :func:`petitions.dashboard` dict.
-
-    ``invalid`` counts every invalid line, blank and struck ones included
-    once confirmed (the top-level ``invalid``, as ``petitions status``
-    prints it); ``pending`` every line waiting for a person; ``valid`` the
-    count's valid lines; ``projected_valid`` the projection of a sampled
-    count (None for a full count). ``auto_accepted`` and
-    ``accepted_by_person`` are shown when the summary provides them.
-    """
-    c = d.get("count") or {}
-    proj = c.get("projection") or {}
-    return {
-        "raw_count": c.get("raw_count"),
-        "auto_accepted": d.get("auto_accepted"),
-        "accepted_by_person": d.get("accepted_by_person"),
-        "valid": c.get("valid"),
-        "invalid": d.get("invalid"),
-        "pending": d.get("needs_review"),
-        "projected_valid": int(proj["projected_valid"]) if c.get("method") == "random_sample"
-        and proj.get("projected_valid") is not None else None,
-    }
+    """The shown figures of a :func:`petitions.dashboard` dict, as the one
+    status computation gave them (``d["figures"]``): the header and the
+    dashboard read them here, so they cannot disagree with each other nor
+    with ``petitions status``."""
+    return d["figures"]
 
 
 class Dashboard(QWidget):
@@ -104,12 +87,12 @@ class Dashboard(QWidget):
         grid = QGridLayout()
         self.tiles: dict[str, QLabel] = {}
         tips = {"raw": "Raw count: every signed line filed (blank and struck lines excluded)",
-                "valid": "Lines valid now (software accepted or a person ruled)",
+                "valid": "Valid: auto-accepted (by the software) plus accepted by a person",
                 "invalid": "Every invalid line: ruled invalid by a person, and blank or struck lines once confirmed",
-                "pending": "Lines waiting for a person",
+                "pending": "Pending: lines waiting for a person (blank and struck lines proposed invalid included)",
                 "outcome": "The result as it stands"}
         for i, (key, title) in enumerate((("raw", "Raw count"), ("valid", "✓ Valid"), ("invalid", "✗ Invalid"),
-                                          ("pending", "? Pending review"), ("outcome", "Outcome now"))):
+                                          ("pending", "? Pending"), ("outcome", "Outcome now"))):
             box = QGroupBox(title)
             box.setToolTip(tips[key])
             bl = QVBoxLayout(box)
@@ -121,6 +104,11 @@ class Dashboard(QWidget):
             val.setFont(vf)
             bl.addWidget(val)
             self.tiles[key] = val
+            if key == "valid":
+                # how the valid lines were accepted, under the names every screen uses
+                self.valid_split = QLabel("–")
+                self.valid_split.setObjectName("tile_valid_split")
+                bl.addWidget(self.valid_split)
             grid.addWidget(box, 0, i)
         lay.addLayout(grid)
         self.progress = QProgressBar()
@@ -162,9 +150,11 @@ class Dashboard(QWidget):
         c = d["count"]
         self.title.setText(f"{d['filing']} — {d.get('jurisdiction', '')} · rule set {d['ruleset']}"
                            + (f" · required {d['required']:,}" if d.get("required") else ""))
-        self.tiles["raw"].setText(f"{c['raw_count']:,}")
         fig = figures(d)
+        self.tiles["raw"].setText(f"{fig['raw_count']:,}")
         self.tiles["valid"].setText(f"{fig['valid']:,}")
+        self.valid_split.setText(f"{FIGURE_WORDS['auto_accepted']} {fig['auto_accepted']:,}\n"
+                                 f"{FIGURE_WORDS['accepted_by_person']} {fig['accepted_by_person']:,}")
         self.tiles["invalid"].setText(f"{fig['invalid']:,}")
         self.tiles["pending"].setText(f"{fig['pending']:,}")
         self.tiles["outcome"].setText((c.get("outcome") or "–").replace("_", " "))
@@ -177,13 +167,21 @@ class Dashboard(QWidget):
             self.sample.setText(
                 f"<b>Random sample</b>: seed <tt>{html.escape(str(c['seed']))}</tt>, {c['sample_size']:,} of "
                 f"{c['raw_count']:,} signed lines · in the sample: valid {c['sample_valid']:,}, duplicates "
-                f"{c['sample_duplicates']}, pending review {c['sample_pending']:,} · projected valid "
+                f"{c['sample_duplicates']}, pending {c['sample_pending']:,} · projected valid "
                 f"<b>{have:,}</b> = {c.get('percent_of_required') or 0:.2f}% of required → "
                 f"<b>{html.escape(str(c.get('outcome') or '–')).replace('_', ' ')}</b>")
         else:
             have = c["valid"]
             self.progress.setFormat(f"{have:,} of {req:,} required" if req else f"{have:,} valid")
-            self.sample.setText("<b>Full count</b>" + (" — no sample drawn yet" if d["ruleset"] else ""))
+            if c.get("counted_in_full"):
+                # the sample drew every signed line: the count is exact, not projected
+                self.sample.setText(
+                    f"<b>Counted in full</b>: the random sample (seed <tt>{html.escape(str(c['seed']))}</tt>) drew "
+                    f"every one of the {c['raw_count']:,} signed lines · in the sample: valid {c['sample_valid']:,}, "
+                    f"duplicates {c['sample_duplicates']}, pending {c['sample_pending']:,} · valid now "
+                    f"<b>{have:,}</b> (duplicates counted once)")
+            else:
+                self.sample.setText("<b>Full count</b>" + ("" if c.get("sample_size") else " — no sample drawn"))
         self.progress.setMaximum(max(req, 1))
         self.progress.setValue(min(have, max(req, 1)))
         rows = [(reason_label(k), v, True) for k, v in d.get("invalid_by_reason", {}).items()]

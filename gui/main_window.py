@@ -12,6 +12,7 @@ returns and shows its refusals in its words.
 from __future__ import annotations
 
 import os
+import threading
 
 from pathlib import Path
 
@@ -100,6 +101,9 @@ class MainWindow(QMainWindow):
         self.reader: DbThread | None = None
         self.writer: DbThread | None = None
         self.counter: DbThread | None = None
+        self.dash_reader: DbThread | None = None
+        self._dash_stale = False
+        self._counts_lock = threading.Lock()
         self._ready_parts: set[str] = set()
         self._is_ready = False
         self._jobs: list[JobDialog] = []
@@ -365,9 +369,17 @@ class MainWindow(QMainWindow):
         # the counts have their own connection, so the header never waits
         # behind the prefetch of the next cases
         self.counter = DbThread(session.root, "counts", self)
+        # the dashboard (sections, reviewers, pages, certification …) on a
+        # fourth connection: off the header's path
+        self.dash_reader = DbThread(session.root, "dashboard", self)
+        # every committed write asks for the header's counts from the writer
+        # thread itself, not after the GUI thread has heard of it
+        self.writer.after_each = lambda c=self.counter, fid=session.filing_id: self._want_counts(c, fid)
+        self._counts_queued = self._dash_queued = self._dash_stale = False
         self.reader.start()
         self.writer.start()
         self.counter.start()
+        self.dash_reader.start()
         self.tabs.clear()
         self._audit_undo = []   # a new session's own list (the old writer's tasks keep theirs)
         self.dashboard = Dashboard()
@@ -389,7 +401,6 @@ class MainWindow(QMainWindow):
         if not session.is_supervisor:
             self.tabs.setTabToolTip(sup_i, f"Supervisor tools: {SUPERVISOR_ONLY}")
         self.review.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
-        self.review.ruling_recorded.connect(lambda *_: self._schedule_counts())
         self.review.case_shown.connect(lambda _lid: self._mark_ready("case"))
         self.review.queue_changed.connect(lambda n: self._mark_ready("case") if n == 0 else None)
         self.pages.page_requested.connect(self._load_page)
@@ -411,12 +422,6 @@ class MainWindow(QMainWindow):
         sp.proponent_requested.connect(self.proponent_export)
         self.tabs.currentChanged.connect(self._tab_changed)
         self.setWindowTitle(f"Petition workbench — {session.filing_name or 'no filing'} — {session.root}")
-        self._counts_timer = QTimer(self)
-        self._counts_timer.setSingleShot(True)
-        # a ruling shows in the header at once (line status is kept on the
-        # connection); the short delay only merges a burst of keystrokes
-        self._counts_timer.setInterval(60)
-        self._counts_timer.timeout.connect(self._load_counts)
         self._ready_parts.clear()
         self._is_ready = False
         self._update_actions()
@@ -464,34 +469,81 @@ class MainWindow(QMainWindow):
         if self.reader is not None:
             self.reader.submit(fn, callback)
 
-    def _schedule_counts(self) -> None:
-        self._counts_timer.start()
-
     def _load_counts(self) -> None:
-        fid = self.session.filing_id
-        if getattr(self, "counter", None) is not None:
-            self.counter.submit(lambda ws: petitions.dashboard(ws, fid), self._counts_loaded)
+        self._want_counts(self.counter, self.session.filing_id)
+
+    def _want_counts(self, counter: DbThread | None, fid: int | None) -> None:
+        """Ask `counter` for the header's counts (from any thread: the writer
+        calls this after each write). At most one request waits: a burst of
+        rulings is counted once, by the request that starts after the last."""
+        if counter is None or fid is None:
+            return
+        with self._counts_lock:
+            if self._counts_queued:
+                return
+            self._counts_queued = True
+
+        def task(ws):
+            with self._counts_lock:
+                self._counts_queued = False
+            return petitions.counts(ws, fid)
+
+        counter.submit(task, lambda d, err, c=counter: self._counts_loaded(d, err) if c is self.counter else None)
 
     def _counts_loaded(self, d, err) -> None:
         if err:
             self.strip.setText(f"<b>Counts unavailable</b>: {err}")
             self.statusBar().showMessage(err)
+            self._mark_ready("counts")
+            return
+        self.show_counts(d)
+        # The dashboard follows when it can be seen (or has never been
+        # filled); while a reviewer works the queue it waits, stale, for its
+        # tab, and takes no time from the next case.
+        if self.dashboard.data is None or self.tabs.currentWidget() is self.dashboard:
+            self._load_dashboard()
         else:
-            self.dashboard.set_data(d)
-            c, fig = d["count"], figures(d)
-            proj = ""
-            if fig["projected_valid"] is not None:
-                proj = (f" · sample {c['sample_size']:,} (pending {c['sample_pending']:,}) · projected valid "
-                        f"<b>{fig['projected_valid']:,}</b>")
-            outcome = f" → <b>{(c.get('outcome') or '–').replace('_', ' ')}</b>" if c.get("outcome") else ""
-            req = f" · required {d['required']:,}" if d.get("required") else ""
-            people = "".join(f" · {FIGURE_WORDS[k]} {fig[k]:,}" for k in ("auto_accepted", "accepted_by_person")
-                             if fig[k] is not None)
-            self.strip.setText(
-                f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {fig['raw_count']:,}{req}{people} · "
-                f"✓ valid {fig['valid']:,} · ✗ invalid {fig['invalid']:,} · ? pending {fig['pending']:,}"
-                f"{proj}{outcome} · <i>{self.session.user} ({self.session.role})</i>")
-        self._mark_ready("counts")
+            self._dash_stale = True
+
+    def show_counts(self, d: dict) -> None:
+        """The header's line: the figures of :func:`petitions.counts` (or
+        of the dashboard dict, which holds the same) under their names."""
+        c, fig = d["count"], figures(d)
+        proj = ""
+        if fig["projected_valid"] is not None:
+            proj = (f" · sample {c['sample_size']:,} (pending {c['sample_pending']:,}) · projected valid "
+                    f"<b>{fig['projected_valid']:,}</b>")
+        outcome = f" → <b>{(c.get('outcome') or '–').replace('_', ' ')}</b>" if c.get("outcome") else ""
+        req = f" · required {d['required']:,}" if d.get("required") else ""
+        people = "".join(f" · {FIGURE_WORDS[k]} {fig[k]:,}" for k in ("auto_accepted", "accepted_by_person")
+                         if fig[k] is not None)
+        self.strip.setText(
+            f"<b>{d['filing']}</b> · lines {d['lines']:,} · raw count {fig['raw_count']:,}{req}{people} · "
+            f"✓ valid {fig['valid']:,} · ✗ invalid {fig['invalid']:,} · ? pending {fig['pending']:,}"
+            f"{proj}{outcome} · <i>{self.session.user} ({self.session.role})</i>")
+
+    def _load_dashboard(self) -> None:
+        """The dashboard follows the header, on its own connection; one
+        request waits at most."""
+        dash, fid = getattr(self, "dash_reader", None), self.session.filing_id
+        if dash is None or self._dash_queued:
+            return
+        self._dash_queued, self._dash_stale = True, False
+
+        def task(ws):
+            self._dash_queued = False
+            return petitions.dashboard(ws, fid)
+
+        def loaded(d, err, t=dash):
+            if t is not self.dash_reader:
+                return
+            if err:
+                self.statusBar().showMessage(f"Dashboard unavailable: {err}")
+            else:
+                self.dashboard.set_data(d)
+            self._mark_ready("counts")   # the window is ready once the header and the dashboard show
+
+        dash.submit(task, loaded)
 
     def _load_pages(self) -> None:
         fid = self.session.filing_id
@@ -572,6 +624,8 @@ class MainWindow(QMainWindow):
 
     def _tab_changed(self, i: int) -> None:
         key = TABS[i] if 0 <= i < len(TABS) else None
+        if key == "dashboard" and self._dash_stale:
+            self._load_dashboard()
         if key == "review":
             self.review.setFocus()
         elif key == "keying" and self.keying.line is not None:
@@ -1008,10 +1062,10 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- shutdown
     def _stop_threads(self) -> None:
-        for t in (self.reader, self.writer, getattr(self, "counter", None)):
+        for t in (self.reader, self.writer, getattr(self, "counter", None), getattr(self, "dash_reader", None)):
             if t is not None:
                 t.stop()
-        self.reader = self.writer = self.counter = None
+        self.reader = self.writer = self.counter = self.dash_reader = None
 
     def closeEvent(self, ev) -> None:
         for dlg in list(self._jobs):

@@ -78,6 +78,10 @@ class DbThread(QThread):
         self._callbacks: dict[int, Callable[[Any, str | None], None]] = {}
         self._pending = 0
         self._lock = threading.Lock()
+        #: Called in this thread after each task that succeeded, before its
+        #: result is reported (e.g. the writer asks for fresh counts at once,
+        #: without waiting for the GUI thread to hear of the write).
+        self.after_each: Callable[[], None] | None = None
         self.finished_task.connect(self._dispatch)
 
     @property
@@ -122,6 +126,11 @@ class DbThread(QThread):
                     traceback.print_exc()
                 self.finished_task.emit((token, None, describe_error(exc)))
             else:
+                if self.after_each is not None:
+                    try:
+                        self.after_each()
+                    except Exception:  # noqa: BLE001 - a hook never loses the task's result
+                        traceback.print_exc()
                 self.finished_task.emit((token, result, None))
         if ws is not None:
             ws.close()

@@ -64,6 +64,8 @@ _API: dict[str, tuple[str, str]] = {
     "dashboard": ("petitions.summary", "dashboard"),
     "samples_of": ("petitions.summary", "samples_of"),
     "summarize": ("petitions.summary", "summarize"),
+    "FIGURE_WORDS": ("petitions.summary", "FIGURE_WORDS"),
+    "counts": ("petitions.summary", "counts"),
     "draw_sample": ("petitions.counting", "draw_sample"),
     "sample_items": ("petitions.counting", "sample_items"),
     "void_sample": ("petitions.counting", "void_sample"),
@@ -185,6 +187,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.summary import dashboard  # noqa: F401
     from petitions.summary import samples_of  # noqa: F401
     from petitions.summary import summarize  # noqa: F401
+    from petitions.summary import FIGURE_WORDS  # noqa: F401
+    from petitions.summary import counts  # noqa: F401
     from petitions.counting import draw_sample  # noqa: F401
     from petitions.counting import sample_items  # noqa: F401
     from petitions.counting import void_sample  # noqa: F401

@@ -242,7 +242,8 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
     items = sample_items(ws, filing_id, every_batch=False)
     if items.height and not full_count_ordered:
         first_round = samples_db.rounds(ws, filing_id, "count")[0]
-        return _sampled_result(ws, res, status, signed, items, first_round, filing.required, rs.bands)
+        return _sampled_result(ws, res, status, signed, items, first_round, filing.required, rs.bands,
+                               filing_id=filing_id)
     elif filing.required:
         # Full count, ordered by the rule set or escalated from a sample:
         # a live count against the requirement; it may stop once met
@@ -254,12 +255,12 @@ def count_result(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None =
 
 
 def _sampled_result(ws: Workspace, res: CountResult, status: pl.DataFrame, signed: pl.DataFrame,
-                    items: pl.DataFrame, first_round: dict, required: int | None, bands) -> CountResult:
+                    items: pl.DataFrame, first_round: dict, required: int | None, bands, *,
+                    filing_id: int) -> CountResult:
     """`res` completed from one frame's sample: projected, or counted in full
     when the sample covers every line of the frame. `signed` is the frame's
     population now (the filing's signed lines, or one batch's)."""
     from petitions.law.projection import full_count_status, outcome, project
-    from petitions.law.sampling import frame_hash
 
     s = _sample_validity(items.join(status.drop("line_id"), on="line_db_id", how="left").sort("rank"))
     # Duplicates found in the sample: lines whose confirmed voter appears
@@ -270,7 +271,7 @@ def _sampled_result(ws: Workspace, res: CountResult, status: pl.DataFrame, signe
     # The frame is frozen at the first round: N is its size, whatever was
     # ingested since; lines outside it are flagged, never projected.
     res.raw_count = int(first_round["frame_size"])
-    res.frame_current = frame_hash(signed.sort("seq")["line_id"].to_list()) == first_round["frame_hash"]
+    res.frame_current = _frame_is_current(ws, filing_id, status, signed, first_round)
     frame_ids = samples_db.frame_line_ids(ws, first_round["id"])
     if frame_ids:
         in_frame = pl.col("line_db_id").is_in(frame_ids)
@@ -343,7 +344,7 @@ def _batched_result(ws: Workspace, filing, res: CountResult, status: pl.DataFram
         drawn = bool(rounds) and items.height > 0
         if drawn:
             part = _sampled_result(ws, part, st_b.drop("batch"), signed_b.drop("batch"), items.drop("batch"),
-                                   rounds[0], None, None)
+                                   rounds[0], None, None, filing_id=filing.id)
         counted = (part.projection or {}).get("projected_valid") if part.method == "random_sample" else \
             (part.valid if part.counted_in_full else None)
         parts.append((part, drawn, counted))
@@ -394,6 +395,28 @@ def _batched_result(ws: Workspace, filing, res: CountResult, status: pl.DataFram
         res.outcome = out.result
         res.percent_of_required = float(out.percent_of_required)
     return res
+
+
+def _frame_is_current(ws: Workspace, filing_id: int, status: pl.DataFrame, signed: pl.DataFrame,
+                      first_round: dict) -> bool:
+    """Whether the filing's signed lines are still the first round's frame (their hash is its hash).
+
+    Hashing 60,000 labels on every count refresh holds the interpreter for
+    tens of milliseconds; when `status` is the frame line_status keeps on the
+    connection, the answer is kept under the same change stamp (the lines
+    cannot change without it changing)."""
+    from petitions.law.sampling import frame_hash
+
+    kept = ws.memo.get(("line_status", filing_id))
+    key = None
+    if kept is not None and kept.get("final") is status:
+        key = ("frame_current", filing_id, first_round["id"], tuple(sorted(kept["inputs"].items())))
+        if key in ws.memo:
+            return ws.memo[key]
+    current = frame_hash(signed.sort("seq")["line_id"].to_list()) == first_round["frame_hash"]
+    if key is not None:
+        ws.memo[key] = current
+    return current
 
 
 def full_count_order(ws: Workspace, filing_id: int) -> dict | None:

@@ -362,7 +362,9 @@ def last_certification(ws: Workspace, filing_id: int) -> dict | None:
 class Tallies:
     """Counts per section and per circulator.
 
-    Both frames have ``lines`` (signed lines), ``valid``, ``invalid``,
+    Both frames have ``lines`` (signed lines), ``valid`` (of which
+    ``auto_accepted`` and ``accepted_by_person``, the names every screen
+    uses), ``invalid``,
     ``pending`` (needs review), ``not_counted`` (blank or struck lines) and
     one ``invalid_<code>`` column per reason code found. ``sections`` starts
     with ``section`` and ``circulator``; ``circulators`` with ``circulator``
@@ -385,13 +387,16 @@ def tallies(ws: Workspace, filing_id: int) -> Tallies:
     aggs = [
         signed.sum().alias("lines"),
         (signed & (pl.col("status") == "valid")).sum().alias("valid"),
+        (signed & (pl.col("status") == "valid") & (pl.col("level") == "auto")).sum().alias("auto_accepted"),
+        (signed & (pl.col("status") == "valid") & (pl.col("level") != "auto")).sum().alias("accepted_by_person"),
         (signed & (pl.col("status") == "invalid")).sum().alias("invalid"),
         (signed & (pl.col("status") == "needs_review")).sum().alias("pending"),
         (~signed).sum().alias("not_counted"),
         *[(signed & (pl.col("status") == "invalid") & (pl.col("reason").fill_null("other") == c)).sum()
           .alias(f"invalid_{c}") for c in codes],
     ]
-    counts = [c for c in ("lines", "valid", "invalid", "pending", "not_counted", *[f"invalid_{c}" for c in codes])]
+    counts = [c for c in ("lines", "valid", "auto_accepted", "accepted_by_person", "invalid", "pending", "not_counted",
+                          *[f"invalid_{c}" for c in codes])]
     by_section = (circ.join(st.group_by("section").agg(aggs), on="section", how="left")
                   .with_columns([pl.col(c).fill_null(0).cast(pl.Int64) for c in counts]).sort("section"))
     by_circ = (st.group_by("circulator").agg(pl.col("section").n_unique().alias("sections"), *aggs)

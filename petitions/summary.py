@@ -42,13 +42,81 @@ def dashboard(ws: Workspace, filing_id: int) -> dict:
         out["sections"] = sec.to_dicts()
     else:
         out["sections"] = []
-    out["reviewers"] = status_db.reviewer_counts(ws, filing_id)
+    out["reviewers"] = reviewer_counts(ws, filing_id)
     return out
+
+
+def reviewer_counts(ws: Workspace, filing_id: int) -> list[dict]:
+    """Rulings per person on the filing, by action, with their audits.
+
+    Only rulings that stand as the person's work count: a ruling its author
+    undid is left out, and so is the undo itself (a reopen, or the
+    re-escalation that undoes a supervisor's ruling on an escalation), as
+    are reopenings. A ruling a second person or a supervisor later
+    overturned still counts: it was made and not taken back.
+    One row per person (``user``, ``role``, ``rulings``, ``accepted``,
+    ``rejected``, ``escalated``, ``audits``), by name.
+    """
+    import json
+
+    rows = status_db.reviewer_rulings(ws, filing_id)
+    undone = {int(json.loads(r["undo_json"])["undo_of"]) for r in rows if r["undo_json"]}
+    table: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        if r["undo_json"] or r["id"] in undone or r["action"] == "reopen":
+            continue
+        t = table.setdefault((r["user"], r["role"]), {"user": r["user"], "role": r["role"], "rulings": 0,
+                                                     "accepted": 0, "rejected": 0, "escalated": 0, "audits": 0})
+        t["rulings"] += 1
+        key = {"accept": "accepted", "reject": "rejected", "escalate": "escalated"}[r["action"]]
+        t[key] += 1
+        t["audits"] += r["kind"] == "audit"
+    return [table[k] for k in sorted(table)]
 
 
 def samples_of(ws: Workspace, filing_id: int) -> list[dict]:
     """The filing's drawn samples (every round, both purposes), oldest first."""
     return samples_db.samples(ws, filing_id)
+
+
+def counts(ws: Workspace, filing_id: int, *, status: pl.DataFrame | None = None) -> dict:
+    """The filing's figures and nothing else: what the window's header shows
+    after every ruling, so it reads no more than the count needs.
+
+    The :func:`summarize` keys ``filing``, ``ruleset``, ``required``,
+    ``lines``, ``states``, ``auto_accepted``, ``accepted_by_person``,
+    ``auto_valid``, ``needs_review``, ``needs_review_by_reason``,
+    ``invalid``, ``invalid_by_reason``, ``count`` and ``figures``, from the
+    same computation (:func:`summarize` starts from this dict).
+    """
+    return _counts(ws, filing_id, status)[0]
+
+
+def _counts(ws: Workspace, filing_id: int, status: pl.DataFrame | None):
+    filing = get_filing(ws, filing_id)
+    status = line_status(ws, filing_id) if status is None else status
+    res = count_result(ws, filing_id, status=status)
+    review = status.filter(pl.col("status") == "needs_review")
+    review_reasons = (review.select(pl.col("det_reasons").list.first().fill_null("review").alias("r"))
+                      .group_by("r").len().sort(["len", "r"], descending=[True, False]))
+    valid = status["status"] == "valid"
+    auto_accepted = int((valid & (status["level"] == "auto")).sum())
+    out: dict = {
+        "filing": filing.name, "ruleset": filing.ruleset.id, "required": filing.required,
+        "lines": status.height,
+        "states": {r["state"]: r["len"] for r in status.group_by("state").len().iter_rows(named=True)},
+        "auto_accepted": auto_accepted,
+        "accepted_by_person": int(valid.sum()) - auto_accepted,
+        # The older name of auto_accepted (it once counted people's accepts too).
+        "auto_valid": auto_accepted,
+        "needs_review": review.height,
+        "needs_review_by_reason": {r["r"]: r["len"] for r in review_reasons.iter_rows(named=True)},
+        "invalid": int((status["status"] == "invalid").sum()),
+        "invalid_by_reason": res.invalid_by_reason,
+        "count": res.to_dict(),
+    }
+    out["figures"] = figures(out)
+    return out, res, filing, status
 
 
 def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
@@ -58,34 +126,19 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
     from petitions.law.projection import outcome, project
     from petitions.law.reasons import label
 
-    filing = get_filing(ws, filing_id)
-    status = line_status(ws, filing_id) if status is None else status
-    res = count_result(ws, filing_id, status=status)
-    review = status.filter(pl.col("status") == "needs_review")
-    review_reasons = (review.select(pl.col("det_reasons").list.first().fill_null("review").alias("r"))
-                      .group_by("r").len().sort(["len", "r"], descending=[True, False]))
-    out: dict = {
-        "filing": filing.name, "ruleset": filing.ruleset.id, "required": filing.required,
-        "lines": status.height,
-        "states": {r["state"]: r["len"] for r in status.group_by("state").len().iter_rows(named=True)},
-        "auto_valid": int((status["status"] == "valid").sum()),
-        "needs_review": review.height,
-        "needs_review_by_reason": {r["r"]: r["len"] for r in review_reasons.iter_rows(named=True)},
-        "invalid": int((status["status"] == "invalid").sum()),
-        "invalid_by_reason": res.invalid_by_reason,
-        "count": res.to_dict(),
-        "unread_pages": unread_pages(ws, filing_id),
-        "numbering_gaps": numbering_gaps(ws, filing_id),
-        "certification": _certification(ws, filing_id, res, status),
-        "section_rulings": _section_rulings(ws, filing_id),
-    }
+    out, res, filing, status = _counts(ws, filing_id, status)
+    out["unread_pages"] = unread_pages(ws, filing_id)
+    out["numbering_gaps"] = numbering_gaps(ws, filing_id)
+    out["certification"] = _certification(ws, filing_id, res, status)
+    out["section_rulings"] = _section_rulings(ws, filing_id)
     if truth is not None and Path(truth).exists():
         t = pl.read_csv(truth, infer_schema=False).with_columns(
             (pl.col("expected_valid").str.to_lowercase() == "true").alias("expected_valid"))
         j = status.join(t.select("line_id", pl.col("state").alias("true_state"), "kind", "expected_valid",
                                  pl.col("voter_id").alias("true_voter_id")), on="line_id", how="left")
         signed_true = j.filter(pl.col("true_state") == "signed")
-        auto_valid = j.filter(pl.col("status") == "valid")
+        # Software's accepts only: a line a person accepted is not the software's false accept.
+        auto_valid = j.filter((pl.col("status") == "valid") & (pl.col("level") == "auto"))
         false_accepts = auto_valid.filter(~pl.col("expected_valid").fill_null(False))
         matched = j.filter(pl.col("match_status") == "match")
         out["truth"] = {
@@ -94,7 +147,8 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
             "states_right": int((j["state"] == j["true_state"]).sum()),
             "auto_valid_false_accepts": false_accepts.height,
             "false_accept_kinds": {r["kind"]: r["len"] for r in false_accepts.group_by("kind").len().iter_rows(named=True)},
-            "valid_lines_auto_accepted": int((signed_true.filter(pl.col("expected_valid"))["status"] == "valid").sum()),
+            "valid_lines_auto_accepted": int(signed_true.filter(pl.col("expected_valid") & (pl.col("status") == "valid")
+                                                                & (pl.col("level") == "auto")).height),
             "identity_matches": matched.height,
             "identity_matches_right": int((matched["voter_id"] == matched["true_voter_id"]).sum()),
         }
@@ -133,6 +187,42 @@ def summarize(ws: Workspace, filing_id: int, *, truth: Path | None = None,
     out["labels"] = {code: label(code) for code in set(out["invalid_by_reason"]) | set(out["needs_review_by_reason"])
                      | {r["reason_code"] for r in out["section_rulings"]} if _known(code)}
     return out
+
+
+#: The names of the figures every screen and report shows, in this order:
+#: the header, the dashboard, ``petitions status`` (text; ``--json`` gives
+#: the same keys under ``figures``) and the demo's summary all print them
+#: with these words.
+FIGURE_WORDS = {"raw_count": "raw count", "auto_accepted": "auto-accepted", "accepted_by_person": "accepted by a person",
+                "valid": "valid", "invalid": "invalid", "pending": "pending", "projected_valid": "projected valid"}
+
+
+def figures(s: dict) -> dict:
+    """The shown figures of a :func:`summarize` dict, keyed as :data:`FIGURE_WORDS`.
+
+    ``raw_count`` — signed lines (blank and struck left out), the frame's
+    size once a sample is drawn; ``auto_accepted`` — lines the software
+    accepted and nobody ruled on since; ``accepted_by_person`` — lines valid
+    by a person's ruling; ``valid`` — the count's valid lines (``count.valid``:
+    auto-accepted plus accepted by a person, less duplicates within a
+    sample counted in full); ``invalid`` — every invalid line, blank and
+    struck ones included once a person confirmed them (``invalid_by_reason``
+    sums to it); ``pending`` — every line waiting for a person (blank and
+    struck lines proposed invalid included); ``projected_valid`` — the
+    projection of a sampled count, None for a count in full.
+    """
+    c = s["count"]
+    proj = c.get("projection") or {}
+    return {
+        "raw_count": c["raw_count"],
+        "auto_accepted": s["auto_accepted"],
+        "accepted_by_person": s["accepted_by_person"],
+        "valid": c["valid"],
+        "invalid": s["invalid"],
+        "pending": s["needs_review"],
+        "projected_valid": int(proj["projected_valid"]) if c.get("method") == "random_sample"
+        and proj.get("projected_valid") is not None else None,
+    }
 
 
 def _certification(ws: Workspace, filing_id: int, res, status: pl.DataFrame) -> dict:
@@ -203,8 +293,8 @@ def format_summary(s: dict, workspace: Path) -> str:
     lines = [
         f"Filing: {s['filing']}  (rule set {s['ruleset']}, required {s['required']:,})",
         f"Lines: {s['lines']:,}  (" + ", ".join(f"{k} {v:,}" for k, v in sorted(s["states"].items())) + ")",
-        f"Auto-valid: {s['auto_valid']:,}   Needs review: {s['needs_review']:,}   Invalid: {s['invalid']:,}",
-        "Needs review by suspected reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["needs_review_by_reason"].items()) or "none"),
+        _figure_line(s["figures"] if "figures" in s else figures(s)),
+        "Pending by suspected reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["needs_review_by_reason"].items()) or "none"),
         "Invalid by reason: " + (", ".join(f"{lab.get(k, k)} {v}" for k, v in s["invalid_by_reason"].items()) or "none"),
     ]
     for b in c.get("batches") or []:
@@ -226,14 +316,14 @@ def format_summary(s: dict, workspace: Path) -> str:
         lines += [
             f"Random sample: seed {c['seed']!r}, {c['sample_size']:,} of {c['raw_count']:,} signed lines "
             f"(frame {c['frame_hash'][:12]}…)",
-            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending review {c['sample_pending']:,}",
-            f"Projection now (pending lines not yet valid): {int(p.get('projected_valid', 0)):,} valid "
+            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending {c['sample_pending']:,}",
+            f"Projected valid now (pending lines not yet valid): {int(p.get('projected_valid', 0)):,} "
             f"= {c['percent_of_required']:.2f}% of required -> {c['outcome']}",
         ]
     elif c.get("counted_in_full"):
         pct = f" = {c['percent_of_required']:.2f}% of required" if c.get("percent_of_required") is not None else ""
         lines += [
-            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending review "
+            f"  in sample: valid {c['sample_valid']:,}, duplicates {c['sample_duplicates']}, pending "
             f"{c['sample_pending']:,}",
             f"Count now (exact; pending lines not yet valid): {c['valid']:,} valid{pct} -> {c['outcome']}",
         ]
@@ -269,7 +359,7 @@ def format_summary(s: dict, workspace: Path) -> str:
             f"  valid lines {t['valid']:,} of {t['lines']:,}; line states read right {t['states_right']:,}/{t['lines']:,}",
             f"  identity matches right {t['identity_matches_right']:,}/{t['identity_matches']:,}; "
             f"valid lines auto-accepted {t['valid_lines_auto_accepted']:,}/{t['valid']:,}",
-            f"  false accepts (auto-valid but truly invalid): {t['auto_valid_false_accepts']}"
+            f"  false accepts (auto-accepted but truly invalid): {t['auto_valid_false_accepts']}"
             + (f" {t['false_accept_kinds']}" if t["false_accept_kinds"] else ""),
         ]
         a = t.get("after_review")
@@ -281,3 +371,9 @@ def format_summary(s: dict, workspace: Path) -> str:
     lines.append(f"Open the workbench: petition-workbench {workspace}")
     return "\n".join(lines)
 
+
+
+def _figure_line(fig: dict) -> str:
+    """``Raw count: 24 · Auto-accepted: 10 · …``: the figures under their shown names."""
+    return " · ".join(f"{FIGURE_WORDS[k][:1].upper()}{FIGURE_WORDS[k][1:]}: {v:,}" for k, v in fig.items()
+                      if v is not None)

@@ -147,6 +147,28 @@ def test_escalation_goes_to_supervisor_and_undo_returns_it(tiny):
     assert [i.line_db_id for i in review.review_queue(ws, t.filing_id, user=SUPERVISOR, mode="escalations")] == [lid]
 
 
+def test_reviewers_table_leaves_out_undone_rulings(tiny):
+    """A ruling its author undid, and the undo itself, are not the person's
+    work: a reviewer's rejection, its undo and the re-ruling count once; a
+    supervisor's escalation ruling undone (re-escalated) and ruled again
+    counts once; the dashboard's table says so."""
+    t, ws = tiny
+    a, b, c = t.review_ids[:3]
+    first = review.rule(ws, review.load_case(ws, a), user=REVIEWER, action="reject", reason_code="signature_mismatch")
+    review.undo_ruling(ws, first.ruling_id, user=REVIEWER)
+    review.rule(ws, review.load_case(ws, a), user=REVIEWER, action="accept")
+    review.rule(ws, review.load_case(ws, b), user=REVIEWER, action="escalate")
+    sup = review.rule(ws, review.load_case(ws, b), user=SUPERVISOR, action="accept", mode="escalations")
+    review.undo_ruling(ws, sup.ruling_id, user=SUPERVISOR)
+    review.rule(ws, review.load_case(ws, b), user=SUPERVISOR, action="reject", reason_code="not_registered",
+                mode="escalations")
+    review.rule(ws, review.load_case(ws, c), user=REVIEWER2, action="accept")
+    assert ws._scalar("SELECT COUNT(*) FROM rulings") == 8   # every one stays on record
+    by_user = {r["user"]: r for r in summary.dashboard(ws, t.filing_id)["reviewers"]}
+    assert {u: (r["rulings"], r["accepted"], r["rejected"], r["escalated"]) for u, r in by_user.items()} == {
+        REVIEWER: (2, 1, 0, 1), SUPERVISOR: (1, 0, 1, 0), REVIEWER2: (1, 1, 0, 0)}
+
+
 def test_second_opinion_never_from_the_first_rejecter(tmp_path):
     t = build_tiny_workspace(tmp_path / "ws2", rejections_required=2)
     with Workspace(t.root) as ws:

@@ -196,3 +196,25 @@ def test_a_kept_status_frame_follows_every_later_write(ws):
     assert st["status"][2] == "valid" and st["voter_id"][2] == "V9"
     fid2, more = filing_with_lines(ws, ["signed"])                 # lines of another filing change nothing here
     assert same_as_cold().height == 6
+
+
+@settings(max_examples=25, deadline=None)
+@given(steps=st.lists(st.tuples(st.integers(0, 4), rulings_of_a_line.filter(bool)), min_size=1, max_size=6))
+def test_resolving_only_the_lines_new_rulings_touch_equals_a_cold_read(tmp_path_factory, steps):
+    """After each batch of rulings, the kept frame (re-resolved only where
+    rulings arrived) is exactly the frame a cold read gives."""
+    with Workspace(tmp_path_factory.mktemp("ws"), create=True) as ws:
+        fid, ids = filing_with_lines(ws, ["signed"] * 4 + ["blank"])
+        for i, d in zip(ids, ("needs_review", "valid", "needs_review", None, "needs_review")):
+            if d is not None:
+                determine(ws, i, d, ["signature_mismatch"] if d != "valid" else [])
+        line_status(ws, fid)
+        for which, rulings in steps:
+            for r in rulings:
+                _rule(ws, ids[which], r["user"], r["action"], r["reason_code"])
+            kept = line_status(ws, fid)
+            cold = Workspace(ws.root)
+            try:
+                assert kept.equals(line_status(cold, fid))
+            finally:
+                cold.close()

@@ -29,7 +29,7 @@ SQLITE_ONLY = re.compile(r"json_extract")
 # may reach them, whatever the object is called there.
 FORBIDDEN_ATTRIBUTES = frozenset({
     "db", "conn", "lastrowid", "execute", "executemany",
-    "_rows", "_one", "_scalar", "_exec", "_insert", "_many", "_rows_in", "_db", "_backend",
+    "_rows", "_tuples", "_one", "_scalar", "_exec", "_insert", "_many", "_rows_in", "_db", "_backend",
     "query", "query_in",
 })
 

@@ -17,7 +17,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "report", help="write the filing's CSV reports (lines, tallies, events, sample, missing pages)",
         description="Write lines.csv (every line: state, determination, final status, reason, scores, voter id), "
-                    "tallies.csv (per section and per circulator: lines, valid, invalid by reason, pending) and "
+                    "tallies.csv (per section and per circulator: lines, valid — auto-accepted and accepted by a person —, invalid by reason, pending) and "
                     "events.csv (the hash-chained audit trail) and sample.csv (the random sample: seed, frame hash, "
                     "every ticket, for observers to recompute) and missing_pages.csv (pages that failed to read and gaps in the "
                     "section / page numbering: lines the raw count may be missing) into --out. No certificate: see `petitions certify`. "

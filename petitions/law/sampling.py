@@ -241,11 +241,9 @@ def frame_hash(ids: Iterable[str]) -> str:
     str
         64 hex digits.
     """
-    h = hashlib.sha256()
-    for i in sorted(str(x) for x in ids):
-        h.update(i.encode("utf-8"))
-        h.update(b"\n")
-    return h.hexdigest()
+    # One update of the whole text: the same bytes as one id and "\n" at a
+    # time, without 2 calls per line (a count refresh hashes 60,000 ids).
+    return hashlib.sha256("".join(f"{i}\n" for i in sorted(str(x) for x in ids)).encode("utf-8")).hexdigest()
 
 
 def trim_ticket(t: str, digits: int = 9) -> str:

@@ -107,6 +107,10 @@ class SqliteBackend:
     def rows(self, sql: str, params: Any = ()) -> list[dict]:
         return list(self.db.query(sql, params))
 
+    def tuples(self, sql: str, params: Any = ()) -> tuple[list[str], list[tuple]]:
+        cur = self.db.execute(sql, params)
+        return [d[0] for d in cur.description], cur.fetchall()
+
     def scalar(self, sql: str, params: Any = ()) -> Any:
         row = self.db.execute(sql, params).fetchone()
         return None if row is None else row[0]
@@ -216,6 +220,13 @@ class PostgresBackend:
     # -- statements --------------------------------------------------------
     def rows(self, sql: str, params: Any = ()) -> list[dict]:
         return list(self.conn.execute(to_postgres(sql), params).fetchall())
+
+    def tuples(self, sql: str, params: Any = ()) -> tuple[list[str], list[tuple]]:
+        from psycopg.rows import tuple_row
+
+        with self.conn.cursor(row_factory=tuple_row) as cur:
+            cur.execute(to_postgres(sql), params)
+            return [d.name for d in cur.description or []], cur.fetchall()
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
         row = self.conn.execute(to_postgres(sql), params).fetchone()

@@ -98,8 +98,15 @@ def add_frame_lines(ws: Workspace, sample_id: int, line_ids: Sequence[int]) -> N
 
 
 def frame_line_ids(ws: Workspace, sample_id: int) -> list[int]:
-    """The line ids of a round's frozen frame (empty for samples drawn before frames were stored)."""
-    return [r["line_id"] for r in ws._rows("SELECT line_id FROM frame_lines WHERE sample_id = ?", (sample_id,))]
+    """The line ids of a round's frozen frame (empty for samples drawn before frames were stored).
+
+    A frame is written once, with its sample, in the same transaction: it is
+    kept on the connection after the first read (every count refresh asks)."""
+    key = ("frame_lines", sample_id)
+    if key not in ws.memo:
+        ws.memo[key] = [r[0] for r in ws._tuples("SELECT line_id FROM frame_lines WHERE sample_id = ?",
+                                                 (sample_id,))[1]]
+    return list(ws.memo[key])
 
 
 def void_samples(ws: Workspace, sample_ids: Sequence[int], *, voided_at: str, voided_by: str, reason: str) -> None:

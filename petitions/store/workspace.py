@@ -520,6 +520,11 @@ class Workspace:
     def _rows(self, sql: str, params: Any = ()) -> list[dict]:
         return self._backend.rows(sql, params)
 
+    def _tuples(self, sql: str, params: Any = ()) -> tuple[list[str], list[tuple]]:
+        """The column names and the rows as plain tuples: for reads of many
+        rows that go straight into a frame (no dict per row)."""
+        return self._backend.tuples(sql, params)
+
     def _one(self, sql: str, params: Any = ()) -> dict | None:
         rows = self._rows(sql, params)
         return rows[0] if rows else None
