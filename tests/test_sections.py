@@ -273,3 +273,29 @@ def test_a_section_ruling_slipped_in_behind_the_software_is_seen(paper, capsys):
                        "VALUES (?, 'void', 'circulator_defect', 'x', 'sup', ?) RETURNING id", (sid, now_utc()))
     code, out, err = _cli(capsys, "verify-log", "-w", root, "--no-files")
     assert code == 1 and "has no section_ruled event" in out + err
+
+
+def test_one_connection_sees_a_section_ruling_and_its_restore_at_once(paper):
+    """line_status keeps its frame on the connection between reads; a ruling
+    on a whole section (and its restore) must show on the very next read of
+    the same connection, not only in a fresh process."""
+    from petitions.sections import restore_section, rule_section
+    from petitions.status import line_status
+
+    root, fid = paper
+    with Workspace(root) as ws:
+        def section2():
+            st = line_status(ws, fid).filter((pl.col("section") == 2) & (pl.col("state") == "signed"))
+            return st.sort("seq")["status"].to_list(), st["reason"].to_list()
+
+        before = section2()
+        assert before[0] == ["valid", "valid", "valid", "needs_review"]
+        assert line_status(ws, fid) is line_status(ws, fid)  # kept while nothing changed
+        rule_section(ws, fid, 2, user="sup", code="circulator_defect", reason="declaration unsigned")
+        after = section2()
+        assert after[0] == ["invalid"] * 4 and set(after[1]) == {"circulator_defect"}
+        # section 1 is untouched
+        s1 = line_status(ws, fid).filter(pl.col("section") == 1)["status"].to_list()
+        assert s1 == ["valid"] * 6
+        restore_section(ws, fid, 2, user="sup", reason="declaration found signed on the back")
+        assert section2() == before
