@@ -179,21 +179,7 @@ class ConfirmGrid(QWidget):
 
 
 def open_confirm_grid(win) -> ConfirmGrid | None:
-    """The main window's hook: open the grid on its filing, in a window of its own."""
-    s = getattr(win, "session", None)
-    if s is None or s.filing_id is None or win.reader is None:
-        win.statusBar().showMessage("Open a workspace with a filing first", 5000)
-        return None
-    dlg = QDialog(win)
-    dlg.setObjectName("confirmGridDialog")
-    dlg.setWindowTitle(f"Confirm invalid lines — {s.filing_name}")
-    grid = ConfirmGrid(dlg)
-    QVBoxLayout(dlg).addWidget(grid)
-    grid.message.connect(lambda m: win.statusBar().showMessage(m, 8000))
-    grid.changed.connect(win.refresh)
-    dlg.resize(1200, 700)
-    dlg.setModal(False)
-    dlg.show()
-    grid.attach(user=s.user, filing_id=s.filing_id, reader=win.reader, writer=win.writer)
-    win.confirm_grid = grid
-    return grid
+    """The main window's hook: the screen on its filing, in a window of its own."""
+    from gui.dialogs import open_filing_screen
+
+    return open_filing_screen(win, ConfirmGrid, name="confirmGridDialog", title="Confirm invalid lines", size=(1200, 700), attr="confirm_grid", supervisor_flag=False)

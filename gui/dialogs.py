@@ -260,3 +260,29 @@ SCAN_SUFFIXES = (".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg")
 def scans_in(folder: str | Path) -> list[Path]:
     """The scan files directly in `folder`, in name order."""
     return sorted(p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in SCAN_SUFFIXES)
+
+
+def open_filing_screen(win, screen_cls, *, name: str, title: str, size: tuple[int, int], attr: str,
+                       supervisor_flag: bool = True):
+    """Open one of the filing's own screens (confirm-invalid grid, withdrawals,
+    sections) in a non-modal window of its own, wired to the main window's
+    status bar, refresh and reader/writer connections; None (and a message)
+    when no filing is open. The screen is kept as ``win.<attr>``."""
+    s = getattr(win, "session", None)
+    if s is None or s.filing_id is None or win.reader is None:
+        win.statusBar().showMessage("Open a workspace with a filing first", 5000)
+        return None
+    dlg = QDialog(win)
+    dlg.setObjectName(name)
+    dlg.setWindowTitle(f"{title} — {s.filing_name}")
+    screen = screen_cls(dlg)
+    QVBoxLayout(dlg).addWidget(screen)
+    screen.message.connect(lambda m: win.statusBar().showMessage(m, 8000))
+    screen.changed.connect(win.refresh)
+    dlg.resize(*size)
+    dlg.setModal(False)
+    dlg.show()
+    extra = {"is_supervisor": s.is_supervisor} if supervisor_flag else {}
+    screen.attach(user=s.user, filing_id=s.filing_id, reader=win.reader, writer=win.writer, **extra)
+    setattr(win, attr, screen)
+    return screen

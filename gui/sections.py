@@ -177,21 +177,6 @@ class SectionsScreen(QWidget):
 
 def open_sections(win) -> SectionsScreen | None:
     """The main window's hook: the screen on its filing, in a window of its own."""
-    s = getattr(win, "session", None)
-    if s is None or s.filing_id is None or win.reader is None:
-        win.statusBar().showMessage("Open a workspace with a filing first", 5000)
-        return None
-    dlg = QDialog(win)
-    dlg.setObjectName("sectionsDialog")
-    dlg.setWindowTitle(f"Sections — {s.filing_name}")
-    screen = SectionsScreen(dlg)
-    QVBoxLayout(dlg).addWidget(screen)
-    screen.message.connect(lambda m: win.statusBar().showMessage(m, 8000))
-    screen.changed.connect(win.refresh)
-    dlg.resize(1200, 600)
-    dlg.setModal(False)
-    dlg.show()
-    screen.attach(user=s.user, filing_id=s.filing_id, is_supervisor=s.is_supervisor, reader=win.reader,
-                  writer=win.writer)
-    win.sections_screen = screen
-    return screen
+    from gui.dialogs import open_filing_screen
+
+    return open_filing_screen(win, SectionsScreen, name="sectionsDialog", title="Sections", size=(1200, 600), attr="sections_screen")

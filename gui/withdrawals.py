@@ -158,21 +158,6 @@ class WithdrawalsScreen(QWidget):
 
 def open_withdrawals(win) -> WithdrawalsScreen | None:
     """The main window's hook: the screen on its filing, in a window of its own."""
-    s = getattr(win, "session", None)
-    if s is None or s.filing_id is None or win.reader is None:
-        win.statusBar().showMessage("Open a workspace with a filing first", 5000)
-        return None
-    dlg = QDialog(win)
-    dlg.setObjectName("withdrawalsDialog")
-    dlg.setWindowTitle(f"Withdrawals — {s.filing_name}")
-    screen = WithdrawalsScreen(dlg)
-    QVBoxLayout(dlg).addWidget(screen)
-    screen.message.connect(lambda m: win.statusBar().showMessage(m, 8000))
-    screen.changed.connect(win.refresh)
-    dlg.resize(1100, 650)
-    dlg.setModal(False)
-    dlg.show()
-    screen.attach(user=s.user, filing_id=s.filing_id, is_supervisor=s.is_supervisor, reader=win.reader,
-                  writer=win.writer)
-    win.withdrawals_screen = screen
-    return screen
+    from gui.dialogs import open_filing_screen
+
+    return open_filing_screen(win, WithdrawalsScreen, name="withdrawalsDialog", title="Withdrawals", size=(1100, 650), attr="withdrawals_screen")
