@@ -401,7 +401,7 @@ def petition_set(work: Path, net_dir: Path, name: str = "signature_embedding"):
     sees a county's voters."""
     from sigverify.signatures.embedding import EmbeddingNet, embed_canvases
 
-    path = work / "petition-domain-cal-320-4343-900000.npz"
+    path = work / "petition-domain-v2-cal-320-4343-900000.npz"
     if not path.exists():
         import train_embedding as te
 

@@ -76,9 +76,10 @@ def synthetic(n_writers: int, n_genuine: int, n_forgers: int, per_forger: int, *
 def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, other_names: int = 4,
                     first_writer: int = 700_000):
     """Synthetic writers as the *pipeline* sees them (issue 21, item 4): the
-    voter's exemplars are clean renders of several ages (registration card,
-    DMV pad, envelopes: 0-30 years old), the questioned signatures are
-    signature cells cut from rendered petition pages after a scanner's
+    voter's exemplars are clean renders of the full registered name at
+    several ages (registration card, DMV pad, envelopes: 0-30 years old),
+    the questioned signatures are a shorter form of the name ("F. Last")
+    in signature cells cut from rendered petition pages after a scanner's
     degradations (1-bit, JPEG, noise, skew) — small, faint, broken strokes.
 
     Hands (writer seeds `first_writer`+, never a county's 63-bit seeds; the
@@ -97,14 +98,24 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
     t = load_tables()
     firsts, surs = t["first_names"]["name"].to_list(), t["surnames"]["name"].to_list()
 
-    def name():
-        parts = [str(rng.choice(firsts))]
-        if rng.random() < 0.25:
-            parts.append(f"{str(rng.choice(firsts))[0]}.")
-        parts.append(str(rng.choice(surs)))
-        return " ".join(parts)
+    # A voter's exemplars carry the full registered name (with the middle name, as the fixtures' county
+    # renders them); on a petition people sign a shorter form, in the shares of fixtures.signers:
+    # "First Last" 45 %, "F. Last" 35 %, "First M Last" 12 %, "Last" 8 %.
+    people = [(str(rng.choice(firsts)), str(rng.choice(firsts)) if rng.random() < 0.6 else "", str(rng.choice(surs)))
+              for _ in range(n_hands)]
+    names = [" ".join(p for p in person if p) for person in people]
 
-    names = [name() for _ in range(n_hands)]
+    def signed(i):
+        f, m, last = people[i]
+        u = rng.random()
+        if u < 0.45:
+            return f"{f} {last}"
+        if u < 0.80:
+            return f"{f[0]}. {last}"
+        if u < 0.92:
+            return " ".join(p for p in (f, m[:1], last) if p)
+        return last
+
     images, owner, hand, genuine, petition = [], [], [], [], []
     queue = []  # (signature image, owner, hand, genuine) to be put on petition pages
 
@@ -117,20 +128,20 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
             add(fs.render_signature(names[i], w, 10 + k, dpi=200, age_years=float(age)), f"pd:{w}", f"pd:{w}", True,
                 False)
         for k in range(2):
-            queue.append((fs.render_signature(names[i], w, 20 + k, dpi=200), f"pd:{w}", f"pd:{w}", True))
+            queue.append((fs.render_signature(signed(i), w, 20 + k, dpi=200), f"pd:{w}", f"pd:{w}", True))
     for i in range(0, n_hands, 8):  # forgers imitating others on petitions
         f = first_writer + i
         for tgt in rng.choice(n_hands, per_forger, replace=False):
             if tgt == i:
                 continue
-            queue.append((fs.render_forgery(names[tgt], first_writer + int(tgt), f, 30 + int(tgt), dpi=200),
+            queue.append((fs.render_forgery(signed(int(tgt)), first_writer + int(tgt), f, 30 + int(tgt), dpi=200),
                           f"pd:{first_writer + int(tgt)}", f"pd:{f}", False))
     for i in range(4, n_hands, 8):  # one hand writing other voters' names in its own hand
         w = first_writer + i
         for tgt in rng.choice(n_hands, other_names, replace=False):
             if tgt == i:
                 continue
-            queue.append((fs.render_signature(names[tgt], w, 40 + int(tgt), dpi=200), f"pd:{first_writer + int(tgt)}",
+            queue.append((fs.render_signature(signed(int(tgt)), w, 40 + int(tgt), dpi=200), f"pd:{first_writer + int(tgt)}",
                           f"pd:{w}", False))
     order = rng.permutation(len(queue))
     for p0 in range(0, len(order), 10):
@@ -188,7 +199,7 @@ def prepare(args):
 
 def prepare_petition_domain(work: Path, n_hands: int, seed: int, first_writer: int = 700_000):
     """Canvases of :func:`petition_domain` (cached as npz in `work`)."""
-    cache = work / f"petition-domain-{n_hands}-{seed}-{first_writer}.npz"
+    cache = work / f"petition-domain-v2-{n_hands}-{seed}-{first_writer}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
         return {k: z[k] for k in z.files}
@@ -415,7 +426,7 @@ def main(argv=None):
     ap.add_argument("--syn-writers", type=int, default=160)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (machine shared: default 1)")
     ap.add_argument("--name", default="signature_embedding")
-    ap.add_argument("--finetune-epochs", type=int, default=3,
+    ap.add_argument("--finetune-epochs", type=int, default=0,
                     help="stage 2: fine-tune each network this many epochs with the petition-domain writers (0 = off)")
     ap.add_argument("--finetune-lr", type=float, default=1e-3)
     ap.add_argument("--finetune-share", type=float, default=0.25,
