@@ -277,6 +277,35 @@ def cross_validate(lab, emb, fold, cfeats, err, recipes, *, per_writer=100):
     return out
 
 
+def at_shipped(lab, emb, fold, err, model, *, per_writer=60):
+    """What the shipped decision does to held-out real writers: the same
+    trials as :func:`cross_validate` (per fold, the fold network's
+    embeddings), scored by `model` at its own thresholds. Only the
+    logistic curve of `model` saw these distances (fitted on them, a
+    monotone map); its thresholds come from elsewhere (the petition
+    domain), so the acceptance rates are held-out figures."""
+    ok = (err == "") & (fold >= 0) & np.isfinite(emb[:, 0])
+    owner_ok = np.where(ok, lab["owner"], "unusable")
+    feats = {"embedding": emb}
+    out = {}
+    for k in (1, 3):
+        tot = {c: {"genuine": [], "random": [], "skilled": []} for c in list(CORPUS_NAMES) + ["pooled"]}
+        for f in np.unique(fold[ok]):
+            for c in CORPUS_NAMES:
+                test = np.unique(lab["owner"][(fold == f) & (lab["corpus"] == c) & ok])
+                if len(test) < 2:
+                    continue
+                q, refs, kind = trials(owner_ok, lab["genuine"] & ok, k, rng=np.random.default_rng(2011 + k + 7 * f),
+                                       per_writer=per_writer, writers=test, random_from=test)
+                res = score_described(feats, err, q, list(refs), model=model)
+                acc = res.decision == "consistent"
+                for kd, code in (("genuine", 0), ("random", 1), ("skilled", 2)):
+                    tot[c][kd].append(acc[kind == code]), tot["pooled"][kd].append(acc[kind == code])
+        out[f"{k}_exemplar"] = {c: {kd: round(100 * float(np.concatenate(v).mean()), 2) for kd, v in d.items() if v}
+                                for c, d in tot.items()}
+    return out
+
+
 # ----------------------------------------------------------- same hand
 
 
@@ -621,7 +650,7 @@ def main(argv=None):
     for prev_path in (args.reuse_cv.split(",") if args.reuse_cv else []):
         prev = json.loads(Path(prev_path).read_text())
         for k, v in prev["cross_validation"].items():
-            if k in recipes and k not in cv:
+            if k in recipes and k not in cv and k not in args.recipes.split(","):  # what is run now is not reused
                 cv[k] = v
         report.setdefault("cv_reused_from", []).append(prev_path)
     todo = {k: v for k, v in recipes.items() if k in args.recipes.split(",") and k not in cv}
@@ -638,7 +667,7 @@ def main(argv=None):
     pick = {k: min(("embedding", "fused"), key=lambda r: cv[r][f"pooled_{k}"]["random_eer"]
                    + cv[r][f"pooled_{k}"]["skilled_eer"]) for k in (1, 3)}
     cv["hybrid"] = {key: dict(v, recipe=pick[int(key[-1])]) for r in ("embedding", "fused")
-                    for key, v in cv[r].items() if pick[int(key[-1])] == r and key[-1] in "13"}
+                    for key, v in cv[r].items() if key[-1] in "13" and pick[int(key[-1])] == r}
     recipes["hybrid"] = {"classical": True, "embedding": True, "inputs": recipes[pick[1]]["inputs"],
                          "multi_inputs": recipes[pick[3]].get("multi_inputs")}
     if pick[3] == "fused":
@@ -700,6 +729,12 @@ def main(argv=None):
         }
         (out / "signature_samehand.json").write_text(json.dumps(samehand, indent=1), encoding="utf-8")
         report["fitted"] = {"version": model.version, "threshold": model.threshold, "samehand": samehand["version"]}
+    shipped = SignatureModel.from_json((Path(args.fit_out or ROOT / "sigverify" / "models")
+                                        / "signature_learned.json").read_text())
+    if not needs_classical(shipped):
+        report["shipped_decision_on_held_out_real_pct"] = at_shipped(lab, emb, fold, err, shipped,
+                                                                     per_writer=args.per_writer)
+        print("shipped", json.dumps(report["shipped_decision_on_held_out_real_pct"]), flush=True)
     if args.pairs:
         imgs = [read_image(data / f) for f in lab["files"]]
         models = {"classical": load_classical_model()}
