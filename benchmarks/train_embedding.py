@@ -9,15 +9,24 @@ One command does everything, reproducibly (fixed seeds, one thread):
 1. reads the real corpora in ``../shared/data/`` (internal use only; see
    their READMEs) and synthetic writers from ``fixtures.signatures``, and
    preprocesses every crop onto the core's canvas exactly as the pipeline
-   does (``sigverify.preprocess``, scan resolution unknown);
+   does (``sigverify.preprocess``, scan resolution unknown); the canvases
+   and labels are cached in ``--work`` (the shipped network was trained
+   from a cache written before the SigComp2011 ``NN_FFFFWWW`` forger names
+   were parsed: a fresh cache has the right forgers, see the model card);
 2. leave-writers-out cross-validation: for each of ``--folds`` folds of
    owners (per corpus), trains on the other folds — leaving out every hand
    that wrote anything in the held-out fold — and embeds the held-out
-   fold; the out-of-fold embeddings are saved (``oof_embeddings.npz``,
-   outside the repository) for the calibration and the benchmark;
+   fold; the out-of-fold embeddings (``oof_fold<k>.npz``) and the fold
+   networks (``fold<k>_net.pt``) are saved outside the repository for the
+   calibration and the benchmark;
 3. trains the final model on everything and exports it as ONNX (read by
    OpenCV's DNN module) and as an ``.npz`` of weights (read by the numpy
    reference forward used in tests).
+
+Optional stage 2 (``--finetune-epochs N``, off by default and not in the
+shipped network: it did not help, see the model card) fine-tunes each
+network on synthetic petition-domain writers (:func:`petition_domain`);
+``--finetune-from DIR`` starts it from saved networks.
 
 The network classifies *hands* (each genuine writer; each forger, or for
 BHSig each writer's set of forgeries) with a cosine-margin softmax
@@ -421,7 +430,7 @@ def main(argv=None):
     ap.add_argument("--only-folds", default=None, help="comma-separated folds to run (parallel runs)")
     ap.add_argument("--skip-final", action="store_true")
     ap.add_argument("--final-only", action="store_true")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--epochs", type=int, default=14)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--syn-writers", type=int, default=160)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (machine shared: default 1)")

@@ -54,6 +54,18 @@ def test_reference_catches_a_changed_weight(sigs):
     assert np.abs(forward_reference(w, prep.images) - embed_canvases(prep.images, net=net)).max() > 1e-3
 
 
+def test_network_version_names_its_weights(tmp_path):
+    import hashlib
+    from importlib import resources
+
+    net = load_embedding()
+    onnx = resources.files("sigverify.models").joinpath("signature_embedding.onnx").read_bytes()
+    assert net.version == "signature_embedding-" + hashlib.sha256(onnx).hexdigest()[:12]
+    (tmp_path / "signature_embedding.onnx").write_bytes(onnx[:-1] + bytes([onnx[-1] ^ 1]))  # other weights
+    other = sigverify.signatures.embedding.EmbeddingNet("signature_embedding", path=tmp_path)
+    assert other.version != net.version and other.version.startswith("signature_embedding-")
+
+
 def test_embed_batch_api_bad_input_and_batch_independence(sigs):
     line_only = np.full((100, 400), 250, np.uint8)
     cv2.line(line_only, (0, 80), (399, 80), 0, 2)
