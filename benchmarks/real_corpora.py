@@ -5,8 +5,11 @@ the writer-disjoint folds used to train and measure the learned embedding.
 Each image has an *owner* (the person whose name is signed) and a *hand*
 (the person who physically wrote it):
 
-- SigComp2011 Dutch: ``WWW/WWW_NN.png`` genuine (hand = owner),
-  ``WWW_forg/FFFFWWW_NN.png`` forgery by forger FFFF (hand = that forger).
+- SigComp2011 Dutch: ``WWW/WWW_NN.png`` (or ``NN_WWW.png``) genuine (hand =
+  owner), ``WWW_forg/FFFFWWW_NN.png`` or ``WWW_forg/NN_FFFFWWW.png`` forgery
+  by forger FFFF (hand = that forger; 38 forgers, each imitating 2-5
+  writers). Until 2026-12-07 the second naming was not parsed and each
+  such writer's forgers were lumped into one hand ``dutch:funknownWWW``.
 - BHSig260 Hindi: ``WWW/g_NN.png`` genuine, ``WWW/f_NN.png`` skilled
   forgery, forger not given (hand = "the forger(s) of WWW", a class of its
   own — a forger who imitated several writers is then split in several
@@ -62,7 +65,9 @@ def list_corpora(data: Path = DEFAULT_DATA, corpora=CORPORA) -> Corpus | None:
                     continue
                 o = f"dutch:{m.group(1)}"
                 if m.group(2):
-                    fm = re.match(r"(\d{4})" + m.group(1), s)
+                    # two namings in the collection: FFFFWWW_NN (writers 001-012) and NN_FFFFWWW (013-)
+                    fm = re.fullmatch(r"(\d{4})" + m.group(1) + r"_\d+", s) or re.fullmatch(
+                        r"\d+_(\d{4})" + m.group(1), s)
                     add(f, c, o, f"dutch:f{fm.group(1) if fm else 'unknown' + m.group(1)}", False)
                 else:
                     add(f, c, o, o, True)

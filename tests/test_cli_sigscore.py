@@ -6,30 +6,26 @@ from __future__ import annotations
 import csv
 
 import cv2
-import numpy as np
 import pytest
 
 from petitions.cli import main
 
 
-def _sig(path, seed, *, thick=3):
-    rng = np.random.default_rng(seed)
-    img = np.full((110, 330), 245, np.uint8)
-    for k in range(3):
-        t = np.linspace(0, 1, 40)
-        x = 20 + t * 270 + 8 * np.sin(2 * np.pi * (t * (2 + k) + rng.random()))
-        y = 55 + 25 * np.sin(2 * np.pi * (t * (3 + k) + rng.random()))
-        cv2.polylines(img, [np.stack([x, y], 1).astype(np.int32)], False, 25, thick, cv2.LINE_AA)
-    cv2.imwrite(str(path), img)
+def _hand(path, name, writer, sample):
+    from fixtures import signatures as fs
+
+    cv2.imwrite(str(path), fs.render_signature(name, writer, sample, dpi=200))
 
 
 @pytest.fixture()
 def folder(tmp_path):
+    # one synthetic writer's exemplars and signature, and another writer's signature of the same name
+    # (two wavy scribbles from one generator are one "hand" to a learned embedding)
     (tmp_path / "ex").mkdir()
-    _sig(tmp_path / "ex" / "a1.png", 1)
-    _sig(tmp_path / "ex" / "a2.png", 1, thick=4)
-    _sig(tmp_path / "q_a.png", 1, thick=2)
-    _sig(tmp_path / "q_b.png", 2)
+    _hand(tmp_path / "ex" / "a1.png", "Ann Lee", 31, 1)
+    _hand(tmp_path / "ex" / "a2.png", "Ann Lee", 31, 2)
+    _hand(tmp_path / "q_a.png", "Ann Lee", 31, 3)
+    _hand(tmp_path / "q_b.png", "Ann Lee", 32, 3)
     (tmp_path / "corrupt.png").write_bytes(b"not an image")
     (tmp_path / "pairs.csv").write_text(
         "pair_id,reference,questioned\n"
@@ -59,8 +55,11 @@ def test_sigscore_writes_one_row_per_pair(folder):
     for r in rows:
         assert 0.0 <= float(r["score"]) <= 1.0
         assert r["decision"] in ("consistent", "review")
-    assert by["p1"]["decision"] == "consistent" and by["p2"]["decision"] == "consistent"
-    assert float(by["p2"]["score"]) > float(by["p6"]["score"])
+    # two exemplars accept the writer; one exemplar is held to the strict single-exemplar point (no
+    # synthetic skilled forgery passes it) and may go to review, but scores far above another writer
+    assert by["p2"]["decision"] == "consistent"
+    assert float(by["p1"]["score"]) > float(by["p6"]["score"]) + 0.5
+    assert float(by["p2"]["score"]) > float(by["p6"]["score"]) + 0.5
     assert (by["p3"]["decision"], by["p3"]["reason"]) == ("review", "bad_exemplar")
     assert (by["p4"]["decision"], by["p4"]["reason"]) == ("review", "unreadable_signature")
     assert (by["p5"]["decision"], by["p5"]["reason"]) == ("review", "no_exemplar")

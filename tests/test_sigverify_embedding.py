@@ -54,6 +54,18 @@ def test_reference_catches_a_changed_weight(sigs):
     assert np.abs(forward_reference(w, prep.images) - embed_canvases(prep.images, net=net)).max() > 1e-3
 
 
+def test_network_version_names_its_weights(tmp_path):
+    import hashlib
+    from importlib import resources
+
+    net = load_embedding()
+    onnx = resources.files("sigverify.models").joinpath("signature_embedding.onnx").read_bytes()
+    assert net.version == "signature_embedding-" + hashlib.sha256(onnx).hexdigest()[:12]
+    (tmp_path / "signature_embedding.onnx").write_bytes(onnx[:-1] + bytes([onnx[-1] ^ 1]))  # other weights
+    other = sigverify.signatures.embedding.EmbeddingNet("signature_embedding", path=tmp_path)
+    assert other.version != net.version and other.version.startswith("signature_embedding-")
+
+
 def test_embed_batch_api_bad_input_and_batch_independence(sigs):
     line_only = np.full((100, 400), 250, np.uint8)
     cv2.line(line_only, (0, 80), (399, 80), 0, 2)
@@ -102,6 +114,33 @@ def test_learned_model_verifies_and_keeps_family_scores(sigs):
     assert res.model_version == model.version
     one = sigverify.verify(q[:6], [r[:1] for r in refs[:6]], dpi=150, model=model)
     assert (one.n_references == 1).all() and np.isfinite(one.score).all()
+
+
+def test_learned_decision_needs_only_the_embedding_and_families_follow_the_review(sigs):
+    # the shipped decision uses the embedding alone (fast); the hand-crafted families are
+    # described for what a person will look at ('review'), for all lines, or for none
+    from sigverify.signatures.verify import needs_classical
+
+    model = load_learned_model()
+    assert not needs_classical(model) and set(sigverify.FAMILIES) <= set(model.families)
+    q, refs = [], []
+    for w in sigs:
+        for v in sigs:
+            q.append(sigs[w][2])
+            refs.append(sigs[v][:2])
+    runs = {f: sigverify.verify(q, refs, dpi=150, model=model, families=f) for f in ("review", True, False)}
+    base = runs["review"]
+    assert (base.decision == "consistent").any() and (base.decision == "review").any()
+    for r in runs.values():
+        np.testing.assert_array_equal(r.score, base.score)
+        assert list(r.decision) == list(base.decision)
+        assert np.isfinite(r.family_scores["embedding"]).all()
+    rev = base.decision == "review"
+    for f in sigverify.FAMILIES:
+        assert np.isfinite(base.family_scores[f][rev]).all() and np.isnan(base.family_scores[f][~rev]).all()
+        assert np.isfinite(runs[True].family_scores[f]).all() and np.isnan(runs[False].family_scores[f]).all()
+        # a line's family score does not depend on which other lines were described
+        np.testing.assert_allclose(base.family_scores[f][rev], runs[True].family_scores[f][rev], rtol=1e-6)
 
 
 def test_learned_model_bad_input_reasons():

@@ -15,6 +15,7 @@ optional ``train`` extra).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import hashlib
 import os
 import threading
 from importlib import resources
@@ -73,6 +74,9 @@ class EmbeddingNet:
             self._onnx = resources.files("sigverify.models").joinpath(f"{name}.onnx").read_bytes()
         self._path = path
         self._local = threading.local()
+        #: ``<name>-<first 12 hex digits of the ONNX file's SHA-256>``: store it beside saved
+        #: embeddings, which mean nothing to another network (other weights, same name)
+        self.version = f"{name}-{hashlib.sha256(self._onnx).hexdigest()[:12]}"
 
     def _net(self):
         net = getattr(self._local, "net", None)

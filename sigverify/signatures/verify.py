@@ -32,6 +32,7 @@ __all__ = [
     "distance_names",
     "multi_names",
     "pair_table",
+    "needs_classical",
 ]
 
 #: Questioned-signature problems → review reasons.
@@ -337,6 +338,7 @@ def verify(
     ref_dpi=None,
     workers: int = 1,
     dedupe: bool = True,
+    families: bool | str = "review",
 ) -> SignatureScores:
     """Compare each questioned signature with its writer's exemplars.
 
@@ -363,6 +365,14 @@ def verify(
         same path) given several times — a voter's exemplars shared by
         several lines of the batch — is preprocessed and described once
         (at its first dpi).
+    families : {'review', True, False}
+        Per-family scores (``family_scores``) of the hand-crafted families,
+        when the model's decision does not need them (a learned model):
+        ``'review'`` (default) describes them only for the lines that go to
+        review with a score — what a person looks at; the others get NaN
+        there (their ``'embedding'`` family is always scored) — ``True``
+        for every line, ``False`` for none. Decisions and scores do not
+        depend on it.
 
     Returns
     -------
@@ -419,10 +429,35 @@ def verify(
         from sigverify.signatures.embedding import load_embedding
 
         net = load_embedding(model.embedding)
-    _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers, embed_net=net)
+    classical = net is None or needs_classical(model)
+    _, err, feats = describe(flat_u, dpi=dpi_u, params=params, workers=workers, embed_net=net, classical=classical)
     starts = n + np.concatenate([[0], np.cumsum(kref)])
     ref_index = [row[starts[i] : starts[i + 1]] for i in range(n)]
-    return score_described(feats, err, row[:n], ref_index, model=model, workers=workers)
+    res = score_described(feats, err, row[:n], ref_index, model=model, workers=workers)
+    if classical or not families or not (set(model.families) - {"embedding"}):
+        return res
+    # The decision needed only the embedding: the hand-crafted families (what the review screen
+    # explains a low score with) are described for the lines a person will look at, or all.
+    lines = np.flatnonzero(np.isfinite(res.score) & ((res.decision == "review") | (families != "review")))
+    if len(lines) == 0:
+        return res
+    need = np.unique(np.concatenate([row[:n][lines]] + [ref_index[i] for i in lines]))
+    sub = {int(g): j for j, g in enumerate(need)}
+    _, err2, f2 = describe([flat_u[g] for g in need], dpi=[dpi_u[g] for g in need], params=params, workers=workers)
+    f2["embedding"] = feats["embedding"][need]
+    part = score_described(f2, err[need], np.array([sub[int(row[i])] for i in lines], np.int64),
+                           [np.array([sub[int(g)] for g in ref_index[i]], np.int64) for i in lines], model=model,
+                           workers=workers)
+    for k, v in part.family_scores.items():
+        res.family_scores[k][lines] = v
+    return res
+
+
+def needs_classical(model: SignatureModel) -> bool:
+    """Whether the model's *decision* (not its per-family scores) uses a
+    hand-crafted distance."""
+    inputs = list(model.single.inputs) + (list(model.multi.inputs) if model.multi is not None else [])
+    return any("embedding" not in c for c in inputs)
 
 
 def score_described(
@@ -520,6 +555,9 @@ def score_described(
 
     fam = {}
     for f, fm in model.families.items():
+        if not set(fm.inputs) <= set(names):  # not described (see verify's `families`)
+            fam[f] = np.full(n, np.nan)
+            continue
         fl = fm.logit(_cols(d, names, fm.inputs)) if len(d) else np.zeros(0)
         s = np.zeros(n)
         np.add.at(s, m_owner, fl)
