@@ -358,6 +358,7 @@ def _strict_pairs(emb: np.ndarray, circulator: np.ndarray, base: np.ndarray, cut
     half = (base / 2).astype(np.float32)
     half64 = half.astype(np.float64)
     margin = 1e-4  # far above float32 rounding of values of order 1
+    lower = np.tril(np.ones((b, b), bool))
     for a in range(0, n, b):
         check_cancel(cancel)
         ea = emb[a:a + b]
@@ -365,7 +366,8 @@ def _strict_pairs(emb: np.ndarray, circulator: np.ndarray, base: np.ndarray, cut
         for c0 in range(a, n, chunk):
             s = ea @ emb[c0:c0 + chunk].T
             if c0 == a:  # a line with itself and pairs already seen (j <= i) are no pairs
-                s[np.tril_indices(len(ea), 0, s.shape[1])] = -np.inf
+                w = min(len(ea), s.shape[1])
+                np.copyto(s[:, :w], -np.inf, where=lower[:len(ea), :w])
             hb = half[c0:c0 + chunk]
             rows = np.flatnonzero(s.max(axis=1) - half64[a:a + b] >= cut + float(half64[c0:c0 + chunk].min()) - margin)
             if not len(rows):  # nearly every block: one reduction, no mask
