@@ -245,8 +245,19 @@ def _local_clusters(emb: np.ndarray, rows: np.ndarray, base: np.ndarray, sd: flo
         return out
     order = np.argsort(lab, kind="stable")
     starts = np.r_[0, np.cumsum(counts)]
+    off = z.copy()
+    np.fill_diagonal(off, -np.inf)
     for c in big:  # only clusters large enough to count (most are single lines)
-        idx = _prune(z, np.sort(order[starts[c]:starts[c + 1]]), params)
+        idx = np.sort(order[starts[c]:starts[c + 1]])
+        if min_evidence > 0:
+            # the evidence of any subset of the cluster (pruning only drops
+            # lines) is at most its strongest pair's z times the root of the
+            # number of pairs: a cluster that cannot reach `min_evidence`
+            # needs no pruning (the margin is far above rounding)
+            top = float(off.take(idx, axis=0).take(idx, axis=1).max())
+            if top * math.sqrt(len(idx) * (len(idx) - 1) / 2) < min_evidence * (1 - 1e-9):
+                continue
+        idx = _prune(z, idx, params)
         if len(idx) < params.min_size:
             continue
         sub = z.take(idx, axis=0).take(idx, axis=1)  # C order, as np.ix_ gives (sums in its order)
