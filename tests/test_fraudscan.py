@@ -237,10 +237,11 @@ def _public_average_cut(y, k, t):
     return fcluster(linkage(y, method="average"), t=t, criterion="distance")
 
 
-@pytest.mark.parametrize("block", [64, 100, 1024])
-def test_blocked_strict_pairs_equal_every_pair_tested_one_by_one(block):
+@pytest.mark.parametrize("block, chunk", [(64, 8192), (100, 8192), (1024, 8192), (64, 50), (100, 64), (30, 1000)])
+def test_blocked_strict_pairs_equal_every_pair_tested_one_by_one(block, chunk, monkeypatch):
     from petitions.stages import fraud
 
+    monkeypatch.setattr(fraud, "_CHUNK", chunk)  # several column chunks, diagonal blocks cut anywhere
     e, sec, _ = _planted(2)
     params = ScanParams(block=block)
     base = np.random.default_rng(5).normal(0, 0.05, len(e))

@@ -345,6 +345,9 @@ def _permutation_floor(emb, section, circulator, base, sd, params, cancel) -> fl
     return float(best)
 
 
+_CHUNK = 8192  # columns per block of the all-pairs products
+
+
 def _strict_pairs(emb: np.ndarray, circulator: np.ndarray, base: np.ndarray, cut: float, params: ScanParams,
                   cancel: CancelFn) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) of different circulators whose similarity less their
@@ -358,27 +361,26 @@ def _strict_pairs(emb: np.ndarray, circulator: np.ndarray, base: np.ndarray, cut
     margin far above float32 rounding) has no pair there. Only the few rows
     left get their baselines subtracted in place and are compared — the
     same float32 operations, in the same order, as the pair-by-pair test,
-    so the pairs kept do not depend on the bound. In the first chunk of
-    each row block, a line's similarity with itself and with the rows
-    before it are set aside first (they are not pairs of this block, and a
-    line's similarity with itself would pass every bound)."""
+    so the pairs kept do not depend on the bound. In the chunks that hold
+    the row block's own columns, a line's similarity with itself and with
+    the rows before it are set aside first (they are not pairs of this
+    block, and a line's similarity with itself would pass every bound)."""
     n = len(emb)
     out_i, out_j = [], []
     b = max(64, int(params.block))
-    chunk = 8192
+    chunk = _CHUNK
     half = (base / 2).astype(np.float32)
     half64 = half.astype(np.float64)
     margin = 1e-4  # far above float32 rounding of values of order 1
-    lower = np.tril(np.ones((b, b), bool))
     for a in range(0, n, b):
         check_cancel(cancel)
         ea = emb[a:a + b]
         ha = half[a:a + b]
         for c0 in range(a, n, chunk):
             s = ea @ emb[c0:c0 + chunk].T
-            if c0 == a:  # a line with itself and pairs already seen (j <= i) are no pairs
-                w = min(len(ea), s.shape[1])
-                np.copyto(s[:, :w], -np.inf, where=lower[:len(ea), :w])
+            if c0 < a + len(ea):  # a line with itself and pairs already seen (j <= i) are no pairs
+                w = min(a + len(ea) - c0, s.shape[1])
+                np.copyto(s[:, :w], -np.inf, where=np.tri(len(ea), w, a - c0, dtype=bool))
             hb = half[c0:c0 + chunk]
             rows = np.flatnonzero(s.max(axis=1) - half64[a:a + b] >= cut + float(half64[c0:c0 + chunk].min()) - margin)
             if not len(rows):  # nearly every block: one reduction, no mask
