@@ -219,3 +219,84 @@ def test_a_flag_removed_behind_the_softwares_back_is_seen_by_verify_log(copied):
         check = verify_state(ws, files=False)
         assert not check.ok
         assert any(f"same-hand scan {res.scan_id}" in p for p in check.problems)
+
+
+def _naive_strict_pairs(emb, circulator, base, cut, params, cancel):
+    """Every pair at once, tested one by one as the scan defines it."""
+    half = (base / 2).astype(np.float32)
+    s = emb @ emb.T
+    adj = s - half[:, None] - half[None, :]
+    ii, jj = np.nonzero(adj >= cut)
+    keep = (jj > ii) & (circulator[ii] != circulator[jj])
+    return ii[keep].astype(np.int64), jj[keep].astype(np.int64)
+
+
+def _public_average_cut(y, k, t):
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    return fcluster(linkage(y, method="average"), t=t, criterion="distance")
+
+
+@pytest.mark.parametrize("block, chunk", [(64, 8192), (100, 8192), (1024, 8192), (64, 50), (100, 64), (30, 1000)])
+def test_blocked_strict_pairs_equal_every_pair_tested_one_by_one(block, chunk, monkeypatch):
+    from petitions.stages import fraud
+
+    monkeypatch.setattr(fraud, "_CHUNK", chunk)  # several column chunks, diagonal blocks cut anywhere
+    e, sec, _ = _planted(2)
+    params = ScanParams(block=block)
+    base = np.random.default_rng(5).normal(0, 0.05, len(e))
+    iu, ju = np.triu_indices(len(e), 1)
+    sims = (e @ e.T)[iu, ju][sec[iu] != sec[ju]]  # pairs of different circulators
+    for cut in np.quantile(sims, [0.5, 0.9, 0.99, 0.999]):
+        got = fraud._strict_pairs(e, sec, base, float(cut), params, lambda: False)
+        want = _naive_strict_pairs(e, sec, base, float(cut), params, None)
+        assert len(want[0]) > 0
+        assert set(zip(*map(list, got))) == set(zip(*map(list, want)))
+
+
+def test_average_cut_equals_scipys_public_linkage_and_fcluster():
+    from scipy.spatial.distance import pdist
+
+    from petitions.stages.fraud import _average_cut
+
+    rng = np.random.default_rng(4)
+    for k in (2, 3, 17, 60):
+        y = pdist(rng.normal(size=(k, 6)))
+        for t in np.quantile(y, [0.1, 0.5, 0.9]):
+            assert np.array_equal(_average_cut(y, k, float(t)), _public_average_cut(y, k, float(t)))
+
+
+@pytest.mark.parametrize("case", ["planted", "across", "honest"])
+def test_find_clusters_unchanged_by_its_fast_paths(case, monkeypatch):
+    """The blocked bound-pruned all-pairs pass and the unchecked linkage give
+    the same clusters, scores and null as every pair tested one by one and
+    SciPy's public linkage."""
+    from petitions.stages import fraud
+
+    if case == "honest":
+        rng = np.random.default_rng(3)
+        e = rng.normal(size=(400, 32)).astype(np.float32)
+        e /= np.linalg.norm(e, axis=1, keepdims=True)
+        sec = filing = np.repeat(np.arange(20), 20)
+    else:
+        e, sec, truth = _planted(0 if case == "planted" else 1)
+        filing = np.zeros(len(e))
+        if case == "across":
+            centre = e[truth == 2].mean(axis=0)
+            extra = centre / np.linalg.norm(centre) + 0.05 * np.random.default_rng(7).normal(size=(8, e.shape[1]))
+            extra /= np.linalg.norm(extra, axis=1, keepdims=True)
+            e = np.vstack([e, extra.astype(np.float32)])
+            sec = np.r_[sec, np.full(8, 5)]
+            filing = np.r_[filing, np.ones(8)]
+    params = ScanParams(block=64)  # several row blocks
+    fast, fast_stats = find_clusters(e, sec, sec, filing, probability=_prob, params=params)
+    monkeypatch.setattr(fraud, "_strict_pairs", _naive_strict_pairs)
+    monkeypatch.setattr(fraud, "_average_cut", _public_average_cut)
+    slow, slow_stats = find_clusters(e, sec, sec, filing, probability=_prob, params=params)
+    assert (len(fast) > 0) == (case != "honest")
+    assert [c.members.tolist() for c in fast] == [c.members.tolist() for c in slow]
+    assert [(c.scope, c.score, c.evidence_z, c.pairs) for c in fast] == \
+        [(c.scope, c.score, c.evidence_z, c.pairs) for c in slow]
+    fast_stats.pop("seconds", None)
+    slow_stats.pop("seconds", None)
+    assert fast_stats == slow_stats

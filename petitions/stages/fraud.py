@@ -176,10 +176,13 @@ def _hubness(emb: np.ndarray, circulator: np.ndarray, params: ScanParams) -> np.
     sample = np.sort(rng.choice(n, size=min(n, params.hub_sample), replace=False))
     k = min(params.hub_k, len(sample) - 1)
     out = np.empty(n, np.float32)
+    es = np.ascontiguousarray(emb[sample].T)
+    cs = circulator[sample]
     for a in range(0, n, 4096):
-        s = emb[a:a + 4096] @ emb[sample].T
-        s[circulator[a:a + 4096, None] == circulator[sample][None, :]] = -np.inf
-        top = -np.partition(-s, k - 1, axis=1)[:, :k]
+        s = emb[a:a + 4096] @ es
+        np.copyto(s, -np.inf, where=circulator[a:a + 4096, None] == cs[None, :])
+        np.negative(s, out=s)
+        top = -np.partition(s, k - 1, axis=1)[:, :k]
         fin = np.isfinite(top)
         # a line with no other circulator in the sample (one circulator only) has no baseline
         out[a:a + 4096] = np.where(fin, top, 0.0).sum(axis=1) / np.maximum(fin.sum(axis=1), 1)
@@ -224,7 +227,6 @@ def _local_clusters(emb: np.ndarray, rows: np.ndarray, base: np.ndarray, sd: flo
                     min_evidence: float) -> list[tuple[np.ndarray, float]]:
     """Average-linkage clusters of one group's rows that pass size and
     evidence, with their evidence."""
-    from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import squareform
 
     k = len(rows)
@@ -235,7 +237,7 @@ def _local_clusters(emb: np.ndarray, rows: np.ndarray, base: np.ndarray, sd: flo
     d = cap - z
     np.fill_diagonal(d, 0.0)
     d = np.maximum((d + d.T) / 2, 0.0)
-    lab = fcluster(linkage(squareform(d, checks=False), method="average"), t=cap - params.link, criterion="distance")
+    lab = _average_cut(squareform(d, checks=False), k, cap - params.link)
     out = []
     counts = np.bincount(lab)
     big = np.flatnonzero(counts >= params.min_size)
@@ -243,16 +245,47 @@ def _local_clusters(emb: np.ndarray, rows: np.ndarray, base: np.ndarray, sd: flo
         return out
     order = np.argsort(lab, kind="stable")
     starts = np.r_[0, np.cumsum(counts)]
+    off = z.copy()
+    np.fill_diagonal(off, -np.inf)
     for c in big:  # only clusters large enough to count (most are single lines)
-        idx = _prune(z, np.sort(order[starts[c]:starts[c + 1]]), params)
+        idx = np.sort(order[starts[c]:starts[c + 1]])
+        if min_evidence > 0:
+            # the evidence of any subset of the cluster (pruning only drops
+            # lines) is at most its strongest pair's z times the root of the
+            # number of pairs: a cluster that cannot reach `min_evidence`
+            # needs no pruning (the margin is far above rounding)
+            top = float(off.take(idx, axis=0).take(idx, axis=1).max())
+            if top * math.sqrt(len(idx) * (len(idx) - 1) / 2) < min_evidence * (1 - 1e-9):
+                continue
+        idx = _prune(z, idx, params)
         if len(idx) < params.min_size:
             continue
-        sub = z[np.ix_(idx, idx)]
+        sub = z.take(idx, axis=0).take(idx, axis=1)  # C order, as np.ix_ gives (sums in its order)
         npairs = len(idx) * (len(idx) - 1) / 2
         mean_z = float((sub.sum() - np.trace(sub)) / 2 / npairs)
         if mean_z * math.sqrt(npairs) >= min_evidence:
             out.append((rows[idx], mean_z * math.sqrt(npairs)))
     return out
+
+
+def _average_cut(y: np.ndarray, k: int, t: float) -> np.ndarray:
+    """Flat clusters (labels from 1) of average linkage over the condensed
+    distances `y` of `k` points, cut at distance `t`: what
+    ``fcluster(linkage(y, "average"), t, "distance")`` returns, by the same
+    compiled routines without the public functions' checks of their input
+    (a scan calls this some thousands of times on matrices it built itself,
+    finite and symmetric; the checks cost more than the clustering)."""
+    try:
+        from scipy.cluster import _hierarchy
+        from scipy.cluster.hierarchy import _LINKAGE_METHODS
+    except ImportError:  # another SciPy layout: the public route, same result
+        from scipy.cluster.hierarchy import fcluster, linkage
+
+        return np.asarray(fcluster(linkage(y, method="average"), t=t, criterion="distance"))
+    z = _hierarchy.nn_chain(np.ascontiguousarray(y, np.float64), k, _LINKAGE_METHODS["average"])
+    lab = np.zeros(k, dtype="i")
+    _hierarchy.cluster_dist(np.ascontiguousarray(z, np.float64), lab, float(t), int(k))
+    return lab
 
 
 def _prune(z: np.ndarray, idx: np.ndarray, params: ScanParams) -> np.ndarray:
@@ -264,7 +297,7 @@ def _prune(z: np.ndarray, idx: np.ndarray, params: ScanParams) -> np.ndarray:
         k = len(idx)
         if k < params.min_size:
             return idx
-        sub = z[np.ix_(idx, idx)]
+        sub = z.take(idx, axis=0).take(idx, axis=1)  # C order, as np.ix_ gives (sums in its order)
         row = (sub.sum(axis=1) - np.diag(sub)) / (k - 1)
         inner = float(row.mean())
         keep = row >= params.grow_ratio * inner
@@ -312,34 +345,54 @@ def _permutation_floor(emb, section, circulator, base, sd, params, cancel) -> fl
     return float(best)
 
 
+_CHUNK = 8192  # columns per block of the all-pairs products
+
+
 def _strict_pairs(emb: np.ndarray, circulator: np.ndarray, base: np.ndarray, cut: float, params: ScanParams,
                   cancel: CancelFn) -> tuple[np.ndarray, np.ndarray]:
     """Pairs (i < j) of different circulators whose similarity less their
     baseline passes `cut`, by blocked matrix products: rows
     ``[a, a + block)`` against columns ``[a, n)`` in column chunks, so
-    memory stays at block × chunk. Each block is first cut at its lowest
-    baseline (one comparison per element); only the few candidates are
-    checked against their own."""
+    memory stays at block × chunk.
+
+    One reduction per block (each row's highest similarity) rules out, by a
+    bound, nearly every row: a row whose best similarity less its own
+    baseline and the chunk's lowest column baseline misses the cut (with a
+    margin far above float32 rounding) has no pair there. Only the few rows
+    left get their baselines subtracted in place and are compared — the
+    same float32 operations, in the same order, as the pair-by-pair test,
+    so the pairs kept do not depend on the bound. In the chunks that hold
+    the row block's own columns, a line's similarity with itself and with
+    the rows before it are set aside first (they are not pairs of this
+    block, and a line's similarity with itself would pass every bound)."""
     n = len(emb)
     out_i, out_j = [], []
     b = max(64, int(params.block))
-    chunk = 8192
+    chunk = _CHUNK
     half = (base / 2).astype(np.float32)
+    half64 = half.astype(np.float64)
+    margin = 1e-4  # far above float32 rounding of values of order 1
     for a in range(0, n, b):
         check_cancel(cancel)
         ea = emb[a:a + b]
-        low_a = float(half[a:a + b].min())
+        ha = half[a:a + b]
         for c0 in range(a, n, chunk):
             s = ea @ emb[c0:c0 + chunk].T
-            at = cut + low_a + float(half[c0:c0 + chunk].min())
-            if s.max() < at:  # nearly every block: one reduction, no mask
+            if c0 < a + len(ea):  # a line with itself and pairs already seen (j <= i) are no pairs
+                w = min(a + len(ea) - c0, s.shape[1])
+                np.copyto(s[:, :w], -np.inf, where=np.tri(len(ea), w, a - c0, dtype=bool))
+            hb = half[c0:c0 + chunk]
+            rows = np.flatnonzero(s.max(axis=1) - half64[a:a + b] >= cut + float(half64[c0:c0 + chunk].min()) - margin)
+            if not len(rows):  # nearly every block: one reduction, no mask
                 continue
-            ii, jj = np.nonzero(s >= at)
-            if len(ii):
-                ii = ii + a
+            sub = s[rows]
+            sub -= ha[rows, None]
+            sub -= hb[None, :]
+            ri, jj = np.nonzero(sub >= cut)
+            if len(ri):
+                ii = rows[ri] + a
                 jj = jj + c0
                 keep = (jj > ii) & (circulator[ii] != circulator[jj])
-                keep &= s[ii - a, jj - c0] - half[ii] - half[jj] >= cut
                 out_i.append(ii[keep])
                 out_j.append(jj[keep])
     if not out_i:
