@@ -275,17 +275,27 @@ def _average_cut(y: np.ndarray, k: int, t: float) -> np.ndarray:
     compiled routines without the public functions' checks of their input
     (a scan calls this some thousands of times on matrices it built itself,
     finite and symmetric; the checks cost more than the clustering)."""
-    try:
-        from scipy.cluster import _hierarchy
-        from scipy.cluster.hierarchy import _LINKAGE_METHODS
-    except ImportError:  # another SciPy layout: the public route, same result
-        from scipy.cluster.hierarchy import fcluster, linkage
+    global _PRIVATE_LINKAGE
+    if _PRIVATE_LINKAGE:
+        try:
+            from scipy.cluster import _hierarchy
+            from scipy.cluster.hierarchy import _LINKAGE_METHODS
 
-        return np.asarray(fcluster(linkage(y, method="average"), t=t, criterion="distance"))
-    z = _hierarchy.nn_chain(np.ascontiguousarray(y, np.float64), k, _LINKAGE_METHODS["average"])
-    lab = np.zeros(k, dtype="i")
-    _hierarchy.cluster_dist(np.ascontiguousarray(z, np.float64), lab, float(t), int(k))
-    return lab
+            z = _hierarchy.nn_chain(np.ascontiguousarray(y, np.float64), k, _LINKAGE_METHODS["average"])
+            lab = np.zeros(k, dtype="i")
+            _hierarchy.cluster_dist(np.ascontiguousarray(z, np.float64), lab, float(t), int(k))
+            return lab
+        except (ImportError, AttributeError, KeyError, TypeError, ValueError):
+            # another SciPy's private layout: the public route from now on, same result
+            _PRIVATE_LINKAGE = False
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    return np.asarray(fcluster(linkage(y, method="average"), t=t, criterion="distance"))
+
+
+#: Whether SciPy's compiled linkage routines are called directly (cleared
+#: the first time they are not there as this code expects).
+_PRIVATE_LINKAGE = True
 
 
 def _prune(z: np.ndarray, idx: np.ndarray, params: ScanParams) -> np.ndarray:
