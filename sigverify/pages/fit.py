@@ -350,7 +350,7 @@ def _straight_band(band: np.ndarray, a: int) -> bool:
     # Level: a rule on a registered page does not climb (a ruler-drawn
     # strike does); straight: nor does it wander about its line. The least
     # squares line in closed form (np.polyfit's, without its overhead).
-    xm, cm = x.mean(), centre.mean()
+    xm, cm = x.sum() / len(x), centre.sum() / len(centre)  # np.mean's sums, without its overhead
     dx = x - xm
     sxx = float(dx @ dx)
     slope = float(dx @ (centre - cm)) / sxx if sxx > 0 else 0.0
@@ -409,8 +409,15 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     tol = int(round(RULE_MATCH_IN * d))
     # Where a horizontal rule may end: the template's vertical rules, and any
     # vertical rule the scan shows (pixels in the resample).
-    v_stops = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
-    v_stops = np.array(v_stops, np.float64)
+    stops: list[np.ndarray] = []
+
+    def v_stops() -> np.ndarray:
+        # Found when first needed: most pages have no level pen line to test.
+        if not stops:
+            s = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
+            stops.append(np.array(s, np.float64))
+        return stops[0]
+
     tol_ends = 0.08 * d
     expected = found = 0
     missing, extra = [], []
@@ -449,7 +456,7 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
                         _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
             if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
-            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops, tol_ends):
+            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops(), tol_ends):
                 continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))
