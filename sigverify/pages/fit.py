@@ -24,6 +24,7 @@ but not certain: a person should look) or ``'refuse'``.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import cv2
@@ -445,12 +446,14 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
             a, b = ly0 - 0.02, ly1 + 0.02
         else:
             a, b = tx + 0.02, tx + tw - 0.02
-        known = np.array(sorted(rules), np.float64)
+        known = sorted(rules)
         for p in _peaks(fprof / d, share * span, max(2, tol)):
             pos = o + p / d
             if not (a <= pos <= b):
                 continue
-            if len(known) and np.abs(known - pos).min() <= RULE_MATCH_IN:
+            # The nearest template rule is one of the two either side of `pos`.
+            j = bisect.bisect_left(known, pos)
+            if any(abs(known[i] - pos) <= RULE_MATCH_IN for i in (j - 1, j) if 0 <= i < len(known)):
                 continue
             straight = (_straight(f_hor, p) if axis == "h" else
                         _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
