@@ -625,6 +625,8 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", metavar="REV",
                     help="also time segment_page's CPU ms a page at git revision REV (e.g. 8b349fa, before the "
                     "issue 19 checks) against this tree's, alternated in the same run")
+    ap.add_argument("--baseline-rounds", type=int, default=3,
+                    help="alternated rounds of the --baseline timing (medians reported)")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     ap.add_argument("--cache", type=Path, help="keep the rendered filing in this folder and reuse it on the next "
                     "run with the same --pages/--dpi/--seed/--mix (rendering takes longer than the benchmark)")
@@ -642,7 +644,8 @@ def main(argv=None) -> int:
             res["single_process"] = single_process_timing(docs)
             res["cpu_time"] = stage_timing(docs)
         if args.baseline:
-            res["baseline_cpu"] = baseline_cpu(docs, args.baseline)
+            res["baseline_cpu"] = baseline_cpu(docs, args.baseline, rounds=args.baseline_rounds)
+            res["baseline_cpu"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         if args.layout_pages:
             other = make_other_layouts(args.layout_pages, args.dpi, args.seed, Path(tmp), args.mix, args.phone)
             res["other_layouts"] = score_layouts(other, args.workers, with_template=True)

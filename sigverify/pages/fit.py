@@ -24,6 +24,7 @@ but not certain: a person should look) or ``'refuse'``.
 """
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import cv2
@@ -215,7 +216,7 @@ def _ink(gray: np.ndarray) -> np.ndarray:
 
 
 def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink: np.ndarray | None = None,
-                  col_profile: bool = True) -> tuple:
+                  col_profile: bool = True, ver_rows: tuple[int, int] | None = None) -> tuple:
     """Long straight runs of ink: per row and per column, their pixel counts.
 
     Parameters
@@ -229,6 +230,10 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
         hairline; typed words then become runs too).
     ink : (h, w) uint8 array, optional
         `gray`'s ink (0/1), if already found.
+    ver_rows : (int, int), optional
+        Only rows ``a:b`` of the vertical runs are wanted: `ver` (and
+        `cols`) cover just those rows, found on a band reaching far enough
+        beyond them that they are the same as on the whole resample.
 
     Returns
     -------
@@ -249,9 +254,19 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     # gaps of a few pixels along the run first.
     g = max(3, int(round(0.04 * d))) if bridge else 1
     hink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)) if g > 1 else ink
-    vink = cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)) if g > 1 else ink
     hor = cv2.morphologyEx(hink, cv2.MORPH_OPEN, np.ones((1, hk), np.uint8))
+    vsrc, cut = ink, None
+    if ver_rows is not None:
+        # A pixel's vertical runs depend on the ink at most g + vk rows away
+        # (the closing's and the opening's reach): a band that much wider
+        # than the rows wanted gives them exactly, for a fraction of the work.
+        a, b = ver_rows
+        lo, hi = max(0, a - g - vk), min(ink.shape[0], b + g + vk)
+        vsrc, cut = ink[lo:hi], (a - lo, max(a - lo, b - lo))
+    vink = cv2.morphologyEx(vsrc, cv2.MORPH_CLOSE, np.ones((g, 1), np.uint8)) if g > 1 else vsrc
     ver = cv2.morphologyEx(vink, cv2.MORPH_OPEN, np.ones((vk, 1), np.uint8))
+    if cut is not None:
+        ver = ver[cut[0]:cut[1]]
     r = _rowsum(hor)
     c = _colsum(ver) if col_profile else None
 
@@ -327,15 +342,16 @@ def _straight_band(band: np.ndarray, a: int) -> bool:
     band = band.astype(np.float64)
     n = band.sum(0)
     on = n > 0
-    if on.sum() < 3:
+    if np.count_nonzero(on) < 3:
         return False
-    rows = np.arange(a, a + band.shape[0], dtype=np.float64)[:, None]
-    centre = (band * rows).sum(0)[on] / n[on]
+    # Each column's ink-weighted mean row: integer sums, exact in any order.
+    rows = np.arange(a, a + band.shape[0], dtype=np.float64)
+    centre = (rows @ band)[on] / n[on]
     x = np.flatnonzero(on).astype(np.float64)
     # Level: a rule on a registered page does not climb (a ruler-drawn
     # strike does); straight: nor does it wander about its line. The least
     # squares line in closed form (np.polyfit's, without its overhead).
-    xm, cm = x.mean(), centre.mean()
+    xm, cm = x.sum() / len(x), centre.sum() / len(centre)  # np.mean's sums, without its overhead
     dx = x - xm
     sxx = float(dx @ dx)
     slope = float(dx @ (centre - cm)) / sxx if sxx > 0 else 0.0
@@ -378,25 +394,31 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     h_rules, v_rules, (ly0, ly1) = template_rules(t)
     H = gray.shape[0]
     ink = _ink(gray)
-    rows, _cols, hor, ver = rule_profiles(gray, d, ink=ink, col_profile=False)
+    # Column counts only over the lines region, row counts only over the table's width.
+    ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
+    rows, _cols, hor, ver_in = rule_profiles(gray, d, ink=ink, col_profile=False, ver_rows=(ya, yb))
     # Rules the scan has and the template lacks: runs off the template's
     # printed labels (typed words become runs once bridged).
     off_labels = _off_labels(t, gray.shape, d)
     f_hor = cv2.bitwise_and(hor, off_labels)
     f_rows = _rowsum(f_hor)
     f_rows = _pair_max(f_rows)
-    # Column counts only over the lines region, row counts only over the table's width.
-    ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
     pair = _pair_max
-    ver_in = ver[ya:yb]
     f_ver_in = cv2.bitwise_and(ver_in, off_labels[ya:yb])
     cols = pair(_colsum(ver_in))
     f_cols = pair(_colsum(f_ver_in))
     tol = int(round(RULE_MATCH_IN * d))
     # Where a horizontal rule may end: the template's vertical rules, and any
     # vertical rule the scan shows (pixels in the resample).
-    v_stops = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
-    v_stops = np.array(v_stops, np.float64)
+    stops: list[np.ndarray] = []
+
+    def v_stops() -> np.ndarray:
+        # Found when first needed: most pages have no level pen line to test.
+        if not stops:
+            s = [(x - (tx - m)) * d for x in v_rules] + [float(i) for i in _peaks(cols / d, 0.15 * (ly1 - ly0), 3)]
+            stops.append(np.array(s, np.float64))
+        return stops[0]
+
     tol_ends = 0.08 * d
     expected = found = 0
     missing, extra = [], []
@@ -424,18 +446,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
             a, b = ly0 - 0.02, ly1 + 0.02
         else:
             a, b = tx + 0.02, tx + tw - 0.02
-        known = np.array(sorted(rules), np.float64)
+        known = sorted(rules)
         for p in _peaks(fprof / d, share * span, max(2, tol)):
             pos = o + p / d
             if not (a <= pos <= b):
                 continue
-            if len(known) and np.abs(known - pos).min() <= RULE_MATCH_IN:
+            # The nearest template rule is one of the two either side of `pos`.
+            j = bisect.bisect_left(known, pos)
+            if any(abs(known[i] - pos) <= RULE_MATCH_IN for i in (j - 1, j) if 0 <= i < len(known)):
                 continue
             straight = (_straight(f_hor, p) if axis == "h" else
                         _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
             if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
-            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops, tol_ends):
+            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops(), tol_ends):
                 continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))

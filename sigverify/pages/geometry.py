@@ -402,8 +402,9 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
     # the corners where the four lines meet.
     lines = []
     for coord, along, lo_hi, span in ((v, u, (v0, v1), (u0, u1)), (u, v, (u0, u1), (v0, v1))):
+        middle: list = []
         for edge in lo_hi:
-            fit = _edge_line(coord, along, edge, span)
+            fit = _edge_line(coord, along, edge, span, middle=middle)
             if fit is None:
                 lines = None
                 break
@@ -427,13 +428,14 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
 
 
 def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[float, float],
-               strips: int = 8) -> tuple[float, float] | None:
+               strips: int = 8, middle: list | None = None) -> tuple[float, float] | None:
     """A straight outer rule near `edge` (in `coord`), as coord = a * along + b.
 
     In each of `strips` stretches along the rule, the row (of `coord`) within
     a few pixels of `edge`... nearest the outside that is ink along half the
     stretch; a line through those positions (the worst one left out when it
-    strays).
+    strays). `middle`, a list shared by the calls on the same `coord`, keeps
+    its median once found.
     """
     a0, a1 = span
     step = (a1 - a0) / strips
@@ -449,12 +451,18 @@ def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[fl
             continue
         q = np.rint(cq[sel] - (edge - reach)).astype(np.int64)
         counts = np.bincount(q, minlength=int(2 * reach) + 2).astype(np.float64)
-        c3 = counts + np.r_[0, counts[:-1]] + np.r_[counts[1:], 0]
+        before, after = np.zeros_like(counts), np.zeros_like(counts)
+        before[1:], after[:-1] = counts[:-1], counts[1:]
+        c3 = counts + before + after  # each row with its two neighbours
         full = np.flatnonzero(c3 >= 0.5 * step)
         if not len(full):
             continue
         if outer_first is None:
-            outer_first = bool(edge < np.median(coord))
+            if middle is None:
+                middle = []
+            if not middle:  # the median of `coord`, kept in `middle` for the rule across from this one
+                middle.append(float(np.median(coord)))
+            outer_first = bool(edge < middle[0])
         i = full[0] if outer_first else full[-1]  # the outermost
         j = np.arange(max(0, i - 2), min(len(counts), i + 3))
         wts = counts[j]
