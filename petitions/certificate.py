@@ -310,18 +310,14 @@ def write_certificate(path: str | PathLike, data: CertificateData) -> None:
         for item in data.unread_pages:
             _row(pdf, "    Unaccounted for", item)
         _row(pdf, "Certified regardless because", data.missing_pages_reason or "-", bold=True)
-    if data.section_rulings:
-        _heading(pdf, "Sections ruled invalid as a whole")
-        for item in data.section_rulings:
-            _row(pdf, "    Section", item)
-    if data.declaration_warnings:
-        _heading(pdf, "Circulators' declarations not in order (no section ruling)")
-        for w in data.declaration_warnings:
-            _row(pdf, "    Declaration", w)
-    if data.qa_warnings:
-        _heading(pdf, "Quality audits not completed")
-        for w in data.qa_warnings:
-            _row(pdf, "    Warning", w)
+    for items, heading, row_name in (
+            (data.section_rulings, "Sections ruled invalid as a whole", "Section"),
+            (data.declaration_warnings, "Circulators' declarations not in order (no section ruling)", "Declaration"),
+            (data.qa_warnings, "Quality audits not completed", "Warning")):
+        if items:
+            _heading(pdf, heading)
+            for item in items:
+                _row(pdf, f"    {row_name}", item)
     if data.chain_head:
         # An outside anchor: `petitions verify-log --anchor HASH` shows whether
         # the record behind this certificate was rewritten afterwards.
