@@ -44,15 +44,18 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
     resolved again. Either way the frame equals a cold read.
     """
     stamp = status_db.change_stamp(ws)
-    inputs = {k: v for k, v in stamp.items() if k not in ("rulings", "n_rulings")}
-    # A separate input: supervisors' rulings on whole sections (issue 18
-    # item 5) override their signed lines; read each time (a few rows).
-    voided = sections_db.voided_sections(ws, filing_id)
+    inputs = {k: v for k, v in stamp.items() if k not in ("rulings", "n_rulings", "section_rulings")}
     key = ("line_status", filing_id)
     memo = ws.memo.get(key)
+    # A separate input: supervisors' rulings on whole sections (issue 18
+    # item 5) override their signed lines; read again only when one arrived.
+    if memo is not None and memo.get("n_section_rulings") == stamp.get("section_rulings"):
+        voided = memo["voided"]
+    else:
+        voided = sections_db.voided_sections(ws, filing_id)
     if memo is not None and memo["inputs"] == inputs:
         if (stamp.get("n_rulings") == memo["n_rulings"] and stamp.get("rulings") == memo["max_ruling"]
-                and voided == memo["voided"]):
+                and stamp.get("section_rulings") == memo.get("n_section_rulings")):
             return memo["final"]
         # Between two refreshes usually only rulings arrive: keep the lines
         # frame, take the rulings again. On SQLite writers commit one at a
@@ -86,7 +89,7 @@ def line_status(ws: Workspace, filing_id: int) -> pl.DataFrame:
         "max_ruling": stamp.get("rulings"), "rejections_required": rejections, "resolved": resolved,
         "last_ruling": int(rulings["id"].max() or 0) if rulings.height else 0}
     final = apply_section_rulings(resolved, voided).select(list(STATUS_SCHEMA)) if voided else resolved
-    ws.memo[key].update(voided=voided, final=final)
+    ws.memo[key].update(voided=voided, n_section_rulings=stamp.get("section_rulings"), final=final)
     return final
 
 

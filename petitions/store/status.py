@@ -49,11 +49,12 @@ def change_stamp(ws: Workspace) -> dict:
     """How many rows each table a line's status is made from holds: lines,
     determinations, matches and signature scores (all only ever appended,
     so a count changes with every write, whatever order writers commit
-    in), and the newest ruling."""
+    in), the newest ruling, and the rulings on whole sections (append-only too)."""
     return ws._one(
         "SELECT (SELECT COUNT(*) FROM lines) AS lines, (SELECT COUNT(*) FROM determinations) AS determinations, "
         "(SELECT COUNT(*) FROM matches) AS matches, (SELECT COUNT(*) FROM signature_scores) AS signatures, "
-        "(SELECT COUNT(*) FROM rulings) AS n_rulings, (SELECT MAX(id) FROM rulings) AS rulings") or {}
+        "(SELECT COUNT(*) FROM rulings) AS n_rulings, (SELECT MAX(id) FROM rulings) AS rulings, "
+        "(SELECT COUNT(*) FROM section_rulings) AS section_rulings") or {}
 
 
 def reviewer_rulings(ws: Workspace, filing_id: int) -> list[dict]:
