@@ -21,10 +21,15 @@ segmentation with the ingest's look-ahead across documents
 (:func:`sigverify.pages.batch.segment_documents`, a third pass), and the workspace the ingest
 leaves: files, bytes (apparent and on disk), crops. With ``--baseline REV``
 the ingest of git revision REV (e.g. 8b349fa, one PNG file a crop) runs in
-the same run on the same files, for before/after.
+the same run on the same files, for before/after. With ``--server
+ADMIN_URL`` (a PostgreSQL login that may create databases) every ingest
+round goes into a new database on that server instead of a folder, and the
+report gives what the database holds: ``blobs`` rows (packs and loose
+files), their bytes and the crop index rows.
 
     python benchmarks/bench_ingest.py --signatures 2000 --cache /tmp/bench-ingest --out bench_ingest.json
     python benchmarks/bench_ingest.py --signatures 2000 --baseline 8b349fa
+    python benchmarks/bench_ingest.py --signatures 2000 --server postgresql://admin:pw@127.0.0.1:5432/postgres
 
 Timings on a shared machine are noisy: compare the two figures of the same
 run; the load average before and after is recorded with them.
@@ -110,26 +115,68 @@ def segment_pass_across(docs: list[Path], pool) -> float:
     return time.perf_counter() - t0
 
 
-def ingest_pass(docs: list[Path], pool, where: Path) -> tuple[float, dict]:
-    """Ingest every document into a new workspace at `where`; seconds and what it left."""
+def ingest_pass(docs: list[Path], pool, where: Path | str) -> tuple[float, dict]:
+    """Ingest every document into a new workspace at `where` (a folder, or a
+    server database's address); seconds and what it left."""
     from petitions import stages
     from petitions.store import Workspace
 
     with Workspace(where, create=True) as ws:
-        ws.ensure_user(USER, "supervisor")
+        user = ws.login or USER  # on a server one acts as the login signed in
+        ws.ensure_user(user, "supervisor")
         fid = stages.create_filing(ws, name="Bench", ruleset="ca-initiative", jurisdiction="City of Los Angeles",
-                                   user=USER, required=10)
+                                   user=user, required=10)
     from petitions.stages.ingest import ingest_files
 
     t0 = time.perf_counter()
     with Workspace(where) as ws:
         lines = pages = 0
-        for path, rep in ingest_files(ws, fid, docs, user=USER, executor=pool):
+        for path, rep in ingest_files(ws, fid, docs, user=user, executor=pool):
             if isinstance(rep, Exception):
                 raise RuntimeError(f"{path}: {rep}")
             lines += rep.lines
             pages += rep.pages
-    return time.perf_counter() - t0, {"pages": pages, "lines": lines, **disk_usage(where)}
+        seconds = time.perf_counter() - t0
+        left = server_usage(ws) if isinstance(where, str) else disk_usage(where)
+    return seconds, {"pages": pages, "lines": lines, **left}
+
+
+def server_usage(ws) -> dict:
+    """What a server workspace holds of the ingest: blob rows (crop packs,
+    loose crops, stored scans) and their bytes, and crop index rows."""
+    def one(where: str) -> dict:
+        r = ws._rows(f"SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS b FROM blobs WHERE {where}")[0]
+        return {"rows": int(r["n"]), "bytes": int(r["b"])}
+
+    return {"database": {"blobs": one("TRUE"), "crop_packs": one("key LIKE 'crops/packs/%'"),
+                         "loose_crops": one("key LIKE 'crops/%' AND key NOT LIKE 'crops/packs/%'"),
+                         "crop_index_rows": int(ws._scalar("SELECT COUNT(*) FROM crop_index"))}}
+
+
+class _ServerDatabases:
+    """Fresh databases on a PostgreSQL server, one per ingest round, dropped afterwards."""
+
+    def __init__(self, admin: str):
+        self.admin = admin
+        self.made: list[str] = []
+
+    def new(self, k: int) -> str:
+        import psycopg
+
+        name = f"bench_ingest_{os.getpid()}_{k}"
+        with psycopg.connect(self.admin, autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {name}")
+            c.execute(f"CREATE DATABASE {name}")
+        self.made.append(name)
+        return self.admin.rsplit("/", 1)[0] + "/" + name
+
+    def drop_all(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin, autocommit=True) as c:
+            for name in self.made:
+                c.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        self.made.clear()
 
 
 def disk_usage(where: Path) -> dict:
@@ -194,6 +241,9 @@ def main(argv=None) -> int:
                     "e.g. 10 for ~20,000 lines from the 2,000-line one)")
     ap.add_argument("--baseline", metavar="REV", help="also ingest with git revision REV's code (before/after)")
     ap.add_argument("--cache", type=Path, help="keep the built filing here and reuse it")
+    ap.add_argument("--server", metavar="ADMIN_URL",
+                    help="ingest into new databases on this PostgreSQL server (a login that may create "
+                    "databases) instead of workspace folders")
     ap.add_argument("--out", type=Path, help="write the JSON here")
     args = ap.parse_args(argv)
 
@@ -206,10 +256,11 @@ def main(argv=None) -> int:
         n_pages = _pages(docs)
         load0 = os.getloadavg()
         seg, seg_x, ing, left = [], [], [], None
+        servers = _ServerDatabases(args.server) if args.server else None
         with worker_pool(args.workers) as pool:
             segment_pass(docs[:1], pool)  # start the workers and warm their caches
             for k in range(args.rounds):
-                where = tmp / f"ws-{k}"
+                where: Path | str = servers.new(k) if servers else tmp / f"ws-{k}"
                 if k % 2 == 0:
                     seg.append(segment_pass(docs, pool))
                     t, left_k = ingest_pass(docs, pool, where)
@@ -220,7 +271,10 @@ def main(argv=None) -> int:
                     seg.append(segment_pass(docs, pool))
                 ing.append(t)
                 left = left or left_k
-                shutil.rmtree(where)
+                if servers:
+                    servers.drop_all()
+                else:
+                    shutil.rmtree(where)
         base = baseline_ingest(docs, args.baseline, tmp / "ws-baseline") if args.baseline else None
         load1 = os.getloadavg()
     t_seg, t_ing, t_seg_x = float(np.median(seg)), float(np.median(ing)), float(np.median(seg_x))
@@ -244,9 +298,11 @@ def main(argv=None) -> int:
         "segment_across_documents_pages_per_s": n_pages / t_seg_x,
         "ingest_over_segment_across_documents": (left["pages"] / t_ing) / (n_pages / t_seg_x),
         "goal_ingest_over_segment": 0.70,
-        "workspace_left": {k: left[k] for k in ("workspace", "crops")},
-        "files_per_page": left["workspace"]["files"] / max(1, left["pages"]),
-        "crop_bytes_per_page": left["crops"]["bytes"] / max(1, left["pages"]),
+        "store": "postgresql" if args.server else "folder",
+        **({"database_left": left["database"]} if args.server else {
+            "workspace_left": {k: left[k] for k in ("workspace", "crops")},
+            "files_per_page": left["workspace"]["files"] / max(1, left["pages"]),
+            "crop_bytes_per_page": left["crops"]["bytes"] / max(1, left["pages"])}),
         **({"baseline": {"ref": args.baseline, **base,
                          "ingest_over_segment": base["pages_per_s"] / (n_pages / t_seg)}} if base else {}),
         "filing_build_seconds": t_build,

@@ -219,8 +219,15 @@ def _files(ws: Workspace, out: StateCheck) -> None:
         out.checked["files"] = len(rows)
         for r in rows:
             name = r["key"].rsplit("/", 1)[-1].split(".")[0]
-            if r["actual"] != r["sha256"] or (r["key"].startswith("crops/") and name != r["actual"]):
+            loose_image = r["key"].startswith("crops/") and not r["key"].startswith("crops/packs/")
+            if r["actual"] != r["sha256"] or (loose_image and name != r["actual"]):
                 out.fail(f"stored file {r['key']} does not match its SHA-256: altered")
+        # Each image named by a line, a page or an exemplar: re-hashed from its
+        # pack's bytes in the database, or found among the loose blobs above.
+        checked, problems = ws.crops.check_images(integrity_db.image_hashes(ws))
+        for p in problems:
+            out.fail(p)
+        out.checked["images"] = checked
         return
     n = 0
     for d in integrity_db.documents(ws):

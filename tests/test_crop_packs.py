@@ -178,7 +178,7 @@ def test_a_process_killed_mid_ingest_leaves_a_consistent_store(tmp_path):
         assert verify_state(ws).ok
 
 
-def test_a_server_workspace_holds_the_crops_in_its_database(pg_admin, tmp_path, monkeypatch):
+def test_a_server_workspace_holds_each_batch_as_one_pack_in_its_database(pg_admin, tmp_path, monkeypatch):
     from pg_server import fresh_database
 
     address = fresh_database(pg_admin)
@@ -189,16 +189,37 @@ def test_a_server_workspace_holds_the_crops_in_its_database(pg_admin, tmp_path, 
             digests = [batch.put_image(im) for im in imgs]
             with ws.transaction():
                 batch.record()
-        assert not list((tmp_path / "cache-a").rglob("*.pack"))
-        assert ws._scalar("SELECT COUNT(*) FROM blobs WHERE key LIKE 'crops/%'") == 4
+        assert not list((tmp_path / "cache-a").rglob("*.pack"))  # written to the database, not to the cache
+        # One row holds the four crops; the index says where each one is.
+        assert ws._rows("SELECT key FROM blobs WHERE key LIKE 'crops/%'") == [{"key": batch.key}]
+        assert ws._scalar("SELECT COUNT(*) FROM crop_index WHERE pack = ?", (batch.key,)) == 4
+        # A batch that is never recorded leaves nothing.
+        with ws.crops.batch() as lost:
+            lost.put_image(_images(1, seed=9)[0])
+        assert ws._scalar("SELECT COUNT(*) FROM blobs WHERE key LIKE 'crops/%'") == 1
+        # An exemplar stored on its own is still a loose blob, read alike.
+        loose = ws.crops.put_image(_images(1, seed=11)[0])
     # Another workstation (its own, empty cache) reads them from the database.
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache-b"))
     with Workspace(address) as ws:
         for d, im in zip(digests, imgs):
             np.testing.assert_array_equal(ws.crops.get_image(d), im)
-        ws._exec("UPDATE blobs SET data = ? WHERE key = ?", (b"\x89PNG forged", ws.crops.image_key(digests[1])))
+        np.testing.assert_array_equal(ws.crops.get_image(loose), _images(1, seed=11)[0])
+        assert len(list((tmp_path / "cache-b").rglob("*.pack"))) == 1  # fetched once
+        # Behind the software's back: one byte of the second crop changed in
+        # the database, and the pack's recorded SHA-256 made to agree.
+        pos = ws._scalar("SELECT pos FROM crop_index WHERE digest = ?", (digests[1],))
+        ws._exec("UPDATE blobs SET data = set_byte(data, ?, get_byte(data, ?) # 1) WHERE key = ?",
+                 (pos + 40, pos + 40, batch.key))
+        ws._exec("UPDATE blobs SET sha256 = encode(sha256(data), 'hex') WHERE key = ?", (batch.key,))
         check = verify_state(ws)
-        assert not check.ok and any(digests[1] in p for p in check.problems)
+        assert not check.ok
+        assert any(digests[1][:12] in p and batch.key in p and "altered" in p for p in check.problems), check.problems
+        assert not any(d[:12] in p for d in (digests[0], digests[2], digests[3]) for p in check.problems)
+        # The pack gone: every crop it held is named missing.
+        ws._exec("DELETE FROM blobs WHERE key = ?", (batch.key,))
+        check = verify_state(ws)
+        assert all(any(d[:12] in p and "missing" in p for p in check.problems) for d in digests), check.problems
 
 
 def test_pack_crops_moves_an_older_workspaces_loose_files_into_one_pack(tmp_path, capsys):

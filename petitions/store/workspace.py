@@ -83,14 +83,16 @@ class CropStore:
     their PNG bytes, and whole files (stored scans, prepared voter files)
     under a key such as ``documents/<sha>.pdf``.
 
-    The embedded workspace keeps a document's crops in one append-only pack
-    file (``crops/packs/<name>.pack``, written by :meth:`batch` at ingest),
-    with an index table ``crop_index`` (SHA-256 → pack, byte, length);
-    images stored one at a time (exemplars), and every crop of a workspace
-    made before packs, are loose files ``crops/ab/<sha>.png``. A server
-    workspace keeps them in the database (table ``blobs``) so that every
-    workstation reaches them, and caches what it reads in a local folder.
-    Every image read is checked against the SHA-256 it is stored under.
+    Each ingested document's crops are one append-only pack
+    (``crops/packs/<name>.pack``, written by :meth:`batch` at ingest), with
+    an index table ``crop_index`` (SHA-256 → pack, byte, length). The
+    embedded workspace keeps the pack as a file in its folder; a server
+    workspace keeps it as one row of its ``blobs`` table, so that every
+    workstation reaches it, and caches the packs it reads in a local
+    folder. Images stored one at a time (exemplars), and the crops of a
+    workspace made before packs, are loose: files ``crops/ab/<sha>.png``
+    in a folder, one ``blobs`` row each on a server. Every image read is
+    checked against the SHA-256 it is stored under.
     """
 
     def __init__(self, root: Path, *, db=None, index=None):
@@ -163,13 +165,19 @@ class CropStore:
             raise UserError(f"image {digest[:12]}… ({path}) does not match its SHA-256: altered")
         return data
 
+    @property
+    def _index_db(self):
+        """The backend holding ``crop_index``: the workspace's SQLite file, or the server."""
+        return self._index if self._index is not None else self._db
+
     def _locate(self, digest: str) -> tuple[str, int, int] | None:
-        """(pack key, byte, length) of a packed image, or None (a loose file, or a server blob)."""
-        if self._index is None:
+        """(pack key, byte, length) of a packed image, or None (a loose file or blob)."""
+        db = self._index_db
+        if db is None:
             return None
         hit = self._where.get(digest)
         if hit is None:
-            rows = self._index.rows("SELECT pack, pos, size FROM crop_index WHERE digest = ?", (digest,))
+            rows = db.rows("SELECT pack, pos, size FROM crop_index WHERE digest = ?", (digest,))
             if not rows:
                 return None
             hit = self._where[digest] = (rows[0]["pack"], int(rows[0]["pos"]), int(rows[0]["size"]))
@@ -182,7 +190,10 @@ class CropStore:
         if fh is None:
             if len(self._handles) > 16:
                 self.close()
-            fh = self._handles[pack] = open(self.root.parent / pack, "rb")  # noqa: SIM115 - kept open, closed by close()
+            # On a server the pack is fetched once into the local cache
+            # (checked against its SHA-256); every image read from it is
+            # checked against its own.
+            fh = self._handles[pack] = open(self.local_path(pack), "rb")  # noqa: SIM115 - kept open, closed by close()
         fh.seek(pos)
         return fh.read(size)
 
@@ -197,6 +208,8 @@ class CropStore:
         were checked, one problem line for each missing or altered one). Packs
         are read front to back, each once."""
         digests = list(digests)
+        if self._db is not None:
+            return self._check_server_images(digests)
         packed: dict[str, tuple[str, int, int]] = {}
         if self._index is not None:
             want = set(digests)
@@ -227,6 +240,29 @@ class CropStore:
                 problems.append(f"image {d[:12]}… is missing from crops/")
             elif file_sha256(path) != d:
                 problems.append(f"image {d[:12]}… does not match its SHA-256: replaced")
+        return len(digests), problems
+
+    def _check_server_images(self, digests: list[str]) -> tuple[int, list[str]]:
+        """:meth:`check_images` on a server: each packed image re-hashed from
+        its pack's bytes in the database (not from a local cache), every
+        other one looked up among the blobs (whose own SHA-256 the caller
+        checks)."""
+        problems: list[str] = []
+        packed: set[str] = set()
+        for r in self._db.rows(
+                "SELECT ci.digest, ci.pack, ci.pos, ci.size, b.key IS NULL AS gone, "
+                "encode(sha256(substring(b.data FROM (ci.pos + 1)::int FOR ci.size::int)), 'hex') AS actual "
+                "FROM crop_index ci LEFT JOIN blobs b ON b.key = ci.pack ORDER BY ci.pack, ci.pos"):
+            packed.add(r["digest"])
+            if r["gone"]:
+                problems.append(f"image {r['digest'][:12]}… is missing: its pack {r['pack']} is not in the database")
+            elif r["actual"] != r["digest"]:
+                problems.append(f"image {r['digest'][:12]}… in pack {r['pack']} (byte {r['pos']}) does not match "
+                                "its SHA-256: replaced or altered")
+        rest = [d for d in digests if d not in packed]
+        if rest:
+            keys = {r["key"] for r in self._db.rows("SELECT key FROM blobs WHERE key LIKE 'crops/%'")}
+            problems += [f"image {d[:12]}… is missing from the database" for d in rest if self.image_key(d) not in keys]
         return len(digests), problems
 
     def loose(self, digest: str) -> bool:
@@ -296,8 +332,9 @@ class CropBatch:
     In a folder workspace the images are appended to one new pack file
     (``crops/packs/<name>.pack``) as they come; :meth:`record`, called
     inside the caller's transaction, flushes the pack to disk and adds the
-    index rows. On a server the images become ``blobs`` rows, written by
-    :meth:`record` in the caller's transaction.
+    index rows. On a server the pack is built in memory and :meth:`record`
+    writes it as one ``blobs`` row, with the index rows, in the caller's
+    transaction.
 
     A batch left without :meth:`record` (an error, a cancel, a document
     found already ingested) deletes its pack. A process killed mid-ingest
@@ -318,6 +355,7 @@ class CropBatch:
         self._rows: list[tuple] = []
         self._seen: set[str] = set()
         self._fh = None
+        self._buf = bytearray()  # the pack, on a server (written whole by record())
         self._pos = 0
         self.recorded = False
 
@@ -345,17 +383,18 @@ class CropBatch:
         if digest in self._seen:
             return digest
         self._seen.add(digest)
-        if self.store._db is not None:
-            self._rows.append((self.store.image_key(digest), digest, len(data), data))
-            return digest
-        if self._fh is None:
-            path = self.store.root.parent / self.key
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            self._fh = os.fdopen(fd, "wb")
         head = PACK_TAG + bytes.fromhex(digest) + len(data).to_bytes(4, "big")
-        self._fh.write(head)
-        self._fh.write(data)
+        if self.store._db is not None:
+            self._buf += head
+            self._buf += data
+        else:
+            if self._fh is None:
+                path = self.store.root.parent / self.key
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                self._fh = os.fdopen(fd, "wb")
+            self._fh.write(head)
+            self._fh.write(data)
         pos = self._pos + len(head)
         self._pos = pos + len(data)
         self._rows.append((digest, self.key, pos, len(data)))
@@ -367,8 +406,11 @@ class CropBatch:
         names it."""
         if self.store._db is not None:
             if self._rows:
-                self.store._db.many("INSERT INTO blobs (key, sha256, size, data) VALUES (?, ?, ?, ?) "
-                                    "ON CONFLICT (key) DO NOTHING", self._rows)
+                pack = bytes(self._buf)
+                self.store._db.execute("INSERT INTO blobs (key, sha256, size, data) VALUES (?, ?, ?, ?)",
+                                       (self.key, hashlib.sha256(pack).hexdigest(), len(pack), pack))
+                self.store._db.many("INSERT INTO crop_index (digest, pack, pos, size) VALUES (?, ?, ?, ?) "
+                                    "ON CONFLICT (digest) DO NOTHING", self._rows)
             self.recorded = True
             return
         if self._fh is not None:
@@ -388,6 +430,7 @@ class CropBatch:
         if self.store._db is None:
             with contextlib.suppress(FileNotFoundError):
                 (self.store.root.parent / self.key).unlink()
+        self._buf = bytearray()
         self._rows.clear()
         self._seen.clear()
 
