@@ -4,7 +4,10 @@
 login and password (never echoed, never written anywhere: it is kept in
 memory for the window's own connections). A wrong password, a server that
 does not answer, or a database that is not a workspace is said in one line
-in the dialog, which stays open. An embedded folder workspace opens as
+in the dialog, which stays open. The server is tried on a thread of its
+own, so the window keeps answering while a slow or silent server is
+waited for (at most the connection's 10 s timeout). An embedded folder
+workspace opens as
 before, without a dialog: who may use it rests on the folder's file
 permissions.
 
@@ -16,7 +19,7 @@ import getpass
 import logging
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QThread, Qt, Signal
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QMainWindow, QVBoxLayout)
 
 from gui.session import ServerLocation, Session
@@ -55,6 +58,32 @@ def one_line(exc: BaseException) -> str:
     return text if is_user_error(exc) else f"Unexpected error ({type(exc).__name__}): {text}"
 
 
+#: Sign-in threads given up on (the dialog was cancelled): kept here until
+#: they end, so that none is destroyed while it still runs.
+_given_up: set = set()
+
+
+class _Connect(QThread):
+    """Opens the session (connects, checks the login and the workspace) off
+    the GUI thread; ``done(session, error)`` comes back on it."""
+
+    done = Signal(object, object)
+
+    def __init__(self, loc: ServerLocation, filing, parent=None):
+        super().__init__(parent)
+        self.loc, self.filing = loc, filing
+
+    def run(self) -> None:  # the worker thread
+        from gui.main_window import open_session
+
+        try:
+            session = open_session(self.loc, filing=self.filing)
+        except Exception as exc:  # noqa: BLE001 - every refusal goes back to the dialog
+            self.done.emit(None, exc)
+            return
+        self.done.emit(session, None)
+
+
 class SignInDialog(QDialog):
     """Server address, login and password; emits ``signed_in(session)``
     once the server took them (and the database is a workspace)."""
@@ -82,6 +111,9 @@ class SignInDialog(QDialog):
         self.error.setStyleSheet("color: #b71c1c;")
         self.error.setWordWrap(True)
         self.error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status = QLabel("")
+        self.status.setObjectName("signInStatus")
+        self._connect: _Connect | None = None
         form = QFormLayout()
         form.addRow("&Server", self.server)
         form.addRow("&User", self.user)
@@ -95,35 +127,64 @@ class SignInDialog(QDialog):
         lay.addWidget(QLabel("Sign in with your own login: every ruling records who made it."))
         lay.addLayout(form)
         lay.addWidget(self.error)
+        lay.addWidget(self.status)
         lay.addWidget(buttons)
         (self.password if self.server.text() and self.user.text() else self.server).setFocus()
 
-    def sign_in(self) -> Session | None:
-        """Try the server; on success emit ``signed_in`` and close, else say
-        why in one line and stay open."""
-        from gui.main_window import open_session
+    @property
+    def busy(self) -> bool:
+        """A sign-in is being tried."""
+        return self._connect is not None
 
+    def sign_in(self) -> None:
+        """Try the server on a thread; on success emit ``signed_in`` and
+        close, else say why in one line and stay open."""
+        if self.busy:
+            return
         self.error.setText("")
         try:
             loc = server_location(self.server.text(), self.user.text(), self.password.text())
         except ValueError as exc:
             self.error.setText(str(exc))
-            return None
-        self.ok.setEnabled(False)
-        try:
-            session = open_session(loc, filing=self.filing)
-        except Exception as exc:  # noqa: BLE001 - every refusal is said in the dialog
-            self.error.setText(one_line(exc))
+            return
+        where = urlsplit(str(loc))
+        self.status.setText(f"Connecting to {where.hostname}:{where.port or 5432}…")
+        for w in (self.ok, self.server, self.user, self.password):
+            w.setEnabled(False)
+        self._connect = _Connect(loc, self.filing, self)
+        self._connect.done.connect(self._tried)
+        self._connect.start()
+
+    def _tried(self, session: Session | None, exc: BaseException | None) -> None:
+        thread, self._connect = self._connect, None
+        if thread is not None:
+            thread.wait()
+            thread.deleteLater()
+        self.status.setText("")
+        for w in (self.ok, self.server, self.user, self.password):
+            w.setEnabled(True)
+        if session is None:
+            self.error.setText(one_line(exc) if exc is not None else "sign-in failed")
             self.password.selectAll()
             self.password.setFocus()
-            return None
-        finally:
-            self.ok.setEnabled(True)
+            return
         self.session = session
         self.password.clear()
         self.signed_in.emit(session)
         self.accept()
-        return session
+
+    def reject(self) -> None:
+        """Cancel; a sign-in still being tried is let finish and dropped."""
+        if self._connect is not None:
+            thread, self._connect = self._connect, None
+            thread.done.disconnect(self._tried)
+            thread.setParent(None)
+            _given_up.add(thread)
+            thread.finished.connect(lambda t=thread: _given_up.discard(t))
+            for w in (self.ok, self.server, self.user, self.password):
+                w.setEnabled(True)
+            self.status.setText("")
+        super().reject()
 
 
 def _os_login() -> str:

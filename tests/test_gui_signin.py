@@ -57,6 +57,11 @@ def _sign_in(qtbot, win, address, user, password):
     return dlg
 
 
+def _tried(qtbot, dlg) -> None:
+    """Wait for the sign-in thread to answer (the dialog stays usable meanwhile)."""
+    qtbot.waitUntil(lambda: not dlg.busy, timeout=20_000)
+
+
 @pytest.mark.parametrize("who,role", [("ann", "reviewer"), ("sue", "supervisor")])
 def test_a_person_signs_in_and_the_window_shows_who_and_their_role(qtbot, server, who, role):
     address, names = server
@@ -86,6 +91,7 @@ def test_wrong_password_unreachable_server_and_no_workspace_are_one_line_and_the
     address, names = server
     win = _window(qtbot)
     dlg = _sign_in(qtbot, win, address, names["ann"], "not-her-password")
+    _tried(qtbot, dlg)
     assert dlg.isVisible() and win.session is None
     said = dlg.error.text()
     assert "password authentication failed" in said and "\n" not in said and "Traceback" not in said
@@ -101,6 +107,7 @@ def test_wrong_password_unreachable_server_and_no_workspace_are_one_line_and_the
     dlg.server.setText(f"postgresql://127.0.0.1:{port}/petitions")
     dlg.password.setText(PASSWORDS["ann"])
     qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
+    _tried(qtbot, dlg)
     assert dlg.isVisible() and win.session is None
     said = dlg.error.text()
     assert "cannot connect to the workspace server" in said and "\n" not in said
@@ -111,6 +118,7 @@ def test_wrong_password_unreachable_server_and_no_workspace_are_one_line_and_the
     dlg.user.setText(empty.username)
     dlg.password.setText(empty.password)
     qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
+    _tried(qtbot, dlg)
     assert dlg.isVisible() and win.session is None
     assert "not a workspace (the database holds no workbench schema)" in dlg.error.text()
 
@@ -121,6 +129,41 @@ def test_wrong_password_unreachable_server_and_no_workspace_are_one_line_and_the
     qtbot.mouseClick(dlg.ok, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: win.session is not None, timeout=20_000)
     assert win.session.user == names["ann"] and not dlg.isVisible()
+
+
+def test_a_silent_server_does_not_freeze_the_window_and_the_sign_in_can_be_cancelled(qtbot):
+    """A server that accepts the connection and never answers: the dialog says
+    it is connecting, the window's event loop keeps running, Cancel closes
+    the dialog at once."""
+    import socket
+    import time
+
+    from PySide6.QtCore import QTimer
+
+    from gui import signin
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(1)                     # accepted by the kernel, never answered
+        port = silent.getsockname()[1]
+        win = _window(qtbot)
+        dlg = _sign_in(qtbot, win, f"postgresql://127.0.0.1:{port}/petitions", "ann", "pw")
+        assert dlg.busy and dlg.status.text() == f"Connecting to 127.0.0.1:{port}…"
+        assert not dlg.ok.isEnabled() and not dlg.password.isEnabled()
+        ticks: list[float] = []
+        timer = QTimer()
+        timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+        timer.start(50)
+        qtbot.waitUntil(lambda: len(ticks) >= 10, timeout=3_000)   # the GUI thread is free
+        timer.stop()
+        assert dlg.busy                                              # still waiting for the server
+        t0 = time.monotonic()
+        dlg.reject()
+        assert time.monotonic() - t0 < 1.0 and not dlg.isVisible() and win.session is None
+        assert not dlg.busy and dlg.ok.isEnabled()
+        # the abandoned attempt ends on its own (the connection's timeout) and is dropped
+        qtbot.waitUntil(lambda: not signin._given_up, timeout=20_000)
+        assert win.session is None
 
 
 def test_an_address_becomes_a_login_address_without_the_password():
