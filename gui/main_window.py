@@ -182,6 +182,9 @@ class MainWindow(QMainWindow):
         self.scans_action = A(m, "Add &scans…", "Add scanned sections: each file becomes a section", self.add_scans)
         self.scan_dir_action = A(m, "Add a f&older of scans…", "Add every scan in a folder, each file a section",
                                  self.add_scan_folder)
+        self.template_action = A(m, "New form &template…", "Make a template for a form of another layout from a "
+                                 "scan of the blank form: name its columns, check it on a sample scan, save it",
+                                 self.new_form_template)
         self.keyed_action = A(m, "Import &keyed entries…", "Import keyed names and addresses "
                               "(line_id, name, address, city, zip[, date_signed])", self.import_keyed)
         self.run_action = A(m, "&Run matching, signatures and triage", "Run the pipeline on the filing "
@@ -986,6 +989,16 @@ class MainWindow(QMainWindow):
             self.notice("Add scans", "\n".join(lines) or "No file was added.", problems)
 
         return self.run_job(fn, "Adding scans", done)
+
+    def new_form_template(self):
+        """File ▸ New form template… (gui/templates.py); needs no workspace."""
+        from gui.templates import TemplateDialog
+
+        self.template_dialog = TemplateDialog(self)
+        self.template_dialog.saved.connect(
+            lambda p: self.statusBar().showMessage(f"Template saved: {p}; use it with --template", 10000))
+        self.template_dialog.show()
+        return self.template_dialog
 
     def import_keyed(self, path: str | None = None) -> JobDialog | None:
         path = path or QFileDialog.getOpenFileName(self, "Keyed entries CSV", "", "CSV (*.csv);;All files (*)")[0]
