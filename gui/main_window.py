@@ -945,32 +945,23 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions import is_user_error
-            from petitions import Cancelled
-            from petitions import ingest_document
+            # All the files on one shared pool of segmentation processes, the
+            # next files segmented while one is committed (petitions.ingest_files);
+            # each file's refusal is reported by name while the others go on.
+            from petitions import Cancelled, ingest_files, worker_pool
 
-            out = []
-            n = len(paths)
-            for i, p in enumerate(paths, start=1):
-                name = Path(p).name
-                if cancel():
-                    out.append((p, None, "not started (cancelled)"))
-                    continue
-                progress(f"{name} ({i} of {n})", 0, 1)
-                try:
-                    rep = ingest_document(ws, s.filing_id, p, user=s.user, cancel=cancel,
-                                          progress=lambda st, d, t, name=name, i=i: progress(
-                                              f"{name} ({i} of {n}): {st}", d, t))
-                except Cancelled:
-                    out.append((p, None, "cancelled; nothing of this file was stored"))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a user error is reported per file; a bug is raised
-                    if not is_user_error(exc):
-                        raise
-                    out.append((p, None, str(exc)))
-                    continue
-                out.append((p, rep, None))
-            return out
+            out: dict[str, tuple] = {}
+            try:
+                with worker_pool() as pool:
+                    for p, rep in ingest_files(ws, s.filing_id, paths, user=s.user, executor=pool, cancel=cancel,
+                                               progress=progress):
+                        if isinstance(rep, Exception):
+                            out[str(p)] = (str(p), None, getattr(rep, "message", str(rep)))
+                        else:
+                            out[str(p)] = (str(p), rep, None)
+            except Cancelled:
+                pass  # every file committed before stays; the others are listed as cancelled below
+            return [out.get(str(Path(p)), (p, None, "cancelled; nothing of this file was stored")) for p in paths]
 
         def done(results, err, _c):
             if results is None:
