@@ -304,3 +304,20 @@ def test_a_drafted_template_with_marks_and_fields_reads_filled_pages_and_cuts_th
     assert set(seg.fields) == set(truth["fields"])
     for k, box in seg.fields.items():
         assert iou(box, truth["fields"][k]) >= 0.7, k
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("art", [dict(bilevel=True), dict(stains=True, blur=1.0)])
+def test_a_hairline_form_that_lost_rules_in_the_scan_is_refused_never_drafted_with_too_few_lines(seed, art):
+    """A 1-bit or blurred 200 dpi scan of a hairline form loses rules: the
+    draft says so (naming the remedy) instead of a template of a few lines."""
+    rng = np.random.default_rng(1000 * seed + 200 + len("two-row-hairline"))
+    skew = float(rng.uniform(-2, 2))
+    page = render_template_page(_with_decl_and_marks("two-row-hairline"), [], dpi=200, rng=rng)[0]
+    img, _ = scan(page, rng=rng, skew_deg=skew, noise=0.02, **art)
+    try:
+        t = draft_template(img, 200)
+    except ImageInputError as exc:
+        assert "lines table" in str(exc) or "signer lines" in str(exc)
+    else:
+        assert t.line_count == 8 and len(t.cells) == 6

@@ -207,6 +207,14 @@ def draft_template(
     R = cv2.getRotationMatrix2D(((W - 1) / 2.0, (H - 1) / 2.0), skew, 1.0)
     straight = cv2.warpAffine(image, R, (W, H), flags=cv2.INTER_LINEAR, borderValue=255) if abs(skew) > 0.01 else image
     h_rules, v_rules = find_rules(straight, d)
+    # The outline's corners (found on a reduced page) leave the page turned by
+    # up to ~0.1 degree: 0.01 in across a letter page. The long rules say by how much.
+    tilt = _residual_tilt(straight, d, h_rules)
+    if abs(tilt) > 0.005:
+        skew += tilt
+        R = cv2.getRotationMatrix2D(((W - 1) / 2.0, (H - 1) / 2.0), skew, 1.0)
+        straight = cv2.warpAffine(image, R, (W, H), flags=cv2.INTER_LINEAR, borderValue=255)
+        h_rules, v_rules = find_rules(straight, d)
     if len(h_rules) < 3 or len(v_rules) < 2:
         raise ImageInputError("no ruled lines table found on the blank form (too few rules)")
     # The table: the longest horizontal rules' and vertical rules' span.
@@ -216,6 +224,9 @@ def draft_template(
     x0 = min(min(a for a, _ in ex) for _, ex in table_h)
     x1 = max(max(b for _, b in ex) for _, ex in table_h)
     vx = [x for x, ex in v_rules if x0 - 0.05 * d <= x <= x1 + 0.05 * d]
+    if not vx:
+        raise ImageInputError("no ruled lines table found on the blank form (no vertical rules where its "
+                              "horizontal rules are; scan hairline forms at 300 dpi in grayscale)")
     left, right = min(vx), max(vx)
     hy = sorted(y for y, ex in h_rules if _covers(ex, left + 0.02 * d, right - 0.02 * d, 0.3))
     # Rows between consecutive horizontal rules, each: height, vertical rules crossing its middle.
@@ -257,6 +268,14 @@ def draft_template(
     hi = max((e[1] for e in reach), default=lines_end)
     top_y = min((y for y in hy if y >= lo - 2 * tol), default=line_top)
     bot_y = max((y for y in hy if y <= hi + 2 * tol), default=lines_end)
+    q = np.asarray(quad, np.float64) * work.factor
+    outline_h = 0.5 * ((q[3, 1] - q[0, 1]) + (q[2, 1] - q[1, 1]))  # the table's outline (turned a few degrees at most)
+    if units * pitch < 0.6 * max(bot_y - top_y, outline_h):
+        # Rules the scan lost split the lines: a template of a few of them would be wrong.
+        raise ImageInputError(
+            f"only {units} repeating signer lines found, {units * pitch / d:.1f} in of the "
+            f"{max(bot_y - top_y, outline_h) / d:.1f} in lines table: some of its rules were not found (scan hairline "
+            "forms at 300 dpi in grayscale)")
     # Cells of one line, from the median line's rows (row positions relative to the line's top).
     mid_line = s + (units // 2) * k
     cells_px = []  # (x0, x1, y0, y1) relative to the line top
@@ -300,6 +319,40 @@ def draft_template(
         fields={nm: tuple(round(v / d, 4) for v in b) for nm, b in zip(field_names, field_px)},
         description=description or f"drafted from a scan of the blank form ({W}x{H} px at {d:g} dpi)",
     )
+
+
+def _residual_tilt(page: np.ndarray, d: float, h_rules: list) -> float:
+    """Degrees the straightened `page` is still turned, from the long
+    horizontal rules: each rule's ink centre row near its two ends; the
+    median slope (positive: the rules fall to the right, as rows count)."""
+    if not h_rules:
+        return 0.0
+    # Long horizontal runs only (a label printed under a rule would pull its centre).
+    g = max(2, int(round(0.02 * d)))
+    ink = cv2.morphologyEx(cv2.morphologyEx(_ink(page, d), cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)),
+                           cv2.MORPH_OPEN, np.ones((1, int(round(H_RULE_IN * d))), np.uint8))
+    t = max(2, int(round(0.02 * d)))
+    span = [(y, a, b) for y, ex in h_rules for a, b in ex]
+    longest = max(b - a for _y, a, b in span)
+    slopes = []
+    for y, a, b in span:
+        if b - a < max(0.7 * longest, 3 * d):
+            continue
+        r = int(round(y))
+        band = ink[max(0, r - 2 * t): r + 2 * t + 1].astype(np.float64)
+        rows = np.arange(max(0, r - 2 * t), max(0, r - 2 * t) + band.shape[0], dtype=np.float64)[:, None]
+        q = (b - a) // 5
+        ends = []
+        for c0 in (a + q // 2, b - q - q // 2):
+            w = band[:, c0: c0 + q]
+            if w.sum() < 0.5 * q:
+                break
+            ends.append((c0 + q / 2.0, float((w * rows).sum() / w.sum())))
+        if len(ends) == 2:
+            slopes.append((ends[1][1] - ends[0][1]) / (ends[1][0] - ends[0][0]))
+    if len(slopes) < 2:
+        return 0.0
+    return float(np.degrees(np.arctan(np.median(slopes))))
 
 
 def find_fields(page: np.ndarray, d: float, h_rules: list, v_rules: list, top: float, bottom: float) -> list:
