@@ -135,6 +135,14 @@ def test_the_declaration_fields_and_corner_marks_are_drafted_and_named(qtbot, di
     qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton)
     assert dlg.error.text() == "" and "8 lines" in dlg.summary.text()
     assert "4 declaration field(s)" in dlg.summary.text() and "4 corner marks" in dlg.summary.text()
+    # Every control says what it does (as everywhere in the workbench).
+    from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QComboBox, QLineEdit, QTabBar
+
+    for cls in (QAbstractButton, QLineEdit, QComboBox, QAbstractSpinBox):
+        for w in dlg.findChildren(cls):
+            p = w.parentWidget()
+            assert w.toolTip().strip() or (isinstance(p, (QAbstractSpinBox, QComboBox, QTabBar))
+                                           and p.toolTip().strip()), (type(w).__name__, w.objectName())
     assert [c.currentText() for c in dlg.field_names] == ["circulator_name", "circulator_address",
                                                           "circulation_dates", "circulator_signature"]
     dlg.field_names[2].setCurrentText("dates_circulated")
