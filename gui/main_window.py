@@ -182,6 +182,9 @@ class MainWindow(QMainWindow):
         self.scans_action = A(m, "Add &scans…", "Add scanned sections: each file becomes a section", self.add_scans)
         self.scan_dir_action = A(m, "Add a f&older of scans…", "Add every scan in a folder, each file a section",
                                  self.add_scan_folder)
+        self.template_action = A(m, "New form &template…", "Make a template for a form of another layout from a "
+                                 "scan of the blank form: name its columns, check it on a sample scan, save it",
+                                 self.new_form_template)
         self.keyed_action = A(m, "Import &keyed entries…", "Import keyed names and addresses "
                               "(line_id, name, address, city, zip[, date_signed])", self.import_keyed)
         self.run_action = A(m, "&Run matching, signatures and triage", "Run the pipeline on the filing "
@@ -942,32 +945,23 @@ class MainWindow(QMainWindow):
         s = self.session
 
         def fn(ws, progress, cancel):
-            from petitions import is_user_error
-            from petitions import Cancelled
-            from petitions import ingest_document
+            # All the files on one shared pool of segmentation processes, the
+            # next files segmented while one is committed (petitions.ingest_files);
+            # each file's refusal is reported by name while the others go on.
+            from petitions import Cancelled, ingest_files, worker_pool
 
-            out = []
-            n = len(paths)
-            for i, p in enumerate(paths, start=1):
-                name = Path(p).name
-                if cancel():
-                    out.append((p, None, "not started (cancelled)"))
-                    continue
-                progress(f"{name} ({i} of {n})", 0, 1)
-                try:
-                    rep = ingest_document(ws, s.filing_id, p, user=s.user, cancel=cancel,
-                                          progress=lambda st, d, t, name=name, i=i: progress(
-                                              f"{name} ({i} of {n}): {st}", d, t))
-                except Cancelled:
-                    out.append((p, None, "cancelled; nothing of this file was stored"))
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a user error is reported per file; a bug is raised
-                    if not is_user_error(exc):
-                        raise
-                    out.append((p, None, str(exc)))
-                    continue
-                out.append((p, rep, None))
-            return out
+            out: dict[str, tuple] = {}
+            try:
+                with worker_pool() as pool:
+                    for p, rep in ingest_files(ws, s.filing_id, paths, user=s.user, executor=pool, cancel=cancel,
+                                               progress=progress):
+                        if isinstance(rep, Exception):
+                            out[str(p)] = (str(p), None, getattr(rep, "message", str(rep)))
+                        else:
+                            out[str(p)] = (str(p), rep, None)
+            except Cancelled:
+                pass  # every file committed before stays; the others are listed as cancelled below
+            return [out.get(str(Path(p)), (p, None, "cancelled; nothing of this file was stored")) for p in paths]
 
         def done(results, err, _c):
             if results is None:
@@ -986,6 +980,16 @@ class MainWindow(QMainWindow):
             self.notice("Add scans", "\n".join(lines) or "No file was added.", problems)
 
         return self.run_job(fn, "Adding scans", done)
+
+    def new_form_template(self):
+        """File ▸ New form template… (gui/templates.py); needs no workspace."""
+        from gui.templates import TemplateDialog
+
+        self.template_dialog = TemplateDialog(self)
+        self.template_dialog.saved.connect(
+            lambda p: self.statusBar().showMessage(f"Template saved: {p}; use it with --template", 10000))
+        self.template_dialog.show()
+        return self.template_dialog
 
     def import_keyed(self, path: str | None = None) -> JobDialog | None:
         path = path or QFileDialog.getOpenFileName(self, "Keyed entries CSV", "", "CSV (*.csv);;All files (*)")[0]

@@ -118,6 +118,16 @@ _API: dict[str, tuple[str, str]] = {
     "scan_same_hand": ("petitions.stages.fraud", "scan_same_hand"),
     "same_hand_clusters": ("petitions.stages.fraud", "same_hand_clusters"),
     "same_hand_cluster": ("petitions.stages.fraud", "same_hand_cluster"),
+    # templates from a blank form, in the workbench (issue 19)
+    "TEMPLATE_COLUMN_NAMES": ("petitions.templates", "COLUMN_NAMES"),
+    "TEMPLATE_FIELD_NAMES": ("petitions.templates", "FIELD_NAMES"),
+    "draft_form_template": ("petitions.templates", "draft_from_scan"),
+    "draw_template_on_blank": ("petitions.templates", "draw_on_blank"),
+    "check_template_page": ("petitions.templates", "check_page"),
+    "save_form_template": ("petitions.templates", "save_template"),
+    # the workbench's scans on one shared pool of segmentation processes (issue 19)
+    "ingest_files": ("petitions.stages.ingest", "ingest_files"),
+    "worker_pool": ("sigverify.pages.batch", "worker_pool"),
 }
 
 __all__ = sorted(_API)
@@ -236,3 +246,11 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.stages.fraud import scan_same_hand  # noqa: F401
     from petitions.stages.fraud import same_hand_clusters  # noqa: F401
     from petitions.stages.fraud import same_hand_cluster  # noqa: F401
+    from petitions.templates import COLUMN_NAMES as TEMPLATE_COLUMN_NAMES  # noqa: F401
+    from petitions.templates import FIELD_NAMES as TEMPLATE_FIELD_NAMES  # noqa: F401
+    from petitions.templates import draft_from_scan as draft_form_template  # noqa: F401
+    from petitions.templates import draw_on_blank as draw_template_on_blank  # noqa: F401
+    from petitions.templates import check_page as check_template_page  # noqa: F401
+    from petitions.templates import save_template as save_form_template  # noqa: F401
+    from petitions.stages.ingest import ingest_files  # noqa: F401
+    from sigverify.pages.batch import worker_pool  # noqa: F401

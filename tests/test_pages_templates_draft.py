@@ -219,3 +219,105 @@ def test_two_row_blocks_divider_strike_flourish_and_a_neighbours_loop(name):
         assert [s for s, _ in got] == want, (art, got)
         for g, w in zip(seg.lines, truth["lines"]):
             assert iou(g.signature, w["signature"]) >= 0.9
+
+
+# --- declaration fields and corner marks (issue 19 item 2) ---------------------------------------------
+
+def _with_decl_and_marks(name: str) -> dict:
+    """A layout of the fixtures with a circulator's declaration under its table
+    (two rows of two lines to write on) and four corner marks."""
+    t = layout_template(name)
+    W, H = t["page"]["width"], t["page"]["height"]
+    t["marks"] = [{"x": x, "y": y, "size": 0.25} for x, y in ((0.4, 0.4), (W - 0.4, 0.4), (W - 0.4, H - 0.4),
+                                                              (0.4, H - 0.4))]
+    y1 = t["table"]["y"] + t["table"]["h"] + 0.45  # the first row's lines
+    t["fields"] = {"circulator_name": {"x": 0.6, "y": y1 - 0.3, "w": 3.5, "h": 0.3},
+                   "circulator_address": {"x": 4.4, "y": y1 - 0.3, "w": 3.5, "h": 0.3},
+                   "circulation_dates": {"x": 0.6, "y": y1 + 0.1, "w": 3.0, "h": 0.3},
+                   "circulator_signature": {"x": 4.4, "y": y1 + 0.1, "w": 3.5, "h": 0.3}}
+    return t
+
+
+def _field_rules(fields: dict) -> np.ndarray:
+    """Each field's line: (left end, right end, y), inches."""
+    return np.array([[b[0], b[0] + b[2], b[1] + b[3]] for b in fields.values()])
+
+
+@pytest.mark.parametrize("name", ["single_row", "two_row", *OTHER_LAYOUTS])
+@pytest.mark.parametrize("dpi, art", [(200, dict(skew_deg=1.5, noise=0.02)),
+                                      (300, dict(skew_deg=-2.0, noise=0.03, jpeg_quality=70)),
+                                      (200, dict(skew_deg=0.7, noise=0.02, bilevel=True))])
+def test_declaration_fields_and_corner_marks_are_drafted_within_a_hundredth_of_an_inch(name, dpi, art):
+    rng = np.random.default_rng(21)
+    if name in ("single_row", "two_row"):
+        want = _template(name)
+        blank = render_page([], layout=name, dpi=dpi, rng=rng)[0]
+    else:
+        want = _with_decl_and_marks(name)
+        blank = render_template_page(want, [], dpi=dpi, rng=rng)[0]
+    img, _ = scan(blank, rng=rng, **art)
+    got = draft_template(img, dpi)
+    # The four fields, named in reading order, each line (both ends and its height) within 0.01 in.
+    assert list(got.fields) == ["circulator_name", "circulator_address", "circulation_dates", "circulator_signature"]
+    w = {k: tuple(v[c] for c in "xywh") for k, v in want["fields"].items()}
+    err = np.abs(_field_rules(got.fields) - _field_rules({k: w[k] for k in got.fields}))
+    assert err.max() <= 0.01, err
+    # A field's box reaches up from its line: at least 0.2 in, never into the line above.
+    for k, (_x, y, _w, h) in got.fields.items():
+        assert 0.2 <= h <= 0.45 and y + h == pytest.approx(w[k][1] + w[k][3], abs=0.01)
+    # Four marks, each centre within 0.01 in, its side within 0.02 in.
+    wm = np.array([[m["x"], m["y"], m["size"]] for m in want["marks"]])
+    assert got.marks.shape == (4, 3)
+    assert np.abs(got.marks[:, :2] - wm[:, :2]).max() <= 0.01 and np.abs(got.marks[:, 2] - wm[:, 2]).max() <= 0.02
+    # ... and the table's rules still within 0.01 in.
+    (gh, gv), (wh, wv) = _rules(got), _rules(FormTemplate.from_dict(want))
+    assert len(gh) == len(wh) and np.abs(gh - wh).max() <= 0.01
+    assert len(gv) == len(wv) and np.abs(gv - wv).max() <= 0.01
+
+
+def test_a_form_without_declaration_or_marks_drafts_none_and_field_names_must_fit():
+    rng = np.random.default_rng(22)
+    got = draft_template(_blank("la-single-row", 200, rng), 200)
+    assert got.fields == {} and got.marks.shape == (0, 3)
+    blank = render_page([], layout="single_row", dpi=200, rng=rng)[0]
+    with pytest.raises(ImageInputError, match="4 field"):
+        draft_template(blank, 200, fields=["circulator_name"])
+    t = draft_template(blank, 200, fields=["name", "address", "dates", "sig"])
+    assert list(t.fields) == ["name", "address", "dates", "sig"]
+
+
+def test_a_drafted_template_with_marks_and_fields_reads_filled_pages_and_cuts_the_declaration():
+    rng = np.random.default_rng(23)
+    blank, _ = scan(render_page([], layout="two_row", dpi=200, rng=rng)[0], rng=rng, skew_deg=1.0, noise=0.02)
+    t = draft_template(blank, 200, columns=["number", "printed_name", "address", "official", "signature", "city",
+                                            "zip"])
+    t = FormTemplate.from_dict(t.to_dict())
+    states = ["signed", "blank", "struck", "signed", "signed", "blank", "signed", "struck"]
+    lines = [FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, s) for s in states]
+    page, truth = render_page(lines, layout="two_row", dpi=200, rng=rng)
+    img, M = scan(page, rng=rng, skew_deg=-2.5, noise=0.02)
+    seg = segment_page(img, template=t, dpi=200)
+    truth = transform_truth(truth, M)
+    assert [ln.state for ln in seg.lines] == states
+    assert all(iou(g.signature, w["signature"]) >= 0.9 for g, w in zip(seg.lines, truth["lines"]))
+    # The declaration boxes are cut where the form has them (the field's line at the box's foot).
+    assert set(seg.fields) == set(truth["fields"])
+    for k, box in seg.fields.items():
+        assert iou(box, truth["fields"][k]) >= 0.7, k
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("art", [dict(bilevel=True), dict(stains=True, blur=1.0)])
+def test_a_hairline_form_that_lost_rules_in_the_scan_is_refused_never_drafted_with_too_few_lines(seed, art):
+    """A 1-bit or blurred 200 dpi scan of a hairline form loses rules: the
+    draft says so (naming the remedy) instead of a template of a few lines."""
+    rng = np.random.default_rng(1000 * seed + 200 + len("two-row-hairline"))
+    skew = float(rng.uniform(-2, 2))
+    page = render_template_page(_with_decl_and_marks("two-row-hairline"), [], dpi=200, rng=rng)[0]
+    img, _ = scan(page, rng=rng, skew_deg=skew, noise=0.02, **art)
+    try:
+        t = draft_template(img, 200)
+    except ImageInputError as exc:
+        assert "lines table" in str(exc) or "signer lines" in str(exc)
+    else:
+        assert t.line_count == 8 and len(t.cells) == 6

@@ -9,7 +9,6 @@ this module converts arguments and writes the files.
 """
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
@@ -23,8 +22,9 @@ HELP = "make a form template from a scan of a blank form, and check one on scans
 DESCRIPTION = """\
 Forms other than the project's own need a template (docs/templates.md).
 `draft` measures one on a scan of the BLANK form (its lines table, rows,
-columns and printed labels; rules to within 0.01 in at 150 dpi or more) and
-writes it; name the cells with --columns. `check` segments scans with a
+columns and printed labels, the declaration's lines and corner marks; rules
+to within 0.01 in at 150 dpi or more) and writes it; name the cells with
+--columns (or in the workbench: File > New form template...). `check` segments scans with a
 template and draws every line's cells over each page (PNG) for a person to
 look at before a filing is processed with it.
 """
@@ -32,6 +32,12 @@ COLUMN_HELP = ("names of the cells of one signer line, row by row, left to right
                "signature, printed_name, address, city, zip, date; number and official (official use) for "
                "cells nobody writes in; any other name is kept as a content cell. Default: guessed "
                "(number, official, the widest cell signature, the rest col2, col3, ...)")
+
+
+FIELD_HELP = ("names of the fields found outside the lines table (lines to write on: the circulator's "
+              "declaration), top to bottom and left to right, comma-separated. Default: four fields are "
+              "circulator_name, circulator_address, circulation_dates, circulator_signature; another number "
+              "field1, field2, ...")
 
 
 def register(sub) -> None:
@@ -43,6 +49,7 @@ def register(sub) -> None:
     d.add_argument("blank", metavar="BLANK", help="scan of the blank form: PDF, TIFF, PNG/JPEG (upright, whole page)")
     d.add_argument("--out", required=True, metavar="T.json", help="template file to write")
     d.add_argument("--columns", metavar="NAMES", help=COLUMN_HELP)
+    d.add_argument("--fields", metavar="NAMES", help=FIELD_HELP)
     d.add_argument("--name", help="the template's name (default: the output file's name)")
     d.add_argument("--page", type=int, default=1, help="page of BLANK holding the form (default 1)")
     d.add_argument("--dpi", type=float, help="scan resolution, overriding the file's metadata")
@@ -59,60 +66,34 @@ def register(sub) -> None:
     c.set_defaults(func=_check)
 
 
-def _read_page(path: str, number: int, dpi: float | None):
-    from sigverify.pages import open_document
-
-    with open_document(path) as doc:
-        if not 1 <= number <= doc.count:
-            raise UserError(f"there is no page {number} (the document has {doc.count})", where=path)
-        return doc.read(number, dpi=dpi)
-
-
 def _draft(args) -> int:
-    from sigverify.pages.draft import draft_template
+    from petitions.templates import draft_from_scan, save_template
 
-    page = _read_page(args.blank, args.page, args.dpi)
     columns = [c for c in args.columns.split(",")] if args.columns else None
-    name = args.name or Path(args.out).stem
-    t = draft_template(page.image, page.dpi, columns=columns, name=name,
-                       description=f"drafted from {Path(args.blank).name} page {args.page}")
-    data = t.to_dict()
-    with atomic_write(Path(args.out)) as fh:
-        json.dump(data, fh, indent=1)
-        fh.write("\n")
+    fields = [c for c in args.fields.split(",")] if args.fields else None
+    dr = draft_from_scan(args.blank, page=args.page, dpi=args.dpi, columns=columns, fields=fields,
+                         name=args.name or Path(args.out).stem)
+    t = dr.template
+    save_template(t, args.out)
     cells = ", ".join(f"{n} x {c.x:.2f}-{c.x + c.w:.2f} y +{c.y:.2f}" + ("" if c.content else " (not written in)")
                       for n, c in t.cells.items())
     print(f"drafted {args.out}: {t.line_count} lines from {t.line_top:.3f} in, every {t.line_pitch:.3f} in; "
           f"cells: {cells}")
+    if t.fields:
+        print("fields: " + ", ".join(f"{n} x {x:.2f}-{x + w:.2f} y {y:.2f}-{y + h:.2f}"
+                                     for n, (x, y, w, h) in t.fields.items()))
+    print(f"corner marks: {len(t.marks)}" + ("" if len(t.marks) else " (pages are registered by the table)"))
     if columns is None:
         print("check the cell names (guessed) and give them with --columns if they are wrong; then run "
               "`petitions template check` on a few filled pages", file=sys.stderr)
     return 0
 
 
-_COLOURS = {"signature": (0, 0, 220), "content": (0, 150, 0), "other": (150, 150, 150)}
-
-
 def draw_cells(image: np.ndarray, seg, template) -> np.ndarray:
     """The scan (BGR) with every cell of every line drawn where the segmenter put it."""
-    out = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    d = seg.dpi
-    M = seg.to_original @ np.diag([d, d, 1.0])  # template inches -> scan pixels
-    thick = max(1, int(round(min(image.shape) / 800)))
-    for ln in seg.lines:
-        for name, cell in template.cells.items():
-            x, y, w, h = template.cell_box(ln.line, name)
-            pts = np.array([[x, y, 1], [x + w, y, 1], [x + w, y + h, 1], [x, y + h, 1]], np.float64) @ M.T
-            pts = (pts[:, :2] / pts[:, 2:3]).round().astype(np.int32)
-            col = _COLOURS["signature" if name == "signature" else ("content" if cell.content else "other")]
-            cv2.polylines(out, [pts], True, col, thick if name != "signature" else 2 * thick, cv2.LINE_AA)
-        x, y, w, h = ln.signature
-        cv2.putText(out, f"{ln.line}: {ln.state}", (int(x) + 4, int(y + h) - 4), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.4, image.shape[1] / 2400), (200, 0, 200), thick, cv2.LINE_AA)
-    if seg.check:
-        cv2.putText(out, "CHECK: layout fit not certain", (20, 40), cv2.FONT_HERSHEY_SIMPLEX,
-                    max(0.6, image.shape[1] / 1500), (0, 140, 255), 2 * thick, cv2.LINE_AA)
-    return out
+    from petitions.templates import draw_cells as draw
+
+    return draw(image, seg, template)
 
 
 def _write_png(path: Path, image: np.ndarray) -> None:

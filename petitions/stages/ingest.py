@@ -178,6 +178,7 @@ def ingest_files(
     template=None,
     executor=None,
     cancel: CancelFn = never,
+    progress: ProgressFn = noop_progress,
 ) -> Iterator[tuple[Path, IngestReport | UserError]]:
     """Ingest many scanned sections, one file each, as :func:`ingest_document`
     does one (each file its own section, numbered in turn, its own
@@ -190,6 +191,9 @@ def ingest_files(
     no page read); the others go on. Files already ingested (by content
     hash) are reported as such and not segmented again. `batch`: the
     submission (recall batch) every one of these sections came in.
+    `progress` (the workbench's bar): ``("pages", pages done, pages of all
+    the files to ingest)`` after each page; given, the files are opened
+    once more up front to count their pages.
     """
     from sigverify.pages.batch import segment_documents
 
@@ -218,6 +222,8 @@ def ingest_files(
             continue
         todo.append((path, digest))
     order = [k for k in range(len(paths)) if k not in early]  # paths index of each todo entry
+    total = _page_count([p for p, _d in todo]) if progress is not noop_progress else 0
+    done_pages = 0
     nxt = 0  # next paths index to report
 
     def flush_early(upto: int):
@@ -250,6 +256,8 @@ def ingest_files(
                 nxt = order[i] + 1
                 continue
             if item is not None:
+                done_pages += 1
+                progress("pages", done_pages, max(total, done_pages))
                 check_cancel(cancel)
                 if item.error is not None:
                     report.problems.append(str(item.error))
@@ -273,6 +281,20 @@ def ingest_files(
     finally:
         if pack is not None:
             pack.discard()
+
+
+def _page_count(paths: list[Path]) -> int:
+    """Pages of all `paths` (a file that cannot be opened counts none: its error comes with its turn)."""
+    from sigverify.pages import open_document
+
+    n = 0
+    for p in paths:
+        try:
+            with open_document(p) as doc:
+                n += doc.count
+        except Exception:  # noqa: BLE001 - only a count for the progress bar; the ingest reports the file
+            continue
+    return n
 
 
 def _collect(crops, result, page_rows: list, line_rows: list) -> None:

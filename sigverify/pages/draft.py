@@ -14,7 +14,12 @@ the scan instead:
    smallest period is the signer lines (one row a line, or a block of two);
 4. the cells of one line between the vertical rules of each of its rows (a
    cell the rule between two rows does not cross spans both), and printed
-   labels inside the cells (ink on the blank form) become masks.
+   labels inside the cells (ink on the blank form) become masks;
+5. outside the lines table, the lines written on (free-standing horizontal
+   rules, not the edge of a box: the circulator's declaration) become
+   ``fields``, each the box above its line up to the print above it; and
+   four solid squares near the page's corners become registration
+   ``marks`` (centre and side from the ink's centroid and area).
 
 Positions are the page's, in inches from its top-left corner, assuming the
 scan holds the whole page at `dpi` (a flatbed or sheet-fed scan of the
@@ -40,6 +45,15 @@ V_RULE_IN = 0.2
 #: Two rows are alike when their heights differ by less than this (inches)
 #: and the same vertical rules cross them (to this, inches).
 ROW_TOL_IN = 0.02
+#: A free-standing horizontal rule at least this long (inches) outside the
+#: lines table is a line to write on (a declaration field).
+FIELD_MIN_IN = 1.0
+#: A field's box: the space above its line up to the print above it, within these heights (inches).
+FIELD_H_IN = (0.2, 0.45)
+#: The circulator's declaration fields, in reading order, when four are found.
+FIELD_NAMES = ("circulator_name", "circulator_address", "circulation_dates", "circulator_signature")
+#: Registration marks: solid squares of this side (inches).
+MARK_SIDE_IN = (0.12, 0.6)
 
 
 def _ink(gray: np.ndarray, d: float) -> np.ndarray:
@@ -90,6 +104,11 @@ def find_rules(gray: np.ndarray, d: float) -> tuple[list, list]:
         Likewise for vertical rules.
     """
     ink = _ink(gray, d)
+    # Solid areas (registration marks) are no rules: their edges, and their
+    # columns summed with the table's, would pull a rule off its ink.
+    k = max(5, int(round(0.08 * d)))
+    ink[cv2.dilate(cv2.morphologyEx((gray < 128).astype(np.uint8), cv2.MORPH_OPEN, np.ones((k, k), np.uint8)),
+                   np.ones((5, 5), np.uint8)) > 0] = 0
     g = max(2, int(round(0.02 * d)))
     hk, vk = int(round(H_RULE_IN * d)), int(round(V_RULE_IN * d))
     hor = cv2.morphologyEx(cv2.morphologyEx(ink, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)),
@@ -121,6 +140,7 @@ def draft_template(
     dpi: float,
     *,
     columns: list[str] | None = None,
+    fields: list[str] | None = None,
     name: str = "drafted",
     description: str = "",
 ) -> FormTemplate:
@@ -140,6 +160,12 @@ def draft_template(
         name may not repeat; ``signature`` is required. Default: a narrow
         first cell is ``number``, a narrow last one ``official``, the widest
         ``signature``, the rest ``col2``, ``col3``, ...
+    fields : list of str, optional
+        Names of the fields found outside the table (lines to write on, such
+        as the circulator's declaration), top to bottom and left to right.
+        Default: four fields are ``circulator_name``, ``circulator_address``,
+        ``circulation_dates``, ``circulator_signature``; any other number
+        ``field1``, ``field2``, ...
     name, description : str
 
     Returns
@@ -149,8 +175,8 @@ def draft_template(
     Raises
     ------
     ImageInputError
-        No ruled table found, no repeating lines, or `columns` does not
-        name every cell.
+        No ruled table found, no repeating lines, or `columns` (`fields`)
+        does not name every cell (field).
 
     Examples
     --------
@@ -181,6 +207,14 @@ def draft_template(
     R = cv2.getRotationMatrix2D(((W - 1) / 2.0, (H - 1) / 2.0), skew, 1.0)
     straight = cv2.warpAffine(image, R, (W, H), flags=cv2.INTER_LINEAR, borderValue=255) if abs(skew) > 0.01 else image
     h_rules, v_rules = find_rules(straight, d)
+    # The outline's corners (found on a reduced page) leave the page turned by
+    # up to ~0.1 degree: 0.01 in across a letter page. The long rules say by how much.
+    tilt = _residual_tilt(straight, d, h_rules)
+    if abs(tilt) > 0.005:
+        skew += tilt
+        R = cv2.getRotationMatrix2D(((W - 1) / 2.0, (H - 1) / 2.0), skew, 1.0)
+        straight = cv2.warpAffine(image, R, (W, H), flags=cv2.INTER_LINEAR, borderValue=255)
+        h_rules, v_rules = find_rules(straight, d)
     if len(h_rules) < 3 or len(v_rules) < 2:
         raise ImageInputError("no ruled lines table found on the blank form (too few rules)")
     # The table: the longest horizontal rules' and vertical rules' span.
@@ -190,6 +224,9 @@ def draft_template(
     x0 = min(min(a for a, _ in ex) for _, ex in table_h)
     x1 = max(max(b for _, b in ex) for _, ex in table_h)
     vx = [x for x, ex in v_rules if x0 - 0.05 * d <= x <= x1 + 0.05 * d]
+    if not vx:
+        raise ImageInputError("no ruled lines table found on the blank form (no vertical rules where its "
+                              "horizontal rules are; scan hairline forms at 300 dpi in grayscale)")
     left, right = min(vx), max(vx)
     hy = sorted(y for y, ex in h_rules if _covers(ex, left + 0.02 * d, right - 0.02 * d, 0.3))
     # Rows between consecutive horizontal rules, each: height, vertical rules crossing its middle.
@@ -231,6 +268,14 @@ def draft_template(
     hi = max((e[1] for e in reach), default=lines_end)
     top_y = min((y for y in hy if y >= lo - 2 * tol), default=line_top)
     bot_y = max((y for y in hy if y <= hi + 2 * tol), default=lines_end)
+    q = np.asarray(quad, np.float64) * work.factor
+    outline_h = 0.5 * ((q[3, 1] - q[0, 1]) + (q[2, 1] - q[1, 1]))  # the table's outline (turned a few degrees at most)
+    if units * pitch < 0.6 * max(bot_y - top_y, outline_h):
+        # Rules the scan lost split the lines: a template of a few of them would be wrong.
+        raise ImageInputError(
+            f"only {units} repeating signer lines found, {units * pitch / d:.1f} in of the "
+            f"{max(bot_y - top_y, outline_h) / d:.1f} in lines table: some of its rules were not found (scan hairline "
+            "forms at 300 dpi in grayscale)")
     # Cells of one line, from the median line's rows (row positions relative to the line's top).
     mid_line = s + (units // 2) * k
     cells_px = []  # (x0, x1, y0, y1) relative to the line top
@@ -259,17 +304,164 @@ def draft_template(
                          content=nm not in NOT_CONTENT and not nm.startswith("-"))
     cells = _label_masks(straight, d, cells, line_top / d, pitch / d, units)
     cells = {(n[1:] if n.startswith("-") else n): c for n, c in cells.items()}
+    field_px = find_fields(straight, d, h_rules, v_rules, top_y, bot_y)
+    field_names = _field_names(len(field_px), fields)
+    marks = find_marks(straight, d, (left, top_y, right, bot_y))
     return FormTemplate(
         name=name,
         page_size=(round(W / d, 3), round(H / d, 3)),
-        marks=np.zeros((0, 3)),
+        marks=marks,
         table=(round(left / d, 4), round(top_y / d, 4), round((right - left) / d, 4), round((bot_y - top_y) / d, 4)),
         line_count=int(units),
         line_top=round(line_top / d, 4),
         line_pitch=round(pitch / d, 5),
         cells=cells,
+        fields={nm: tuple(round(v / d, 4) for v in b) for nm, b in zip(field_names, field_px)},
         description=description or f"drafted from a scan of the blank form ({W}x{H} px at {d:g} dpi)",
     )
+
+
+def _residual_tilt(page: np.ndarray, d: float, h_rules: list) -> float:
+    """Degrees the straightened `page` is still turned, from the long
+    horizontal rules: each rule's ink centre row near its two ends; the
+    median slope (positive: the rules fall to the right, as rows count)."""
+    if not h_rules:
+        return 0.0
+    # Long horizontal runs only (a label printed under a rule would pull its centre).
+    g = max(2, int(round(0.02 * d)))
+    ink = cv2.morphologyEx(cv2.morphologyEx(_ink(page, d), cv2.MORPH_CLOSE, np.ones((1, g), np.uint8)),
+                           cv2.MORPH_OPEN, np.ones((1, int(round(H_RULE_IN * d))), np.uint8))
+    t = max(2, int(round(0.02 * d)))
+    span = [(y, a, b) for y, ex in h_rules for a, b in ex]
+    longest = max(b - a for _y, a, b in span)
+    slopes = []
+    for y, a, b in span:
+        if b - a < max(0.7 * longest, 3 * d):
+            continue
+        r = int(round(y))
+        band = ink[max(0, r - 2 * t): r + 2 * t + 1].astype(np.float64)
+        rows = np.arange(max(0, r - 2 * t), max(0, r - 2 * t) + band.shape[0], dtype=np.float64)[:, None]
+        q = (b - a) // 5
+        ends = []
+        for c0 in (a + q // 2, b - q - q // 2):
+            w = band[:, c0: c0 + q]
+            if w.sum() < 0.5 * q:
+                break
+            ends.append((c0 + q / 2.0, float((w * rows).sum() / w.sum())))
+        if len(ends) == 2:
+            slopes.append((ends[1][1] - ends[0][1]) / (ends[1][0] - ends[0][0]))
+    if len(slopes) < 2:
+        return 0.0
+    return float(np.degrees(np.arctan(np.median(slopes))))
+
+
+def find_fields(page: np.ndarray, d: float, h_rules: list, v_rules: list, top: float, bottom: float) -> list:
+    """Lines to write on outside the lines table (rows `top`..`bottom`), as
+    boxes (x, y, w, h) in pixels: each the space above a free-standing
+    horizontal rule (not the edge of a box, which has a vertical rule at its
+    end) up to the print above it. Top to bottom, left to right."""
+    tol = 0.03 * d
+    t = max(2, int(round(0.02 * d)))
+    ink = _ink(page, d)
+    lo_h, hi_h = FIELD_H_IN[0] * d, FIELD_H_IN[1] * d
+    out = []
+    for y, ext in h_rules:
+        if top - 0.05 * d <= y <= bottom + 0.05 * d:
+            continue
+        for a, b in ext:
+            if b - a < FIELD_MIN_IN * d:
+                continue
+            boxed = any(abs(x - e) <= tol and any(v0 <= y + tol and v1 >= y - tol for v0, v1 in vex)
+                        for x, vex in v_rules for e in (a, b))
+            if boxed:
+                continue
+            y_rule = int(round(y))
+            a, b = _line_ends(ink, y_rule, t, a, b)
+            # The print above the line (its own label is below): the nearest row with ink.
+            y_hi = max(0, int(round(y - hi_h)))
+            band = ink[y_hi: max(y_hi, y_rule - t - 1), int(a) + t: int(b) - t]
+            rows = np.flatnonzero(band.sum(1) >= max(2, 0.002 * (b - a)))
+            y_top = (y_hi + rows[-1] + 1 + 0.03 * d) if len(rows) else (y - 0.35 * d)
+            h = float(np.clip(y - y_top, lo_h, hi_h))
+            out.append((float(a), float(y - h), float(b - a), h))
+    out.sort(key=lambda f: (round((f[1] + f[3]) / (0.1 * d)), f[0]))
+    return out
+
+
+def _line_ends(ink: np.ndarray, y: int, t: int, a: int, b: int) -> tuple[float, float]:
+    """The ends of a horizontal line at row `y` found in stretch [a, b): the
+    first and last columns holding at least half the line's usual ink (the
+    stretch itself is widened by the closing that joined it)."""
+    lo, hi = max(0, a - 2 * t), min(ink.shape[1], b + 2 * t)
+    prof = ink[max(0, y - t): y + t + 1, lo:hi].sum(0).astype(np.float64)
+    inner = prof[(a - lo) + 2 * t: (b - lo) - 2 * t]
+    if inner.size == 0:
+        return float(a), float(b)
+    on = np.flatnonzero(prof >= 0.5 * float(np.median(inner)))
+    return float(lo + on[0]), float(lo + on[-1])
+
+
+def _field_names(n: int, fields: list[str] | None) -> list[str]:
+    if fields is None:
+        return list(FIELD_NAMES) if n == len(FIELD_NAMES) else [f"field{i + 1}" for i in range(n)]
+    names = [f.strip() for f in fields]
+    if len(names) != n:
+        raise ImageInputError(f"the form has {n} field(s) outside the lines table but {len(names)} field "
+                              "names were given")
+    if len(set(names)) != n or not all(names):
+        raise ImageInputError("a field name is empty or given twice")
+    return names
+
+
+def find_marks(page: np.ndarray, d: float, table: tuple[float, float, float, float]) -> np.ndarray:
+    """Four solid square registration marks, one near each corner of the
+    page and outside the lines table `table` (x0, y0, x1, y1 pixels), as
+    (4, 3) ``(x, y, size)`` in inches (centre from the ink-weighted centroid,
+    side from the dark area); (0, 3) unless all four are found."""
+    H, W = page.shape
+    dark = (page < 128).astype(np.uint8)
+    n, lab, stats, _cent = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    lo, hi = MARK_SIDE_IN[0] * d, MARK_SIDE_IN[1] * d
+    x0t, y0t, x1t, y1t = table
+    cands = []
+    for i in range(1, n):
+        x, y, w, h, area = stats[i]
+        if not (lo <= w <= hi and lo <= h <= hi) or abs(w - h) > 0.15 * max(w, h) or area < 0.85 * w * h:
+            continue
+        if x + w > x0t and x < x1t and y + h > y0t and y < y1t:
+            continue  # inside the table: a filled cell, not a mark
+        m = max(2, int(round(0.02 * d)))
+        ya, yb, xa, xb = max(0, y - m), min(H, y + h + m), max(0, x - m), min(W, x + w + m)
+        # the anti-aliased rim belongs to the mark too: weight the dilated component
+        rim = cv2.dilate((lab[ya:yb, xa:xb] == i).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        wgt = np.where(rim, 255.0 - page[ya:yb, xa:xb].astype(np.float64), 0.0)
+        s = wgt.sum()
+        if s <= 0:
+            continue
+        gy, gx = np.mgrid[ya:yb, xa:xb]
+        cx, cy = float((wgt * gx).sum() / s), float((wgt * gy).sum() / s)
+        cands.append((cx, cy, float(np.sqrt(area))))
+    marks = []
+    for kx, ky in ((0, 0), (W, 0), (W, H), (0, H)):
+        near = [c for c in cands if (c[0] < W / 2) == (kx == 0) and (c[1] < H / 2) == (ky == 0)]
+        if not near:
+            return np.zeros((0, 3))
+        c = min(near, key=lambda c: np.hypot(c[0] - kx, c[1] - ky))
+        marks.append((round(c[0] / d, 4), round(c[1] / d, 4), round(c[2] / d, 4)))
+    return np.array(marks, np.float64)
+
+
+def describe_template_cells(t: FormTemplate) -> list[tuple[str, str]]:
+    """Each cell of one line of `t`: its name and where it lies (``x
+    0.50-0.80 in, y +0.00-0.55 in``), in the template's order."""
+    return [(n, f"x {c.x:.2f}\u2013{c.x + c.w:.2f} in, y +{c.y:.2f}\u2013{c.y + c.h:.2f} in"
+                + ("" if c.content else " (not written in)")) for n, c in t.cells.items()]
+
+
+def describe_template_fields(t: FormTemplate) -> list[tuple[str, str]]:
+    """Each field of `t` (outside the lines table): its name and where it lies."""
+    return [(n, f"x {x:.2f}\u2013{x + w:.2f} in, y {y:.2f}\u2013{y + h:.2f} in")
+            for n, (x, y, w, h) in t.fields.items()]
 
 
 def _names(cells: list, d: float, columns: list[str] | None) -> list[str]:

@@ -1,0 +1,131 @@
+"""File ▸ Add scans through the real window (pytest-qt, offscreen): every
+file on one shared pool of segmentation processes (petitions.ingest_files),
+a progress bar over the pages of all the files, each bad file reported by
+name while the others go on, and Cancel keeping what was committed (issue 19)."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtCore import Qt  # noqa: E402
+
+import gui  # noqa: E402,F401
+import petitions  # noqa: E402
+from fixtures.forms import FormLine, render_page, scan, write_document  # noqa: E402
+from gui_helpers import open_window  # noqa: E402
+from petitions import stages  # noqa: E402
+from petitions.store import Workspace  # noqa: E402
+
+CLERK = "clerk"
+
+
+@pytest.fixture(scope="module")
+def documents(tmp_path_factory):
+    """Four sections of two pages each (PDF and TIFF), a corrupt PDF, an empty file."""
+    out = tmp_path_factory.mktemp("docs")
+    rng = np.random.default_rng(41)
+    paths = []
+    for k in range(4):
+        pages = []
+        for pg in range(2):
+            lines = [FormLine("Ann Lee", "1 Main St", "Los Angeles", "90012", "03/01/26")] * (3 + k + pg)
+            pages.append(scan(render_page(lines, section_number=k + 1, page_number=pg + 1, dpi=150, rng=rng)[0],
+                              rng=rng, skew_deg=float(rng.uniform(-2, 2)))[0])
+        fmt = "pdf" if k % 2 == 0 else "tiff"
+        (p,) = write_document(pages, out / f"section-{k + 1}.{'pdf' if fmt == 'pdf' else 'tif'}", fmt=fmt, dpi=150)
+        paths.append(str(p))
+    junk = out / "junk.pdf"
+    junk.write_bytes(b"%PDF-1.4 this is not a PDF")
+    empty = out / "empty.tif"
+    empty.write_bytes(b"")
+    return paths, str(junk), str(empty)
+
+
+@pytest.fixture()
+def workspace(tmp_path):
+    root = tmp_path / "ws"
+    with Workspace(root, create=True) as ws:
+        ws.ensure_user(CLERK, "supervisor")
+        fid = stages.create_filing(ws, name="Measure Q", ruleset="ca-initiative", jurisdiction="City of Los Angeles",
+                                   user=CLERK, required=10)
+    return root, fid
+
+
+def _sections(root) -> list[tuple[int, str]]:
+    with Workspace(root) as ws:
+        return [(r["number"], r["path"]) for r in ws._rows(
+            "SELECT s.number, d.path FROM sections s JOIN documents d ON d.id = s.document_id ORDER BY s.number")]
+
+
+def test_add_scans_ingests_every_file_on_one_pool_and_names_each_bad_file(qtbot, workspace, documents,
+                                                                           monkeypatch):
+    root, fid = workspace
+    good, junk, empty = documents
+    pools, one_by_one = [], []
+    real_pool = petitions.worker_pool
+
+    def counting_pool(*a, **kw):
+        pools.append(1)
+        return real_pool(*a, **kw)
+
+    monkeypatch.setattr(petitions, "worker_pool", counting_pool)
+    monkeypatch.setattr(petitions, "ingest_document", lambda *a, **kw: one_by_one.append(a))
+    win = open_window(qtbot, root, user=CLERK, filing=fid)
+    files = [good[0], junk, good[1], empty, good[2]]
+    job = win.add_scans(files)
+    seen = []
+    job.thread.progress_changed.connect(lambda st, d, t, _left: seen.append((st, d, t)))
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert job.error is None and not job.was_cancelled
+    # One pool for all the files, none ingested one by one.
+    assert pools == [1] and one_by_one == []
+    # The good files are sections in the order given; each bad one is named with its problem.
+    assert [p for _n, p in _sections(root)] == [good[0], good[1], good[2]]
+    notice = win.notices[-1]
+    assert [p.split(":")[0] for p in notice.problems] == ["junk.pdf", "empty.tif"]
+    assert "file is empty" in notice.problems[1]
+    assert "section-1.pdf: section 1, 2 page(s)" in notice.message and "section-3.pdf: section 3" in notice.message
+    # The bar ran over the pages of all the files, to the end.
+    assert seen and {st for st, _d, _t in seen} == {"pages"} and seen[-1] == ("pages", 6, 6)
+    assert job.stage.text() == "pages: 6 of 6"
+    # Again with one file more: the three already in are skipped as such.
+    job = win.add_scans(files[:3] + [good[3]])
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert win.notices[-1].message.count("already ingested") == 2
+    assert [p for _n, p in _sections(root)][-1] == good[3]
+    win.close()
+
+
+def test_cancel_keeps_the_files_committed_and_lists_the_others_as_not_stored(qtbot, workspace, documents):
+    root, fid = workspace
+    good, _junk, _empty = documents
+    win = open_window(qtbot, root, user=CLERK, filing=fid)
+    job = win.add_scans(good)
+
+    def cancel_in_the_second_file(stage, done, total, _left):
+        if done == 3:   # the second file's first page: the first file is committed
+            job.thread.cancel()
+
+    # In the job's thread, at once: the cancel lands at this very page.
+    job.thread.progress_changed.connect(cancel_in_the_second_file, Qt.ConnectionType.DirectConnection)
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert job.was_cancelled and job.error is None
+    assert [p for _n, p in _sections(root)] == [good[0]]
+    results = win.last_scan_results
+    assert [r[1] is not None for r in results] == [True, False, False, False]
+    assert all(r[2] == "cancelled; nothing of this file was stored" for r in results[1:])
+    with Workspace(root) as ws:
+        # nothing of the cancelled files: no pages, no lines, no document rows
+        assert ws._scalar("SELECT COUNT(*) FROM documents") == 1
+        assert ws._scalar("SELECT COUNT(*) FROM pages") == 2
+    # They go in on the next try.
+    job = win.add_scans(good)
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert [p for _n, p in _sections(root)] == good
+    win.close()
