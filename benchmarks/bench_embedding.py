@@ -430,7 +430,7 @@ def petition_set(work: Path, net_dir: Path, name: str = "signature_embedding"):
     sees a county's voters."""
     from sigverify.signatures.embedding import EmbeddingNet, embed_canvases
 
-    path = work / "petition-domain-v2-cal-320-4343-900000.npz"
+    path = work / "petition-domain-v3-cal-320-4343-900000.npz"
     if not path.exists():
         import train_embedding as te
 
@@ -611,6 +611,9 @@ def main(argv=None):
     ap.add_argument("--oof", default="oof_fold", help="out-of-fold embedding files WORK/<oof><k>.npz")
     ap.add_argument("--ship", default="embedding", choices=("embedding", "fused", "hybrid"),
                     help="recipe of the decision model written by --fit-out")
+    ap.add_argument("--decision-only", action="store_true",
+                    help="with --fit-out: write only the decision model (signature_learned.json); skip the "
+                    "same-hand evaluation and leave signature_samehand.json as it is")
     ap.add_argument("--net-dir", default=str(ROOT / "sigverify" / "models"),
                     help="the embedding network (<name>.onnx) the petition-domain figures are measured with")
     args = ap.parse_args(argv)
@@ -674,9 +677,10 @@ def main(argv=None):
         recipes["hybrid"]["multi_inputs"] = "all"
     net_dir = Path(args.net_dir)
     syn = petition_set(work, net_dir)
-    sh, sh_model = samehand_eval(lab, emb, fold, err, syn=syn)
-    report["samehand"] = sh
-    print("samehand", json.dumps(sh), flush=True)
+    sh, sh_model = (None, None) if args.decision_only else samehand_eval(lab, emb, fold, err, syn=syn)
+    if sh is not None:
+        report["samehand"] = sh
+        print("samehand", json.dumps(sh), flush=True)
     best = args.ship
     report["chosen_recipe"] = {"recipe": best, "hybrid_would_take": {"one_exemplar": pick[1],
                                                                       "several_exemplars": pick[3]}}
@@ -709,12 +713,14 @@ def main(argv=None):
             "operating_point": report.get("petition_domain", {}),
             "cross_validated": {k: {m: v[m] for m in ("random_eer", "random_eer_95", "skilled_eer", "skilled_eer_95",
                                                         "genuine_accepted_at_1pct_random_pass_oracle")}
-                                for k, v in cv[best].items()},
+                                for k, v in cv[best].items() if isinstance(v, dict)},
             "command": "python benchmarks/bench_embedding.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "note": "coefficients only; no image is shipped",
         })
         out = Path(args.fit_out)
         (out / "signature_learned.json").write_text(model.to_json(), encoding="utf-8")
+        report["fitted"] = {"version": model.version, "threshold": model.threshold}
+    if args.fit_out and sh_model is not None:
         samehand = {
             "version": f"samehand-{dt.date.today().isoformat()}-" + hashlib.sha256(
                 json.dumps(sh_model.__dict__).encode()).hexdigest()[:8],
@@ -728,7 +734,7 @@ def main(argv=None):
                            "held_out": sh},
         }
         (out / "signature_samehand.json").write_text(json.dumps(samehand, indent=1), encoding="utf-8")
-        report["fitted"] = {"version": model.version, "threshold": model.threshold, "samehand": samehand["version"]}
+        report["fitted"]["samehand"] = samehand["version"]
     shipped = SignatureModel.from_json((Path(args.fit_out or ROOT / "sigverify" / "models")
                                         / "signature_learned.json").read_text())
     if not needs_classical(shipped):
