@@ -87,8 +87,10 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
     """Synthetic writers as the *pipeline* sees them (issue 21, item 4): the
     voter's exemplars are clean renders of the full registered name at
     several ages (registration card, DMV pad, envelopes: 0-30 years old),
-    the questioned signatures are a shorter form of the name ("F. Last")
-    in signature cells cut from rendered petition pages after a scanner's
+    the questioned signatures are written from the same name (the hand's
+    habit shortens both alike; 10 % of them in a shorter form, "F. Last" or
+    the surname, as :func:`fixtures.signers.draw_signers` draws them) in
+    signature cells cut from rendered petition pages after a scanner's
     degradations (1-bit, JPEG, noise, skew) — small, faint, broken strokes.
 
     Hands (writer seeds `first_writer`+, never a county's 63-bit seeds; the
@@ -108,8 +110,11 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
     firsts, surs = t["first_names"]["name"].to_list(), t["surnames"]["name"].to_list()
 
     # A voter's exemplars carry the full registered name (with the middle name, as the fixtures' county
-    # renders them); on a petition people sign a shorter form, in the shares of fixtures.signers:
-    # "First Last" 45 %, "F. Last" 35 %, "First M Last" 12 %, "Last" 8 %.
+    # renders them); on a petition people sign it the same way (the hand's habit shortens both alike),
+    # except a minority of lines signed in a shorter form, as in fixtures.signers (SIGNATURE_VARIANT_SHARE:
+    # half "F. Last", half the surname).
+    from fixtures.signers import SIGNATURE_VARIANT_SHARE
+
     people = [(str(rng.choice(firsts)), str(rng.choice(firsts)) if rng.random() < 0.6 else "", str(rng.choice(surs)))
               for _ in range(n_hands)]
     names = [" ".join(p for p in person if p) for person in people]
@@ -117,12 +122,10 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
     def signed(i):
         f, m, last = people[i]
         u = rng.random()
-        if u < 0.45:
-            return f"{f} {last}"
-        if u < 0.80:
+        if u < 1 - SIGNATURE_VARIANT_SHARE:
+            return names[i]
+        if u < 1 - SIGNATURE_VARIANT_SHARE / 2:
             return f"{f[0]}. {last}"
-        if u < 0.92:
-            return " ".join(p for p in (f, m[:1], last) if p)
         return last
 
     images, owner, hand, genuine, petition = [], [], [], [], []
@@ -208,7 +211,7 @@ def prepare(args):
 
 def prepare_petition_domain(work: Path, n_hands: int, seed: int, first_writer: int = 700_000):
     """Canvases of :func:`petition_domain` (cached as npz in `work`)."""
-    cache = work / f"petition-domain-v2-{n_hands}-{seed}-{first_writer}.npz"
+    cache = work / f"petition-domain-v3-{n_hands}-{seed}-{first_writer}.npz"
     if cache.exists():
         z = np.load(cache, allow_pickle=True)
         return {k: z[k] for k in z.files}

@@ -6,7 +6,15 @@ from datetime import date
 import polars as pl
 import pytest
 
-from fixtures.signers import KINDS, REASONS, SIGNER_COLUMNS, SignerMix, draw_signers, keyed_entries
+from fixtures.signers import (
+    KINDS,
+    REASONS,
+    SIGNATURE_VARIANT_SHARE,
+    SIGNER_COLUMNS,
+    SignerMix,
+    draw_signers,
+    keyed_entries,
+)
 from fixtures.voters import generate_county
 
 N_LINES = 2_000
@@ -141,6 +149,42 @@ def test_forged_lines(with_truth, county):
     assert (f["person_id"] != f["person_id_v"]).all()
     # the forger's hand is a real resident's
     assert f["writer_seed"].is_in(county.people["writer_seed"].implode()).all()
+
+
+def test_signature_written_from_the_registered_name(with_truth):
+    """People sign as on their registration card (the exemplars' name), a
+    minority in a shorter form; forgers write the named voter's name."""
+    signed = with_truth.filter((pl.col("state") != "blank") & pl.col("voter_id").is_not_null())
+    registered = pl.concat_str(["first_name", "middle_name", "last_name"], separator=" ", ignore_nulls=True)
+    same = signed.select(pl.col("signature_name") == registered).to_series()
+    assert abs((1 - same.mean()) - SIGNATURE_VARIANT_SHARE) < 0.03
+    other = signed.filter(~same)
+    initial_last = pl.concat_str([pl.col("first_name").str.slice(0, 1) + ".", "last_name"], separator=" ")
+    forms = other.select((pl.col("signature_name") == initial_last).alias("f"),
+                         (pl.col("signature_name") == pl.col("last_name")).alias("l"))
+    assert (forms["f"] | forms["l"]).all()
+    assert 0.3 < forms["f"].mean() < 0.7
+    # forged lines too: the forger writes the voter's registered name
+    forged = signed.filter(pl.col("kind") == "forged").select(pl.col("signature_name") == registered).to_series()
+    assert forged.mean() > 0.7
+    # people with no voter record sign their own full name
+    unreg = with_truth.filter(pl.col("kind").is_in(["not_registered", "household_member"]))
+    assert unreg.height > 0 and unreg["signature_name"].null_count() == 0
+
+
+def test_petition_signature_text_matches_the_exemplars(with_truth):
+    """What the hand writes on the petition (its habit applied to the
+    signature name) is the text of its exemplars on most valid lines."""
+    from fixtures.signatures import _words, _writer
+
+    v = with_truth.filter(pl.col("kind") == "valid").head(400)
+    same = []
+    for r in v.iter_rows(named=True):
+        ex_name = " ".join(p for p in (r["first_name"], r["middle_name"], r["last_name"]) if p)
+        h = _writer(int(r["writer_seed"]))
+        same.append(_words(r["signature_name"], h) == _words(ex_name, h))
+    share = sum(same) / len(same)
+    assert 1 - SIGNATURE_VARIANT_SHARE - 0.05 < share < 1.0
 
 
 def test_blank_and_struck_lines(lines):

@@ -182,3 +182,39 @@ def test_samehand_bad_input_and_matrix_matches_pairs(sigs):
                                atol=1e-6)
     with pytest.raises(ValueError, match="same length"):
         sigverify.samehand_scores(a, b[:2])
+
+
+def test_multi_prior_is_taken_by_distance_name():
+    # a model fitted on classical + embedding distances holds one prior per column; a decision on the
+    # embedding alone must divide by the embedding's own prior, not the first classical column's
+    from sigverify.signatures.compare import DISTANCE_NAMES
+    from sigverify.signatures.verify import _prior_for
+
+    full = [float(i) for i in range(len(DISTANCE_NAMES))] + [0.27]
+    np.testing.assert_array_equal(_prior_for(full, ["embedding.cos"]), [0.27])
+    np.testing.assert_array_equal(_prior_for(full, [*DISTANCE_NAMES, "embedding.cos"]), full)
+    np.testing.assert_array_equal(_prior_for(full[:-1], list(DISTANCE_NAMES[:2])), [0.0, 1.0])
+    assert _prior_for([], ["embedding.cos"]) is None
+    with pytest.raises(ValueError, match="multi_prior"):
+        _prior_for([0.1, 0.2], ["embedding.cos"])
+
+
+def test_several_exemplar_score_by_hand(sigs):
+    # the shipped several-exemplar decision recomputed from the embeddings: nearest distance and the
+    # mean distance relative to the exemplars' own spread plus the model's embedding prior
+    from sigverify.signatures.verify import describe, multi_inputs, score_described
+
+    model = load_learned_model()
+    crops = [sigs[0][2], sigs[1][2], sigs[0][0], sigs[0][1], sigs[1][0]]
+    _, err, feats = describe(crops, dpi=150, embed_net=load_embedding(), classical=False)
+    refs = [np.array([2, 3, 4]), np.array([2, 3, 4])]
+    res = score_described(feats, err, np.array([0, 1]), refs, model=model)
+    e = feats["embedding"]
+    d_qr = np.concatenate([cosine_distance(e[[q] * 3], e[r]) for q, r in zip((0, 1), refs)])[:, None]
+    ia, ib = np.triu_indices(3, 1)
+    d_rr = np.concatenate([cosine_distance(e[r[ia]], e[r[ib]]) for r in refs])[:, None]
+    prior = np.array([model.multi_prior[-1]])  # 'embedding.cos' is the last distance column
+    x = multi_inputs(d_qr, np.repeat([0, 1], 3), 2, d_rr, np.repeat([0, 1], 3), prior=prior)
+    names = ["mean.embedding.cos", "min.embedding.cos", "rel.embedding.cos"]
+    want = model.multi.predict(x[:, [names.index(c) for c in model.multi.inputs]])
+    np.testing.assert_allclose(res.score, want, rtol=1e-5)

@@ -285,6 +285,28 @@ def _cols(x: np.ndarray, names: Sequence[str], wanted: Sequence[str]) -> np.ndar
     return x[:, [pos[w] for w in wanted]]
 
 
+def _prior_for(prior: Sequence[float], names: Sequence[str]) -> np.ndarray | None:
+    """The model's exemplar-spread prior for the distance columns `names`.
+
+    ``multi_prior`` holds one value per distance column of the features the
+    model was *fitted* on (:func:`distance_names`: the classical distances,
+    then ``'embedding.cos'``), which can be more columns than a call
+    computes: a decision on the embedding alone describes no classical
+    family. Each column gets its own value, never another column's.
+    """
+    if not prior:
+        return None
+    prior = [float(v) for v in prior]
+    if len(prior) == len(names):
+        return np.asarray(prior)
+    fitted = {len(DISTANCE_NAMES) + 1: [*DISTANCE_NAMES, "embedding.cos"], len(DISTANCE_NAMES): list(DISTANCE_NAMES),
+              1: ["embedding.cos"]}.get(len(prior))
+    if fitted is None or not set(names) <= set(fitted):
+        raise ValueError(f"the model's multi_prior has {len(prior)} values, which do not name the distances {list(names)[:3]}")
+    by_name = dict(zip(fitted, prior))
+    return np.asarray([by_name[n] for n in names])
+
+
 def multi_inputs(
     d_qr: np.ndarray,
     owner: np.ndarray,
@@ -544,7 +566,7 @@ def score_described(
                 io.append(np.repeat(owner[st], len(a)))
             ia, ib, io = (np.concatenate(v) for v in (ia, ib, io))
             d_rr = pair_table(feats, ia, ib, workers=workers)
-            x = multi_inputs(d[sel], owner, n, d_rr, io, prior=np.asarray(model.multi_prior) if model.multi_prior else None)
+            x = multi_inputs(d[sel], owner, n, d_rr, io, prior=_prior_for(model.multi_prior, names))
             score[multi] = model.multi.predict(_cols(x[multi], multi_names(names), model.multi.inputs))
             thr[multi] = model.threshold["multi"]
         else:
