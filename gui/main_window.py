@@ -182,6 +182,9 @@ class MainWindow(QMainWindow):
         self.scans_action = A(m, "Add &scans…", "Add scanned sections: each file becomes a section", self.add_scans)
         self.scan_dir_action = A(m, "Add a f&older of scans…", "Add every scan in a folder, each file a section",
                                  self.add_scan_folder)
+        self.scans_tpl_action = A(m, "Add scans of &another form…", "Add scanned sections of a form other than the "
+                                  "built-in ones, read with its template (made with New form template…)",
+                                  self.add_scans_with_template)
         self.template_action = A(m, "New form &template…", "Make a template for a form of another layout from a "
                                  "scan of the blank form: name its columns, check it on a sample scan, save it",
                                  self.new_form_template)
@@ -282,6 +285,7 @@ class MainWindow(QMainWindow):
                               (self.exemplars_action, has_ws, "Import voters' signatures on file"),
                               (self.scans_action, has_filing, "Add scanned sections"),
                               (self.scan_dir_action, has_filing, "Add a folder of scans"),
+                              (self.scans_tpl_action, has_filing, "Add scans of another form"),
                               (self.keyed_action, has_filing, "Import keyed entries"),
                               (self.run_action, has_filing, "Run the pipeline"),
                               (self.refresh_action, has_ws, "Reload")):
@@ -936,7 +940,16 @@ class MainWindow(QMainWindow):
             return None
         return self.add_scans([str(p) for p in files])
 
-    def add_scans(self, paths: list[str] | None = None) -> JobDialog | None:
+    def add_scans_with_template(self, template: str | None = None,
+                                paths: list[str] | None = None) -> JobDialog | None:
+        """Add scans read with a form template (a JSON file) instead of the built-in forms."""
+        template = template or QFileDialog.getOpenFileName(self, "The form's template", "",
+                                                           "Template (*.json);;All files (*)")[0]
+        if not template:
+            return None
+        return self.add_scans(paths, template=template)
+
+    def add_scans(self, paths: list[str] | None = None, *, template: str | None = None) -> JobDialog | None:
         if paths is None:
             paths, _ = QFileDialog.getOpenFileNames(self, "Scanned sections (each file is a section)", "",
                                                     "Scans (*.pdf *.tif *.tiff *.png *.jpg *.jpeg);;All files (*)")
@@ -954,7 +967,7 @@ class MainWindow(QMainWindow):
             try:
                 with worker_pool() as pool:
                     for p, rep in ingest_files(ws, s.filing_id, paths, user=s.user, executor=pool, cancel=cancel,
-                                               progress=progress):
+                                               progress=progress, template=template):
                         if isinstance(rep, Exception):
                             out[str(p)] = (str(p), None, getattr(rep, "message", str(rep)))
                         else:

@@ -129,3 +129,38 @@ def test_cancel_keeps_the_files_committed_and_lists_the_others_as_not_stored(qtb
     qtbot.waitUntil(lambda: job.completed, timeout=180_000)
     assert [p for _n, p in _sections(root)] == good
     win.close()
+
+
+def test_scans_of_another_form_are_read_with_the_template_made_in_the_workbench(qtbot, workspace, tmp_path):
+    """A form the workbench does not know is refused per file (suggesting a
+    template); with the template drafted from its blank form, it is read."""
+    from fixtures.forms import layout_template, render_template_page
+
+    root, fid = workspace
+    rng = np.random.default_rng(43)
+    spec = layout_template("la-single-row")
+    blank = scan(render_template_page(spec, [], dpi=200, rng=rng)[0], rng=rng, skew_deg=0.8, noise=0.02)[0]
+    (blank_pdf,) = write_document([blank], tmp_path / "blank.pdf", fmt="pdf", dpi=200)
+    t = petitions.draft_form_template(blank_pdf, columns=["number", "printed_name", "signature", "address", "city",
+                                                          "zip", "official"]).template
+    t_json = petitions.save_form_template(t, tmp_path / "la.json")
+    lines = [FormLine("Ann Lee", "1 Main St", "LA", "90012", "", None, s) for s in ("signed", "blank", "struck")]
+    page = scan(render_template_page(spec, lines, dpi=200, rng=rng)[0], rng=rng, skew_deg=-1.5, noise=0.02)[0]
+    (filled,) = write_document([page], tmp_path / "la-section.pdf", fmt="pdf", dpi=200)
+    win = open_window(qtbot, root, user=CLERK, filing=fid)
+    assert win.scans_tpl_action.isEnabled()
+    job = win.add_scans([str(filled)])
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert _sections(root) == []
+    assert "template draft" in win.notices[-1].problems[0] and win.notices[-1].problems[0].startswith("la-section.pdf")
+    job = win.add_scans_with_template(str(t_json), [str(filled)])
+    qtbot.waitUntil(lambda: job.completed, timeout=180_000)
+    assert job.error is None and [p for _n, p in _sections(root)] == [str(filled)]
+    with Workspace(root) as ws:
+        states = [r["state"] for r in ws._rows("SELECT state FROM lines ORDER BY seq")]
+    assert states == ["signed", "blank", "struck"] + ["blank"] * 7
+    # A template file that is not there: one line naming it, nothing stored.
+    job = win.add_scans_with_template(str(tmp_path / "none.json"), [str(filled)])
+    qtbot.waitUntil(lambda: job.completed, timeout=60_000)
+    assert "none.json" in job.error and "not found" in job.error
+    win.close()
