@@ -301,6 +301,9 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
             if len(quads) < 2:
                 quads.append(geo.table_quad_fine(work))
             quad = quads[1]
+        return quad_hyps(t, quad)
+
+    def quad_hyps(t: FormTemplate, quad: np.ndarray | None) -> list:
         if quad is None:
             return []
         x, y, w, h = t.table
@@ -394,6 +397,20 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         best = pick(score([(t, table_hyps(t, fine=True)) for t in templates], fine), best, fine)
         if best is not None and best.score >= MIN_ALIGNMENT:
             work = fine  # the chance level below is the fine ink's too
+        else:
+            # A 1-bit scan breaks a hairline outer rule (or a whole rule) into
+            # dashes with gaps wider than the fine ink bridges, and the table
+            # falls apart into pieces: its outline is found on the fine ink
+            # closed by one working pixel (~0.02 in), then two; the rules are
+            # still scored on the fine ink itself.
+            for k in (3, 5):
+                closed = dataclasses.replace(work, ink=cv2.morphologyEx(fine.ink, cv2.MORPH_CLOSE,
+                                                                        np.ones((k, k), np.uint8)))
+                quad = geo.table_quad(closed)
+                best = pick(score([(t, quad_hyps(t, quad)) for t in templates], fine), best, fine)
+                if best is not None and best.score >= MIN_ALIGNMENT:
+                    work = fine
+                    break
     if best is None or best.score < MIN_ALIGNMENT or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE:
         # A phone photo of the page on a desk: the desk is "ink" to the page
         # threshold. The sheet is found first (the bright region), then the
@@ -450,6 +467,78 @@ def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float,
         raise ImageInputError(
             f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
     return fit, gray
+
+
+#: How a layout fit ranks when registrations compete (higher is better).
+_VERDICT_RANK = {"certain": 2, "check": 1, "refuse": 0}
+
+
+def _bold_level(image: np.ndarray, work: geo.Working, dpi: float) -> np.ndarray | None:
+    """For a 1-bit scan (black and white only): the ~100 dpi halving of the
+    page with every black pixel grown by one (a 3x3 erosion of the paper),
+    so that a hairline's dashes stay dark; None for a gray scan."""
+    f, _lev = work.level_for(dpi, STATE_DPI)
+    if f <= 1 or cv2.countNonZero(cv2.inRange(image, 1, 254)):
+        return None
+    bold = cv2.erode(image, np.ones((3, 3), np.uint8))
+    level = bold
+    for _ in range(int(round(np.log2(f)))):
+        h, w = level.shape[0] // 2, level.shape[1] // 2
+        level = cv2.resize(level[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return level
+
+
+def _check_bold(work: geo.Working, bold: np.ndarray, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                ) -> tuple[LayoutFit, np.ndarray] | None:
+    """:func:`_check_layout` judged on :func:`_bold_level`'s page: the fit,
+    and the plain resample (the line states and crops read the scan as it
+    is), or None when refused."""
+    f, _lev = work.level_for(dpi, STATE_DPI)
+    bold_work = dataclasses.replace(work, levels=((f, bold),))
+    try:
+        fit, _gray = _check_layout(bold_work, M, t, dpi, guessed)
+    except ImageInputError:
+        return None
+    m = MARGIN_IN
+    tx, ty, tw, th = t.table
+    return fit, _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
+
+
+def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guessed: bool,
+                       bold: np.ndarray | None = None) -> tuple[np.ndarray, LayoutFit, np.ndarray] | None:
+    """A table registration through three of its four corners, when through all four the layout fit refused.
+
+    Each corner is left out in turn; the affine map through the other three
+    (a flatbed or sheet-fed scan is affine) is snapped to the rules and
+    checked both ways like any registration (:func:`_check_layout`), so a
+    page of another layout is refused as before: this only gives a form's
+    page whose outline fit one bad corner a second chance. The best fit
+    that is not refused wins (certain before check, then more rules found,
+    fewer foreign); None when every one is refused. Done only for a page
+    that would be refused, so it costs the other pages nothing.
+    """
+    t = reg.template
+    x, y, w, h = t.table
+    tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    quad = geo.apply(reg.M, tq)
+    best, best_key = None, None
+    for drop in range(4):
+        keep = [j for j in range(4) if j != drop]
+        A = geo.fit_transform(tq[keep], quad[keep], projective=False)
+        if not _plausible(A, t, dpi):
+            continue
+        M = _refine_by_rules(work, A, t, dpi)
+        try:
+            fit, gray = _check_layout(work, M, t, dpi, guessed)
+        except ImageInputError:
+            got = None if bold is None else _check_bold(work, bold, M, t, dpi, guessed)
+            if got is None:
+                continue
+            fit, gray = got
+        key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign)
+        if best_key is None or key > best_key:
+            best, best_key = (M, fit, gray), key
+    return best
 
 
 def _inside(gray: np.ndarray, t: FormTemplate, box) -> np.ndarray | None:
@@ -1436,6 +1525,8 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     # Printed labels next to the rule do not count (off `keep` outside the rule's own strip).
     strip = int(round(RULE_TOL_IN * d)) + 1
     near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
+    is_written = np.zeros(n_lines, bool)
+    is_written[written] = True
     for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
@@ -1459,11 +1550,11 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         # ink within 3 pixels of the rule beyond the rule's own (the median line's).
         zone = cv2.dilate(rule0, np.ones((7, 1), np.uint8)).astype(bool)
         thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
-        on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
+        on_rule = thick - _median_lines(thick[valid])[None, :] >= 2
         # ... or darkens it: a pen line wider than the rule right on top of it.
         mass = (D.astype(np.float32) * zone[None]).sum(1)
         mass[~valid] = 0.0
-        base_mass = np.median(mass[valid], axis=0)[None, :]
+        base_mass = _median_lines(mass[valid])[None, :]
         on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
         masks &= (1 - rule)[None]
         # What is left of a pen line along the rule: long level runs beside it
@@ -1471,7 +1562,7 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         g = max(1, int(round(0.05 * d)))
         run = int(0.3 * d)
         share = np.zeros(n_lines)
-        sel = np.flatnonzero(valid & np.isin(np.arange(n_lines), written))
+        sel = np.flatnonzero(valid & is_written)
         if len(sel):
             # The lines' bands stacked, a paper row between them, in one pass
             # each (the vertical dilation sees no neighbour across that row;
@@ -1487,10 +1578,18 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             share[sel] = cols.sum(1) / float(wb)
-        keep = np.zeros(n_lines, bool)
-        keep[written] = True
-        out = np.maximum(out, np.where(keep, share, 0.0))
+        out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
+
+
+def _median_lines(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a few lines' (rows') values per column, the same
+    values and dtype: sorted along each column after a transpose (the short
+    axis contiguous), the middle one, or the mean of the middle two."""
+    s = np.sort(np.ascontiguousarray(a.T), axis=1)
+    k = s.shape[1]
+    mid = s[:, k // 2: k // 2 + 1] if k % 2 else s[:, k // 2 - 1: k // 2 + 1]
+    return mid.mean(axis=1)
 
 
 def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
@@ -1729,7 +1828,27 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
-    fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
+    try:
+        fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
+    except ImageInputError:
+        # Second chances for a page that would be refused (the other pages pay
+        # nothing); each is checked both ways like the first, so a page of
+        # another layout is refused all the same.
+        bold = _bold_level(image, work, dpi_in)
+        alt = None
+        if bold is not None:
+            # A 1-bit scan of a form with hairline rules keeps a hairline as
+            # dashes that the ~100 dpi halving turns light gray.
+            alt = _check_bold(work, bold, M, t, dpi_in, template is None)
+            alt = None if alt is None else (M, *alt)
+        if alt is None and reg.method == "table":
+            # One corner of the table outline may be wrong (a hairline outer rule
+            # a 1-bit scan broke up, with a strike or a signature's long stroke
+            # beside it): the other three fix a flatbed scan's map.
+            alt = _three_corner_fits(work, reg, dpi_in, template is None, bold)
+        if alt is None:
+            raise
+        M, fit, fit_gray = alt
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
