@@ -1835,12 +1835,13 @@ def segment_page(
         # nothing); each is checked both ways like the first, so a page of
         # another layout is refused all the same.
         bold = _bold_level(image, work, dpi_in)
-        alt = None
+        alt: tuple[np.ndarray, LayoutFit, np.ndarray] | None = None
         if bold is not None:
             # A 1-bit scan of a form with hairline rules keeps a hairline as
             # dashes that the ~100 dpi halving turns light gray.
-            alt = _check_bold(work, bold, M, t, dpi_in, template is None)
-            alt = None if alt is None else (M, *alt)
+            got = _check_bold(work, bold, M, t, dpi_in, template is None)
+            if got is not None:
+                alt = (M, got[0], got[1])
         if alt is None and reg.method == "table":
             # One corner of the table outline may be wrong (a hairline outer rule
             # a 1-bit scan broke up, with a strike or a signature's long stroke
