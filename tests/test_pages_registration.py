@@ -228,3 +228,41 @@ def test_one_wrong_corner_of_the_table_outline_is_left_out(corner):
     for i, want in enumerate(truth["lines"]):
         got = seg_mod._boxes_in_original(M3, np.array([t.cell_box(i + 1, "signature")]))[0]
         assert iou(got, want["signature"]) >= 0.9, (i, got, want["signature"])
+
+
+def _hairline_two_row_photo(seed):
+    """A two-row hairline form photographed on a desk: keystone, uneven light, JPEG, 200 dpi."""
+    spec = layout_template("two-row-hairline")
+    n = spec["lines"]["count"]
+    rng = np.random.default_rng(seed)
+    lines = [FormLine("Ann Lee", "1 Main St", "Los Angeles", "90012", "1/2/26", None, "signed") for _ in range(n)]
+    page, truth = render_template_page(spec, lines, dpi=200, rng=rng)
+    art = dict(skew_deg=float(rng.uniform(-3, 3)), noise=0.02, shift=tuple(rng.uniform(-20, 20, 2)),
+               scale=float(rng.uniform(0.97, 1.03)), perspective=float(rng.uniform(0.025, 0.05)), desk=True,
+               uneven_light=0.3, jpeg_quality=80)
+    img, M = scan(page, rng=rng, **art)
+    return img, transform_truth(truth, M), FormTemplate.from_dict(spec)
+
+
+def test_a_desk_photo_whose_keystone_fit_misses_the_hairlines_is_bent_to_the_rules(monkeypatch):
+    # The four outer hairlines fitted one by one give a homography a few
+    # pixels off at the top corners: the layout fit lost 8 of the 24 rules
+    # and refused the page. Snapped quarter by quarter, it reads the page.
+    img, truth, t = _hairline_two_row_photo(100)
+    seg = segment_page(img, dpi=200, template=t)
+    assert seg.fit.foreign == 0 and seg.fit.found >= 0.75 * seg.fit.expected
+    _lines_right(seg, truth, 0.9)
+    monkeypatch.setattr(seg_mod, "_refine_by_quarters", lambda work, M, t, dpi: M)
+    with pytest.raises(ImageInputError, match="does not fit"):
+        segment_page(img, dpi=200, template=t)
+
+
+def test_a_desk_photo_read_with_boxes_off_is_marked_for_a_person():
+    # Seed 101: the photo's faint left outer rule is lost and the outline
+    # takes the next rule in (the table ~4 % too narrow, beyond the rule
+    # snap's reach). Read after the quarter snap, the fit is not certain:
+    # the page is marked to check, never passed as right.
+    img, truth, t = _hairline_two_row_photo(101)
+    seg = segment_page(img, dpi=200, template=t)
+    off = [g.line for g, w in zip(seg.lines, truth["lines"]) if iou(g.signature, w["signature"]) < 0.9]
+    assert off and seg.check
