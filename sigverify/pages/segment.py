@@ -1582,20 +1582,22 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         rows_idx = np.clip(starts[:, None] + np.arange(bh)[None, :], 0, H - 1)
         D = dark[rows_idx, x_lo:x_hi]  # (lines, bh, w); invalid lines are not read below
         contrast = np.median(D[valid][:, near_rule[:, 0], :].max(1), axis=1)
-        thr = max(20.0, 0.4 * float(np.median(contrast)))
+        thr = max(20.0, 0.4 * float(_median_lines(contrast[:, None])[0]))
         ok = lay.keep[rows_idx, x_lo:x_hi] | near_rule[None]
         masks = ((D > thr) & ok).view(np.uint8)
         masks[~valid] = 0
         # The printed rule: the pixels most lines have inked (and a pixel above and below).
-        rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
+        rule0 = (2 * masks[valid].sum(0, dtype=np.int32) >= int(valid.sum())).astype(np.uint8)
         rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
         # Where a pen line lies on the rule it only thickens it: per column,
         # ink within 3 pixels of the rule beyond the rule's own (the median line's).
         zone = cv2.dilate(rule0, np.ones((7, 1), np.uint8)).astype(bool)
-        thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
+        zone_u8 = zone.view(np.uint8)[None]
+        thick = (masks * zone_u8).sum(1, dtype=np.int32).astype(np.float32)  # (lines, columns)
         on_rule = thick - _median_lines(thick[valid])[None, :] >= 2
         # ... or darkens it: a pen line wider than the rule right on top of it.
-        mass = (D.astype(np.float32) * zone[None]).sum(1)
+        # (Integer sums, exact, as float32 as before.)
+        mass = (D * zone_u8).sum(1, dtype=np.int32).astype(np.float32)
         mass[~valid] = 0.0
         base_mass = _median_lines(mass[valid])[None, :]
         on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
