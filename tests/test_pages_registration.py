@@ -245,24 +245,62 @@ def _hairline_two_row_photo(seed):
 
 
 def test_a_desk_photo_whose_keystone_fit_misses_the_hairlines_is_bent_to_the_rules(monkeypatch):
-    # The four outer hairlines fitted one by one give a homography a few
-    # pixels off at the top corners: the layout fit lost 8 of the 24 rules
-    # and refused the page. Snapped quarter by quarter, it reads the page.
-    img, truth, t = _hairline_two_row_photo(100)
+    # Seed 106: the homography from the four faint outer hairlines is a few
+    # pixels off and the layout fit refused the page. Snapped quarter by
+    # quarter, every rule is found and the page is read.
+    img, truth, t = _hairline_two_row_photo(106)
     seg = segment_page(img, dpi=200, template=t)
-    assert seg.fit.foreign == 0 and seg.fit.found >= 0.75 * seg.fit.expected
+    assert seg.fit.foreign == 0 and seg.fit.found == seg.fit.expected
     _lines_right(seg, truth, 0.9)
     monkeypatch.setattr(seg_mod, "_refine_by_quarters", lambda work, M, t, dpi: M)
     with pytest.raises(ImageInputError, match="does not fit"):
         segment_page(img, dpi=200, template=t)
 
 
-def test_a_desk_photo_read_with_boxes_off_is_marked_for_a_person():
-    # Seed 101: the photo's faint left outer rule is lost and the outline
-    # takes the next rule in (the table ~4 % too narrow, beyond the rule
-    # snap's reach). Read after the quarter snap, the fit is not certain:
-    # the page is marked to check, never passed as right.
-    img, truth, t = _hairline_two_row_photo(101)
-    seg = segment_page(img, dpi=200, template=t)
-    off = [g.line for g, w in zip(seg.lines, truth["lines"]) if iou(g.signature, w["signature"]) < 0.9]
-    assert off and seg.check
+@pytest.mark.parametrize("seed", [100, 101])
+def test_a_desk_photo_a_second_chance_reads_only_in_part_is_refused(seed):
+    # Bent to the rules, these photos still lose a fifth of the rules (seed
+    # 101: the faint left outer rule is gone and the outline takes the next
+    # rule in, its boxes 4 % narrow). A second chance must find nine rules in
+    # ten and nothing foreign, so they stay refused, never read.
+    img, _truth, t = _hairline_two_row_photo(seed)
+    with pytest.raises(ImageInputError, match="does not fit"):
+        segment_page(img, dpi=200, template=t)
+
+
+def _bench_la_desk_page():
+    """Page 1 of the LA-style single-row form in ``bench_segment.py --phone 0.5
+    --desk 1`` (seed 6): a desk photo in uneven light, JPEG in a PDF."""
+    import importlib.util
+    import tempfile
+    from pathlib import Path
+
+    from fixtures.forms import write_document
+    from sigverify.pages import open_document
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_segment.py"
+    spec_ = importlib.util.spec_from_file_location("bench_segment_for_test", path)
+    bench = importlib.util.module_from_spec(spec_)
+    spec_.loader.exec_module(bench)
+    rng = np.random.default_rng(6 + 1000)
+    sigs = bench._signature_bank(48, 200, rng)
+    spec = layout_template("la-single-row")
+    lines = bench._signer_lines(int(spec["lines"]["count"]), rng, sigs)
+    page, _ = render_template_page(spec, lines, dpi=200, rng=rng, first_line_number=1)
+    img, _ = scan(page, rng=rng, **bench._artefacts(rng, 200, 5.0, 0.96, 1.03, 0.5, 1.0))
+    with tempfile.TemporaryDirectory() as d:
+        (doc,) = write_document([img], Path(d) / "p.pdf", fmt="pdf", dpi=200)
+        with open_document(doc) as od:
+            return od.read(1).image
+
+
+def test_a_desk_photo_of_another_layout_stays_refused_after_the_second_chances(monkeypatch):
+    # Its own vertical rules too faint to show, the LA-style page bent to the
+    # single-row form's rules finds 16 of that form's 21, nothing foreign:
+    # enough for a first fit's "check", not for a second chance.
+    img = _bench_la_desk_page()
+    with pytest.raises(ImageInputError, match="sigverify-single-row, does not fit"):
+        segment_page(img, dpi=200)
+    monkeypatch.setattr(seg_mod, "SECOND_CHANCE_FOUND", 0.75)
+    seg = segment_page(img, dpi=200)  # what the looser rule would have read
+    assert seg.template == "sigverify-single-row" and seg.fit.found < 0.9 * seg.fit.expected

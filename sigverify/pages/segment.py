@@ -473,6 +473,28 @@ def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float,
 _VERDICT_RANK = {"certain": 2, "check": 1, "refuse": 0}
 
 
+#: A second chance (below) must find at least this share of the template's
+#: rules, and no rule the template lacks: the looser "nothing foreign, a
+#: quarter lost" check of a first fit would let a photo of another layout
+#: whose own vertical rules are too faint to show through (a desk photo in
+#: uneven light, registered as one of the built-in forms) be read.
+SECOND_CHANCE_FOUND = 0.9
+
+
+def _second_chance(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                   ) -> tuple[LayoutFit, np.ndarray] | None:
+    """:func:`_check_layout` for a second chance: the fit and resample, or
+    None when refused or short of :data:`SECOND_CHANCE_FOUND` (or with a
+    foreign rule)."""
+    try:
+        fit, gray = _check_layout(work, M, t, dpi, guessed)
+    except ImageInputError:
+        return None
+    if fit.foreign or fit.found_share < SECOND_CHANCE_FOUND:
+        return None
+    return fit, gray
+
+
 def _bold_level(image: np.ndarray, work: geo.Working, dpi: float) -> np.ndarray | None:
     """For a 1-bit scan (black and white only): the ~100 dpi halving of the
     page with every black pixel grown by one (a 3x3 erosion of the paper),
@@ -495,10 +517,10 @@ def _check_bold(work: geo.Working, bold: np.ndarray, M: np.ndarray, t: FormTempl
     is), or None when refused."""
     f, _lev = work.level_for(dpi, STATE_DPI)
     bold_work = dataclasses.replace(work, levels=((f, bold),))
-    try:
-        fit, _gray = _check_layout(bold_work, M, t, dpi, guessed)
-    except ImageInputError:
+    got = _second_chance(bold_work, M, t, dpi, guessed)
+    if got is None:
         return None
+    fit = got[0]
     m = MARGIN_IN
     tx, ty, tw, th = t.table
     return fit, _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
@@ -510,12 +532,12 @@ def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guesse
 
     Each corner is left out in turn; the affine map through the other three
     (a flatbed or sheet-fed scan is affine) is snapped to the rules and
-    checked both ways like any registration (:func:`_check_layout`), so a
-    page of another layout is refused as before: this only gives a form's
-    page whose outline fit one bad corner a second chance. The best fit
-    that is not refused wins (certain before check, then more rules found,
-    fewer foreign); None when every one is refused. Done only for a page
-    that would be refused, so it costs the other pages nothing.
+    checked both ways (:func:`_second_chance`: nine rules in ten found,
+    none foreign), so a page of another layout is refused as before: this
+    only gives a form's page whose outline fit one bad corner a second
+    chance. The best fit wins (certain before check, then more rules
+    found); None when every one is refused. Done only for a page that
+    would be refused, so it costs the other pages nothing.
     """
     t = reg.template
     x, y, w, h = t.table
@@ -528,13 +550,12 @@ def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guesse
         if not _plausible(A, t, dpi):
             continue
         M = _refine_by_rules(work, A, t, dpi)
-        try:
-            fit, gray = _check_layout(work, M, t, dpi, guessed)
-        except ImageInputError:
-            got = None if bold is None else _check_bold(work, bold, M, t, dpi, guessed)
-            if got is None:
-                continue
-            fit, gray = got
+        got = _second_chance(work, M, t, dpi, guessed)
+        if got is None and bold is not None:
+            got = _check_bold(work, bold, M, t, dpi, guessed)
+        if got is None:
+            continue
+        fit, gray = got
         key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign)
         if best_key is None or key > best_key:
             best, best_key = (M, fit, gray), key
@@ -1894,12 +1915,10 @@ def segment_page(
             Mq = M
             for _ in range(2):
                 Mq = _refine_by_quarters(work, Mq, t, dpi_in)
-                try:
-                    fit_q, gray_q = _check_layout(work, Mq, t, dpi_in, template is None)
-                except ImageInputError:
-                    continue
-                alt = (Mq, fit_q, gray_q)
-                break
+                got = _second_chance(work, Mq, t, dpi_in, template is None)
+                if got is not None:
+                    alt = (Mq, got[0], got[1])
+                    break
         if alt is None and reg.method == "table":
             # One corner of the table outline may be wrong (a hairline outer rule
             # a 1-bit scan broke up, with a strike or a signature's long stroke
