@@ -29,6 +29,7 @@ the rendered filing (rendering takes longer than the measurement).
     python benchmarks/bench_segment.py --pages 120 --dpi 200 --out bench_segment.json
     python benchmarks/bench_segment.py --pages 120 --dpi 300 --mix sheet-fed
     python benchmarks/bench_segment.py --baseline 8b349fa   # CPU a page against an older segmenter
+    python benchmarks/bench_segment.py --skip-timing --phone 0.5 --desk 1   # other layouts' desk photos
 """
 from __future__ import annotations
 
@@ -166,7 +167,7 @@ def _signer_lines(count: int, rng, sigs) -> list[FormLine]:
     return lines
 
 
-def _artefacts(rng, dpi, max_skew, scale_lo, scale_hi, phone_p: float = 0.0) -> dict:
+def _artefacts(rng, dpi, max_skew, scale_lo, scale_hi, phone_p: float = 0.0, desk_p: float = 0.0) -> dict:
     art = {
         "skew_deg": float(rng.uniform(-max_skew, max_skew)),
         "noise": float(rng.choice([0.0, 0.02, 0.05])),
@@ -180,11 +181,16 @@ def _artefacts(rng, dpi, max_skew, scale_lo, scale_hi, phone_p: float = 0.0) -> 
         art["jpeg_quality"] = int(rng.integers(40, 80))
     if phone_p and not art["bilevel"] and rng.random() < phone_p:
         art["perspective"] = float(rng.uniform(0.01, 0.05))  # a phone photo's keystone
+        if desk_p and rng.random() < desk_p:
+            # ... of the page lying on a desk, in uneven light (no draw when desk_p is 0:
+            # the default filing stays the same page for page).
+            art["desk"] = True
+            art["uneven_light"] = float(rng.uniform(0.1, 0.35))
     return art
 
 
 def make_other_layouts(pages_per_layout: int, dpi: int, seed: int, workdir: Path, mix: str = "stress",
-                       phone_p: float = 0.1) -> list[tuple[str, Path, dict, list]]:
+                       phone_p: float = 0.1, desk_p: float = 0.0) -> list[tuple[str, Path, dict, list]]:
     """Pages of layouts other than the project's own (fixtures.forms.OTHER_LAYOUTS), each
     layout's pages in one PDF (gray, JPEG) and one CCITT G4 TIFF (bilevel), with its template.
 
@@ -201,7 +207,7 @@ def make_other_layouts(pages_per_layout: int, dpi: int, seed: int, workdir: Path
             lines = _signer_lines(int(spec["lines"]["count"]), rng, sigs)
             page, truth = render_template_page(spec, lines, dpi=dpi, rng=rng,
                                                first_line_number=1 + k * int(spec["lines"]["count"]))
-            art = _artefacts(rng, dpi, max_skew, scale_lo, scale_hi, phone_p)
+            art = _artefacts(rng, dpi, max_skew, scale_lo, scale_hi, phone_p, desk_p)
             img, M = scan(page, rng=rng, **art)
             t = transform_truth(truth, M)
             t["artefacts"] = dict(art)
@@ -241,15 +247,18 @@ def score_layouts(docs: list[tuple[str, Path, dict, list]], workers: int, with_t
         res = list(segment_document(doc, template=tmpl, workers=workers))
         L = per_layout.setdefault(name, {"pages": 0, "pages_refused": 0, "pages_check": 0, "lines": 0,
                                          "iou_ok": 0, "state_ok": 0, "both_ok": 0, "phone_pages": 0,
-                                         "phone_refused": 0})
+                                         "phone_refused": 0, "desk_pages": 0, "desk_refused": 0})
         for r, t in zip(res, truth):
             L["pages"] += 1
             phone = "perspective" in t["artefacts"]
             L["phone_pages"] += phone
+            desk = bool(t["artefacts"].get("desk"))
+            L["desk_pages"] += desk
             tl_all = t["lines"]
             if r.error is not None:
                 L["pages_refused"] += 1
                 L["phone_refused"] += phone
+                L["desk_refused"] += desk
                 L["lines"] += len(tl_all)
                 for i, tl in enumerate(tl_all):
                     c = per_case.setdefault(_case(tl, tl_all[i - 1] if i else None,
@@ -621,6 +630,9 @@ def main(argv=None) -> int:
                     "segmented with a drafted-style template, and for refusing them without one (0: skip)")
     ap.add_argument("--phone", type=float, default=0.1,
                     help="share of the other layouts' gray pages that are phone photos (keystone 1-5 %%)")
+    ap.add_argument("--desk", type=float, default=0.0,
+                    help="share of those phone photos taken of the page lying on a desk, in uneven light "
+                    "(0: none, the default filing unchanged)")
     ap.add_argument("--skip-timing", action="store_true", help="accuracy only (one segmentation pass)")
     ap.add_argument("--baseline", metavar="REV",
                     help="also time segment_page's CPU ms a page at git revision REV (e.g. 8b349fa, before the "
@@ -647,7 +659,8 @@ def main(argv=None) -> int:
             res["baseline_cpu"] = baseline_cpu(docs, args.baseline, rounds=args.baseline_rounds)
             res["baseline_cpu"]["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
         if args.layout_pages:
-            other = make_other_layouts(args.layout_pages, args.dpi, args.seed, Path(tmp), args.mix, args.phone)
+            other = make_other_layouts(args.layout_pages, args.dpi, args.seed, Path(tmp), args.mix, args.phone,
+                                       args.desk)
             res["other_layouts"] = score_layouts(other, args.workers, with_template=True)
             res["other_layouts_without_template"] = score_layouts(other, args.workers, with_template=False)
         res["documents"] = [{"name": d.name, "bytes": d.stat().st_size} for d in docs]

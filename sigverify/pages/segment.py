@@ -301,6 +301,9 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
             if len(quads) < 2:
                 quads.append(geo.table_quad_fine(work))
             quad = quads[1]
+        return quad_hyps(t, quad)
+
+    def quad_hyps(t: FormTemplate, quad: np.ndarray | None) -> list:
         if quad is None:
             return []
         x, y, w, h = t.table
@@ -394,6 +397,20 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
         best = pick(score([(t, table_hyps(t, fine=True)) for t in templates], fine), best, fine)
         if best is not None and best.score >= MIN_ALIGNMENT:
             work = fine  # the chance level below is the fine ink's too
+        else:
+            # A 1-bit scan breaks a hairline outer rule (or a whole rule) into
+            # dashes with gaps wider than the fine ink bridges, and the table
+            # falls apart into pieces: its outline is found on the fine ink
+            # closed by one working pixel (~0.02 in), then two; the rules are
+            # still scored on the fine ink itself.
+            for k in (3, 5):
+                closed = dataclasses.replace(work, ink=cv2.morphologyEx(fine.ink, cv2.MORPH_CLOSE,
+                                                                        np.ones((k, k), np.uint8)))
+                quad = geo.table_quad(closed)
+                best = pick(score([(t, quad_hyps(t, quad)) for t in templates], fine), best, fine)
+                if best is not None and best.score >= MIN_ALIGNMENT:
+                    work = fine
+                    break
     if best is None or best.score < MIN_ALIGNMENT or best.score - geo.chance_alignment(work) < MIN_ALIGNMENT_OVER_CHANCE:
         # A phone photo of the page on a desk: the desk is "ink" to the page
         # threshold. The sheet is found first (the bright region), then the
@@ -450,6 +467,99 @@ def _check_layout(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float,
         raise ImageInputError(
             f"page layout not recognised: {what}, {t.name}, does not fit ({fit.describe()}); {MAKE_TEMPLATE_HINT}")
     return fit, gray
+
+
+#: How a layout fit ranks when registrations compete (higher is better).
+_VERDICT_RANK = {"certain": 2, "check": 1, "refuse": 0}
+
+
+#: A second chance (below) must find at least this share of the template's
+#: rules, and no rule the template lacks: the looser "nothing foreign, a
+#: quarter lost" check of a first fit would let a photo of another layout
+#: whose own vertical rules are too faint to show through (a desk photo in
+#: uneven light, registered as one of the built-in forms) be read.
+SECOND_CHANCE_FOUND = 0.9
+
+
+def _second_chance(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                   ) -> tuple[LayoutFit, np.ndarray] | None:
+    """:func:`_check_layout` for a second chance: the fit and resample, or
+    None when refused or short of :data:`SECOND_CHANCE_FOUND` (or with a
+    foreign rule)."""
+    try:
+        fit, gray = _check_layout(work, M, t, dpi, guessed)
+    except ImageInputError:
+        return None
+    if fit.foreign or fit.found_share < SECOND_CHANCE_FOUND:
+        return None
+    return fit, gray
+
+
+def _bold_level(image: np.ndarray, work: geo.Working, dpi: float) -> np.ndarray | None:
+    """For a 1-bit scan (black and white only): the ~100 dpi halving of the
+    page with every black pixel grown by one (a 3x3 erosion of the paper),
+    so that a hairline's dashes stay dark; None for a gray scan."""
+    f, _lev = work.level_for(dpi, STATE_DPI)
+    if f <= 1 or cv2.countNonZero(cv2.inRange(image, 1, 254)):
+        return None
+    bold = cv2.erode(image, np.ones((3, 3), np.uint8))
+    level = bold
+    for _ in range(int(round(np.log2(f)))):
+        h, w = level.shape[0] // 2, level.shape[1] // 2
+        level = cv2.resize(level[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return level
+
+
+def _check_bold(work: geo.Working, bold: np.ndarray, M: np.ndarray, t: FormTemplate, dpi: float, guessed: bool
+                ) -> tuple[LayoutFit, np.ndarray] | None:
+    """:func:`_check_layout` judged on :func:`_bold_level`'s page: the fit,
+    and the plain resample (the line states and crops read the scan as it
+    is), or None when refused."""
+    f, _lev = work.level_for(dpi, STATE_DPI)
+    bold_work = dataclasses.replace(work, levels=((f, bold),))
+    got = _second_chance(bold_work, M, t, dpi, guessed)
+    if got is None:
+        return None
+    fit = got[0]
+    m = MARGIN_IN
+    tx, ty, tw, th = t.table
+    return fit, _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
+
+
+def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guessed: bool,
+                       bold: np.ndarray | None = None) -> tuple[np.ndarray, LayoutFit, np.ndarray] | None:
+    """A table registration through three of its four corners, when through all four the layout fit refused.
+
+    Each corner is left out in turn; the affine map through the other three
+    (a flatbed or sheet-fed scan is affine) is snapped to the rules and
+    checked both ways (:func:`_second_chance`: nine rules in ten found,
+    none foreign), so a page of another layout is refused as before: this
+    only gives a form's page whose outline fit one bad corner a second
+    chance. The best fit wins (certain before check, then more rules
+    found); None when every one is refused. Done only for a page that
+    would be refused, so it costs the other pages nothing.
+    """
+    t = reg.template
+    x, y, w, h = t.table
+    tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    quad = geo.apply(reg.M, tq)
+    best, best_key = None, None
+    for drop in range(4):
+        keep = [j for j in range(4) if j != drop]
+        A = geo.fit_transform(tq[keep], quad[keep], projective=False)
+        if not _plausible(A, t, dpi):
+            continue
+        M = _refine_by_rules(work, A, t, dpi)
+        got = _second_chance(work, M, t, dpi, guessed)
+        if got is None and bold is not None:
+            got = _check_bold(work, bold, M, t, dpi, guessed)
+        if got is None:
+            continue
+        fit, gray = got
+        key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign)
+        if best_key is None or key > best_key:
+            best, best_key = (M, fit, gray), key
+    return best
 
 
 def _inside(gray: np.ndarray, t: FormTemplate, box) -> np.ndarray | None:
@@ -545,6 +655,49 @@ def _refine_by_rules(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: flo
     (dx, sx, cx), (dy, sy, cy) = corr
     C = np.array([[sx, 0, cx - cx * sx + dx], [0, sy, cy - cy * sy + dy], [0, 0, 1.0]])
     return M @ C
+
+
+def _refine_by_quarters(work: geo.Working, M: np.ndarray, t: FormTemplate, dpi: float) -> np.ndarray:
+    """`M` bent to the printed rules quarter by quarter of the table.
+
+    Each quarter of the table is resampled and shifted (each axis on its
+    own, up to 0.08 in) to put the template's rules inside it on the ink
+    (:func:`_refine_by_rules`' snap, without the scale); the homography
+    through the four quarters' centres and their shifted places corrects
+    the tilt and keystone a whole-table snap cannot. Ink is local contrast
+    (faint rules on a photo count).
+    """
+    d = STATE_DPI
+    m = 0.15
+    tx, ty, tw, th = t.table
+    xs, ys = {round(tx, 4), round(tx + tw, 4)}, {round(ty, 4), round(ty + th, 4)}
+    for i in range(1, t.line_count + 1):
+        for n in t.cells:
+            x, y, w, h = t.cell_box(i, n)
+            xs.update((round(x, 4), round(x + w, 4)))
+            ys.update((round(y, 4), round(y + h, 4)))
+    xr, yr = np.array(sorted(xs)), np.array(sorted(ys))
+    offs = np.arange(-0.08, 0.0801, 0.0025)
+    src, dst = [], []
+    for qx, qy in ((0, 0), (1, 0), (1, 1), (0, 1)):
+        bx, by, bw, bh = tx + qx * tw / 2 - m, ty + qy * th / 2 - m, tw / 2 + 2 * m, th / 2 + 2 * m
+        gray = _warp_level(work, M, (bx, by, bw, bh), dpi)
+        dark = cv2.subtract(cv2.dilate(gray, np.ones((5, 5), np.uint8)), gray)
+        ink = (dark > 25).astype(np.float32)
+        shift = []
+        for prof, rules, c0 in ((ink.mean(0), xr, bx), (ink.mean(1), yr, by)):
+            lo = c0 + m
+            r = rules[(rules > lo) & (rules < lo + (bw if c0 == bx else bh) - 2 * m)]
+            if not len(r):
+                shift.append(0.0)
+                continue
+            pos = (r[None, :] + offs[:, None] - c0) * d
+            score = np.interp(pos, np.arange(len(prof)), prof, left=0, right=0).sum(-1)
+            shift.append(float(offs[int(np.argmax(score))]))
+        c = np.array([bx + bw / 2, by + bh / 2])
+        src.append(c)
+        dst.append(c + shift)
+    return M @ geo.fit_transform(np.array(src), np.array(dst))
 
 
 # --------------------------------------------------------------------------
@@ -1436,6 +1589,8 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     # Printed labels next to the rule do not count (off `keep` outside the rule's own strip).
     strip = int(round(RULE_TOL_IN * d)) + 1
     near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
+    is_written = np.zeros(n_lines, bool)
+    is_written[written] = True
     for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
@@ -1448,22 +1603,24 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         rows_idx = np.clip(starts[:, None] + np.arange(bh)[None, :], 0, H - 1)
         D = dark[rows_idx, x_lo:x_hi]  # (lines, bh, w); invalid lines are not read below
         contrast = np.median(D[valid][:, near_rule[:, 0], :].max(1), axis=1)
-        thr = max(20.0, 0.4 * float(np.median(contrast)))
+        thr = max(20.0, 0.4 * float(_median_lines(contrast[:, None])[0]))
         ok = lay.keep[rows_idx, x_lo:x_hi] | near_rule[None]
         masks = ((D > thr) & ok).view(np.uint8)
         masks[~valid] = 0
         # The printed rule: the pixels most lines have inked (and a pixel above and below).
-        rule0 = (masks[valid].mean(0) >= 0.5).astype(np.uint8)
+        rule0 = (2 * masks[valid].sum(0, dtype=np.int32) >= int(valid.sum())).astype(np.uint8)
         rule = cv2.dilate(rule0, np.ones((3, 1), np.uint8))
         # Where a pen line lies on the rule it only thickens it: per column,
         # ink within 3 pixels of the rule beyond the rule's own (the median line's).
         zone = cv2.dilate(rule0, np.ones((7, 1), np.uint8)).astype(bool)
-        thick = (masks * zone[None]).sum(1).astype(np.float32)  # (lines, columns)
-        on_rule = thick - np.median(thick[valid], axis=0)[None, :] >= 2
+        zone_u8 = zone.view(np.uint8)[None]
+        thick = (masks * zone_u8).sum(1, dtype=np.int32).astype(np.float32)  # (lines, columns)
+        on_rule = thick - _median_lines(thick[valid])[None, :] >= 2
         # ... or darkens it: a pen line wider than the rule right on top of it.
-        mass = (D.astype(np.float32) * zone[None]).sum(1)
+        # (Integer sums, exact, as float32 as before.)
+        mass = (D * zone_u8).sum(1, dtype=np.int32).astype(np.float32)
         mass[~valid] = 0.0
-        base_mass = np.median(mass[valid], axis=0)[None, :]
+        base_mass = _median_lines(mass[valid])[None, :]
         on_rule |= mass >= 1.35 * np.maximum(base_mass, 1.0)
         masks &= (1 - rule)[None]
         # What is left of a pen line along the rule: long level runs beside it
@@ -1471,7 +1628,7 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
         g = max(1, int(round(0.05 * d)))
         run = int(0.3 * d)
         share = np.zeros(n_lines)
-        sel = np.flatnonzero(valid & np.isin(np.arange(n_lines), written))
+        sel = np.flatnonzero(valid & is_written)
         if len(sel):
             # The lines' bands stacked, a paper row between them, in one pass
             # each (the vertical dilation sees no neighbour across that row;
@@ -1487,10 +1644,18 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             share[sel] = cols.sum(1) / float(wb)
-        keep = np.zeros(n_lines, bool)
-        keep[written] = True
-        out = np.maximum(out, np.where(keep, share, 0.0))
+        out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
+
+
+def _median_lines(a: np.ndarray) -> np.ndarray:
+    """``np.median(a, axis=0)`` of a few lines' (rows') values per column, the same
+    values and dtype: sorted along each column after a transpose (the short
+    axis contiguous), the middle one, or the mean of the middle two."""
+    s = np.sort(np.ascontiguousarray(a.T), axis=1)
+    k = s.shape[1]
+    mid = s[:, k // 2: k // 2 + 1] if k % 2 else s[:, k // 2 - 1: k // 2 + 1]
+    return mid.mean(axis=1)
 
 
 def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
@@ -1729,7 +1894,39 @@ def segment_page(
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
-    fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
+    try:
+        fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
+    except ImageInputError:
+        # Second chances for a page that would be refused (the other pages pay
+        # nothing); each is checked both ways like the first, so a page of
+        # another layout is refused all the same.
+        bold = _bold_level(image, work, dpi_in)
+        alt: tuple[np.ndarray, LayoutFit, np.ndarray] | None = None
+        if bold is not None:
+            # A 1-bit scan of a form with hairline rules keeps a hairline as
+            # dashes that the ~100 dpi halving turns light gray.
+            got = _check_bold(work, bold, M, t, dpi_in, template is None)
+            if got is not None:
+                alt = (M, got[0], got[1])
+        if alt is None:
+            # A photo's keystone fitted from faint outer rules can tilt the
+            # map by a few pixels across the table, enough to lose hairlines:
+            # snapped to the rules quarter by quarter, the map bends to them.
+            Mq = M
+            for _ in range(2):
+                Mq = _refine_by_quarters(work, Mq, t, dpi_in)
+                got = _second_chance(work, Mq, t, dpi_in, template is None)
+                if got is not None:
+                    alt = (Mq, got[0], got[1])
+                    break
+        if alt is None and reg.method == "table":
+            # One corner of the table outline may be wrong (a hairline outer rule
+            # a 1-bit scan broke up, with a strike or a signature's long stroke
+            # beside it): the other three fix a flatbed scan's map.
+            alt = _three_corner_fits(work, reg, dpi_in, template is None, bold)
+        if alt is None:
+            raise
+        M, fit, fit_gray = alt
     center = (t.page_size[0] / 2, t.page_size[1] / 2)
     J = geo.jacobian(M, center)
     d = float(np.sqrt(abs(np.linalg.det(J))))
