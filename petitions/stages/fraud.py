@@ -73,6 +73,13 @@ class ScanParams:
         normal tail).
     min_strict : int
         Strict neighbours a line needs to join across circulators.
+    local_only : bool
+        Keep only clusters that hold a cluster of one circulator's sections
+        (step 2): strict pairs across circulators join lines to such a
+        cluster, or two of them, but never make a cluster on their own. A
+        chain of strong pairs between honest lines of many circulators
+        (writers of one style) is not one hand's work; a crew's lines are
+        many within one circulator's sections.
     null_rounds : int
         Random deals of the lines into groups of the real groups' sizes; the
         strongest cluster found in them is the evidence floor (0: use
@@ -109,8 +116,8 @@ class ScanParams:
     min_evidence: float = 6.0
     strict_tail: float = 0.01
     min_strict: int = 2
-    null_rounds: int = 1
-    floor_margin: float = 1.25
+    null_rounds: int = 3
+    floor_margin: float = 1.0
     grow_z: float = 2.5
     grow_ratio: float = 0.4
     null_pairs: int = 200_000
@@ -119,6 +126,7 @@ class ScanParams:
     hub_k: int = 30
     hub_sample: int = 2000
     seed: str = "same-hand-scan"
+    local_only: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -552,7 +560,15 @@ def find_clusters(
     in_edge[ei_a] = True
     in_edge[ej_a] = True
     sizes_c = np.bincount(comp[in_edge], minlength=ncomp)
-    found = [np.flatnonzero((comp == c) & in_edge) for c in np.flatnonzero(sizes_c >= params.min_size)]
+    big = sizes_c >= params.min_size
+    if params.local_only:
+        # a cluster grows from one circulator's sections: strict pairs across
+        # circulators only join lines to such a cluster (or two of them)
+        anchored = np.zeros(ncomp, bool)
+        for g in groups:
+            anchored[comp[g[0]]] = True
+        big &= anchored
+    found = [np.flatnonzero((comp == c) & in_edge) for c in np.flatnonzero(big)]
     found = _grow(emb, circulator, found, base, sd, params)
     clusters: list[Cluster] = []
     for members in found:
