@@ -116,7 +116,7 @@ class ScanParams:
     min_evidence: float = 6.0
     strict_tail: float = 0.01
     min_strict: int = 2
-    null_rounds: int = 3
+    null_rounds: int = 2
     floor_margin: float = 1.0
     grow_z: float = 2.5
     grow_ratio: float = 0.4
