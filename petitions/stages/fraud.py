@@ -75,11 +75,12 @@ class ScanParams:
         Strict neighbours a line needs to join across circulators.
     local_only : bool
         Keep only clusters that hold a cluster of one circulator's sections
-        (step 2): strict pairs across circulators join lines to such a
-        cluster, or two of them, but never make a cluster on their own. A
-        chain of strong pairs between honest lines of many circulators
-        (writers of one style) is not one hand's work; a crew's lines are
-        many within one circulator's sections.
+        (step 2), and let a strict pair across circulators join a line only
+        to such a cluster's lines (or two such clusters), one step: never
+        a chain of lines to each other, nor a cluster on its own. A chain
+        of strong pairs between honest lines of many circulators (writers
+        of one style) is not one hand's work; a crew's lines are many
+        within one circulator's sections.
     null_rounds : int
         Random deals of the lines into groups of the real groups' sizes; the
         strongest cluster found in them is the evidence floor (0: use
@@ -531,6 +532,14 @@ def find_clusters(
     deg = np.bincount(np.r_[si, sj], minlength=n)
     core = deg >= params.min_strict
     strong = core[si] | core[sj]
+    if params.local_only:
+        # one step only: a strict pair joins a line to a cluster of one
+        # circulator's sections (or two such clusters), never a chain of
+        # lines to each other (honest writers of one style chain up)
+        in_local = np.zeros(n, bool)
+        for g in groups:
+            in_local[g] = True
+        strong &= in_local[si] | in_local[sj]
     ei, ej = [si[strong]], [sj[strong]]
     for g in groups:  # a local cluster is connected: a chain through its rows
         ei.append(g[:-1])
