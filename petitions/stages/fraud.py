@@ -77,7 +77,9 @@ class ScanParams:
         Keep only clusters that hold a cluster of one circulator's sections
         (step 2), and let a strict pair across circulators join a line only
         to such a cluster's lines (or two such clusters), one step: never
-        a chain of lines to each other, nor a cluster on its own. A chain
+        a chain of lines to each other, nor a cluster on its own. Growing
+        a cluster, a line joins for its closeness to the cluster's lines of
+        its own circulator, not to the whole cluster's average. A chain
         of strong pairs between honest lines of many circulators (writers
         of one style) is not one hand's work; a crew's lines are many
         within one circulator's sections.
@@ -456,6 +458,24 @@ def _grow(emb: np.ndarray, circulator: np.ndarray, found: list[np.ndarray], base
     # Across circulators, only the strict pairs join lines (step 3): growing a
     # big cluster there would take in every writer of a similar style.
     ok = like & own & (t >= params.grow_z)
+    if params.local_only:
+        # ... and a line of a circulator joins for its closeness to the
+        # cluster's lines of that same circulator (a cluster spanning several
+        # circulators is no licence to take in lines near its average)
+        ok_sub = np.zeros_like(ok)
+        t_sub = np.full(t.shape, -np.inf)
+        for k, m in enumerate(found):
+            for c in np.unique(circulator[m]):
+                sm = m[circulator[m] == c]
+                rows = np.flatnonzero(circulator == c)
+                sz = float(len(sm))
+                mzs = ((emb[rows] @ emb[sm].sum(axis=0)) / sz - (base[rows] + base[sm].mean()) / 2) / sd
+                ts = mzs * np.sqrt(sz)
+                hit = (mzs >= params.grow_ratio * inner[k]) & (ts >= params.grow_z)
+                ok_sub[rows, k] |= hit
+                t_sub[rows, k] = np.maximum(t_sub[rows, k], np.where(hit, ts, -np.inf))
+        ok = ok_sub
+        t = np.where(ok, t_sub, t)
     member = np.zeros((n, len(found)), bool)
     for k, m in enumerate(found):
         member[m, k] = True
