@@ -21,10 +21,13 @@ same-hand model was calibrated on); everything after that is vector work:
 3. **Across circulators, filings and the workspace.** Blocked matrix
    products over every pair of lines (never the whole matrix at once) keep
    the pairs beyond a strict cut (a tail the null puts at ``strict_tail``
-   per line); lines with at least ``min_strict`` such neighbours join
-   their neighbours. Clusters of step 2 whose lines are, on average, as
-   close to each other's as one hand's (the same average-linkage test
-   between the two groups) are joined too.
+   per line); a line with at least ``min_strict`` such neighbours joins
+   the clusters of step 2 it is a strict neighbour of, in one step (never
+   a chain of lines, never a cluster of its own: ``local_only``). Clusters
+   of step 2 whose lines are, on average, as close to each other's as one
+   hand's (the same average-linkage test between the two groups) are
+   joined too; a cluster then takes in the lines of its circulators as
+   close to its lines of their own circulator as its own lines are.
 
 Every cluster gets its scope (``section``, ``circulator``, ``filing`` or
 ``workspace``: the narrowest that holds it), a score (the same-hand model's
