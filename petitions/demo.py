@@ -40,9 +40,9 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0, rou
 
     Rerunning on the same workspace resumes: stages skip what is committed.
     With `roundtable` crews (:mod:`fixtures.roundtable`), the filing has
-    round-tabled sections, the same-hand scan runs after the pipeline
-    (:func:`petitions.stages.fraud.scan_same_hand`), and the summary's
-    ``fraud`` compares its clusters with the truth.
+    round-tabled sections and the summary's ``fraud`` compares the clusters
+    of the same-hand scan (a stage of :func:`petitions.stages.run.run_all`,
+    :func:`petitions.stages.fraud.scan_same_hand`) with the truth.
     """
     from fixtures.filing import build_filing
 
@@ -90,7 +90,7 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0, rou
         keyed = stages.import_keyed_entries(ws, filing.id, inputs / "keyed.csv", user=SUPERVISOR)
         for problem in keyed.problems[:10]:
             log(f"  keyed entries: {problem}")
-        log("matching, comparing signatures, triage …")
+        log("matching, comparing signatures, same-hand scan, triage …")
         stages.run_all(ws, filing.id, user=SUPERVISOR,
                          progress=lambda stage, done, total: log(f"  {stage}: {done}/{total}"))
         # Software only proposes blank, struck and empty lines invalid; in an
@@ -103,12 +103,6 @@ def run_demo(workspace: str | Path, *, signatures: int = 300, seed: int = 0, rou
                 "(blank, struck, empty); in an office a person looks at each")
         if filing.ruleset.sampling.method != "full_count" and sample_items(ws, filing.id).height == 0:
             draw_sample(ws, filing.id, seed=f"demo-{seed}", user=SUPERVISOR)
-        if roundtable:
-            from petitions.stages.fraud import scan_same_hand
-
-            log("same-hand scan (round-tabling) …")
-            scan_same_hand(ws, user=SUPERVISOR, filing_id=filing.id,
-                           progress=lambda stage, done, total: log(f"  {stage}: {done}/{total}"))
         summary = summarize(ws, filing.id, truth=inputs / "truth.csv")
         summary["demo_confirmed_invalid"] = {"by": SUPERVISOR, "lines": len(confirmed)}
         if roundtable:

@@ -300,3 +300,33 @@ def test_find_clusters_unchanged_by_its_fast_paths(case, monkeypatch):
     fast_stats.pop("seconds", None)
     slow_stats.pop("seconds", None)
     assert fast_stats == slow_stats
+
+
+def test_petitions_run_scans_the_filing_as_a_stage_before_triage(copied):
+    """`petitions run` (run_all) runs the scan between the signatures and
+    triage when a supervisor runs it; for anyone else the stage says it was
+    not run, and nothing is recorded."""
+    from petitions.stages.run import run_all
+
+    tiny, copies = copied
+    with Workspace(tiny.root) as ws:
+        reports = run_all(ws, tiny.filing_id, user=REVIEWER)
+        stages = [r.stage for r in reports]
+        assert stages.index("signature") < stages.index("same_hand") < stages.index("triage")
+        sh = reports[stages.index("same_hand")]
+        assert sh.status.startswith("not run") and "supervisor" in sh.status
+        assert ws._rows("SELECT id FROM events WHERE kind = 'same_hand_scan'") == []
+
+        reports = run_all(ws, tiny.filing_id, user=SUPERVISOR)
+        sh = next(r for r in reports if r.stage == "same_hand")
+        assert sh.status == "done" and sh.processed == 18 and sh.counts["flagged"] >= len(copies)
+        flagged = set(fraud_db.flagged_lines(ws, tiny.filing_id))
+        assert set(copies) <= flagged
+        # the triage that follows in the same run already holds them for a person
+        dets = {r["line_id"]: r for r in ws._rows(
+            "SELECT line_id, determination, reasons_json FROM current_determination")}
+        for lid in copies:
+            assert dets[lid]["determination"] == "needs_review"
+            assert "same_hand" in json.loads(dets[lid]["reasons_json"])
+        assert len(ws._rows("SELECT id FROM events WHERE kind = 'same_hand_scan'")) == 1
+        assert ws.verify_chain().ok

@@ -22,8 +22,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed for every random choice (default 0)")
     p.add_argument("--roundtable", type=int, default=0, metavar="CREWS",
                    help="plant CREWS round-tabling crews (two or three people signing many voters' names in some "
-                        "circulators' sections), run the same-hand scan (petitions fraud-scan) after the pipeline "
-                        "and print its clusters against the truth (default 0: none, the demo as before)")
+                        "circulators' sections) and print the clusters of the same-hand scan (a stage of the "
+                        "pipeline, as in petitions run) against the truth (default 0: none, the demo as before)")
     p.add_argument("--json", action="store_true", help="print the summary as JSON instead of text")
     p.set_defaults(func=_run)
 

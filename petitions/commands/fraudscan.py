@@ -21,7 +21,8 @@ def register(sub) -> None:
                     "the sections, circulators and filings) and a scope. Its lines go to review with the reason "
                     "same_hand; software never rejects them, a person compares the cluster (the workbench's "
                     "Same hand view) and rules. The scan is recorded as an event; the newest scan of a filing "
-                    "is the one in force. A supervisor runs it. Exit 0 whether or not clusters are found.")
+                    "is the one in force. A supervisor runs it (petitions run also scans the filing when a "
+                    "supervisor runs it). Exit 0 whether or not clusters are found.")
     _ws_arg(p)
     p.add_argument("--filing", default=None,
                    help="filing id or name to scan (default: every filing of the workspace together)")

@@ -25,9 +25,10 @@ def register(sub) -> None:
         description=(
             "For each pair of signature images written under different names, write the calibrated "
             "probability that one person physically wrote both (people taking turns to sign many voters' "
-            "names on a petition sheet). Uses the learned signature embedding. Caution: on held-out real "
-            "forgers writing different names it does not yet do better than chance (ROC AUC about 0.5, see "
-            "the README), so the scores are weak evidence. A pair whose image cannot be used gets an empty "
+            "names on a petition sheet). Uses the same-hand network (trained on synthetic hands each signing "
+            "many names). Caution: it separates held-out synthetic hands only moderately (ROC AUC 0.71) and "
+            "has no better-than-chance held-out figure on real forgers (see the README), so the scores are "
+            "weak evidence. A pair whose image cannot be used gets an empty "
             "score and a reason; the other pairs are still scored."
         ),
     )

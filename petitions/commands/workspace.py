@@ -136,9 +136,12 @@ def register(sub) -> None:
     p.add_argument("--source", default="keying vendor CSV")
     p.set_defaults(func=_key)
 
-    p = sub.add_parser("run", help="match, compare signatures and triage",
+    p = sub.add_parser("run", help="match, compare signatures, scan for one hand across many lines, triage",
                        description="Run matching, signature comparison and triage on every line that needs it. "
-                                   "Resumable: committed batches are kept and skipped on the next run.")
+                                   "Resumable: committed batches are kept and skipped on the next run. Before "
+                                   "triage, the filing's lines are scanned for one hand across many lines "
+                                   "(as petitions fraud-scan --filing F) when a supervisor runs it; for anyone "
+                                   "else that stage reports that it was not run.")
     _ws_arg(p, filing=True)
     p.set_defaults(func=_run)
 

@@ -21,10 +21,13 @@ same-hand model was calibrated on); everything after that is vector work:
 3. **Across circulators, filings and the workspace.** Blocked matrix
    products over every pair of lines (never the whole matrix at once) keep
    the pairs beyond a strict cut (a tail the null puts at ``strict_tail``
-   per line); lines with at least ``min_strict`` such neighbours join
-   their neighbours. Clusters of step 2 whose lines are, on average, as
-   close to each other's as one hand's (the same average-linkage test
-   between the two groups) are joined too.
+   per line); a line with at least ``min_strict`` such neighbours joins
+   the clusters of step 2 it is a strict neighbour of, in one step (never
+   a chain of lines, never a cluster of its own: ``local_only``). Clusters
+   of step 2 whose lines are, on average, as close to each other's as one
+   hand's (the same average-linkage test between the two groups) are
+   joined too; a cluster then takes in the lines of its circulators as
+   close to its lines of their own circulator as its own lines are.
 
 Every cluster gets its scope (``section``, ``circulator``, ``filing`` or
 ``workspace``: the narrowest that holds it), a score (the same-hand model's
@@ -73,6 +76,16 @@ class ScanParams:
         normal tail).
     min_strict : int
         Strict neighbours a line needs to join across circulators.
+    local_only : bool
+        Keep only clusters that hold a cluster of one circulator's sections
+        (step 2), and let a strict pair across circulators join a line only
+        to such a cluster's lines (or two such clusters), one step: never
+        a chain of lines to each other, nor a cluster on its own. Growing
+        a cluster, a line joins for its closeness to the cluster's lines of
+        its own circulator, not to the whole cluster's average. A chain
+        of strong pairs between honest lines of many circulators (writers
+        of one style) is not one hand's work; a crew's lines are many
+        within one circulator's sections.
     null_rounds : int
         Random deals of the lines into groups of the real groups' sizes; the
         strongest cluster found in them is the evidence floor (0: use
@@ -109,8 +122,8 @@ class ScanParams:
     min_evidence: float = 6.0
     strict_tail: float = 0.01
     min_strict: int = 2
-    null_rounds: int = 1
-    floor_margin: float = 1.25
+    null_rounds: int = 2
+    floor_margin: float = 1.0
     grow_z: float = 2.5
     grow_ratio: float = 0.4
     null_pairs: int = 200_000
@@ -119,6 +132,7 @@ class ScanParams:
     hub_k: int = 30
     hub_sample: int = 2000
     seed: str = "same-hand-scan"
+    local_only: bool = True
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -447,6 +461,24 @@ def _grow(emb: np.ndarray, circulator: np.ndarray, found: list[np.ndarray], base
     # Across circulators, only the strict pairs join lines (step 3): growing a
     # big cluster there would take in every writer of a similar style.
     ok = like & own & (t >= params.grow_z)
+    if params.local_only:
+        # ... and a line of a circulator joins for its closeness to the
+        # cluster's lines of that same circulator (a cluster spanning several
+        # circulators is no licence to take in lines near its average)
+        ok_sub = np.zeros_like(ok)
+        t_sub = np.full(t.shape, -np.inf)
+        for k, m in enumerate(found):
+            for c in np.unique(circulator[m]):
+                sm = m[circulator[m] == c]
+                rows = np.flatnonzero(circulator == c)
+                sz = float(len(sm))
+                mzs = ((emb[rows] @ emb[sm].sum(axis=0)) / sz - (base[rows] + base[sm].mean()) / 2) / sd
+                ts = mzs * np.sqrt(sz)
+                hit = (mzs >= params.grow_ratio * inner[k]) & (ts >= params.grow_z)
+                ok_sub[rows, k] |= hit
+                t_sub[rows, k] = np.maximum(t_sub[rows, k], np.where(hit, ts, -np.inf))
+        ok = ok_sub
+        t = np.where(ok, t_sub, t)
     member = np.zeros((n, len(found)), bool)
     for k, m in enumerate(found):
         member[m, k] = True
@@ -523,6 +555,14 @@ def find_clusters(
     deg = np.bincount(np.r_[si, sj], minlength=n)
     core = deg >= params.min_strict
     strong = core[si] | core[sj]
+    if params.local_only:
+        # one step only: a strict pair joins a line to a cluster of one
+        # circulator's sections (or two such clusters), never a chain of
+        # lines to each other (honest writers of one style chain up)
+        in_local = np.zeros(n, bool)
+        for g in groups:
+            in_local[g] = True
+        strong &= in_local[si] | in_local[sj]
     ei, ej = [si[strong]], [sj[strong]]
     for g in groups:  # a local cluster is connected: a chain through its rows
         ei.append(g[:-1])
@@ -552,7 +592,15 @@ def find_clusters(
     in_edge[ei_a] = True
     in_edge[ej_a] = True
     sizes_c = np.bincount(comp[in_edge], minlength=ncomp)
-    found = [np.flatnonzero((comp == c) & in_edge) for c in np.flatnonzero(sizes_c >= params.min_size)]
+    big = sizes_c >= params.min_size
+    if params.local_only:
+        # a cluster grows from one circulator's sections: strict pairs across
+        # circulators only join lines to such a cluster (or two of them)
+        anchored = np.zeros(ncomp, bool)
+        for g in groups:
+            anchored[comp[g[0]]] = True
+        big &= anchored
+    found = [np.flatnonzero((comp == c) & in_edge) for c in np.flatnonzero(big)]
     found = _grow(emb, circulator, found, base, sd, params)
     clusters: list[Cluster] = []
     for members in found:

@@ -11,15 +11,40 @@ from petitions.store import Workspace
 
 def run_all(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn = noop_progress,
             cancel: CancelFn = never) -> list[StageReport]:
-    """Match, compare signatures and triage: everything after ingest and keying."""
+    """Match, compare signatures, scan the filing for one hand across many
+    lines and triage: everything after ingest and keying.
+
+    The same-hand scan (:func:`petitions.stages.fraud.scan_same_hand`, the
+    filing's lines) runs when `user` is a supervisor (only a supervisor
+    records a scan); for anyone else its report says it was not run and
+    how to run it. Its clusters' lines wait in review (``same_hand``) after
+    the triage that follows."""
     reports = [run_matching(ws, filing_id, user=user, progress=progress, cancel=cancel)]
     if reports[-1].status == "cancelled":
         return reports
     reports.append(run_signatures(ws, filing_id, user=user, progress=progress, cancel=cancel))
     if reports[-1].status == "cancelled":
         return reports
+    reports.append(_same_hand(ws, filing_id, user=user, progress=progress, cancel=cancel))
+    if reports[-1].status == "cancelled":
+        return reports
     reports.append(run_triage(ws, filing_id, user=user))
     return reports + retriage_office(ws, filing_id, user=user)
+
+
+def _same_hand(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn, cancel: CancelFn) -> StageReport:
+    """The same-hand scan of the filing as a stage (triage follows)."""
+    from petitions.stages.fraud import scan_report, scan_same_hand
+    from petitions.stages.job import Cancelled
+
+    if ws.user_role(ws.acting_user(user) or user) != "supervisor":
+        return StageReport("same_hand", status="not run: only a supervisor records a same-hand scan "
+                                                "(petitions fraud-scan, or petitions run as a supervisor)")
+    try:
+        return scan_report(scan_same_hand(ws, user=user, filing_id=filing_id, retriage=False, progress=progress,
+                                          cancel=cancel))
+    except Cancelled:
+        return StageReport("same_hand", status="cancelled")
 
 
 def retriage_office(ws: Workspace, filing_id: int, *, user: str) -> list[StageReport]:
