@@ -273,6 +273,121 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     return _pair_max(r), (_pair_max(c) if c is not None else None), hor, ver
 
 
+# Bit-packed morphology for layout_fit: the same openings and closings as
+# rule_profiles' OpenCV calls, 64 pixels of a row in one machine word.
+
+#: All 64 bits set.
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _pack(ink: np.ndarray) -> np.ndarray:
+    """A 0/1 uint8 image's rows as bits: (h, words + 2) uint64, column j at
+    bit j % 64 of word 1 + j // 64, a pad word either side (zero)."""
+    h, w = ink.shape
+    nw = -(-w // 64)
+    out = np.zeros((h, 8 * (nw + 2)), np.uint8)
+    out[:, 8: 8 + -(-w // 8)] = np.packbits(ink, axis=1, bitorder="little")
+    return out.view("<u8")
+
+
+def _unpack(bits: np.ndarray, w: int) -> np.ndarray:
+    """:func:`_pack`'s inverse: the (h, w) 0/1 uint8 image."""
+    return np.unpackbits(bits[:, 1:].view(np.uint8), axis=1, count=w, bitorder="little")
+
+
+def _shifted(x: np.ndarray, s: int) -> np.ndarray:
+    """Packed rows moved along: bit b of a row of the result is bit b + s of
+    that row of `x`, |s| < 64, for every bit of a row's data (the rows are
+    moved as one run of words: a row's pad words take what crosses from the
+    next row)."""
+    if s == 0:
+        return x
+    f = x.reshape(-1)
+    if s > 0:
+        y = f >> np.uint64(s)
+        y[:-1] |= f[1:] << np.uint64(64 - s)
+    else:
+        y = f << np.uint64(-s)
+        y[1:] |= f[:-1] >> np.uint64(64 + s)
+    return y.reshape(x.shape)
+
+
+def _bit_window(x: np.ndarray, w: int, k: int, op, fill: np.uint64) -> np.ndarray:
+    """``cv2.erode`` (`op` ``np.bitwise_and``, `fill` all ones) or ``cv2.dilate``
+    (``np.bitwise_or``, 0) of packed rows of width `w` with a (1, `k`) kernel:
+    bit j becomes `op` over bits j - k // 2 ... j - k // 2 + k - 1, the pixels
+    past the image's edges counting as `fill` (OpenCV's default border)."""
+    if k <= 1:
+        return x
+    nw = x.shape[1] - 2
+    x = np.array(x, order="C")
+    x[:, 0] = fill
+    x[:, -1] = fill
+    r = w - 64 * (nw - 1)
+    if r < 64:  # the last word's bits past the image
+        tail = np.uint64((1 << r) - 1)
+        x[:, nw] = (x[:, nw] & tail) | (fill & ~tail)
+    # cur's bit b: op over x's bits b ... b + span - 1 (windows doubled, then one more for the rest).
+    cur, span = x, 1
+    while 2 * span <= k:
+        cur = op(cur, _shifted(cur, span))
+        span *= 2
+    if span < k:
+        cur = op(cur, _shifted(cur, k - span))
+    return _shifted(cur, -(k // 2))
+
+
+def _row_bits_window(x: np.ndarray, k: int, op, fill: np.uint64) -> np.ndarray:
+    """As :func:`_bit_window` with a (`k`, 1) kernel: row i becomes `op` over
+    rows i - k // 2 ... i - k // 2 + k - 1, rows past the edges `fill`."""
+    if k <= 1:
+        return x
+    h = x.shape[0]
+    a = k // 2
+    pad = np.full((h + k - 1, x.shape[1]), fill, np.uint64)
+    pad[a: a + h] = x
+    cur, span = pad, 1
+    while 2 * span <= k:
+        n = cur.shape[0] - span
+        cur = op(cur[:n], cur[span: span + n])
+        span *= 2
+    if span < k:
+        n = cur.shape[0] - (k - span)
+        cur = op(cur[:n], cur[k - span: k - span + n])
+    return cur[:h]
+
+
+def _bit_rowsum(x: np.ndarray, w: int) -> np.ndarray:
+    """:func:`_rowsum` of packed rows of width `w` (bits past it not counted)."""
+    nw = x.shape[1] - 2
+    c = np.bitwise_count(x[:, 1: nw + 1])
+    r = w - 64 * (nw - 1)
+    if r < 64:
+        c[:, -1] = np.bitwise_count(x[:, nw] & np.uint64((1 << r) - 1))
+    return c.sum(1, dtype=np.int64).astype(np.float64)
+
+
+def _packed_runs(ink: np.ndarray, d: float, ver_rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rule_profiles`' runs (``bridge=True``), `hor` packed (:func:`_pack`)
+    and `ver` over rows ``ver_rows`` (uint8): the same pixels, bit for bit."""
+    h, w = ink.shape
+    hk = max(3, int(round(H_RUN_IN * d)))
+    vk = max(3, int(round(V_RUN_IN * d)))
+    g = max(3, int(round(0.04 * d)))
+    zero = np.uint64(0)
+    bits = _pack(ink)
+    # Closing (dilate, erode) then opening (erode, dilate), as cv2.morphologyEx.
+    hor = _bit_window(_bit_window(bits, w, g, np.bitwise_or, zero), w, g, np.bitwise_and, _ONES)
+    hor = _bit_window(_bit_window(hor, w, hk, np.bitwise_and, _ONES), w, hk, np.bitwise_or, zero)
+    a, b = ver_rows
+    lo, hi = max(0, a - g - vk), min(h, b + g + vk)
+    v = bits[lo:hi]
+    v = _row_bits_window(_row_bits_window(v, g, np.bitwise_or, zero), g, np.bitwise_and, _ONES)
+    v = _row_bits_window(_row_bits_window(v, vk, np.bitwise_and, _ONES), vk, np.bitwise_or, zero)
+    ver = _unpack(v[a - lo: max(a - lo, b - lo)], w)
+    return hor, ver
+
+
 def _rowsum(a: np.ndarray) -> np.ndarray:
     """Sum of each row of a uint8 array, float64 (one OpenCV reduction)."""
     if a.size == 0:
@@ -318,6 +433,22 @@ def _off_labels(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray
                     mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
         mask.setflags(write=False)
         hit = _LABELS[key] = (t, mask)
+    return hit[1]
+
+
+_LABEL_BITS: dict[tuple, tuple] = {}
+
+
+def _off_label_bits(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray:
+    """:func:`_off_labels` as packed bits (:func:`_pack`; cached per template)."""
+    key = (id(t), tuple(shape), float(d))
+    hit = _LABEL_BITS.get(key)
+    if hit is None or hit[0] is not t:
+        if len(_LABEL_BITS) > 64:
+            _LABEL_BITS.clear()
+        bits = _pack(_off_labels(t, shape, d) & np.uint8(1))
+        bits.setflags(write=False)
+        hit = _LABEL_BITS[key] = (t, bits)
     return hit[1]
 
 
@@ -396,14 +527,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     ink = _ink(gray)
     # Column counts only over the lines region, row counts only over the table's width.
     ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
-    rows, _cols, hor, ver_in = rule_profiles(gray, d, ink=ink, col_profile=False, ver_rows=(ya, yb))
+    # rule_profiles' runs, the horizontal ones as bits (a fraction of the work).
+    W = gray.shape[1]
+    hor_bits, ver_in = _packed_runs(ink, d, (ya, yb))
+    rows = _pair_max(_bit_rowsum(hor_bits, W))
     # Rules the scan has and the template lacks: runs off the template's
     # printed labels (typed words become runs once bridged).
     off_labels = _off_labels(t, gray.shape, d)
-    f_hor = cv2.bitwise_and(hor, off_labels)
-    f_rows = _rowsum(f_hor)
-    f_rows = _pair_max(f_rows)
+    f_bits = hor_bits & _off_label_bits(t, gray.shape, d)
+    f_rows = _pair_max(_bit_rowsum(f_bits, W))
     pair = _pair_max
+
+    def f_hor(a: int, b: int) -> np.ndarray:
+        # Rows a:b of the runs off the labels (0/1 uint8), for the few rows tested.
+        return _unpack(f_bits[a:b], W)
     f_ver_in = cv2.bitwise_and(ver_in, off_labels[ya:yb])
     cols = pair(_colsum(ver_in))
     f_cols = pair(_colsum(f_ver_in))
@@ -455,11 +592,15 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
             j = bisect.bisect_left(known, pos)
             if any(abs(known[i] - pos) <= RULE_MATCH_IN for i in (j - 1, j) if 0 <= i < len(known)):
                 continue
-            straight = (_straight(f_hor, p) if axis == "h" else
-                        _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
+            if axis == "h":  # _straight(f_hor, p), on just the rows it reads
+                a0 = max(0, p - 4)
+                straight = _straight_band(f_hor(a0, min(H, p + 5)), a0)
+            else:
+                straight = _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4))
             if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
-            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops(), tol_ends):
+            a2 = max(0, p - 2)
+            if axis == "h" and not _ends_on_rules(f_hor(a2, min(H, p + 3)), p - a2, v_stops(), tol_ends):
                 continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))
