@@ -505,6 +505,42 @@ def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bo
     return bool(np.abs(stops - x0).min() <= tol and np.abs(stops - x1).min() <= tol)
 
 
+_CHECKS: dict[tuple, tuple] = {}
+
+
+def _rule_checks(t: FormTemplate, shape: tuple[int, int], d: float, tol: int) -> dict:
+    """Per axis, the template rules :func:`layout_fit` checks (those covering at
+    least :data:`MIN_RULE_SHARE` of the table), in the rules' order:
+    ``(idx, need, names)``, each rule's window of profile indices (``pos``
+    +/- `tol` pixels; past the profile's ends the index one past its end),
+    the run length (inches) that finds it, and its name in ``missing``.
+    Cached per template and resample size."""
+    key = (id(t), tuple(shape), float(d), tol)
+    hit = _CHECKS.get(key)
+    if hit is None or hit[0] is not t:
+        if len(_CHECKS) > 64:
+            _CHECKS.clear()
+        m = MARGIN_IN
+        tx, ty, tw, _th = t.table
+        h_rules, v_rules, (ly0, ly1) = template_rules(t)
+        out = {}
+        for axis, rules, n, o, span in (("h", h_rules, shape[0], ty - m, tw),
+                                        ("v", v_rules, shape[1], tx - m, ly1 - ly0)):
+            idx, need, names = [], [], []
+            for pos, cover in rules.items():
+                if cover < MIN_RULE_SHARE * span:
+                    continue
+                c = int(round((pos - o) * d))
+                idx.append([i if 0 <= i < n else n for i in range(c - tol, c + tol + 1)])
+                need.append(FOUND_SHARE * cover)
+                names.append(f"{axis} {pos:.3f} in")
+            a = np.array(idx, np.intp).reshape(len(idx), 2 * tol + 1)
+            a.setflags(write=False)
+            out[axis] = (a, np.array(need, np.float64), names)
+        hit = _CHECKS[key] = (t, out)
+    return hit[1]
+
+
 def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutFit:
     """Check a registered page against template `t`, rules both ways.
 
@@ -560,23 +596,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     expected = found = 0
     missing, extra = [], []
 
-    def px(v, o):
-        return (v - o) * d
-
+    checks = _rule_checks(t, gray.shape, d, tol)
     for axis, rules, prof, fprof, o, span in (("h", h_rules, rows, f_rows, ty - m, tw),
                                               ("v", v_rules, cols, f_cols, tx - m, ly1 - ly0)):
-        n = len(prof)
-        for pos, cover in rules.items():
-            if cover < MIN_RULE_SHARE * span:
-                continue
-            expected += 1
-            c = int(round(px(pos, o)))
-            lo, hi = max(0, c - tol), min(n, c + tol + 1)
-            got = float(prof[lo:hi].max()) / d if hi > lo else 0.0
-            if got >= FOUND_SHARE * cover:
-                found += 1
-            else:
-                missing.append(f"{axis} {pos:.3f} in")
+        # Each template rule's strongest run within `tol` pixels of it, all at
+        # once: windows of `prof` (counts, never negative) whose pixels past
+        # its ends read a 0 appended to it.
+        idx, need, names = checks[axis]
+        padded = np.zeros(len(prof) + 1)
+        padded[:-1] = prof
+        got = padded[idx].max(1) / d if len(idx) else np.zeros(0)
+        ok = got >= need
+        expected += len(names)
+        found += int(np.count_nonzero(ok))
+        missing += [names[i] for i in np.flatnonzero(~ok).tolist()]
         # Foreign rules: strong runs, inside the lines region (rows) or the table (columns).
         share = FOREIGN_H_SHARE if axis == "h" else FOREIGN_V_SHARE
         if axis == "h":
@@ -592,15 +625,18 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
             j = bisect.bisect_left(known, pos)
             if any(abs(known[i] - pos) <= RULE_MATCH_IN for i in (j - 1, j) if 0 <= i < len(known)):
                 continue
-            if axis == "h":  # _straight(f_hor, p), on just the rows it reads
-                a0 = max(0, p - 4)
-                straight = _straight_band(f_hor(a0, min(H, p + 5)), a0)
+            if axis == "h":
+                # A printed rule runs from one vertical rule to another; a pen
+                # line stops anywhere (the cheaper test first: most such lines
+                # fail it). Both on just the rows they read.
+                a0, a2 = max(0, p - 4), max(0, p - 2)
+                near = f_hor(a0, min(H, p + 5))
+                if not _ends_on_rules(near[a2 - a0: min(H, p + 3) - a0], p - a2, v_stops(), tol_ends):
+                    continue
+                straight = _straight_band(near, a0)  # _straight(f_hor, p)
             else:
                 straight = _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4))
             if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
-            a2 = max(0, p - 2)
-            if axis == "h" and not _ends_on_rules(f_hor(a2, min(H, p + 3)), p - a2, v_stops(), tol_ends):
-                continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))
