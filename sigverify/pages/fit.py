@@ -495,10 +495,14 @@ def _straight_band(band: np.ndarray, a: int) -> bool:
 def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bool:
     """Whether the longest horizontal run around row `p` starts and ends at a vertical rule."""
     a, b = max(0, p - 2), min(hor.shape[0], p + 3)
-    on = hor[a:b].any(0).astype(np.int8)
-    if not on.any() or not len(stops):
+    if not len(stops):
         return False
-    edges = np.flatnonzero(np.diff(np.r_[0, on, 0]))
+    # The run edges: where the columns' "any ink" changes, off the ends counting as none.
+    on = np.zeros(hor.shape[1] + 2, bool)
+    hor[a:b].any(0, out=on[1:-1])
+    edges = np.flatnonzero(on[1:] != on[:-1])
+    if not len(edges):
+        return False
     starts, ends = edges[::2], edges[1::2]
     k = int(np.argmax(ends - starts))
     x0, x1 = float(starts[k]), float(ends[k] - 1)
