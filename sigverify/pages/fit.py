@@ -184,14 +184,18 @@ def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
     # a kept peak blocks its neighbourhood (one look-up a candidate instead
     # of a comparison with every kept one).
     gap = int(min_gap)
-    blocked = np.zeros(len(profile) + 2 * max(gap, 1), bool)
+    order = idx[np.argsort(-profile[idx], kind="stable")].tolist()
+    if gap <= 0:
+        return sorted(order)
+    # (A bytearray: Python's own indexing, several times numpy's per element.)
+    blocked = bytearray(len(profile) + 2 * gap)
+    cover = b"\x01" * (2 * gap - 1)
     out: list[int] = []
-    for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
-        if gap > 0 and blocked[i + gap]:
+    for i in order:
+        if blocked[i + gap]:
             continue
         out.append(i)
-        if gap > 0:
-            blocked[i + 1: i + 2 * gap] = True
+        blocked[i + 1: i + 2 * gap] = cover
     return sorted(out)
 
 
