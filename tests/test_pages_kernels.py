@@ -207,3 +207,72 @@ def test_boxes_in_original_are_the_corners_extremes():
             x, y, w, h = b
             p = geo.apply(M, np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]]))
             assert np.allclose(g, [*p.min(0), *(p.max(0) - p.min(0))], rtol=0, atol=1e-9)
+
+
+def _wide_masks(seed: int, n: int = 10):
+    """0/1 masks whose widths straddle the 64-bit words of the packed fit kernels."""
+    rng = np.random.default_rng(seed)
+    for w in (1, 5, 63, 64, 65, 127, 128, 129, 200)[: n]:
+        h = int(rng.integers(1, 40))
+        a = (rng.random((h, w)) < rng.random()).astype(np.uint8)
+        if rng.random() < 0.5:  # long runs too, as rules make
+            a = cv2.dilate(a, np.ones((1, int(rng.integers(2, 40))), np.uint8))
+        yield a
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 7, 25, 30, 31, 63])
+def test_packed_fit_windows_are_erosions_and_dilations(k):
+    from sigverify.pages import fit
+
+    zero = np.uint64(0)
+    for a in _wide_masks(k):
+        w = a.shape[1]
+        bits = fit._pack(a)
+        for kern, axis in ((np.ones((1, k), np.uint8), 1), (np.ones((k, 1), np.uint8), 0)):
+            if axis == 1:
+                er = fit._unpack(fit._bit_window(bits, w, k, np.bitwise_and, fit._ONES), w)
+                di = fit._unpack(fit._bit_window(bits, w, k, np.bitwise_or, zero), w)
+            else:
+                er = fit._unpack(fit._row_bits_window(bits, k, np.bitwise_and, fit._ONES), w)
+                di = fit._unpack(fit._row_bits_window(bits, k, np.bitwise_or, zero), w)
+            assert np.array_equal(er, cv2.erode(a, kern))
+            assert np.array_equal(di, cv2.dilate(a, kern))
+        assert np.array_equal(fit._bit_rowsum(bits, w), a.sum(1).astype(np.float64))
+
+
+def test_packed_runs_match_rule_profiles_on_a_form_page():
+    from fixtures.forms import FormLine, render_page
+    from sigverify.pages import fit
+
+    rng = np.random.default_rng(5)
+    page, _truth = render_page([FormLine("Ann Lee", "1 Main St", "LA", "90012", state=s)
+                                for s in ("signed", "struck", "blank")], rng=rng, dpi=100)
+    ink = fit._ink(page)
+    h = ink.shape[0]
+    for rows in ((0, h), (40, h // 2), (h // 3, h // 3)):
+        _r, _c, hor, ver = fit.rule_profiles(page, 100.0, ink=ink, col_profile=False, ver_rows=rows)
+        hbits, vpacked = fit._packed_runs(ink, 100.0, rows)
+        assert hor.any()
+        assert np.array_equal(fit._unpack(hbits, ink.shape[1]), hor)
+        assert np.array_equal(vpacked, ver)
+
+
+def test_peaks_match_the_plain_suppression():
+    from sigverify.pages import fit
+
+    def reference(profile, thresh, min_gap):
+        k = max(1, int(min_gap))
+        peak = cv2.dilate(profile.astype(np.float32)[None, :], np.ones((1, 2 * k + 1), np.uint8))[0]
+        idx = np.flatnonzero((profile >= thresh) & (profile >= peak - 1e-6))
+        kept: list[int] = []
+        for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
+            if all(abs(i - j) >= max(1, int(min_gap)) for j in kept) or int(min_gap) <= 0:
+                kept.append(i)
+        return sorted(kept)
+
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        p = rng.integers(0, 6, int(rng.integers(1, 200))).astype(np.float64)
+        p = np.convolve(p, np.ones(int(rng.integers(1, 6))), "same")
+        th, gap = float(rng.uniform(0, p.max() + 1)), int(rng.integers(0, 10))
+        assert fit._peaks(p, th, gap) == reference(p, th, gap)

@@ -184,14 +184,18 @@ def _peaks(profile: np.ndarray, thresh: float, min_gap: int) -> list[int]:
     # a kept peak blocks its neighbourhood (one look-up a candidate instead
     # of a comparison with every kept one).
     gap = int(min_gap)
-    blocked = np.zeros(len(profile) + 2 * max(gap, 1), bool)
+    order = idx[np.argsort(-profile[idx], kind="stable")].tolist()
+    if gap <= 0:
+        return sorted(order)
+    # (A bytearray: Python's own indexing, several times numpy's per element.)
+    blocked = bytearray(len(profile) + 2 * gap)
+    cover = b"\x01" * (2 * gap - 1)
     out: list[int] = []
-    for i in idx[np.argsort(-profile[idx], kind="stable")].tolist():
-        if gap > 0 and blocked[i + gap]:
+    for i in order:
+        if blocked[i + gap]:
             continue
         out.append(i)
-        if gap > 0:
-            blocked[i + 1: i + 2 * gap] = True
+        blocked[i + 1: i + 2 * gap] = cover
     return sorted(out)
 
 
@@ -273,6 +277,121 @@ def rule_profiles(gray: np.ndarray, d: float = FIT_DPI, bridge: bool = True, ink
     return _pair_max(r), (_pair_max(c) if c is not None else None), hor, ver
 
 
+# Bit-packed morphology for layout_fit: the same openings and closings as
+# rule_profiles' OpenCV calls, 64 pixels of a row in one machine word.
+
+#: All 64 bits set.
+_ONES = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _pack(ink: np.ndarray) -> np.ndarray:
+    """A 0/1 uint8 image's rows as bits: (h, words + 2) uint64, column j at
+    bit j % 64 of word 1 + j // 64, a pad word either side (zero)."""
+    h, w = ink.shape
+    nw = -(-w // 64)
+    out = np.zeros((h, 8 * (nw + 2)), np.uint8)
+    out[:, 8: 8 + -(-w // 8)] = np.packbits(ink, axis=1, bitorder="little")
+    return out.view("<u8")
+
+
+def _unpack(bits: np.ndarray, w: int) -> np.ndarray:
+    """:func:`_pack`'s inverse: the (h, w) 0/1 uint8 image."""
+    return np.unpackbits(bits[:, 1:].view(np.uint8), axis=1, count=w, bitorder="little")
+
+
+def _shifted(x: np.ndarray, s: int) -> np.ndarray:
+    """Packed rows moved along: bit b of a row of the result is bit b + s of
+    that row of `x`, |s| < 64, for every bit of a row's data (the rows are
+    moved as one run of words: a row's pad words take what crosses from the
+    next row)."""
+    if s == 0:
+        return x
+    f = x.reshape(-1)
+    if s > 0:
+        y = f >> np.uint64(s)
+        y[:-1] |= f[1:] << np.uint64(64 - s)
+    else:
+        y = f << np.uint64(-s)
+        y[1:] |= f[:-1] >> np.uint64(64 + s)
+    return y.reshape(x.shape)
+
+
+def _bit_window(x: np.ndarray, w: int, k: int, op, fill: np.uint64) -> np.ndarray:
+    """``cv2.erode`` (`op` ``np.bitwise_and``, `fill` all ones) or ``cv2.dilate``
+    (``np.bitwise_or``, 0) of packed rows of width `w` with a (1, `k`) kernel:
+    bit j becomes `op` over bits j - k // 2 ... j - k // 2 + k - 1, the pixels
+    past the image's edges counting as `fill` (OpenCV's default border)."""
+    if k <= 1:
+        return x
+    nw = x.shape[1] - 2
+    x = np.array(x, order="C")
+    x[:, 0] = fill
+    x[:, -1] = fill
+    r = w - 64 * (nw - 1)
+    if r < 64:  # the last word's bits past the image
+        tail = np.uint64((1 << r) - 1)
+        x[:, nw] = (x[:, nw] & tail) | (fill & ~tail)
+    # cur's bit b: op over x's bits b ... b + span - 1 (windows doubled, then one more for the rest).
+    cur, span = x, 1
+    while 2 * span <= k:
+        cur = op(cur, _shifted(cur, span))
+        span *= 2
+    if span < k:
+        cur = op(cur, _shifted(cur, k - span))
+    return _shifted(cur, -(k // 2))
+
+
+def _row_bits_window(x: np.ndarray, k: int, op, fill: np.uint64) -> np.ndarray:
+    """As :func:`_bit_window` with a (`k`, 1) kernel: row i becomes `op` over
+    rows i - k // 2 ... i - k // 2 + k - 1, rows past the edges `fill`."""
+    if k <= 1:
+        return x
+    h = x.shape[0]
+    a = k // 2
+    pad = np.full((h + k - 1, x.shape[1]), fill, np.uint64)
+    pad[a: a + h] = x
+    cur, span = pad, 1
+    while 2 * span <= k:
+        n = cur.shape[0] - span
+        cur = op(cur[:n], cur[span: span + n])
+        span *= 2
+    if span < k:
+        n = cur.shape[0] - (k - span)
+        cur = op(cur[:n], cur[k - span: k - span + n])
+    return cur[:h]
+
+
+def _bit_rowsum(x: np.ndarray, w: int) -> np.ndarray:
+    """:func:`_rowsum` of packed rows of width `w` (bits past it not counted)."""
+    nw = x.shape[1] - 2
+    c = np.bitwise_count(x[:, 1: nw + 1])
+    r = w - 64 * (nw - 1)
+    if r < 64:
+        c[:, -1] = np.bitwise_count(x[:, nw] & np.uint64((1 << r) - 1))
+    return c.sum(1, dtype=np.int64).astype(np.float64)
+
+
+def _packed_runs(ink: np.ndarray, d: float, ver_rows: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`rule_profiles`' runs (``bridge=True``), `hor` packed (:func:`_pack`)
+    and `ver` over rows ``ver_rows`` (uint8): the same pixels, bit for bit."""
+    h, w = ink.shape
+    hk = max(3, int(round(H_RUN_IN * d)))
+    vk = max(3, int(round(V_RUN_IN * d)))
+    g = max(3, int(round(0.04 * d)))
+    zero = np.uint64(0)
+    bits = _pack(ink)
+    # Closing (dilate, erode) then opening (erode, dilate), as cv2.morphologyEx.
+    hor = _bit_window(_bit_window(bits, w, g, np.bitwise_or, zero), w, g, np.bitwise_and, _ONES)
+    hor = _bit_window(_bit_window(hor, w, hk, np.bitwise_and, _ONES), w, hk, np.bitwise_or, zero)
+    a, b = ver_rows
+    lo, hi = max(0, a - g - vk), min(h, b + g + vk)
+    v = bits[lo:hi]
+    v = _row_bits_window(_row_bits_window(v, g, np.bitwise_or, zero), g, np.bitwise_and, _ONES)
+    v = _row_bits_window(_row_bits_window(v, vk, np.bitwise_and, _ONES), vk, np.bitwise_or, zero)
+    ver = _unpack(v[a - lo: max(a - lo, b - lo)], w)
+    return hor, ver
+
+
 def _rowsum(a: np.ndarray) -> np.ndarray:
     """Sum of each row of a uint8 array, float64 (one OpenCV reduction)."""
     if a.size == 0:
@@ -321,6 +440,22 @@ def _off_labels(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray
     return hit[1]
 
 
+_LABEL_BITS: dict[tuple, tuple] = {}
+
+
+def _off_label_bits(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray:
+    """:func:`_off_labels` as packed bits (:func:`_pack`; cached per template)."""
+    key = (id(t), tuple(shape), float(d))
+    hit = _LABEL_BITS.get(key)
+    if hit is None or hit[0] is not t:
+        if len(_LABEL_BITS) > 64:
+            _LABEL_BITS.clear()
+        bits = _pack(_off_labels(t, shape, d) & np.uint8(1))
+        bits.setflags(write=False)
+        hit = _LABEL_BITS[key] = (t, bits)
+    return hit[1]
+
+
 #: A printed rule on a registered page keeps to one row: the row of its
 #: runs, column by column, varies by at most this (pixels, standard deviation).
 STRAIGHT_PX = 1.0
@@ -364,14 +499,54 @@ def _straight_band(band: np.ndarray, a: int) -> bool:
 def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bool:
     """Whether the longest horizontal run around row `p` starts and ends at a vertical rule."""
     a, b = max(0, p - 2), min(hor.shape[0], p + 3)
-    on = hor[a:b].any(0).astype(np.int8)
-    if not on.any() or not len(stops):
+    if not len(stops):
         return False
-    edges = np.flatnonzero(np.diff(np.r_[0, on, 0]))
+    # The run edges: where the columns' "any ink" changes, off the ends counting as none.
+    on = np.zeros(hor.shape[1] + 2, bool)
+    hor[a:b].any(0, out=on[1:-1])
+    edges = np.flatnonzero(on[1:] != on[:-1])
+    if not len(edges):
+        return False
     starts, ends = edges[::2], edges[1::2]
     k = int(np.argmax(ends - starts))
     x0, x1 = float(starts[k]), float(ends[k] - 1)
     return bool(np.abs(stops - x0).min() <= tol and np.abs(stops - x1).min() <= tol)
+
+
+_CHECKS: dict[tuple, tuple] = {}
+
+
+def _rule_checks(t: FormTemplate, shape: tuple[int, int], d: float, tol: int) -> dict:
+    """Per axis, the template rules :func:`layout_fit` checks (those covering at
+    least :data:`MIN_RULE_SHARE` of the table), in the rules' order:
+    ``(idx, need, names)``, each rule's window of profile indices (``pos``
+    +/- `tol` pixels; past the profile's ends the index one past its end),
+    the run length (inches) that finds it, and its name in ``missing``.
+    Cached per template and resample size."""
+    key = (id(t), tuple(shape), float(d), tol)
+    hit = _CHECKS.get(key)
+    if hit is None or hit[0] is not t:
+        if len(_CHECKS) > 64:
+            _CHECKS.clear()
+        m = MARGIN_IN
+        tx, ty, tw, _th = t.table
+        h_rules, v_rules, (ly0, ly1) = template_rules(t)
+        out = {}
+        for axis, rules, n, o, span in (("h", h_rules, shape[0], ty - m, tw),
+                                        ("v", v_rules, shape[1], tx - m, ly1 - ly0)):
+            idx, need, names = [], [], []
+            for pos, cover in rules.items():
+                if cover < MIN_RULE_SHARE * span:
+                    continue
+                c = int(round((pos - o) * d))
+                idx.append([i if 0 <= i < n else n for i in range(c - tol, c + tol + 1)])
+                need.append(FOUND_SHARE * cover)
+                names.append(f"{axis} {pos:.3f} in")
+            a = np.array(idx, np.intp).reshape(len(idx), 2 * tol + 1)
+            a.setflags(write=False)
+            out[axis] = (a, np.array(need, np.float64), names)
+        hit = _CHECKS[key] = (t, out)
+    return hit[1]
 
 
 def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutFit:
@@ -396,14 +571,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     ink = _ink(gray)
     # Column counts only over the lines region, row counts only over the table's width.
     ya, yb = max(0, int(round((ly0 - (ty - m)) * d))), min(H, int(round((ly1 - (ty - m)) * d)))
-    rows, _cols, hor, ver_in = rule_profiles(gray, d, ink=ink, col_profile=False, ver_rows=(ya, yb))
+    # rule_profiles' runs, the horizontal ones as bits (a fraction of the work).
+    W = gray.shape[1]
+    hor_bits, ver_in = _packed_runs(ink, d, (ya, yb))
+    rows = _pair_max(_bit_rowsum(hor_bits, W))
     # Rules the scan has and the template lacks: runs off the template's
     # printed labels (typed words become runs once bridged).
     off_labels = _off_labels(t, gray.shape, d)
-    f_hor = cv2.bitwise_and(hor, off_labels)
-    f_rows = _rowsum(f_hor)
-    f_rows = _pair_max(f_rows)
+    f_bits = hor_bits & _off_label_bits(t, gray.shape, d)
+    f_rows = _pair_max(_bit_rowsum(f_bits, W))
     pair = _pair_max
+
+    def f_hor(a: int, b: int) -> np.ndarray:
+        # Rows a:b of the runs off the labels (0/1 uint8), for the few rows tested.
+        return _unpack(f_bits[a:b], W)
     f_ver_in = cv2.bitwise_and(ver_in, off_labels[ya:yb])
     cols = pair(_colsum(ver_in))
     f_cols = pair(_colsum(f_ver_in))
@@ -423,23 +604,20 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
     expected = found = 0
     missing, extra = [], []
 
-    def px(v, o):
-        return (v - o) * d
-
+    checks = _rule_checks(t, gray.shape, d, tol)
     for axis, rules, prof, fprof, o, span in (("h", h_rules, rows, f_rows, ty - m, tw),
                                               ("v", v_rules, cols, f_cols, tx - m, ly1 - ly0)):
-        n = len(prof)
-        for pos, cover in rules.items():
-            if cover < MIN_RULE_SHARE * span:
-                continue
-            expected += 1
-            c = int(round(px(pos, o)))
-            lo, hi = max(0, c - tol), min(n, c + tol + 1)
-            got = float(prof[lo:hi].max()) / d if hi > lo else 0.0
-            if got >= FOUND_SHARE * cover:
-                found += 1
-            else:
-                missing.append(f"{axis} {pos:.3f} in")
+        # Each template rule's strongest run within `tol` pixels of it, all at
+        # once: windows of `prof` (counts, never negative) whose pixels past
+        # its ends read a 0 appended to it.
+        idx, need, names = checks[axis]
+        padded = np.zeros(len(prof) + 1)
+        padded[:-1] = prof
+        got = padded[idx].max(1) / d if len(idx) else np.zeros(0)
+        ok = got >= need
+        expected += len(names)
+        found += int(np.count_nonzero(ok))
+        missing += [names[i] for i in np.flatnonzero(~ok).tolist()]
         # Foreign rules: strong runs, inside the lines region (rows) or the table (columns).
         share = FOREIGN_H_SHARE if axis == "h" else FOREIGN_V_SHARE
         if axis == "h":
@@ -455,11 +633,18 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
             j = bisect.bisect_left(known, pos)
             if any(abs(known[i] - pos) <= RULE_MATCH_IN for i in (j - 1, j) if 0 <= i < len(known)):
                 continue
-            straight = (_straight(f_hor, p) if axis == "h" else
-                        _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4)))
+            if axis == "h":
+                # A printed rule runs from one vertical rule to another; a pen
+                # line stops anywhere (the cheaper test first: most such lines
+                # fail it). Both on just the rows they read.
+                a0, a2 = max(0, p - 4), max(0, p - 2)
+                near = f_hor(a0, min(H, p + 5))
+                if not _ends_on_rules(near[a2 - a0: min(H, p + 3) - a0], p - a2, v_stops(), tol_ends):
+                    continue
+                straight = _straight_band(near, a0)  # _straight(f_hor, p)
+            else:
+                straight = _straight_band(f_ver_in[:, max(0, p - 4): p + 5].T, max(0, p - 4))
             if not straight:
                 continue  # pen strokes (a strike, a flourish, tall letters), not a printed rule
-            if axis == "h" and not _ends_on_rules(f_hor, p, v_stops(), tol_ends):
-                continue  # a printed rule runs from one vertical rule to another; a pen line stops anywhere
             extra.append(f"{axis} {pos:.3f} in")
     return LayoutFit(expected, found, len(extra), tuple(missing), tuple(extra))

@@ -1688,12 +1688,11 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
     near = ybs[(above & below).any(1)].tolist()
     if not near:
         return None
-    out = np.zeros((H, W), np.uint8)
+    out: np.ndarray | None = None  # made when a spill is found (most pages: none)
     # The line pitch in pixels: the median step between lines (np.median's, for a handful of ints).
     steps = sorted(np.diff(lay.line_y).tolist())
     k = len(steps)
     L = (int(steps[k // 2] if k % 2 else (steps[k // 2 - 1] + steps[k // 2]) / 2) if k else reach * 4)
-    hit = False
     for yb in near:
         # The strokes near this rule, labelled in a band a line deep either side.
         y0 = max(0, yb - L)
@@ -1745,10 +1744,11 @@ def _spilled_strokes(ink: np.ndarray, lay: _StateLayout) -> np.ndarray | None:
                 elif side_a <= 0.5 * side_b and top[a] >= yr - tip:
                     spill[a] = True
         if spill.any():
-            hit = True
+            if out is None:
+                out = np.zeros((H, W), np.uint8)
             sub = out[y0: y0 + band.shape[0]]
             np.maximum(sub, _lookup(spill, lab).view(np.uint8) * np.uint8(255), out=sub)
-    return out if hit else None
+    return out
 
 
 def _masked_copy(src: np.ndarray, mask: np.ndarray, dst: np.ndarray) -> None:
