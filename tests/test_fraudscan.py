@@ -330,3 +330,17 @@ def test_petitions_run_scans_the_filing_as_a_stage_before_triage(copied):
             assert "same_hand" in json.loads(dets[lid]["reasons_json"])
         assert len(ws._rows("SELECT id FROM events WHERE kind = 'same_hand_scan'")) == 1
         assert ws.verify_chain().ok
+
+        # Run again with nothing changed: the scan in force read exactly these
+        # lines, so no second scan is recorded and no line is determined again.
+        dets_before = ws._scalar("SELECT COUNT(*) FROM determinations")
+        scan = fraud_db.current_scan_id(ws, tiny.filing_id)
+        again = next(r for r in run_all(ws, tiny.filing_id, user=SUPERVISOR) if r.stage == "same_hand")
+        assert again.counts == {"up_to_date_scan": scan} and again.processed == 0
+        assert len(ws._rows("SELECT id FROM events WHERE kind = 'same_hand_scan'")) == 1
+        assert ws._scalar("SELECT COUNT(*) FROM determinations") == dets_before
+        # Other settings read differently: that scan is not up to date for them.
+        from petitions.stages.fraud import ScanParams, current_scan_up_to_date
+
+        assert current_scan_up_to_date(ws, tiny.filing_id) == scan
+        assert current_scan_up_to_date(ws, tiny.filing_id, ScanParams(null_rounds=3)) is None

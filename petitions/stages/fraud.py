@@ -658,6 +658,35 @@ def _circulator_key(name: str | None, section_id: int) -> str:
     return f"name:{n}" if n else f"section:{section_id}"
 
 
+def _inputs_sha256(rows: list[dict], model_version: str, embedding_version: str, params: ScanParams) -> str:
+    """What a scan reads: the lines and their crops, the model, the embedding and the settings."""
+    return hashlib.sha256(canonical_json({
+        "model_version": model_version, "embedding_version": embedding_version, "params": params.to_dict(),
+        "lines": [[int(r["line_id"]), r["signature_hash"]] for r in rows]}).encode()).hexdigest()
+
+
+def current_scan_up_to_date(ws: Workspace, filing_id: int, params: ScanParams | None = None) -> int | None:
+    """The id of the filing's scan in force when it was made of exactly what
+    a scan would read now (the same lines and crops, model, embedding and
+    settings), else None: a rerun of ``petitions run`` then records no
+    second, identical scan."""
+    from sigverify.signatures.samehand import load_samehand_model
+
+    from petitions.stages.verify import embedding_version
+    from petitions.store import fraud as fraud_db
+
+    scan = fraud_db.current_scan_id(ws, filing_id)
+    if scan is None:
+        return None
+    payload = fraud_db.scan_event(ws, scan)
+    if payload is None or payload.get("filing_id", filing_id) != filing_id:
+        return None
+    model = load_samehand_model()
+    now = _inputs_sha256(fraud_db.scan_lines(ws, filing_id), model.version,
+                         embedding_version(model.embedding, None), params or ScanParams())
+    return scan if payload.get("inputs_sha256") == now else None
+
+
 def scan_same_hand(ws: Workspace, *, user: str, filing_id: int | None = None, params: ScanParams | None = None,
                    workers: int | None = None, retriage: bool = True, progress: ProgressFn = noop_progress,
                    cancel: CancelFn = never) -> ScanResult:
@@ -726,7 +755,9 @@ def scan_same_hand(ws: Workspace, *, user: str, filing_id: int | None = None, pa
                               "flagged": len(flagged), "scopes": scopes, "model_version": model.version,
                               "embedding_version": ev, "params": params.to_dict(),
                               "null": {k: stats.get(k) for k in ("null_median", "null_sd", "strict_z")},
-                              "flagged_sha256": hashlib.sha256(json.dumps(flagged).encode()).hexdigest()})
+                              "flagged_sha256": hashlib.sha256(json.dumps(flagged).encode()).hexdigest(),
+                              "filing_id": filing_id,
+                              "inputs_sha256": _inputs_sha256(rows, model.version, ev, params)})
     if retriage:
         # the clusters' lines go to review now; and lines a previous scan
         # flagged but this one does not are determined again too

@@ -34,12 +34,15 @@ def run_all(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn = 
 
 def _same_hand(ws: Workspace, filing_id: int, *, user: str, progress: ProgressFn, cancel: CancelFn) -> StageReport:
     """The same-hand scan of the filing as a stage (triage follows)."""
-    from petitions.stages.fraud import scan_report, scan_same_hand
+    from petitions.stages.fraud import current_scan_up_to_date, scan_report, scan_same_hand
     from petitions.stages.job import Cancelled
 
     if ws.user_role(ws.acting_user(user) or user) != "supervisor":
         return StageReport("same_hand", status="not run: only a supervisor records a same-hand scan "
                                                 "(petitions fraud-scan, or petitions run as a supervisor)")
+    scan = current_scan_up_to_date(ws, filing_id)
+    if scan is not None:  # a rerun: the scan in force read exactly these lines, crops, model and settings
+        return StageReport("same_hand", skipped=1, counts={"up_to_date_scan": scan})
     try:
         return scan_report(scan_same_hand(ws, user=user, filing_id=filing_id, retriage=False, progress=progress,
                                           cancel=cancel))

@@ -12,7 +12,8 @@ from typing import Sequence
 
 from petitions.store.workspace import Workspace
 
-__all__ = ["scan_lines", "add_scan", "add_cluster", "add_cluster_lines", "current_scan_id", "flagged_lines",
+__all__ = ["scan_lines", "add_scan", "add_cluster", "add_cluster_lines", "current_scan_id", "scan_event",
+           "flagged_lines",
            "clusters_of_filing", "cluster", "cluster_lines", "filings_of_scan"]
 
 
@@ -53,6 +54,17 @@ def current_scan_id(ws: Workspace, filing_id: int) -> int | None:
     """The newest scan that covered the filing (None: never scanned)."""
     v = ws._scalar("SELECT MAX(id) FROM fraud_scans WHERE filing_id = ? OR filing_id IS NULL", (filing_id,))
     return int(v) if v is not None else None
+
+
+def scan_event(ws: Workspace, scan_id: int) -> dict | None:
+    """The payload of the ``same_hand_scan`` event that recorded scan `scan_id` (None: none found)."""
+    import json
+
+    for r in ws._rows("SELECT payload_json FROM events WHERE kind = 'same_hand_scan' ORDER BY id DESC"):
+        payload = json.loads(r["payload_json"] or "{}")
+        if payload.get("scan_id") == scan_id:
+            return payload
+    return None
 
 
 def flagged_lines(ws: Workspace, filing_id: int) -> dict[int, str]:
