@@ -304,8 +304,10 @@ def main(argv=None) -> int:
             "embedding": NAME,
             "model": m,
             "provenance": {
-                "network": f"{NAME}.onnx: the verifier's architecture, fine-tuned from signature_embedding on "
-                           f"{args.hands} synthetic hands each signing {args.names} different voters' names in "
+                "network": f"{NAME}.onnx: the verifier's architecture, "
+                           + ("fine-tuned from signature_embedding" if args.init == "verifier"
+                              else f"trained from random weights ({args.epochs} epochs)")
+                           + f" on {args.hands} synthetic hands each signing {args.names} different voters' names in "
                            "scanned petition cells (benchmarks/train_samehand.py)",
                 "calibration": f"{args.calib_hands} held-out synthetic hands (writer seeds 3,000,000+), pairs of "
                                "different names, classes balanced",
