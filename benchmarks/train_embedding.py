@@ -102,7 +102,6 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
     plus whether each image is a petition crop.
     """
     from fixtures import signatures as fs
-    from fixtures.forms import FormLine, render_page, scan, transform_truth
     from fixtures.voters import load_tables
 
     rng = np.random.default_rng(seed)
@@ -163,20 +162,32 @@ def petition_domain(n_hands: int, *, seed: int = 2121, per_forger: int = 4, othe
         for j in order[p0 + len(chunk):p0 + 10]:  # the two-row form holds 8: the rest go on the next pages
             queue.append(queue[j])
             order = np.append(order, len(queue) - 1)
-        lines = [FormLine(printed_name="", signature=c[0]) for c in chunk]
-        page, truth = render_page(lines, layout=layout, dpi=200, rng=rng)
-        tiff = rng.random() < 1 / 3
-        # the pipeline deskews the page and cuts the cell: a small residual skew, the cell's exact box
-        page, tr = scan(page, rng=rng, skew_deg=float(rng.uniform(-0.3, 0.3)), noise=float(rng.uniform(0, 0.03)),
-                        bilevel=tiff, jpeg_quality=None if tiff else int(rng.integers(70, 95)))
-        truth = transform_truth(truth, tr)
-        for c, ln in zip(chunk, truth["lines"]):
-            x, y, bw, bh = ln["signature"]
-            mx, my = rng.uniform(-0.01, 0.01) * bw, rng.uniform(-0.03, 0.03) * bh
-            x0, y0 = int(max(0, x - mx)), int(max(0, y - my))
-            x1, y1 = int(min(page.shape[1], x + bw + mx)), int(min(page.shape[0], y + bh + my))
-            add(page[y0:y1, x0:x1].copy(), c[1], c[2], c[3], True)
+        for c, cell in zip(chunk, scanned_cells([c[0] for c in chunk], layout, rng, skew=0.3)):
+            add(cell, c[1], c[2], c[3], True)
     return images, np.array(owner), np.array(hand), np.array(genuine), np.array(petition)
+
+
+def scanned_cells(signatures, layout: str, rng: np.random.Generator, *, skew: float) -> list[np.ndarray]:
+    """The signature cells of one rendered petition page holding `signatures`,
+    as the pipeline cuts them: the page scanned (1-bit a third of the time,
+    else JPEG; noise; a residual skew within ±`skew` degrees after the
+    pipeline's deskew) and each cell cut from its box with a small margin."""
+    from fixtures.forms import FormLine, render_page, scan, transform_truth
+
+    page, truth = render_page([FormLine(printed_name="", signature=s) for s in signatures], layout=layout, dpi=200,
+                              rng=rng)
+    tiff = rng.random() < 1 / 3
+    page, tr = scan(page, rng=rng, skew_deg=float(rng.uniform(-skew, skew)), noise=float(rng.uniform(0, 0.03)),
+                    bilevel=tiff, jpeg_quality=None if tiff else int(rng.integers(70, 95)))
+    truth = transform_truth(truth, tr)
+    cells = []
+    for ln in truth["lines"][:len(signatures)]:
+        x, y, bw, bh = ln["signature"]
+        mx, my = rng.uniform(-0.01, 0.01) * bw, rng.uniform(-0.03, 0.03) * bh
+        x0, y0 = int(max(0, x - mx)), int(max(0, y - my))
+        x1, y1 = int(min(page.shape[1], x + bw + mx)), int(min(page.shape[0], y + bh + my))
+        cells.append(page[y0:y1, x0:x1].copy())
+    return cells
 
 
 def prepare(args):

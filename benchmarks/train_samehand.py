@@ -82,8 +82,9 @@ def hand_cells(n_hands: int, names: int, *, seed: int, first_writer: int):
     different voters' names, cut from scanned petition pages.
 
     Returns (crops, hand) — hand = the writer seed of each crop."""
+    from train_embedding import scanned_cells
+
     from fixtures import signatures as fs
-    from fixtures.forms import FormLine, render_page, scan, transform_truth
     from fixtures.voters import load_tables
 
     rng = np.random.default_rng([seed, first_writer, 0x5A3E])
@@ -101,20 +102,8 @@ def hand_cells(n_hands: int, names: int, *, seed: int, first_writer: int):
         take = 8 if layout == "two_row" else 10
         chunk = [queue[j] for j in order[:take]]
         order = order[take:]
-        page, truth = render_page([FormLine(printed_name="", signature=c[0]) for c in chunk], layout=layout, dpi=200,
-                                  rng=rng)
-        tiff = rng.random() < 1 / 3
-        # the pipeline deskews the page and cuts the cell: a small residual skew, the cell's box
-        page, tr = scan(page, rng=rng, skew_deg=float(rng.uniform(-0.4, 0.4)), noise=float(rng.uniform(0, 0.03)),
-                        bilevel=tiff, jpeg_quality=None if tiff else int(rng.integers(70, 95)))
-        truth = transform_truth(truth, tr)
-        for c, ln in zip(chunk, truth["lines"]):
-            x, y, bw, bh = ln["signature"]
-            mx, my = rng.uniform(-0.01, 0.01) * bw, rng.uniform(-0.03, 0.03) * bh
-            x0, y0 = int(max(0, x - mx)), int(max(0, y - my))
-            x1, y1 = int(min(page.shape[1], x + bw + mx)), int(min(page.shape[0], y + bh + my))
-            crops.append(page[y0:y1, x0:x1].copy())
-            hand.append(c[1])
+        crops += scanned_cells([c[0] for c in chunk], layout, rng, skew=0.4)
+        hand += [c[1] for c in chunk]
     return crops, np.array(hand, np.int64)
 
 
