@@ -414,17 +414,24 @@ def _pair_max(p: np.ndarray) -> np.ndarray:
     return q
 
 
+def _per_template(cache: dict, t: FormTemplate, key: tuple, build):
+    """``build()`` once per template object and `key` (the template is kept
+    with the value, so an id reused by another template is not a hit)."""
+    hit = cache.get(key)
+    if hit is None or hit[0] is not t:
+        if len(cache) > 64:
+            cache.clear()
+        hit = cache[key] = (t, build())
+    return hit[1]
+
+
 _LABELS: dict[tuple, tuple] = {}
 
 
 def _off_labels(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray:
     """255 off the template's printed labels (each grown by 2-3 pixels), 0 on
     them, over the table resample of `shape` at `d` dpi (cached per template)."""
-    key = (id(t), tuple(shape), float(d))
-    hit = _LABELS.get(key)
-    if hit is None or hit[0] is not t:
-        if len(_LABELS) > 64:
-            _LABELS.clear()
+    def build() -> np.ndarray:
         m = MARGIN_IN
         tx, ty, _tw, _th = t.table
         mask = np.full(shape, 255, np.uint8)
@@ -436,8 +443,9 @@ def _off_labels(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray
                     x1, y1 = int((x + dx + mw - tx + m) * d) + 3, int((y + dy + mh - ty + m) * d) + 3
                     mask[max(0, y0):max(0, y1), max(0, x0):max(0, x1)] = 0
         mask.setflags(write=False)
-        hit = _LABELS[key] = (t, mask)
-    return hit[1]
+        return mask
+
+    return _per_template(_LABELS, t, (id(t), tuple(shape), float(d)), build)
 
 
 _LABEL_BITS: dict[tuple, tuple] = {}
@@ -445,15 +453,12 @@ _LABEL_BITS: dict[tuple, tuple] = {}
 
 def _off_label_bits(t: FormTemplate, shape: tuple[int, int], d: float) -> np.ndarray:
     """:func:`_off_labels` as packed bits (:func:`_pack`; cached per template)."""
-    key = (id(t), tuple(shape), float(d))
-    hit = _LABEL_BITS.get(key)
-    if hit is None or hit[0] is not t:
-        if len(_LABEL_BITS) > 64:
-            _LABEL_BITS.clear()
+    def build() -> np.ndarray:
         bits = _pack(_off_labels(t, shape, d) & np.uint8(1))
         bits.setflags(write=False)
-        hit = _LABEL_BITS[key] = (t, bits)
-    return hit[1]
+        return bits
+
+    return _per_template(_LABEL_BITS, t, (id(t), tuple(shape), float(d)), build)
 
 
 #: A printed rule on a registered page keeps to one row: the row of its
@@ -523,11 +528,7 @@ def _rule_checks(t: FormTemplate, shape: tuple[int, int], d: float, tol: int) ->
     +/- `tol` pixels; past the profile's ends the index one past its end),
     the run length (inches) that finds it, and its name in ``missing``.
     Cached per template and resample size."""
-    key = (id(t), tuple(shape), float(d), tol)
-    hit = _CHECKS.get(key)
-    if hit is None or hit[0] is not t:
-        if len(_CHECKS) > 64:
-            _CHECKS.clear()
+    def build() -> dict:
         m = MARGIN_IN
         tx, ty, tw, _th = t.table
         h_rules, v_rules, (ly0, ly1) = template_rules(t)
@@ -545,8 +546,9 @@ def _rule_checks(t: FormTemplate, shape: tuple[int, int], d: float, tol: int) ->
             a = np.array(idx, np.intp).reshape(len(idx), 2 * tol + 1)
             a.setflags(write=False)
             out[axis] = (a, np.array(need, np.float64), names)
-        hit = _CHECKS[key] = (t, out)
-    return hit[1]
+        return out
+
+    return _per_template(_CHECKS, t, (id(t), tuple(shape), float(d), tol), build)
 
 
 def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutFit:
