@@ -162,15 +162,22 @@ def test_marks_the_rules_do_not_confirm_give_way_to_the_table_outline(layout):
     _lines_right(seg, truth, 0.9)
 
 
-def _hairline_two_row_1bit(seed):
-    """A two-row block form printed with hairline rules, scanned 1-bit at 200 dpi."""
+def _hairline_two_row(seed, artefacts):
+    """A two-row block form printed with hairline rules, every line signed,
+    rendered at 200 dpi and scanned with ``artefacts(rng)`` (scan() keywords)."""
     spec = layout_template("two-row-hairline")
     n = spec["lines"]["count"]
     rng = np.random.default_rng(seed)
     lines = [FormLine("Ann Lee", "1 Main St", "Los Angeles", "90012", "1/2/26", None, "signed") for _ in range(n)]
     page, truth = render_template_page(spec, lines, dpi=200, rng=rng)
-    img, M = scan(page, rng=rng, skew_deg=1.0, noise=0.02, bilevel=True, shift=(5, 5), scale=1.028)
+    img, M = scan(page, rng=rng, **artefacts(rng))
     return img, transform_truth(truth, M), FormTemplate.from_dict(spec)
+
+
+def _hairline_two_row_1bit(seed):
+    """Scanned 1-bit at 200 dpi."""
+    return _hairline_two_row(seed, lambda rng: dict(skew_deg=1.0, noise=0.02, bilevel=True, shift=(5, 5),
+                                                    scale=1.028))
 
 
 def test_a_1bit_hairline_table_that_falls_apart_is_registered_and_read(monkeypatch):
@@ -231,17 +238,11 @@ def test_one_wrong_corner_of_the_table_outline_is_left_out(corner):
 
 
 def _hairline_two_row_photo(seed):
-    """A two-row hairline form photographed on a desk: keystone, uneven light, JPEG, 200 dpi."""
-    spec = layout_template("two-row-hairline")
-    n = spec["lines"]["count"]
-    rng = np.random.default_rng(seed)
-    lines = [FormLine("Ann Lee", "1 Main St", "Los Angeles", "90012", "1/2/26", None, "signed") for _ in range(n)]
-    page, truth = render_template_page(spec, lines, dpi=200, rng=rng)
-    art = dict(skew_deg=float(rng.uniform(-3, 3)), noise=0.02, shift=tuple(rng.uniform(-20, 20, 2)),
-               scale=float(rng.uniform(0.97, 1.03)), perspective=float(rng.uniform(0.025, 0.05)), desk=True,
-               uneven_light=0.3, jpeg_quality=80)
-    img, M = scan(page, rng=rng, **art)
-    return img, transform_truth(truth, M), FormTemplate.from_dict(spec)
+    """Photographed on a desk: keystone, uneven light, JPEG, 200 dpi."""
+    return _hairline_two_row(seed, lambda rng: dict(
+        skew_deg=float(rng.uniform(-3, 3)), noise=0.02, shift=tuple(rng.uniform(-20, 20, 2)),
+        scale=float(rng.uniform(0.97, 1.03)), perspective=float(rng.uniform(0.025, 0.05)), desk=True,
+        uneven_light=0.3, jpeg_quality=80))
 
 
 def test_a_desk_photo_whose_keystone_fit_misses_the_hairlines_is_bent_to_the_rules(monkeypatch):
