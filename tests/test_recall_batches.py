@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-import pypdfium2 as pdfium
+from pdf_helpers import pdf_words
 
 from petitions.cli import main as cli_main
 from petitions.counting import sample_items
@@ -52,14 +52,6 @@ def _section(ws, fid, number, n, batch) -> list[tuple[int, str]]:
         else:
             determine(ws, lid, "valid")
     return out
-
-
-def _pdf_text(path) -> str:
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return " ".join(" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
-    finally:
-        pdf.close()
 
 
 def test_a_recall_in_two_batches(tmp_path, capsys):
@@ -158,7 +150,7 @@ def test_a_recall_in_two_batches(tmp_path, capsys):
 
     published = list(csv.DictReader(open(rep / "sample.csv", newline="")))
     assert [(r["batch"], r["line_id"]) for r in published] == [("1", x) for x in got1] + [("2", x) for x in got2]
-    text = _pdf_text(pdf)
+    text = pdf_words(pdf)
     assert "Sampled per batch" in text and "batch 1 (sections 1, 2, 4): 10 of 45 drawn with seed b1" in text
     assert f"Projected valid, all batches: {c['projection']['projected_valid']}" in text
     assert "Projection, batch 1 (its own frame" in text and "Projection, batch 2 (its own frame" in text

@@ -16,8 +16,8 @@ from __future__ import annotations
 import json
 
 import polars as pl
-import pypdfium2 as pdfium
 import pytest
+from pdf_helpers import pdf_words
 
 from petitions.cli import main as cli_main
 from petitions.errors import UserError
@@ -35,14 +35,6 @@ def _cli(capsys, *argv) -> tuple[int, str, str]:
     code = cli_main([str(a) for a in argv])
     out = capsys.readouterr()
     return code, out.out, out.err
-
-
-def _pdf_text(path) -> str:
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        return " ".join(" ".join(pdf[i].get_textpage().get_text_range().split()) for i in range(len(pdf)))
-    finally:
-        pdf.close()
 
 
 def _section(ws, fid, number, states) -> list[int]:
@@ -159,7 +151,7 @@ def test_a_section_ruling_applies_to_its_lines_is_reversible_and_on_the_certific
     # section 1's declaration was never keyed: said on the certificate and by certify; section 2 was ruled on
     assert "warning: declaration not in order, no section ruling: section 1: the circulator's declaration was " \
            "not keyed, so not checked" in err and "section 2:" not in err
-    text = _pdf_text(pdf)
+    text = pdf_words(pdf)
     assert "declarations not in order (no section ruling)" in text
     assert "Sections ruled invalid as a whole" in text and "[circulator_defect], 4 signed line(s)" in text
     assert "declaration unsigned" in text and "INSUFFICIENT" in text
