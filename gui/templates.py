@@ -34,6 +34,20 @@ def to_colour_qimage(image: np.ndarray) -> QImage:
     return QImage(arr.data, w, h, arr.strides[0], QImage.Format.Format_BGR888).copy()
 
 
+
+def _page_and_button(page_tip: str, label: str, tip: str, slot) -> tuple[QSpinBox, QPushButton, QHBoxLayout]:
+    """A page number (1-based) and the button acting on that page, in one row."""
+    page = QSpinBox()
+    page.setRange(1, 9999)
+    page.setToolTip(page_tip)
+    button = QPushButton(label)
+    button.setToolTip(tip)
+    button.clicked.connect(slot)
+    row = QHBoxLayout()
+    row.addWidget(page)
+    row.addWidget(button)
+    return page, button, row
+
 class PageView(QScrollArea):
     """A drawn page, fitted to the view's width, scrollable."""
 
@@ -78,15 +92,9 @@ class TemplateDialog(QDialog):
                               tip="A scan of the BLANK form: upright, the whole page, 150 dpi or more "
                                   "(200-300 dpi for hairline rules); PDF, TIFF, PNG or JPEG")
         self.blank.edit.returnPressed.connect(self.make_draft)
-        self.page = QSpinBox()
-        self.page.setRange(1, 9999)
-        self.page.setToolTip("The page of the scan that holds the blank form")
-        self.draft_btn = QPushButton("&Draft")
-        self.draft_btn.setToolTip("Find the form's rules, rows, columns, declaration lines and corner marks")
-        self.draft_btn.clicked.connect(self.make_draft)
-        row = QHBoxLayout()
-        row.addWidget(self.page)
-        row.addWidget(self.draft_btn)
+        self.page, self.draft_btn, row = _page_and_button(
+            "The page of the scan that holds the blank form", "&Draft",
+            "Find the form's rules, rows, columns, declaration lines and corner marks", self.make_draft)
         src.addRow("&Blank form:", self.blank)
         src.addRow("&Page:", row)
         lay.addLayout(src)
@@ -107,15 +115,9 @@ class TemplateDialog(QDialog):
         self.sample = PathEdit(mode="open", caption="A filled scan to check the template on", filter=SCAN_FILTER,
                                tip="A filled page of this form: every line's cells are drawn where the "
                                    "segmenter puts them")
-        self.sample_page = QSpinBox()
-        self.sample_page.setRange(1, 9999)
-        self.sample_page.setToolTip("The page of the sample scan to check")
-        self.check_btn = QPushButton("Chec&k on the sample")
-        self.check_btn.setToolTip("Segment the sample page with the named template and draw its cells")
-        self.check_btn.clicked.connect(self.check_sample)
-        row = QHBoxLayout()
-        row.addWidget(self.sample_page)
-        row.addWidget(self.check_btn)
+        self.sample_page, self.check_btn, row = _page_and_button(
+            "The page of the sample scan to check", "Chec&k on the sample",
+            "Segment the sample page with the named template and draw its cells", self.check_sample)
         out.addRow("Sa&mple scan:", self.sample)
         out.addRow("Sample pa&ge:", row)
         self.out = PathEdit(mode="save", caption="Save the template as", filter="Template (*.json)",
