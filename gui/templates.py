@@ -7,7 +7,9 @@ cell (and each declaration field) in a combo box, may give the template a
 name, looks at the template on a filled sample scan, and saves it. The
 measuring, drawing, checking and saving are ``petitions``'; this screen
 only collects the names and shows what comes back, refusals in their own
-words (one line, naming the file).
+words (one line, naming the file). Drafting, checking and saving read and
+measure a whole scan (about a second), so each runs off the GUI thread
+(:class:`gui.workers.CallThread`) while the window stays live.
 """
 from __future__ import annotations
 
@@ -16,11 +18,16 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QApplication, QComboBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QComboBox, QDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QPushButton, QScrollArea, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 import petitions
 from gui.dialogs import PathEdit
+from gui.workers import CallThread
+
+#: Steps still running when their window was closed: kept until they end,
+#: so that no thread is destroyed while it runs.
+_running: set = set()
 
 SCAN_FILTER = "Scans (*.pdf *.tif *.tiff *.png *.jpg *.jpeg);;All files (*)"
 #: Width (screen px) the page is shown at.
@@ -75,6 +82,9 @@ class TemplateDialog(QDialog):
     """Draft, name, check and save a form template (see the module)."""
 
     saved = Signal(str)  # the template file written
+    #: "draft", "check" or "save": the step has ended and what came back
+    #: (or its refusal) is shown.
+    step_done = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -84,6 +94,8 @@ class TemplateDialog(QDialog):
         self.cell_names: list[QComboBox] = []
         self.field_names: list[QComboBox] = []
         self.saved_path: str | None = None
+        self._task: CallThread | None = None   # the step running off the GUI thread
+        self._then = None                      # (step, on_result, on_refusal) of that step
 
         side = QWidget()
         lay = QVBoxLayout(side)
@@ -169,20 +181,53 @@ class TemplateDialog(QDialog):
     def _fail(self, message: str) -> None:
         self.error.setText(message)
 
-    def _busy(self, fn):
-        """Run `fn()` with a wait cursor; a refusal (a user error) is shown
-        as one line and None returned. A bug is raised."""
+    @property
+    def busy(self) -> bool:
+        """A step (draft, check, save) is running."""
+        return self._task is not None
+
+    def _start(self, step: str, doing: str, fn, then, refused=None) -> None:
+        """Run `fn()` off the GUI thread, the steps' buttons off meanwhile;
+        then ``then(result)``, or the refusal shown in one line and
+        ``refused()``. `doing` says what runs, in the summary."""
+        if self._task is not None:
+            return  # the buttons are off; Enter in a path field may still come here
         self.error.setText("")
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
-        try:
-            return fn()
-        except Exception as exc:  # noqa: BLE001 - a user error is shown in its words; a bug is raised
-            if not petitions.is_user_error(exc):
-                raise
-            self._fail(str(exc))
-            return None
-        finally:
-            QApplication.restoreOverrideCursor()
+        self.summary.setText(doing)
+        self._then = (step, then, refused)
+        self._set_running(True)
+        task = self._task = CallThread(fn)   # no parent: it outlives a closed window (see _running)
+        _running.add(task)
+        task.finished.connect(lambda: _running.discard(task))
+        task.done.connect(self._step_ended)
+        task.start()
+
+    def _step_ended(self, packet: tuple) -> None:
+        result, error = packet
+        step, then, refused = self._then
+        self._task, self._then = None, None
+        self._set_running(False)
+        if error is None:
+            then(result)
+        else:
+            self._fail(error)
+            if refused is not None:
+                refused()
+        self.step_done.emit(step)
+
+    def _set_running(self, on: bool) -> None:
+        for w in (self.blank, self.page, self.draft_btn):
+            w.setEnabled(not on)
+        self._set_drafted(not on and self.draft is not None)
+        if on:
+            self.setCursor(Qt.CursorShape.BusyCursor)
+        else:
+            self.unsetCursor()
+
+    def wait(self, ms: int = 30_000) -> bool:
+        """Wait for a running step to end (its result is shown on the next
+        turn of the event loop). True when none is running any more."""
+        return self._task is None or self._task.wait(ms)
 
     @staticmethod
     def _combo(names, current: str, tip: str) -> QComboBox:
@@ -201,6 +246,8 @@ class TemplateDialog(QDialog):
     # --------------------------------------------------------------- steps
     def make_draft(self) -> None:
         """Draft from the blank form's scan and show it with the cells numbered."""
+        if self.busy:
+            return
         path = self.blank.text()
         self._set_drafted(False)
         self.draft = None
@@ -208,6 +255,7 @@ class TemplateDialog(QDialog):
         self._clear_form(self.fields_form, self.field_names)
         if not path:
             self._fail("choose the scan of the blank form")
+            self.blank_view.clear_image("No template: see the message.")
             return
         page = self.page.value()
 
@@ -215,11 +263,15 @@ class TemplateDialog(QDialog):
             dr = petitions.draft_form_template(path, page=page)
             return dr, petitions.draw_template_on_blank(dr)
 
-        got = self._busy(work)
-        if got is None:
+        def nothing():
             self.blank_view.clear_image("No template: see the message.")
             self.summary.setText("Nothing drafted.")
-            return
+
+        self._start("draft", f"Drafting a template from {Path(path).name} page {page}…", work,
+                    lambda got: self._show_draft(path, page, got), nothing)
+
+    def _show_draft(self, path: str, page: int, got) -> None:
+        """Show the drafted blank form, and a combo box for each cell and field."""
         self.draft, drawn = got
         t = self.draft.template
         self.blank_view.show_image(drawn)
@@ -261,52 +313,60 @@ class TemplateDialog(QDialog):
         """The cell and field names as given."""
         return ([c.currentText().strip() for c in self.cell_names], [c.currentText().strip() for c in self.field_names])
 
-    def named_template(self):
-        """The template with the person's names (drafted again from the same
-        blank form, so masks follow the names), or None with the refusal shown."""
+    def _named(self):
+        """A function drafting the template with the person's names again from
+        the same blank form (so masks follow the names), for a step to run;
+        None, with the refusal shown, before a draft."""
         if self.draft is None:
             self._fail("draft a template from the blank form first")
             return None
         cols, fields = self.names()
-        dr = self.draft
-        got = self._busy(lambda: petitions.draft_form_template(dr.path, page=dr.page, columns=cols,
-                                                               fields=fields, name=self.name.text().strip() or None))
-        return None if got is None else got.template
+        dr, name = self.draft, self.name.text().strip() or None
+        return lambda: petitions.draft_form_template(dr.path, page=dr.page, columns=cols, fields=fields,
+                                                     name=name).template
 
     def check_sample(self) -> None:
         """Draw the named template's cells over a page of a filled scan."""
-        t = self.named_template()
-        if t is None:
+        named = self._named()
+        if named is None:
             return
         path = self.sample.text()
         if not path:
             self._fail("choose a filled scan to check the template on")
             return
         page = self.sample_page.value()
-        got = self._busy(lambda: petitions.check_template_page(t, path, page=page))
-        if got is None:
-            self.sample_view.clear_image("The template does not fit this page: see the message.")
-            return
-        drawn, check = got
-        self.sample_view.show_image(drawn)
-        self.views.setCurrentWidget(self.sample_view)
-        self.summary.setText(f"{Path(path).name} page {page}: "
-                             + ("the layout fit is not certain: look at every cell before using the template."
-                                if check else "every cell drawn where the segmenter puts it; look them over."))
+
+        def shown(got) -> None:
+            drawn, check = got
+            self.sample_view.show_image(drawn)
+            self.views.setCurrentWidget(self.sample_view)
+            self.summary.setText(f"{Path(path).name} page {page}: "
+                                 + ("the layout fit is not certain: look at every cell before using the template."
+                                    if check else "every cell drawn where the segmenter puts it; look them over."))
+
+        self._start("check", f"Checking the template on {Path(path).name} page {page}…",
+                    lambda: petitions.check_template_page(named(), path, page=page), shown,
+                    lambda: self.sample_view.clear_image("The template does not fit this page: see the message."))
 
     def save(self) -> None:
         """Write the named template; nothing is written on a refusal."""
-        t = self.named_template()
-        if t is None:
+        named = self._named()
+        if named is None:
             return
         out = self.out.text()
         if not out:
             self._fail("choose where to save the template (Save as)")
             return
-        got = self._busy(lambda: petitions.save_form_template(t, out))
-        if got is None:
-            return
-        self.saved_path = str(got)
-        self.summary.setText(f"Saved {got}: {t.line_count} lines, cells {', '.join(t.cells)}"
-                             + (f"; fields {', '.join(t.fields)}" if t.fields else "") + ".")
-        self.saved.emit(str(got))
+
+        def write():
+            t = named()
+            return t, petitions.save_form_template(t, out)
+
+        def done(got) -> None:
+            t, written = got
+            self.saved_path = str(written)
+            self.summary.setText(f"Saved {written}: {t.line_count} lines, cells {', '.join(t.cells)}"
+                                 + (f"; fields {', '.join(t.fields)}" if t.fields else "") + ".")
+            self.saved.emit(str(written))
+
+        self._start("save", f"Saving the template as {out}…", write, done)

@@ -195,3 +195,24 @@ class JobThread(QThread):
             self.job_done.emit((None, describe_error(exc), False))
         else:
             self.job_done.emit((result, None, self.cancelled()))
+
+
+class CallThread(QThread):
+    """One call that needs no workspace (drafting a template from a scan,
+    drawing it on a page): ``fn()`` off the GUI thread, and
+    ``done((result, error))`` back on it, error None or a message in
+    :func:`describe_error`'s words (a bug is logged with its traceback)."""
+
+    done = Signal(object)   # (result, error); see DbThread on why a tuple
+
+    def __init__(self, fn: Callable[[], Any], parent: QObject | None = None):
+        super().__init__(parent)
+        self.fn = fn
+
+    def run(self) -> None:  # the worker thread
+        try:
+            result = self.fn()
+        except Exception as exc:  # noqa: BLE001 - reported to the GUI, not raised in a thread
+            self.done.emit((None, describe_error(exc)))
+        else:
+            self.done.emit((result, None))

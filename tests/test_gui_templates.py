@@ -64,6 +64,14 @@ def _red(img: QImage) -> int:
     return int(((a[:, :, 0] > 180) & (a[:, :, 1] < 80) & (a[:, :, 2] < 80)).sum())
 
 
+def _step(qtbot, dlg, act) -> None:
+    """Do `act()` (a click, a key) and wait for the step it starts to end:
+    drafting, checking and saving run off the GUI thread."""
+    with qtbot.waitSignal(dlg.step_done, timeout=30_000):
+        act()
+    assert not dlg.busy
+
+
 @pytest.fixture()
 def dialog(qtbot):
     win = MainWindow(None, restore_state=False)
@@ -81,8 +89,13 @@ def dialog(qtbot):
 def test_draft_name_the_columns_by_keyboard_check_on_a_sample_and_save(qtbot, dialog, scans, tmp_path):
     win, dlg = dialog
     qtbot.keyClicks(dlg.blank.edit, str(scans["blank"]))
-    qtbot.keyClick(dlg.blank.edit, Qt.Key.Key_Return)   # Enter drafts
-    assert dlg.error.text() == ""
+    with qtbot.waitSignal(dlg.step_done, timeout=30_000):
+        qtbot.keyClick(dlg.blank.edit, Qt.Key.Key_Return)   # Enter drafts ...
+        # ... off the GUI thread: the window answers meanwhile, the steps' buttons off until it ends.
+        assert dlg.busy and not dlg.draft_btn.isEnabled() and not dlg.blank.isEnabled()
+        assert "Drafting a template from la-blank.pdf page 1" in dlg.summary.text()
+        qtbot.keyClick(dlg.blank.edit, Qt.Key.Key_Return)   # a second Enter meanwhile starts nothing
+    assert not dlg.busy and dlg.draft_btn.isEnabled() and dlg.error.text() == ""
     assert "10 lines" in dlg.summary.text() and "7 cells" in dlg.summary.text() and "guessed" in dlg.summary.text()
     assert len(dlg.cell_names) == 7 and not dlg.field_names and not dlg.fields_box.isVisible()
     # The page is shown with the cells drawn (the signature cells red).
@@ -104,18 +117,18 @@ def test_draft_name_the_columns_by_keyboard_check_on_a_sample_and_save(qtbot, di
     out = tmp_path / "county-la.json"
     dlg.out.setText(str(out))
     dlg.cell_names[3].setCurrentText("signature")
-    qtbot.mouseClick(dlg.save_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.save_btn, Qt.MouseButton.LeftButton))
     assert "given twice" in dlg.error.text() and "la-blank.pdf" in dlg.error.text() and not out.exists()
     dlg.cell_names[3].setCurrentText("address")
     # Checked on a filled sample: every line's cells drawn over it.
     dlg.sample.setText(str(scans["filled"]))
-    qtbot.mouseClick(dlg.check_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.check_btn, Qt.MouseButton.LeftButton))
     assert dlg.error.text() == "" and dlg.views.currentWidget() is dlg.sample_view
     assert dlg.sample_view.image is not None and _red(dlg.sample_view.image) > 2000
     assert f"{scans['filled'].name} page 1" in dlg.summary.text()
     # A page of another form: refused, naming the file and the page.
     dlg.sample.setText(str(scans["other"]))
-    qtbot.mouseClick(dlg.check_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.check_btn, Qt.MouseButton.LeftButton))
     assert f"{scans['other'].name} page 1" in dlg.error.text() and dlg.sample_view.image is None
     # Saved: the template names the columns as given and reads filled pages.
     with qtbot.waitSignal(dlg.saved, timeout=10_000):
@@ -132,7 +145,7 @@ def test_draft_name_the_columns_by_keyboard_check_on_a_sample_and_save(qtbot, di
 def test_the_declaration_fields_and_corner_marks_are_drafted_and_named(qtbot, dialog, scans, tmp_path):
     _win, dlg = dialog
     dlg.blank.setText(str(scans["two"]))
-    qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton))
     assert dlg.error.text() == "" and "8 lines" in dlg.summary.text()
     assert "4 declaration field(s)" in dlg.summary.text() and "4 corner marks" in dlg.summary.text()
     # Every control says what it does (as everywhere in the workbench).
@@ -148,7 +161,7 @@ def test_the_declaration_fields_and_corner_marks_are_drafted_and_named(qtbot, di
     dlg.field_names[2].setCurrentText("dates_circulated")
     out = tmp_path / "two.json"
     dlg.out.setText(str(out))
-    qtbot.mouseClick(dlg.save_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.save_btn, Qt.MouseButton.LeftButton))
     data = json.loads(out.read_text())
     assert list(data["fields"]) == ["circulator_name", "circulator_address", "dates_circulated",
                                     "circulator_signature"]
@@ -163,11 +176,11 @@ def test_a_bad_blank_form_is_refused_in_one_line_naming_the_file_and_nothing_is_
     path = scans[key] if key != "missing" else tmp_path / "nowhere.pdf"
     # A good draft first: a bad file afterwards leaves nothing of it to save.
     dlg.blank.setText(str(scans["blank"]))
-    qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton))
     assert dlg.save_btn.isEnabled()
     dlg.out.setText(str(tmp_path / "t.json"))
     dlg.blank.setText(str(path))
-    qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton)
+    _step(qtbot, dlg, lambda: qtbot.mouseClick(dlg.draft_btn, Qt.MouseButton.LeftButton))
     msg = dlg.error.text()
     assert words in msg and path.name in msg and "\n" not in msg and "Traceback" not in msg
     assert dlg.draft is None and not dlg.save_btn.isEnabled() and not dlg.cell_names
