@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self._ready_parts: set[str] = set()
         self._is_ready = False
         self._jobs: list[JobDialog] = []
+        self.cluster_view = None   # the same-hand view (gui/clusters.py), while open
         self.notices: list[NoticeDialog] = []
         self._audit_undo: list[int] = []   # audit ruling ids of this session, touched only in the writer
         self._make_menu()
@@ -147,9 +148,12 @@ class MainWindow(QMainWindow):
         if self.session is None or self.session.filing_id is None:
             self.statusBar().showMessage("Open a workspace with a filing first")
             return None
+        if self.cluster_view is not None:
+            self.cluster_view.close()
         view = ClusterView(self.session.root, user=self.session.user, filing_id=self.session.filing_id, parent=self)
         view.ruled.connect(lambda _lid: self.refresh())
         view.show()
+        self.cluster_view = view
         return view
 
     # ----------------------------------------------------------------- menus
@@ -1079,6 +1083,9 @@ class MainWindow(QMainWindow):
 
     # -------------------------------------------------------------- shutdown
     def _stop_threads(self) -> None:
+        if self.cluster_view is not None:   # its connection thread, with its rulings, ends with the session
+            self.cluster_view.close()
+            self.cluster_view = None
         for t in (self.reader, self.writer, getattr(self, "counter", None), getattr(self, "dash_reader", None)):
             if t is not None:
                 t.stop()

@@ -35,12 +35,21 @@ def _status(root, fid, line_id):
     return st.filter(st["line_db_id"] == line_id).row(0, named=True)["status"]
 
 
+def _ruled(qtbot, view, act) -> tuple[int, int]:
+    """Do `act()` and wait for its rulings to come back from the view's thread: (ruled, refused)."""
+    with qtbot.waitSignal(view.rulings_done, timeout=20_000) as got:
+        act()
+    return got.args[0]
+
+
 def test_cluster_view_shows_signatures_beside_exemplars_and_rules_through_review(qtbot, scanned):
     tiny, copies = scanned
     win = open_window(qtbot, tiny.root, user=REVIEWER)
     view = win.show_clusters()
     qtbot.addWidget(view)
-    assert view.clusters.count() >= 1 and view.cluster is not None
+    # read off the GUI thread: the first cluster is laid out when its read comes back
+    qtbot.waitUntil(lambda: view.cluster is not None, timeout=20_000)
+    assert view.clusters.count() >= 1
     shown = set(view.cases)
     assert set(copies) <= shown
     # every line: its signature and its voter's two signatures on file
@@ -54,17 +63,48 @@ def test_cluster_view_shows_signatures_beside_exemplars_and_rules_through_review
     assert "software has rejected nothing" in view.header.text()
     # line by line: a person accepts one line (recorded as theirs)
     first = copies[0]
-    assert view.rule_line(first, "accept")
+    assert _ruled(qtbot, view, lambda: view.rule_line(first, "accept")) == (1, 0)
+    assert view.status_labels[first].text() == "valid" and view.message.text().endswith("accepted; now valid")
     assert _status(tiny.root, tiny.filing_id, first) == "valid"
     with Workspace(tiny.root) as ws:
         r = ws._one("SELECT user, action FROM current_ruling WHERE line_id = ?", (first,))
     assert (r["user"], r["action"]) == (REVIEWER, "accept")
     # ruling it again from a stale view is refused, as on the review screen
-    assert not view.rule_line(first, "accept") and "not in the review queue" in view.message.text()
+    assert _ruled(qtbot, view, lambda: view.rule_line(first, "accept")) == (0, 1)
+    assert "not in the review queue" in view.message.text()
     # section by section: every remaining line of the section, one ruling each
-    ok, refused = view.rule_section(view.cases[copies[1]].section, "reject")
+    ok, refused = _ruled(qtbot, view, lambda: view.rule_section(view.cases[copies[1]].section, "reject"))
     assert ok == len(shown) - 1 and refused == 1   # the line accepted above is no longer waiting
     with Workspace(tiny.root) as ws:
         rej = ws._rows("SELECT line_id, user, reason_code FROM current_ruling WHERE action = 'reject'")
     assert {r["line_id"] for r in rej} == shown - {first}
     assert {(r["user"], r["reason_code"]) for r in rej} == {(REVIEWER, "signature_mismatch")}
+
+
+def test_cluster_view_opens_on_a_server_as_the_signed_in_person(qtbot, pg_admin):
+    """On a server workspace the view reads through its own connection, signed
+    in as the window's person (the address is not taken for a folder)."""
+    from urllib.parse import urlsplit
+
+    from gui.session import ServerLocation
+    from pg_server import fresh_database
+    from petitions.stages.filings import create_filing
+
+    admin_url = fresh_database(pg_admin)
+    with Workspace(admin_url, create=True) as admin:
+        login = f"sue_{admin_url.rsplit('/', 1)[1]}"
+        admin.ensure_user(login, "supervisor", password="sue-pw-1")
+        fid = create_filing(admin, name="Measure S", ruleset="ca-initiative", jurisdiction="City of Los Angeles",
+                            user=admin.login, required=10)
+    parts = urlsplit(admin_url)
+    loc = ServerLocation(f"postgresql://{login}@{parts.hostname}:{parts.port}{parts.path}", "sue-pw-1")
+    from gui.clusters import ClusterView
+
+    view = ClusterView(loc, user=login, filing_id=fid)
+    qtbot.addWidget(view)
+    with qtbot.waitSignal(view.listed, timeout=20_000):
+        view.show()
+    assert view.header.text().startswith("No same-hand clusters in this filing"), view.header.text()
+    assert view.db.root is loc and view.db.root.password == "sue-pw-1"
+    view.close()
+    assert view.db is None   # its connection thread ended with the view
