@@ -98,8 +98,8 @@ class ClusterView(QDialog):
         self.found: list[dict] = []
         self.rule_buttons: dict[int, tuple[QPushButton, QPushButton]] = {}
         self.status_labels: dict[int, QLabel] = {}
-        self.db = DbThread(self.root, "clusters", self)
-        self.db.start()
+        self.worker = DbThread(self.root, "clusters", self)
+        self.worker.start()
         self.cases: dict[int, object] = {}
         self.cluster: dict | None = None
         self.clusters = QListWidget()
@@ -149,8 +149,8 @@ class ClusterView(QDialog):
         self._submit(lambda ws: petitions.same_hand_clusters(ws, fid), self._listed)
 
     def _submit(self, fn, callback) -> None:
-        if self.db is not None:   # None once the view is closed
-            self.db.submit(fn, callback)
+        if self.worker is not None:   # None once the view is closed
+            self.worker.submit(fn, callback)
 
     def _listed(self, found, error: str | None) -> None:
         self.found = list(found or [])
@@ -295,9 +295,9 @@ class ClusterView(QDialog):
     # ------------------------------------------------------------------ close
     def stop(self) -> None:
         """End the view's connection thread (every ruling queued lands first)."""
-        if self.db is not None:
-            self.db.stop()
-            self.db = None
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
 
     def closeEvent(self, ev) -> None:
         self.stop()

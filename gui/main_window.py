@@ -18,8 +18,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (QFileDialog, QInputDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from gui.batches import attach as attach_batches
 from gui.dashboard import FIGURE_WORDS, Dashboard, figures
@@ -108,6 +108,8 @@ class MainWindow(QMainWindow):
         self._is_ready = False
         self._jobs: list[JobDialog] = []
         self.cluster_view = None   # the same-hand view (gui/clusters.py), while open
+        self.template_chooser: QInputDialog | None = None   # Add scans of another form's choice of template
+        self.template_job: JobDialog | None = None          # and the ingest it started
         self.notices: list[NoticeDialog] = []
         self._audit_undo: list[int] = []   # audit ruling ids of this session, touched only in the writer
         self._make_menu()
@@ -944,14 +946,55 @@ class MainWindow(QMainWindow):
             return None
         return self.add_scans([str(p) for p in files])
 
-    def add_scans_with_template(self, template: str | None = None,
-                                paths: list[str] | None = None) -> JobDialog | None:
-        """Add scans read with a form template (a JSON file) instead of the built-in forms."""
-        template = template or QFileDialog.getOpenFileName(self, "The form's template", "",
-                                                           "Template (*.json);;All files (*)")[0]
-        if not template:
-            return None
-        return self.add_scans(paths, template=template)
+    #: The chooser's last entry: a template file instead of one kept with the filing.
+    OTHER_TEMPLATE = "Another template file…"
+
+    def add_scans_with_template(self, template=None, paths: list[str] | None = None) -> JobDialog | None:
+        """Add scans read with a form template instead of the built-in forms:
+        `template` (a JSON file, or a template object), or chosen among the
+        templates this filing's scans were read with (kept in the workspace)
+        or from a file."""
+        if template is not None:
+            return self.add_scans(paths, template=template)
+        fid = self.session.filing_id
+        self.reader.submit(lambda ws: petitions.filing_templates(ws, fid),
+                           lambda kept, _err: self._choose_template(kept or [], paths))
+        return None
+
+    def _choose_template(self, kept: list[dict], paths: list[str] | None) -> None:
+        if not kept:
+            self._template_from_file(paths)
+            return
+        items = [f"{t['name']}: {t['sections']} section(s) read with it, the last {t['last_used'][:10]} "
+                 f"({t['sha256'][:12]})" for t in kept] + [self.OTHER_TEMPLATE]
+        dlg = QInputDialog(self)
+        dlg.setWindowTitle("The form's template")
+        dlg.setLabelText("Read the scans with a template this filing's scans were read with, or with another file:")
+        dlg.setComboBoxItems(items)
+        dlg.setComboBoxEditable(False)
+        dlg.setToolTip("Templates kept with this filing, newest first: the name, how many sections were read with "
+                       "it, when it was last used, and the start of its SHA-256")
+        fid = self.session.filing_id
+
+        def chosen(text: str) -> None:
+            if text not in items[:-1]:
+                self._template_from_file(paths)
+                return
+            sha = kept[items.index(text)]["sha256"]
+            self.reader.submit(lambda ws: petitions.stored_template(ws, fid, sha),
+                               lambda t, err: self.notice("Add scans", err) if err else self._scans_with(paths, t))
+
+        dlg.textValueSelected.connect(chosen)
+        self.template_chooser = dlg
+        dlg.open()
+
+    def _template_from_file(self, paths: list[str] | None) -> None:
+        template = QFileDialog.getOpenFileName(self, "The form's template", "", "Template (*.json);;All files (*)")[0]
+        if template:
+            self._scans_with(paths, template)
+
+    def _scans_with(self, paths, template) -> None:
+        self.template_job = self.add_scans(paths, template=template)
 
     def add_scans(self, paths: list[str] | None = None, *, template: str | None = None) -> JobDialog | None:
         if paths is None:
@@ -993,6 +1036,7 @@ class MainWindow(QMainWindow):
                 else:
                     lines.append(f"{name}: section {rep.section}, {rep.pages} page(s), {rep.lines} line(s)")
                     problems.extend(f"{name}: {pr}" for pr in rep.problems)
+                    problems.extend(f"{name}: check {note}" for note in rep.check_notes)
             self.last_scan_results = results
             self.notice("Add scans", "\n".join(lines) or "No file was added.", problems)
 

@@ -125,6 +125,8 @@ _API: dict[str, tuple[str, str]] = {
     "draw_template_on_blank": ("petitions.templates", "draw_on_blank"),
     "check_template_page": ("petitions.templates", "check_page"),
     "save_form_template": ("petitions.templates", "save_template"),
+    "filing_templates": ("petitions.templates", "filing_templates"),
+    "stored_template": ("petitions.templates", "stored_template"),
     # the workbench's scans on one shared pool of segmentation processes (issue 19)
     "ingest_files": ("petitions.stages.ingest", "ingest_files"),
     "worker_pool": ("sigverify.pages.batch", "worker_pool"),
@@ -252,5 +254,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and editors
     from petitions.templates import draw_on_blank as draw_template_on_blank  # noqa: F401
     from petitions.templates import check_page as check_template_page  # noqa: F401
     from petitions.templates import save_template as save_form_template  # noqa: F401
+    from petitions.templates import filing_templates, stored_template  # noqa: F401
     from petitions.stages.ingest import ingest_files  # noqa: F401
     from sigverify.pages.batch import worker_pool  # noqa: F401

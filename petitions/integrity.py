@@ -213,9 +213,33 @@ def _fraud_scans(ws: Workspace, out: StateCheck) -> None:
         out.fail(f"same-hand scan {sid} is missing: deleted")
 
 
+def _templates(ws: Workspace, out: StateCheck, blobs: list[dict] | None = None) -> None:
+    """Each form template a document was read with (its ``document_ingested``
+    event names it by SHA-256): present, and its bytes still that hash (on
+    a server, as the database holds them: `blobs`, re-hashed there)."""
+    kept: dict[str, dict] = {}
+    for ev in integrity_db.events_of_kinds(ws, ("document_ingested",)):
+        rec = json.loads(ev["payload_json"]).get("template")
+        if rec:
+            kept.setdefault(rec["sha256"], rec)
+    out.checked["templates"] = len(kept)
+    held = {r["key"]: r["actual"] for r in blobs} if blobs is not None else None
+    for digest, rec in kept.items():
+        if held is not None:
+            actual = held.get(rec["file"])
+        else:
+            path = ws.root / rec["file"]
+            actual = hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+        if actual is None:
+            out.fail(f"the form template {rec['name']} the scans were read with is missing ({rec['file']})")
+        elif actual != digest:
+            out.fail(f"the form template {rec['name']} ({rec['file']}) does not match its SHA-256: altered")
+
+
 def _files(ws: Workspace, out: StateCheck) -> None:
     if ws.backend == "postgresql":
         rows = integrity_db.blob_digests(ws)
+        _templates(ws, out, rows)
         out.checked["files"] = len(rows)
         for r in rows:
             name = r["key"].rsplit("/", 1)[-1].split(".")[0]
@@ -229,6 +253,7 @@ def _files(ws: Workspace, out: StateCheck) -> None:
             out.fail(p)
         out.checked["images"] = checked
         return
+    _templates(ws, out)
     n = 0
     for d in integrity_db.documents(ws):
         n += 1

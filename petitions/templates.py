@@ -201,3 +201,42 @@ def save_template(template, path: str | Path) -> Path:
         json.dump(template.to_dict(), fh, indent=1)
         fh.write("\n")
     return path
+
+
+def filing_templates(ws, filing_id: int) -> list[dict]:
+    """The form templates the filing's scans were read with (issue 19: a
+    template is kept with the filing), newest use first: ``name``,
+    ``sha256``, ``file`` (its key in the workspace), ``sections`` (how
+    many documents were read with it), ``last_used`` (time of the newest)."""
+    from petitions.store import ingest as ingest_db
+
+    found: dict[str, dict] = {}
+    for ev in ingest_db.ingest_events(ws, filing_id):
+        rec = json.loads(ev["payload_json"]).get("template")
+        if not rec:
+            continue
+        t = found.setdefault(rec["sha256"], {**rec, "sections": 0})
+        t["sections"] += 1
+        t["last_used"] = ev["ts"]
+    return sorted(found.values(), key=lambda t: t["last_used"], reverse=True)
+
+
+def stored_template(ws, filing_id: int, which: str):
+    """A template the filing's scans were read with, by its SHA-256 (or a
+    prefix of it) or its name (the newest of that name), loaded from the
+    workspace and checked against its SHA-256."""
+    import hashlib
+
+    from sigverify.pages.templates import FormTemplate
+
+    kept = filing_templates(ws, filing_id)
+    hits = [t for t in kept if t["sha256"].startswith(which.lower())] if len(which) >= 8 else []
+    hits = hits or [t for t in kept if t["name"] == which][:1]
+    if len(hits) != 1:
+        used = ", ".join(f"{t['name']} ({t['sha256'][:12]})" for t in kept) or "none"
+        raise UserError(f"no template {which!r} kept with this filing (templates its scans were read with: {used})")
+    rec = hits[0]
+    data = ws.crops.local_path(rec["file"]).read_bytes()
+    if hashlib.sha256(data).hexdigest() != rec["sha256"]:
+        raise UserError(f"the kept template {rec['name']} ({rec['file']}) does not match its SHA-256: altered")
+    return FormTemplate.from_dict(json.loads(data), source=rec["file"])

@@ -105,6 +105,6 @@ def test_cluster_view_opens_on_a_server_as_the_signed_in_person(qtbot, pg_admin)
     with qtbot.waitSignal(view.listed, timeout=20_000):
         view.show()
     assert view.header.text().startswith("No same-hand clusters in this filing"), view.header.text()
-    assert view.db.root is loc and view.db.root.password == "sue-pw-1"
+    assert view.worker.root is loc and view.worker.root.password == "sue-pw-1"
     view.close()
-    assert view.db is None   # its connection thread ended with the view
+    assert view.worker is None   # its connection thread ended with the view

@@ -159,6 +159,23 @@ def test_scans_of_another_form_are_read_with_the_template_made_in_the_workbench(
     with Workspace(root) as ws:
         states = [r["state"] for r in ws._rows("SELECT state FROM lines ORDER BY seq")]
     assert states == ["signed", "blank", "struck"] + ["blank"] * 7
+    # The template is kept with the filing: the next scans are read with it
+    # without its file, chosen from the templates the filing was read with.
+    t_json.unlink()
+    page2 = scan(render_template_page(spec, lines[::-1], dpi=200, rng=rng)[0], rng=rng, skew_deg=1.0, noise=0.02)[0]
+    (filled2,) = write_document([page2], tmp_path / "la-section-2.pdf", fmt="pdf", dpi=200)
+    assert win.add_scans_with_template(paths=[str(filled2)]) is None   # the choice comes first
+    qtbot.waitUntil(lambda: win.template_chooser is not None and win.template_chooser.isVisible(), timeout=20_000)
+    items = win.template_chooser.comboBoxItems()
+    assert len(items) == 2 and items[0].startswith(f"{t.name}: 1 section(s) read with it") and \
+        items[1] == win.OTHER_TEMPLATE
+    win.template_chooser.setTextValue(items[0])
+    win.template_chooser.accept()
+    qtbot.waitUntil(lambda: win.template_job is not None and win.template_job.completed, timeout=180_000)
+    assert win.template_job.error is None and [p for _n, p in _sections(root)] == [str(filled), str(filled2)]
+    with Workspace(root) as ws:
+        states = [r["state"] for r in ws._rows("SELECT state FROM lines ORDER BY seq")]
+    assert states[10:13] == ["struck", "blank", "signed"]
     # A template file that is not there: one line naming it, nothing stored.
     job = win.add_scans_with_template(str(tmp_path / "none.json"), [str(filled)])
     qtbot.waitUntil(lambda: job.completed, timeout=60_000)

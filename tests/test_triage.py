@@ -136,6 +136,22 @@ def test_a_paper_beyond_the_office_limit_goes_to_review_with_the_other_lines():
     assert one(other_filing_rank=0)["determination"] == "valid"
 
 
+def test_a_signed_line_on_a_page_whose_layout_fit_is_not_certain_waits_for_a_person():
+    # Issue 19 item 1: a fit confident but not certain is marked for a person
+    # to check; none of that page's lines is accepted unseen.
+    r = one(layout_check=True)
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "review_layout", ["layout_uncertain"])
+    assert json.loads(r["inputs"])["line"]["layout_check"] is True
+    assert not REASONS["layout_uncertain"].final and "review_layout" in LEVELS
+    # another problem names the level; the page's doubt is still listed
+    r = one(layout_check=True, duplicate_rank=1)
+    assert (r["level"], r["reasons"]) == ("review_duplicate", ["duplicate", "layout_uncertain"])
+    # a blank line of such a page is only proposed, as any blank line: a person confirms it
+    r = one(layout_check=True, state="blank")
+    assert (r["determination"], r["level"], r["reasons"]) == ("needs_review", "confirm_invalid", ["blank_line"])
+    assert one(layout_check=False)["determination"] == "valid"
+
+
 def test_signature_threshold_when_set():
     rs = dataclasses.replace(RS, triage=TriageRules(min_signature_score=0.8))
     assert one(rs, sig_score=0.8, sig_decision="review")["determination"] == "valid"       # edge: ≥
@@ -262,6 +278,9 @@ def reference_row(r, rs, start, end, filed):
     outside = d is not None and ((start and d < start) or (end and d > end) or (filed and d > filed))
     if outside:
         reasons.append("outside_window")
+    unsure = bool(r.get("layout_check"))
+    if unsure and r["state"] == "signed":
+        reasons.append("layout_uncertain")
     reasons = list(dict.fromkeys(reasons))
     if r["state"] == "blank":
         level, rs_reasons = "blank_line", ["blank_line"]
@@ -286,6 +305,8 @@ def reference_row(r, rs, start, end, filed):
         level, rs_reasons = "review_duplicate", reasons
     elif outside:
         level, rs_reasons = "review_dates", reasons
+    elif unsure:
+        level, rs_reasons = "review_layout", reasons
     else:
         level, rs_reasons = "auto_accept", []
     if level in t.auto_invalid_levels:
@@ -312,6 +333,7 @@ line = st.fixed_dictionaries({
     "sig_reason": maybe(st.sampled_from(["empty_signature", "low_score", "no_exemplar", "unreadable_signature"])),
     "duplicate_rank": maybe(st.integers(0, 3)),
     "date_signed": maybe(dates),
+    "layout_check": maybe(st.booleans()),
 })
 rulesets = st.builds(
     lambda test, inactive, mm, ms, levels: dataclasses.replace(

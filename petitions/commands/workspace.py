@@ -113,7 +113,10 @@ def register(sub) -> None:
     p.add_argument("--circulator", default=None, help="circulator's name for a single file")
     p.add_argument("--batch", type=int, default=None,
                    help="the batch (submission) these sections came in; a filing in batches is sampled per batch")
-    p.add_argument("--template", default=None, help="form template name or JSON file (default: detect own forms)")
+    p.add_argument("--template", default=None,
+                   help="form template: a JSON file, a built-in form's name, or the name (or SHA-256 prefix) of a "
+                        "template this filing's scans were read with, kept in the workspace (default: detect own "
+                        "forms)")
     p.set_defaults(func=_ingest)
 
     p = sub.add_parser("pack-crops", help="move a workspace's loose crop files into one pack file",
@@ -373,7 +376,7 @@ def _ingest(args) -> int:
         f = args.files[0]
         try:
             yield f, ingest_document(ws, fid, f, user=user, section=args.section, circulator_name=args.circulator,
-                                     batch=args.batch, template=args.template, executor=pool)
+                                     batch=args.batch, template=template, executor=pool)
         except UserError as exc:
             yield f, exc
 
@@ -386,10 +389,11 @@ def _ingest(args) -> int:
         user = _user(args, ws)
         filing = get_filing(ws, args.filing)
         require_unlocked(ws, filing.id, "ingesting scans")   # one refusal, not one per file
+        template = _template_arg(ws, filing.id, args.template)
         if args.section is not None or args.circulator:
             results = one(ws, filing.id, user, pool)
         else:
-            results = ingest_files(ws, filing.id, args.files, user=user, batch=args.batch, template=args.template,
+            results = ingest_files(ws, filing.id, args.files, user=user, batch=args.batch, template=template,
                                    executor=pool)
         for f, rep in results:
             if isinstance(rep, UserError):
@@ -402,7 +406,22 @@ def _ingest(args) -> int:
                 print(f"{f}: section {rep.section}, {rep.pages} pages, {rep.lines} lines")
             for problem in rep.problems:
                 print(f"  problem: {problem}", file=sys.stderr)
+            for note in rep.check_notes:
+                print(f"  check: {note}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def _template_arg(ws, filing_id: int, given: str | None):
+    """--template as a file or built-in name, else a template kept with the filing."""
+    from sigverify.pages.templates import builtin_templates
+
+    from petitions.templates import stored_template
+
+    if given is None or Path(given).exists() or given in {t.name for t in builtin_templates()}:
+        return given
+    if given.lower().endswith(".json"):
+        return given   # a file named that is missing: said as such by the ingest
+    return stored_template(ws, filing_id, given)
 
 
 def _pack_crops(args) -> int:

@@ -119,6 +119,10 @@ _TABLE: tuple[Reason, ...] = (
            description="The same-hand scan found this signature in a cluster of lines that one person likely "
                        "wrote under different voters' names (round-tabling); a person compares the cluster's "
                        "signatures with each voter's signatures on file. Never decided by software."),
+    Reason("layout_uncertain", "Page layout not certain", final=False,
+           description="The page was read with a layout fit that is confident but not certain (a rule of the "
+                       "form not found, or a stray rule the form lacks): a person checks on the page that the "
+                       "line's crops are its own cells before it counts. Never decided by software."),
     Reason("registration_unknown", "Registration status or date unknown", final=False,
            description="The voter record lacks a status or registration date, or the filing lacks the "
                        "dates the registration test needs."),

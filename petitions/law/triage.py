@@ -50,6 +50,11 @@ row; the reasons list every problem found):
                        lines one hand likely wrote (optional column
                        ``same_hand_cluster``; reason ``same_hand`` on any
                        level of a signed line)
+``review_layout``      the line's page was read with a layout fit that is
+                       confident but not certain (optional column
+                       ``layout_check``; reason ``layout_uncertain`` on any
+                       level of a signed line): a person checks that the
+                       crops are the line's cells
 ``auto_accept``        all clear
 =====================  ===================================================
 
@@ -71,7 +76,7 @@ __all__ = ["triage", "LEVELS", "INPUT_COLUMNS", "OPTIONAL_COLUMNS", "MATCH_REASO
 LEVELS = (
     "confirm_invalid", "blank_line", "struck_line", "empty_line", "missing_signature", "needs_keying",
     "review_identity", "review_voter", "review_signature", "review_duplicate", "review_other_filing",
-    "review_dates", "review_same_hand", "auto_accept",
+    "review_dates", "review_same_hand", "review_layout", "auto_accept",
 )
 
 #: Optional inputs: absent columns mean "not known / none".
@@ -80,6 +85,7 @@ OPTIONAL_COLUMNS: dict[str, pl.DataType] = {
     "other_filing_rank": pl.Int64,
     "other_filing_lines": pl.String,
     "same_hand_cluster": pl.String,
+    "layout_check": pl.Boolean,
 }
 
 INPUT_COLUMNS: dict[str, pl.DataType] = {
@@ -162,8 +168,10 @@ def triage(
         (≥ 1: the voter's paper for the same office beyond what the law
         allows; :func:`petitions.law.duplicates.apply_cross_filing_limit`)
         ``other_filing_lines`` (the other filings' lines, for the inputs)
-        and ``same_hand_cluster`` (the same-hand scan's cluster holding the
-        line, ``'scan.cluster'``; :mod:`petitions.stages.fraud`).
+        ``same_hand_cluster`` (the same-hand scan's cluster holding the
+        line, ``'scan.cluster'``; :mod:`petitions.stages.fraud`) and
+        ``layout_check`` (bool: the line's page was segmented with a layout
+        fit that is confident but not certain, ``PageSegmentation.check``).
     ruleset : petitions.law.rules.RuleSet
         Thresholds (``ruleset.triage``), registration test, inactive voters,
         circulation limit, and which levels may be invalid.
@@ -287,6 +295,8 @@ def triage(
     date_reason = pl.when(outside).then(pl.lit("outside_window"))
     same_hand = c("same_hand_cluster").is_not_null()
     hand_reason = pl.when(same_hand & (state == "signed")).then(pl.lit("same_hand"))
+    layout_unsure = c("layout_check").fill_null(False)
+    layout_reason = pl.when(layout_unsure & (state == "signed")).then(pl.lit("layout_uncertain"))
 
     # -- levels ------------------------------------------------------------
     review_voter = pl.any_horizontal([r.is_not_null() for r in voter_reasons])
@@ -303,12 +313,14 @@ def triage(
         .when(other_filing).then(pl.lit("review_other_filing"))
         .when(outside).then(pl.lit("review_dates"))
         .when(same_hand).then(pl.lit("review_same_hand"))
+        .when(layout_unsure).then(pl.lit("review_layout"))
         .otherwise(pl.lit("auto_accept"))
     )
     auto_invalid = [lv for lv in tr.auto_invalid_levels if lv in ("blank_line", "struck_line", "empty_line",
                                                                    "missing_signature")]
     review_reasons = pl.concat_list(
-        [identity_reasons, *voter_reasons, sig_reason, dup_reason, other_reason, date_reason, hand_reason]
+        [identity_reasons, *voter_reasons, sig_reason, dup_reason, other_reason, date_reason, hand_reason,
+         layout_reason]
     ).list.drop_nulls().list.unique(maintain_order=True)
     reasons = (
         pl.when(c("_level") == "blank_line").then(pl.lit(["blank_line"]))

@@ -73,6 +73,11 @@ def triage_inputs(ws: Workspace, filing_id: int) -> pl.DataFrame:
     if flagged:
         df = df.with_columns(pl.col("line_id").replace_strict(flagged, default=None, return_dtype=pl.Utf8)
                              .alias("same_hand_cluster"))
+    # Pages whose layout fit a person should check (issue 19 item 1): a
+    # column only when there are some, as for the scan above.
+    unsure = results_db.layout_check_lines(ws, filing_id)
+    if unsure:
+        df = df.with_columns(pl.col("line_id").is_in(list(unsure)).alias("layout_check"))
     return _with_cross_filing(ws, filing, df)
 
 

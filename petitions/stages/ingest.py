@@ -2,6 +2,7 @@
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass, field
@@ -33,6 +34,16 @@ class IngestReport:
     lines: int = 0
     already_ingested: bool = False
     problems: list[str] = field(default_factory=list)
+    #: Pages read with a layout fit that is confident but not certain
+    #: (``PageSegmentation.check``): stored, their signed lines held for a
+    #: person by triage (``review_layout``).
+    check_pages: list[int] = field(default_factory=list)
+
+    @property
+    def check_notes(self) -> list[str]:
+        """One line a page to check, for the ingest's summary."""
+        return [f"page {n}: the layout fit is not certain (a rule of the form not found, or one it lacks); "
+                "its signed lines wait for a person (review_layout)" for n in self.check_pages]
 
 
 def line_label(section: int, page: int, line: int) -> str:
@@ -97,6 +108,7 @@ def ingest_document(
     if numbered and ingest_db.section_exists(ws, filing_id, section):
         raise UserError(f"section {section} already exists in this filing", where=str(path))
 
+    template, template_rec = store_template(ws, template)
     report = IngestReport(str(path), None, section)
     # Keep the scan itself, bit for bit, addressed by its hash: the evidence
     # staff and proponents look at, independent of where the file came from.
@@ -112,7 +124,7 @@ def ingest_document(
                 if result.error is not None:
                     report.problems.append(str(result.error))
                     continue
-                _collect(crops, result, page_rows, line_rows)
+                _collect(crops, result, page_rows, line_rows, report)
         except Exception as exc:  # noqa: BLE001 - an unreadable file is the user's problem, said plainly
             if getattr(exc, "user_error", False):
                 raise UserError(str(exc).removeprefix(f"{path}: ").removeprefix(f"{path.resolve()}: "),
@@ -121,12 +133,14 @@ def ingest_document(
         check_cancel(cancel)
         return _commit(ws, filing_id, path, user=user, digest=digest, stored_key=stored_key, section=section,
                        circulator_name=circulator_name, circulator_address=circulator_address, crops=crops,
-                       batch=batch, page_rows=page_rows, line_rows=line_rows, report=report)
+                       batch=batch, page_rows=page_rows, line_rows=line_rows, report=report,
+                       template=template_rec)
 
 
 def _commit(ws: Workspace, filing_id: int, path: Path, *, user: str, digest: str, stored_key: str,
             section: int | None, circulator_name: str | None, circulator_address: str | None, crops,
-            page_rows: list, line_rows: list, report: IngestReport, batch: int | None = None) -> IngestReport:
+            page_rows: list, line_rows: list, report: IngestReport, batch: int | None = None,
+            template: dict | None = None) -> IngestReport:
     """One document's section, pages, lines and crop index, and its event, in one transaction."""
     from petitions.certification import require_unlocked
 
@@ -162,6 +176,8 @@ def _commit(ws: Workspace, filing_id: int, path: Path, *, user: str, digest: str
         ws.log_event("document_ingested", user=user, filing_id=filing_id,
                      payload={"document_id": doc_id, "path": str(path), "sha256": digest, "section": section,
                               "pages": len(page_rows), "lines": len(line_rows), "problems": report.problems,
+                              "check_pages": report.check_pages,
+                              **({"template": template} if template else {}),
                               "crop_pack": crops.key if ws.backend == "sqlite" else None,
                               "crops": crops.count})
     report.document_id, report.pages, report.lines = doc_id, len(page_rows), len(line_rows)
@@ -202,6 +218,7 @@ def ingest_files(
     require_unlocked(ws, filing_id, "ingesting scans")
     if batch is not None and batch < 1:
         raise UserError(f"a batch is numbered from 1, got {batch}")
+    template, template_rec = store_template(ws, template)
 
     todo: list[tuple[Path, str]] = []
     early: dict[int, tuple[Path, IngestReport | UserError]] = {}
@@ -262,7 +279,7 @@ def ingest_files(
                 if item.error is not None:
                     report.problems.append(str(item.error))
                 else:
-                    _collect(pack, item, page_rows, line_rows)
+                    _collect(pack, item, page_rows, line_rows, report)
                 continue
             # The document's last page is in: store the scan, commit the document.
             with pack:
@@ -270,7 +287,8 @@ def ingest_files(
                     stored_key = ws.crops.put_file(f"documents/{digest}{path.suffix.lower()}", path)
                     done = _commit(ws, filing_id, path, user=user, digest=digest, stored_key=stored_key, section=None,
                                    circulator_name=None, circulator_address=None, crops=pack, batch=batch,
-                                   page_rows=page_rows, line_rows=line_rows, report=report)
+                                   page_rows=page_rows, line_rows=line_rows, report=report,
+                                   template=template_rec)
                 except UserError as exc:
                     done = exc
             pack = None
@@ -281,6 +299,34 @@ def ingest_files(
     finally:
         if pack is not None:
             pack.discard()
+
+
+def store_template(ws: Workspace, template) -> tuple:
+    """The form template an ingest reads pages with, loaded (a built-in
+    name, a JSON file or a :class:`FormTemplate`) and kept in the workspace
+    under its content's SHA-256, so that the filing holds what its pages
+    were read with (an observer can segment them again; the workbench
+    offers it for the filing's next scans: :func:`filing_templates`).
+
+    ``(None, None)`` without a template (the built-in forms are detected);
+    else ``(template, {"name", "sha256", "file"})``, the record that goes
+    into each document's ``document_ingested`` event. A bad template file
+    is one error naming it, before any page is read.
+    """
+    if template is None:
+        return None, None
+    from sigverify.pages import load_template
+
+    try:
+        t = load_template(template)
+    except Exception as exc:  # noqa: BLE001 - a bad template file is the user's problem, said plainly
+        if getattr(exc, "user_error", False):
+            raise UserError(str(exc).removeprefix(f"{template}: "), where=str(template)) from None
+        raise
+    data = canonical_json(t.to_dict()).encode("utf-8")
+    digest = hashlib.sha256(data).hexdigest()
+    key = ws.crops.put_bytes(f"templates/{digest}.json", data, digest=digest)
+    return t, {"name": t.name, "sha256": digest, "file": key}
 
 
 def _page_count(paths: list[Path]) -> int:
@@ -297,10 +343,12 @@ def _page_count(paths: list[Path]) -> int:
     return n
 
 
-def _collect(crops, result, page_rows: list, line_rows: list) -> None:
+def _collect(crops, result, page_rows: list, line_rows: list, report: IngestReport) -> None:
     """Store one segmented page's crops in the batch and keep its page and line rows."""
     seg = result.segmentation
     page_no = result.page.number
+    if seg.check:
+        report.check_pages.append(page_no)
     enc = seg.encoded
     if enc is None:  # crops handed back as pixels (not encoded by the worker)
         from sigverify.pages.batch import encode_crops
@@ -374,7 +422,16 @@ def _box(b) -> str | None:
 
 
 def _seg_json(seg) -> dict:
+    """The page's segmentation as stored: the form read, how it was
+    registered, the layout fit's evidence and ``check`` (the fit is
+    confident but not certain: triage holds the page's signed lines for a
+    person, :mod:`petitions.law.triage` ``layout_check``), and every line's
+    state and boxes."""
+    fit = seg.fit
     return {
+        "template": seg.template, "registration": seg.method, "check": bool(seg.check),
+        **({"fit": {"rules": int(fit.expected), "found": int(fit.found), "foreign": int(fit.foreign),
+                    "missing": list(fit.missing), "extra": list(fit.extra)}} if fit is not None else {}),
         "skew_deg": float(seg.skew_deg), "rotation": int(seg.rotation), "size": [int(v) for v in seg.size],
         "lines": [{"line": int(ln.line), "state": ln.state, "signature": _jbox(ln.signature),
                    "printed_name": _jbox(ln.printed_name), "address": _jbox(ln.address)} for ln in seg.lines],

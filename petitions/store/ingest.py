@@ -81,3 +81,9 @@ def lock_filing_sections(ws: Workspace, filing_id: int) -> None:
     """One ingest at a time picks a filing's next section number (until the
     transaction ends; SQLite's BEGIN IMMEDIATE already serialises writers)."""
     ws._lock(filing_id, 2)
+
+
+def ingest_events(ws: Workspace, filing_id: int) -> list[dict]:
+    """The filing's ``document_ingested`` events, oldest first: ts, user, payload_json."""
+    return ws._rows('SELECT ts, "user", payload_json FROM events WHERE kind = ? AND filing_id = ? ORDER BY id',
+                    ("document_ingested", filing_id))

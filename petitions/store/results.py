@@ -67,6 +67,14 @@ def triage_rows(ws: Workspace, filing_id: int) -> list[dict]:
         "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
 
 
+def layout_check_lines(ws: Workspace, filing_id: int) -> set[int]:
+    """Ids of the filing's lines on pages whose layout fit was confident but
+    not certain (``"check":true`` in the page's canonical segmentation JSON)."""
+    return {r["id"] for r in ws._rows(
+        "SELECT l.id FROM lines l JOIN pages p ON p.id = l.page_id "
+        "WHERE l.filing_id = ? AND p.segmentation_json LIKE ?", (filing_id, '%"check":true%'))}
+
+
 def current_determinations(ws: Workspace, filing_id: int) -> list[dict]:
     """The current determination of every determined line of the filing
     (line_id, determination, reasons_json, inputs_json, level)."""
