@@ -66,6 +66,15 @@ class PageViewer(QWidget):
         legend.setToolTip("Line boxes: colour, symbol and line style all tell the status")
         top.addWidget(legend)
         lay.addLayout(top)
+        self.layout_note = QLabel("This page's layout fit is not certain: check that every line's box sits on the "
+                                  "form's line before ruling its lines (they wait at review_layout).")
+        self.layout_note.setObjectName("layoutCheckNote")
+        self.layout_note.setWordWrap(True)
+        self.layout_note.setStyleSheet("background: #fff3e0; color: #8a4b00; padding: 4px;")
+        self.layout_note.setToolTip("The segmenter found the form's rules on this page with a doubt (a rule not "
+                                    "found, or one the form lacks); no line of it was accepted unseen")
+        self.layout_note.hide()
+        lay.addWidget(self.layout_note)
         self.scene = QGraphicsScene(self)
         self.view = QGraphicsView(self.scene)
         self.view.setObjectName("pageView")
@@ -99,6 +108,7 @@ class PageViewer(QWidget):
     def show_page(self, page, image) -> None:
         """`page`: a :class:`petitions.review.PageView`; `image`: its QImage."""
         self.page = page
+        self.layout_note.setVisible(bool(getattr(page, "layout_check", False)))
         self.scene.clear()
         self.boxes.clear()
         if image is not None and not image.isNull():

@@ -5,15 +5,19 @@ at ``review_layout`` (the law's own test is in test_triage.py)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
-import numpy as np
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from fixtures.forms import FormLine, render_page, write_document
-from petitions import stages
-from petitions.cli import main as cli_main
-from petitions.stages.decide import triage_inputs
-from petitions.store import Workspace
+import numpy as np  # noqa: E402
+
+from fixtures.forms import FormLine, render_page, write_document  # noqa: E402
+from petitions import stages  # noqa: E402
+from petitions.cli import main as cli_main  # noqa: E402
+from petitions.review.pages import page_view  # noqa: E402
+from petitions.stages.decide import triage_inputs  # noqa: E402
+from petitions.store import Workspace  # noqa: E402
 
 
 def _two_pages(path: Path) -> Path:
@@ -35,7 +39,7 @@ def _two_pages(path: Path) -> Path:
     return doc
 
 
-def test_a_page_to_check_is_stored_said_and_its_lines_held_for_a_person(tmp_path, capsys):
+def test_a_page_to_check_is_stored_said_and_its_lines_held_for_a_person(tmp_path, capsys, qtbot):
     doc = _two_pages(tmp_path / "section.pdf")
     root = tmp_path / "ws"
     with Workspace(root, create=True) as ws:
@@ -59,3 +63,15 @@ def test_a_page_to_check_is_stored_said_and_its_lines_held_for_a_person(tmp_path
         page2 = next(p["id"] for p in pages if p["number"] == 2)
         held = {r["line_id"] for r in df.iter_rows(named=True) if r["layout_check"]}
         assert held and held == {lid for lid, pid in page_of.items() if pid == page2}
+        views = {p["number"]: page_view(ws, p["id"]) for p in pages}
+    assert [views[1].layout_check, views[2].layout_check] == [False, True]
+    # The page as the reviewer sees it says so above the scan (the real widget).
+    from gui.page_view import PageViewer
+
+    viewer = PageViewer()
+    qtbot.addWidget(viewer)
+    viewer.show()
+    viewer.show_page(views[2], None)
+    assert viewer.layout_note.isVisible() and "not certain" in viewer.layout_note.text()
+    viewer.show_page(views[1], None)
+    assert not viewer.layout_note.isVisible()

@@ -35,6 +35,10 @@ class PageView:
     width: int | None
     height: int | None
     lines: tuple[PageLine, ...]
+    #: The segmenter's layout fit of this page was confident but not certain
+    #: (``check``): its signed lines wait at ``review_layout`` until a person
+    #: has looked that the boxes sit on the form's lines.
+    layout_check: bool = False
 
 
 def pages_of(ws: Workspace, filing_id: int) -> list[dict]:
@@ -58,7 +62,8 @@ def page_view(ws: Workspace, page_id: int, *, status: pl.DataFrame | None = None
                                                   ("address", "address_box")) if r[c]}
         lines.append(PageLine(r["id"], r["label"], r["number"], r["state"], s.get("status") or "needs_review",
                               s.get("level") or "review", s.get("reason"), boxes))
-    return PageView(pid, section, number, row["image_hash"], row["width"], row["height"], tuple(lines))
+    return PageView(pid, section, number, row["image_hash"], row["width"], row["height"], tuple(lines),
+                    layout_check=bool(row["layout_check"]))
 
 
 def page_image(ws: Workspace, page: PageView) -> np.ndarray | None:

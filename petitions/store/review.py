@@ -190,10 +190,12 @@ def filing_pages(ws: Workspace, filing_id: int) -> list[dict]:
 
 
 def page(ws: Workspace, page_id: int) -> dict | None:
-    """One page: ``id``, ``section``, ``number``, ``image_hash``, ``width``, ``height``, ``filing_id``; or None."""
+    """One page: ``id``, ``section``, ``number``, ``image_hash``, ``width``, ``height``, ``filing_id``,
+    ``layout_check`` (1 when the segmenter marked the page ``check``); or None."""
     return ws._one(
-        "SELECT p.id, s.number AS section, p.number, p.image_hash, p.width, p.height, s.filing_id FROM pages p "
-        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", (page_id,))
+        "SELECT p.id, s.number AS section, p.number, p.image_hash, p.width, p.height, s.filing_id, "
+        "  CASE WHEN p.segmentation_json LIKE ? THEN 1 ELSE 0 END AS layout_check FROM pages p "
+        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", ('%"check":true%', page_id))
 
 
 def page_lines(ws: Workspace, page_id: int) -> list[dict]:
