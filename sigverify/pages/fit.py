@@ -46,6 +46,12 @@ FOUND_SHARE = 0.5
 #: width (lines' height) to count: less is writing, a stamp, a crease.
 FOREIGN_H_SHARE = 0.4
 FOREIGN_V_SHARE = 0.3
+#: ... and a horizontal one must hold one unbroken run this share of the
+#: table's width long: a printed rule crosses the cells it divides, where
+#: the flat tops of a line's printed capitals break at every space between
+#: words (the longest word a run of 1.24 in on the benchmark's pages, the
+#: shortest foreign rule 6.3 in, on a 7.5 in table).
+FOREIGN_H_RUN_SHARE = 0.25
 #: Template rules shorter than this share of the table are not checked.
 MIN_RULE_SHARE = 0.12
 #: Margin (inches) resampled around the table.
@@ -501,8 +507,9 @@ def _straight_band(band: np.ndarray, a: int) -> bool:
     return drift <= 2.0 * STRAIGHT_PX and float(resid.std()) <= STRAIGHT_PX
 
 
-def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bool:
-    """Whether the longest horizontal run around row `p` starts and ends at a vertical rule."""
+def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float, min_len: float = 0.0) -> bool:
+    """Whether the longest horizontal run around row `p` is at least
+    `min_len` pixels long and starts and ends at a vertical rule."""
     a, b = max(0, p - 2), min(hor.shape[0], p + 3)
     if not len(stops):
         return False
@@ -515,6 +522,8 @@ def _ends_on_rules(hor: np.ndarray, p: int, stops: np.ndarray, tol: float) -> bo
     starts, ends = edges[::2], edges[1::2]
     k = int(np.argmax(ends - starts))
     x0, x1 = float(starts[k]), float(ends[k] - 1)
+    if x1 - x0 + 1 < min_len:
+        return False
     return bool(np.abs(stops - x0).min() <= tol and np.abs(stops - x1).min() <= tol)
 
 
@@ -603,6 +612,7 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
         return stops[0]
 
     tol_ends = 0.08 * d
+    min_run = FOREIGN_H_RUN_SHARE * tw * d
     expected = found = 0
     missing, extra = [], []
 
@@ -641,7 +651,7 @@ def layout_fit(gray: np.ndarray, t: FormTemplate, d: float = FIT_DPI) -> LayoutF
                 # fail it). Both on just the rows they read.
                 a0, a2 = max(0, p - 4), max(0, p - 2)
                 near = f_hor(a0, min(H, p + 5))
-                if not _ends_on_rules(near[a2 - a0: min(H, p + 3) - a0], p - a2, v_stops(), tol_ends):
+                if not _ends_on_rules(near[a2 - a0: min(H, p + 3) - a0], p - a2, v_stops(), tol_ends, min_run):
                     continue
                 straight = _straight_band(near, a0)  # _straight(f_hor, p)
             else:
