@@ -1860,7 +1860,7 @@ def _cut_cells(image, M, t: FormTemplate, name: str, cd: float, table_box, shown
         # rows as the crop's), then each crop row's table row.
         r = R[i, cy0:cy1]
         r0 = int(r[0])
-        sel = strip[r0: int(r[-1]) + 1][:, cols_rel[cx0:cx1]][r - r0]
+        sel = np.take(np.take(strip[r0: int(r[-1]) + 1], cols_rel[cx0:cx1], axis=1), r - r0, axis=0)
         if not x_all:
             sel &= xok[None, cx0:cx1]
         raw = _warp_A(image, A_all[k], (cx1 - cx0, cy1 - cy0))
