@@ -349,9 +349,12 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
     direction is the one, within half a degree of the rectangle's, whose
     rows hold the sharpest rules.
     """
-    ys, xs = np.nonzero(ink)
-    if len(xs) < 10:
+    # The ink's pixels (OpenCV's scan: np.nonzero's row-major order, at a fraction of its cost).
+    nz = cv2.findNonZero(ink)
+    if nz is None or len(nz) < 10:
         return quad
+    nz = nz.reshape(-1, 2)
+    xs, ys = nz[:, 0], nz[:, 1]
     c = quad.mean(0)
     e = quad[1] - quad[0]
     base = float(np.arctan2(e[1], e[0]))
@@ -359,12 +362,16 @@ def _outer_rules(ink: np.ndarray, quad: np.ndarray) -> np.ndarray:
     h = float(np.hypot(*(quad[3] - quad[0])))
     px, py = xs - c[0], ys - c[1]
     best = None
+    # Rows are counted from a fixed offset below any row (leading empty rows
+    # leave the four fullest alike), and -px is negated once for all angles.
+    npx = -px
+    off = int(np.ceil(np.abs(px).max() + np.abs(py).max())) + 1
     for da in np.radians(np.arange(-0.5, 0.501, 0.05)):
         a = base + da
         ca, sa = np.cos(a), np.sin(a)
-        v = np.rint(-px * sa + py * ca).astype(np.int64)
-        lo = v.min()
-        rows = np.bincount(v - lo)
+        v = np.rint(npx * sa + py * ca).astype(np.int64)
+        v += off
+        rows = np.bincount(v)
         sharp = float(np.sort(rows)[-4:].sum())
         if best is None or sharp > best[0]:
             best = (sharp, a)
@@ -439,22 +446,35 @@ def _edge_line(coord: np.ndarray, along: np.ndarray, edge: float, span: tuple[fl
     """
     a0, a1 = span
     step = (a1 - a0) / strips
+    if step <= 0:
+        return None  # no stretch holds a pixel (a0 + k * step <= along < a0 + (k + 1) * step)
     reach = max(6.0, 0.05 * abs(a1 - a0))
     near = np.abs(coord - edge) <= reach
     cq, aq = coord[near], along[near]
+    # Every stretch at once: each near pixel's stretch k, the one whose bounds
+    # a0 + k * step <= along < a0 + (k + 1) * step hold it (the same bounds,
+    # so the same pixels, as comparing with each), and the rows' counts per
+    # stretch (a row index stays below n: |coord - edge| <= reach).
+    bounds = np.array([a0 + k * step for k in range(strips + 1)])
+    kk = np.searchsorted(bounds, aq, side="right") - 1
+    inside = (kk >= 0) & (kk < strips)
+    kk = kk[inside]
+    n = int(2 * reach) + 2
+    q = np.rint(cq[inside] - (edge - reach)).astype(np.int64)
+    per = np.bincount(kk, minlength=strips)
+    counts_all = np.bincount(kk * n + q, minlength=strips * n).reshape(strips, n).astype(np.float64)
+    c3_all = counts_all.copy()  # each row with its two neighbours (added in that order)
+    c3_all[:, 1:] += counts_all[:, :-1]
+    c3_all[:, :-1] += counts_all[:, 1:]
+    full_all = c3_all >= 0.5 * step
     outer_first = None  # whether the outermost row is the first (the rule is the low edge): decided once
     xs, ys = [], []
     for k in range(strips):
         lo, hi = a0 + k * step, a0 + (k + 1) * step
-        sel = (aq >= lo) & (aq < hi)
-        if sel.sum() < 0.3 * step:
+        if per[k] < 0.3 * step:
             continue
-        q = np.rint(cq[sel] - (edge - reach)).astype(np.int64)
-        counts = np.bincount(q, minlength=int(2 * reach) + 2).astype(np.float64)
-        before, after = np.zeros_like(counts), np.zeros_like(counts)
-        before[1:], after[:-1] = counts[:-1], counts[1:]
-        c3 = counts + before + after  # each row with its two neighbours
-        full = np.flatnonzero(c3 >= 0.5 * step)
+        counts = counts_all[k]
+        full = np.flatnonzero(full_all[k])
         if not len(full):
             continue
         if outer_first is None:
