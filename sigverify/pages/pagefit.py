@@ -7,7 +7,7 @@ uneven light a faint outer rule of the table can be lost; the outline then
 snaps to the next rule in, the map comes out a few per cent narrow, and the
 layout fit refuses the page. Two things here do not depend on that one rule:
 
-* :func:`sheet_corners`: the sheet of paper against the darker desk around
+* :func:`sheet_quads`: the sheet of paper against the darker desk around
   it, its four edges fitted as straight lines (the paper's corners map to
   the template's page corners, keystone included);
 * :func:`fit_to_rules`: the homography, started from the sheet (or from the
@@ -218,36 +218,39 @@ def fit_to_rules(rmap: RuleMap, M0: np.ndarray, t: FormTemplate, steps: tuple[fl
     return M, agreement(rmap, M, t)
 
 
-def sheet_corners(work: geo.Working) -> np.ndarray | None:
-    """The four corners (TL, TR, BR, BL in image order, full-resolution
-    pixels) of the sheet of paper on a photo of it lying on something
-    darker; None when the image is all page (a scan) or no four-sided
-    sheet stands out.
+def sheet_quads(work: geo.Working) -> list[np.ndarray]:
+    """Where the sheet of paper may be on a photo of it lying on something
+    darker: the four corners (TL, TR, BR, BL in image order, full-resolution
+    pixels) of each distinct candidate, largest first; none when the image
+    is all page (a scan) or no four-sided sheet stands out.
 
     The sheet is the largest bright region of the working image, at Otsu's
     threshold or, when a lamp to one side dims the far edge of the paper
-    below it, at a lower one (the largest region that is still four-sided:
-    a lower threshold that lets in the desk is no quadrilateral). Each side
-    is a straight line fitted to the region's outline between the corners,
-    and the corners are where the lines meet.
+    below it, at a lower one; a region that is no quadrilateral (the desk
+    let in) is no candidate. A lower threshold can still let in a light
+    stripe of the desk along one edge and stay four-sided, so every
+    candidate is handed on and the template's rules pick
+    (:func:`candidates`). Each side is a straight line fitted to the
+    region's outline between the corners, and the corners are where the
+    lines meet.
     """
     g = cv2.GaussianBlur(work.gray, (5, 5), 0)
     otsu, _ = cv2.threshold(g, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
     below = g[g <= otsu]
     if not below.size:
-        return None
+        return []
     desk = float(below.mean())
     outlines = [got for k in range(4) if (got := _sheet_outline(g, otsu - 0.2 * k * (otsu - desk))) is not None]
-    c = None
+    out: list[np.ndarray] = []
+    f = work.factor
     for _area, cnt, rough in sorted(outlines, key=lambda o: -o[0]):
         c = _sheet_sides(cnt, rough, g.shape)
-        if c is not None:
-            break
-    if c is None:
-        return None
-    # Working pixel centres to full-resolution pixel centres.
-    f = work.factor
-    return (c + 0.5) * f - 0.5
+        if c is None:
+            continue
+        c = (c + 0.5) * f - 0.5  # working pixel centres to full-resolution pixel centres
+        if all(np.abs(c - o).max() > 0.005 * f * max(g.shape) for o in out):
+            out.append(c)
+    return out
 
 
 def _sheet_outline(g: np.ndarray, thr: float) -> tuple[float, np.ndarray, np.ndarray] | None:
@@ -322,7 +325,7 @@ def sheet_hypotheses(corners: np.ndarray, t: FormTemplate) -> list[tuple[np.ndar
 
 #: At most this many maps per template are fitted to the rules (the best
 #: starts by :func:`agreement`): each costs a few tenths of a second.
-MAX_FITS = 3
+MAX_FITS = 4
 
 
 def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tuple[np.ndarray, int]],
@@ -332,13 +335,12 @@ def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tupl
     ``(agreement, M, rotation)``.
 
     Started from `starts` (e.g. the table outline's map) and from the
-    sheet's corners (:func:`sheet_corners`, each quarter turn); only starts
+    sheet's corners (:func:`sheet_quads`, each quarter turn); only starts
     `plausible(M)` accepts are tried, and of those the :data:`MAX_FITS`
     whose rules already agree best.
     """
     hyps = list(starts)
-    corners = sheet_corners(work)
-    if corners is not None:
+    for corners in sheet_quads(work):
         hyps += sheet_hypotheses(corners, t)
     hyps = [(M, rot) for M, rot in hyps if plausible(M)]
     if not hyps:

@@ -118,8 +118,9 @@ class PageSegmentation:
     dpi : float
         Resolution of the registered page (``to_original`` is in its pixels).
     method : str
-        ``'marks'``, ``'table'`` or ``'sheet'`` (a photo's sheet of paper
-        and all the rules, :mod:`.pagefit`): what the registration used.
+        ``'marks'``, ``'table'`` or ``'rules'`` (all the template's rules,
+        from the sheet's edge on a photo or the table outline,
+        :mod:`.pagefit`): what the registration used.
     score : float
         Share of the template's rules found on ink (registration quality).
     lines : list of SegmentedLine
@@ -616,7 +617,7 @@ def _desk_fits(work: geo.Working, dpi: float, templates: list[FormTemplate], gue
             key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign, agree)
             if best_key is None or key > best_key:
                 score = geo.alignment_score(work, to_small @ M, _rule_points(t))
-                best, best_key = (_Registration(t, M, rot, "sheet", score), got), key
+                best, best_key = (_Registration(t, M, rot, "rules", score), got), key
     return best
 
 
