@@ -68,20 +68,47 @@ def _odd(n: float) -> int:
     return k + 1 - k % 2
 
 
+def _grown(work: geo.Working, dpi: float) -> tuple[float, np.ndarray]:
+    """The ~100 dpi level (factor, image) made from the page with every dark
+    pixel grown by one (a 3x3 erosion of the paper) when the page is finer:
+    a hairline, or a 1-bit scan's dashes of one, keeps its darkness there."""
+    f, lev = work.level_for(dpi, RULE_MAP_DPI)
+    if dpi <= 1.2 * RULE_MAP_DPI or not work.levels:
+        return f, lev
+    lev = cv2.erode(work.levels[0][1], np.ones((3, 3), np.uint8))
+    for _ in range(int(round(np.log2(f)))):
+        h, w = lev.shape[0] // 2, lev.shape[1] // 2
+        lev = cv2.resize(lev[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    return f, lev
+
+
+#: On a 1-bit scan, gaps up to this long (inches) between the dashes of a
+#: broken rule are bridged in the rule map.
+GAP_IN = 0.05
+
+
 def rule_map(work: geo.Working, dpi: float) -> RuleMap:
     """The page's :class:`RuleMap` (cached on `work`)."""
     hit = work.__dict__.get("_rule_map")
     if hit is not None:
         return hit
-    f, lev = work.level_for(dpi, RULE_MAP_DPI)
+    image = work.levels[0][1] if work.levels else work.gray
+    bilevel = not cv2.countNonZero(cv2.inRange(image, 1, 254))
+    f, lev = _grown(work, dpi) if bilevel else work.level_for(dpi, RULE_MAP_DPI)
     d = dpi / f
     paper = cv2.morphologyEx(lev, cv2.MORPH_CLOSE, np.ones((_odd(PAPER_KERNEL_IN * d),) * 2, np.uint8))
     paper_f = np.maximum(paper.astype(np.float32), 16.0)
     dark = (paper_f - lev.astype(np.float32)) / paper_f
     dark = np.clip(dark * (1.0 / FULL_DARKNESS), 0.0, 1.0)
     run = _odd(RUN_IN * d)
-    h = cv2.erode(dark, np.ones((1, run), np.uint8))
-    v = cv2.erode(dark, np.ones((run, 1), np.uint8))
+    dh = dv = dark
+    if bilevel:
+        # A 1-bit scan breaks a hairline into dashes: bridge the gaps along it.
+        gap = _odd(GAP_IN * d)
+        dh = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((1, gap), np.uint8))
+        dv = cv2.morphologyEx(dark, cv2.MORPH_CLOSE, np.ones((gap, 1), np.uint8))
+    h = cv2.erode(dh, np.ones((1, run), np.uint8))
+    v = cv2.erode(dv, np.ones((run, 1), np.uint8))
     s_fine, s_coarse = max(0.6, 0.008 * d), max(1.5, 0.03 * d)
     h_f, v_f = cv2.GaussianBlur(h, (0, 0), s_fine), cv2.GaussianBlur(v, (0, 0), s_fine)
     coarse = (cv2.GaussianBlur(h, (0, 0), s_coarse), cv2.GaussianBlur(v, (0, 0), s_coarse))
@@ -347,7 +374,9 @@ def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tupl
         return []
     rmap = rule_map(work, dpi)
     ranked = sorted(((agreement(rmap, M, t, coarse=True), i) for i, (M, _rot) in enumerate(hyps)), reverse=True)
-    out = []
+    # The starts as they are compete too (a fit to a rule map a damaged page
+    # shows poorly must not lose a map that was right).
+    out = [(agreement(rmap, M, t), M, rot) for M, rot in hyps[: len(starts)]]
     for _s, i in ranked[:MAX_FITS]:
         M, rot = hyps[i]
         M, s = fit_to_rules(rmap, M, t)
@@ -365,13 +394,7 @@ def even_light(work: geo.Working, dpi: float) -> geo.Working:
     scaled by the paper level around it, so that the page reads as if lit
     like its brightest part (a hairline on the dim side of a photo keeps
     the contrast it has on the lit side)."""
-    f, _lev = work.level_for(dpi, RULE_MAP_DPI)
-    lev = work.levels[0][1] if work.levels else work.gray
-    if f > 1:
-        lev = cv2.erode(lev, np.ones((3, 3), np.uint8))
-        for _ in range(int(round(np.log2(f)))):
-            h, w = lev.shape[0] // 2, lev.shape[1] // 2
-            lev = cv2.resize(lev[: 2 * h, : 2 * w], (w, h), interpolation=cv2.INTER_AREA)
+    f, lev = _grown(work, dpi)
     d = dpi / f
     paper = cv2.morphologyEx(lev, cv2.MORPH_CLOSE, np.ones((_odd(0.15 * d),) * 2, np.uint8))
     paper_f = cv2.GaussianBlur(paper.astype(np.float32), (0, 0), max(1.0, 0.05 * d))

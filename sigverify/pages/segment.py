@@ -1994,7 +1994,7 @@ def segment_page(
             alt = _three_corner_fits(work, reg, dpi_in, template is None, bold)
         if alt is None:
             # A phone photo on a desk: from the sheet's edge and all the rules.
-            desk = _desk_fits(work, dpi_in, [t], template is None, reg)
+            desk = _desk_fits(work, dpi_in, [t], template is None, dataclasses.replace(reg, M=M))
             if desk is not None:
                 reg = desk[0]
                 alt = (reg.M, *desk[1])
