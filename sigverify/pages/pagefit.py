@@ -121,9 +121,9 @@ _POINTS: dict[int, tuple] = {}
 
 
 def rule_points(t: FormTemplate) -> tuple[np.ndarray, np.ndarray]:
-    """Points (inches) along the template's horizontal rules and along its
-    vertical ones: every cell edge of every line and the table's outline
-    (cached per template)."""
+    """Points (inches, (1, N, 2) float32) along the template's horizontal
+    rules and along its vertical ones: every cell edge of every line and the
+    table's outline (cached per template)."""
     hit = _POINTS.get(id(t))
     if hit is not None and hit[0] is t:
         return hit[1]
@@ -143,7 +143,7 @@ def rule_points(t: FormTemplate) -> tuple[np.ndarray, np.ndarray]:
         for pos, a, b in segs:
             for s in np.arange(a, b + 1e-9, STEP_IN):
                 pts.add((round(float(s), 2), pos) if horizontal else (pos, round(float(s), 2)))
-        return np.array(sorted(pts), np.float64).reshape(-1, 2)
+        return np.array(sorted(pts), np.float32).reshape(1, -1, 2)
 
     out = (sample(hs, True), sample(vs, False))
     if len(_POINTS) > 64:
@@ -152,34 +152,25 @@ def rule_points(t: FormTemplate) -> tuple[np.ndarray, np.ndarray]:
     return out
 
 
-def _sample(a: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """Bilinear samples of `a` at points `p` (x, y); 0 outside."""
-    h, w = a.shape
-    x, y = p[:, 0], p[:, 1]
-    ok = (x >= 0) & (y >= 0) & (x < w - 1) & (y < h - 1)
-    out = np.zeros(len(p), np.float32)
-    if not ok.any():
-        return out
-    x, y = x[ok], y[ok]
-    x0, y0 = x.astype(np.int64), y.astype(np.int64)
-    fx, fy = (x - x0).astype(np.float32), (y - y0).astype(np.float32)
-    flat = a.ravel()
-    i = y0 * w + x0
-    top = flat[i] * (1 - fx) + flat[i + 1] * fx
-    bot = flat[i + w] * (1 - fx) + flat[i + w + 1] * fx
-    out[ok] = top * (1 - fy) + bot * fy
-    return out
+def _sample(a: np.ndarray, S: np.ndarray, pts: np.ndarray) -> float:
+    """The mean of `a` (bilinear; 0 outside) at points `pts` ((1, N, 2)
+    float32) carried by the 3x3 map `S`."""
+    m = cv2.perspectiveTransform(pts, S)
+    return float(cv2.remap(a, m, None, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0).mean())
 
 
 def agreement(rmap: RuleMap, M: np.ndarray, t: FormTemplate, coarse: bool = False) -> float:
     """How well `M` (inches -> full-resolution pixels) puts the template's
     rules on the photo's lines: the mean over the horizontal rules' points
-    and the vertical rules' points (each half the weight), 0-1."""
+    and the vertical rules' points (each half the weight), 0-1. `coarse`:
+    on the blurred maps, every 4th point."""
     hp, vp = rule_points(t)
+    if coarse:
+        hp, vp = hp[:, ::4], vp[:, ::4]
     f = rmap.factor
     S = np.array([[1.0 / f, 0, 0.5 / f - 0.5], [0, 1.0 / f, 0.5 / f - 0.5], [0, 0, 1.0]]) @ M
     hm, vm = rmap.coarse if coarse else (rmap.h, rmap.v)
-    return 0.5 * float(_sample(hm, geo.apply(S, hp)).mean()) + 0.5 * float(_sample(vm, geo.apply(S, vp)).mean())
+    return 0.5 * _sample(hm, S, hp) + 0.5 * _sample(vm, S, vp)
 
 
 def _table_corners(t: FormTemplate) -> np.ndarray:
@@ -352,7 +343,7 @@ def sheet_hypotheses(corners: np.ndarray, t: FormTemplate) -> list[tuple[np.ndar
 
 #: At most this many maps per template are fitted to the rules (the best
 #: starts by :func:`agreement`): each costs a few tenths of a second.
-MAX_FITS = 4
+MAX_FITS = 3
 
 
 def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tuple[np.ndarray, int]],
