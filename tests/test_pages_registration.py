@@ -310,6 +310,36 @@ def test_a_1bit_hairline_form_at_150_dpi_is_read_through_its_rules(seed, monkeyp
         segment_page(img, dpi=150, template=t)
 
 
+def test_the_rule_fit_moves_a_map_four_percent_narrow_onto_all_the_rules(monkeypatch):
+    # The map the outline gives when the faint left outer rule is lost and
+    # the next rule in taken for it (the table 4 % narrow): every rule but
+    # the right outer one off. Started from it alone (no sheet), the rule fit
+    # tries it as if each outer rule had been taken for its neighbour, and
+    # moves the best until all the rules lie on the photo's lines: the boxes
+    # land on the cells.
+    img, truth, t = _hairline_two_row_photo(101)
+    work = geo.working_image(img, 200.0)
+    rmap = pagefit.rule_map(work, 200.0)
+    M_sheet = max((M for q in pagefit.sheet_quads(work) for M, _rot in pagefit.sheet_hypotheses(q, t)
+                   if seg_mod._plausible(M, t, 200.0)), key=lambda M: pagefit.agreement(rmap, M, t))
+    x, _y, w, _h = t.table
+    left, right = x, x + w
+    nxt = min(c.x for c in t.cells.values() if c.x > left + 0.01)
+    k = (right - nxt) / (right - left)
+    narrow = M_sheet @ np.array([[k, 0, right * (1 - k)], [0, 1, 0], [0, 0, 1.0]])
+
+    def worst(M):
+        sig = np.array([t.cell_box(i + 1, "signature") for i in range(t.line_count)])
+        return min(iou(b, want["signature"]) for b, want in zip(seg_mod._boxes_in_original(M, sig), truth["lines"]))
+
+    monkeypatch.setattr(pagefit, "sheet_quads", lambda work: [])
+    got = pagefit.candidates(work, 200.0, t, [(narrow, 0)], lambda M: seg_mod._plausible(M, t, 200.0))
+    assert worst(narrow) < 0.9 and worst(got[0][1]) >= 0.95, (worst(narrow), worst(got[0][1]))
+    # The pattern search alone does not walk out of it.
+    alone, _agree = pagefit.fit_to_rules(rmap, narrow, t)
+    assert worst(alone) < 0.9
+
+
 def _legal_photo(seed):
     """The legal-size 20-row form (8.5 x 14 in, bold rules) photographed on a
     desk in uneven light (a lamp to one side dims the far edge of the sheet

@@ -239,8 +239,10 @@ def fit_to_rules(rmap: RuleMap, M0: np.ndarray, t: FormTemplate, steps: tuple[fl
 def sheet_quads(work: geo.Working) -> list[np.ndarray]:
     """Where the sheet of paper may be on a photo of it lying on something
     darker: the four corners (TL, TR, BR, BL in image order, full-resolution
-    pixels) of each distinct candidate, largest first; none when the image
-    is all page (a scan) or no four-sided sheet stands out.
+    pixels) of each distinct candidate, largest first; none when no
+    four-sided bright region stands out (on a flatbed scan a candidate may
+    be something else four-sided, the table's inside say: harmless, the
+    template's rules and the layout fit decide).
 
     The sheet is the largest bright region of the working image, at Otsu's
     threshold or, when a lamp to one side dims the far edge of the paper
@@ -333,6 +335,32 @@ def _sheet_sides(cnt: np.ndarray, rough: np.ndarray, shape: tuple[int, int]) -> 
     return c
 
 
+def edge_variants(M: np.ndarray, t: FormTemplate) -> list[np.ndarray]:
+    """`M` (a table outline's map) as it would be had the outline taken the
+    next rule in (or out) for one of the table's outer rules: for each side,
+    the table stretched (shrunk) about the opposite side so that its outer
+    rule moves to where the neighbouring rule was. A lost outer rule puts
+    every inner rule off by a share of the table, beyond what the search of
+    :func:`fit_to_rules` walks out of; one of these starts is right."""
+    hp, vp = rule_points(t)
+    xs = np.unique(np.round(vp[0, :, 0], 3))
+    ys = np.unique(np.round(hp[0, :, 1], 3))
+    out = []
+    for pos, axis in ((xs, 0), (ys, 1)):
+        if len(pos) < 3:
+            continue
+        lo, hi = float(pos[0]), float(pos[-1])
+        for edge, fixed, nxt in ((lo, hi, float(pos[1])), (hi, lo, float(pos[-2]))):
+            a = (fixed - nxt) / (fixed - edge)  # the outline's edge at the next rule: x -> a x + b
+            for k in (a, 1.0 / a):
+                # The map that was right is M after undoing x -> k x + fixed (1 - k).
+                C = np.eye(3)
+                C[axis, axis] = 1.0 / k
+                C[axis, 2] = -fixed * (1 - k) / k
+                out.append(M @ C)
+    return out
+
+
 def sheet_hypotheses(corners: np.ndarray, t: FormTemplate) -> list[tuple[np.ndarray, int]]:
     """Maps (inches -> full-resolution pixels) putting the template's page
     corners on the sheet's, one per quarter turn: (M, rotation)."""
@@ -357,7 +385,10 @@ def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tupl
     `plausible(M)` accepts are tried, and of those the :data:`MAX_FITS`
     whose rules already agree best.
     """
+    starts = [(M, rot) for M, rot in starts if plausible(M)]
     hyps = list(starts)
+    for M, rot in starts:
+        hyps += [(V, rot) for V in edge_variants(M, t)]
     for corners in sheet_quads(work):
         hyps += sheet_hypotheses(corners, t)
     hyps = [(M, rot) for M, rot in hyps if plausible(M)]
@@ -367,7 +398,7 @@ def candidates(work: geo.Working, dpi: float, t: FormTemplate, starts: list[tupl
     ranked = sorted(((agreement(rmap, M, t, coarse=True), i) for i, (M, _rot) in enumerate(hyps)), reverse=True)
     # The starts as they are compete too (a fit to a rule map a damaged page
     # shows poorly must not lose a map that was right).
-    out = [(agreement(rmap, M, t), M, rot) for M, rot in hyps[: len(starts)]]
+    out = [(agreement(rmap, M, t), M, rot) for M, rot in starts]
     for _s, i in ranked[:MAX_FITS]:
         M, rot = hyps[i]
         M, s = fit_to_rules(rmap, M, t)
