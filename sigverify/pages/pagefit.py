@@ -101,7 +101,8 @@ def rule_map(work: geo.Working, dpi: float) -> RuleMap:
     dark = (paper_f - lev.astype(np.float32)) / paper_f
     dark = np.clip(dark * (1.0 / FULL_DARKNESS), 0.0, 1.0)
     run = _odd(RUN_IN * d)
-    dh = dv = dark
+    dh: np.ndarray = dark
+    dv: np.ndarray = dark
     if bilevel:
         # A 1-bit scan breaks a hairline into dashes: bridge the gaps along it.
         gap = _odd(GAP_IN * d)
