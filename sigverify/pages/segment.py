@@ -17,6 +17,7 @@ import numpy as np
 
 from sigverify.errors import ImageInputError
 from sigverify.pages import geometry as geo
+from sigverify.pages import pagefit
 from sigverify.pages.fit import MARGIN_IN, LayoutFit, layout_fit, verdict
 from sigverify.pages.fit import _ONES as _ALL_BITS
 from sigverify.pages.fit import _bit_window, _pack, _row_bits_window, _unpack
@@ -119,7 +120,9 @@ class PageSegmentation:
     dpi : float
         Resolution of the registered page (``to_original`` is in its pixels).
     method : str
-        ``'marks'`` or ``'table'``: what the registration used.
+        ``'marks'``, ``'table'`` or ``'rules'`` (all the template's rules,
+        from the sheet's edge on a photo or the table outline,
+        :mod:`.pagefit`): what the registration used.
     score : float
         Share of the template's rules found on ink (registration quality).
     lines : list of SegmentedLine
@@ -561,6 +564,62 @@ def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guesse
         key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign)
         if best_key is None or key > best_key:
             best, best_key = (M, fit, gray), key
+    return best
+
+
+#: A photo registered from its sheet (:func:`_desk_fits`) whose fit finds
+#: every rule of the template may show this many rules the template lacks
+#: (a row of large printed writing whose baseline stands out as a rule);
+#: the page is then marked for a person to check.
+DESK_FOREIGN_MAX = 1
+
+
+def _desk_fits(work: geo.Working, dpi: float, templates: list[FormTemplate], guessed: bool,
+               start: _Registration | None = None
+               ) -> tuple[_Registration, tuple[LayoutFit, np.ndarray]] | None:
+    """A phone photo of the page on a desk, registered from the sheet's edge
+    and all the template's rules (:mod:`.pagefit`), when its table outline
+    gave nothing the layout fit accepts (a faint outer rule lost in uneven
+    light: the outline took the next rule in).
+
+    Each map is checked as a second chance (:func:`_second_chance`: nine
+    rules in ten found, none foreign; or every rule found and one foreign,
+    a row of bold writing standing out as a rule, marked ``check``), on the
+    page as it is and then with its light evened out
+    (:func:`.pagefit.even_light`: a hairline on the dim side counts as on
+    the lit side; the line states read the page as it is). The best fit
+    wins (certain before check, then more rules found); None when every one
+    is refused. Done only for a page that would be refused.
+    """
+    to_small = np.diag([1.0 / work.factor, 1.0 / work.factor, 1.0])
+    m = MARGIN_IN
+    even = None
+    best, best_key = None, None
+    for t in templates:
+        starts = [(start.M, start.rotation)] if start is not None and start.template is t else []
+        tx, ty, tw, th = t.table
+        for agree, M, rot in pagefit.candidates(work, dpi, t, starts, lambda M, t=t: _plausible(M, t, dpi)):
+            got = None
+            for w in (work, even):
+                if w is None:
+                    w = even = pagefit.even_light(work, dpi)
+                try:
+                    fit, gray = _check_layout(w, M, t, dpi, guessed)
+                except ImageInputError:
+                    continue
+                if (fit.foreign == 0 and fit.found_share >= SECOND_CHANCE_FOUND) or (
+                        fit.found == fit.expected and fit.foreign <= DESK_FOREIGN_MAX):
+                    if w is not work:
+                        gray = _warp_level(work, M, (tx - m, ty - m, tw + 2 * m, th + 2 * m), dpi)
+                    got = (fit, gray)
+                    break
+            if got is None:
+                continue
+            fit = got[0]
+            key = (_VERDICT_RANK[verdict(fit)], fit.found, -fit.foreign, agree)
+            if best_key is None or key > best_key:
+                score = geo.alignment_score(work, to_small @ M, _rule_points(t))
+                best, best_key = (_Registration(t, M, rot, "rules", score), got), key
     return best
 
 
@@ -1919,12 +1978,21 @@ def segment_page(
     dpi_in = float(dpi) if dpi else estimate_dpi(image.shape)
     templates = [load_template(template)] if template is not None else builtin_templates()
     work = geo.working_image(image, dpi_in)
-    reg = _register(image, work, templates, dpi_in)
+    rescued = None
+    try:
+        reg = _register(image, work, templates, dpi_in)
+    except ImageInputError:
+        # No table outline: a phone photo on a desk may still be registered
+        # from the sheet's edge and the rules (pages refused otherwise only).
+        rescued = _desk_fits(work, dpi_in, templates, template is None)
+        if rescued is None:
+            raise
+        reg = rescued[0]
     t, M = reg.template, reg.M
     if reg.method == "table":
         M = _refine_by_rules(work, M, t, dpi_in)
     try:
-        fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None)
+        fit, fit_gray = _check_layout(work, M, t, dpi_in, template is None) if rescued is None else rescued[1]
     except ImageInputError:
         # Second chances for a page that would be refused (the other pages pay
         # nothing); each is checked both ways like the first, so a page of
@@ -1953,6 +2021,12 @@ def segment_page(
             # a 1-bit scan broke up, with a strike or a signature's long stroke
             # beside it): the other three fix a flatbed scan's map.
             alt = _three_corner_fits(work, reg, dpi_in, template is None, bold)
+        if alt is None:
+            # A phone photo on a desk: from the sheet's edge and all the rules.
+            desk = _desk_fits(work, dpi_in, [t], template is None, dataclasses.replace(reg, M=M))
+            if desk is not None:
+                reg = desk[0]
+                alt = (reg.M, *desk[1])
         if alt is None:
             raise
         M, fit, fit_gray = alt
