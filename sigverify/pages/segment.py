@@ -1657,7 +1657,11 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     not struck there): a pen line along the rule adds its own thickness,
     whether it runs just above, just below or partly on the rule. The
     share of the block's width so thickened (gaps of a few pixels bridged)
-    is the cover.
+    is the cover, counted only when it crosses the cells on both sides of
+    the rule as a strike through a row does (more than half of two cells of
+    each row, or of a row's only cell): a long flat flourish under a
+    signature runs along the rule too, but through the signature's cell and
+    a little of the next only.
     """
     d = STATE_DPI
     H, W = table.shape
@@ -1674,7 +1678,7 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
     is_written = np.zeros(n_lines, bool)
     is_written[written] = True
-    for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
+    for r, ((_y0, y1, _n), (y0n, _y1n, _nn)) in enumerate(zip(lay.rows[:-1], lay.rows[1:])):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
         # Every line's band around the rule at once: (lines, rows, columns).
@@ -1727,6 +1731,16 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             share[sel] = cols.sum(1) / float(wb)
+            # A strike along the rule runs through the cells on both sides of
+            # it, as one through a row does (two cells of each row, or its
+            # only one, more than half crossed); a long flat flourish under a
+            # signature crosses its own cell and only a little of the next.
+            csum = np.zeros((len(sel), wb + 1), np.int32)
+            np.cumsum(cols, axis=1, out=csum[:, 1:])
+            for a_, b_, w_ in (lay.row_spans[r], lay.row_spans[r + 1]):
+                aa, bb = np.clip(a_ - x_lo, 0, wb), np.clip(b_ - x_lo, 0, wb)
+                crossed = ((csum[:, bb] - csum[:, aa]) > 0.5 * w_).sum(1)
+                share[sel] = np.where(crossed >= min(2, len(w_)), share[sel], 0.0)
         out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
 
