@@ -1646,6 +1646,9 @@ SPILL_TIP_IN = 0.3
 #: Half-height (inches) of the band around a rule between a block's rows
 #: searched for a strike drawn along it.
 DIVIDER_BAND_IN = 0.09
+#: Share of a cell a strike along that rule crosses to count as crossing
+#: most of it (see :func:`_divider_strikes`).
+DIVIDER_MOST = 0.7
 
 
 def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray:
@@ -1657,11 +1660,11 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     not struck there): a pen line along the rule adds its own thickness,
     whether it runs just above, just below or partly on the rule. The
     share of the block's width so thickened (gaps of a few pixels bridged)
-    is the cover, counted only when it crosses the cells on both sides of
-    the rule as a strike through a row does (more than half of two cells of
-    each row, or of a row's only cell): a long flat flourish under a
-    signature runs along the rule too, but through the signature's cell and
-    a little of the next only.
+    is the cover, counted only when it crosses the cells beside the rule as
+    a strike through a row does (more than half of two cells of each row,
+    or of a row's only cell; or most of two cells of one row): a long flat
+    flourish under a signature runs along the rule too, but through the
+    signature's cell and a little of the next only.
     """
     d = STATE_DPI
     H, W = table.shape
@@ -1732,15 +1735,22 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             share[sel] = cols.sum(1) / float(wb)
             # A strike along the rule runs through the cells on both sides of
-            # it, as one through a row does (two cells of each row, or its
-            # only one, more than half crossed); a long flat flourish under a
-            # signature crosses its own cell and only a little of the next.
+            # it, as one through a row does: two cells of each row (or its
+            # only one) more than half crossed, or, where the pen drifts off
+            # the rule at one end, most (DIVIDER_MOST) of two cells of one
+            # row. A long flat flourish under a signature crosses its own
+            # cell and only a little of the next.
             csum = np.zeros((len(sel), wb + 1), np.int32)
             np.cumsum(cols, axis=1, out=csum[:, 1:])
+            half = np.ones(len(sel), bool)
+            most = np.zeros(len(sel), bool)
             for a_, b_, w_ in (lay.row_spans[r], lay.row_spans[r + 1]):
                 aa, bb = np.clip(a_ - x_lo, 0, wb), np.clip(b_ - x_lo, 0, wb)
-                crossed = ((csum[:, bb] - csum[:, aa]) > 0.5 * w_).sum(1)
-                share[sel] = np.where(crossed >= min(2, len(w_)), share[sel], 0.0)
+                crossed = (csum[:, bb] - csum[:, aa]) / w_
+                need = min(2, len(w_))
+                half &= (crossed > 0.5).sum(1) >= need
+                most |= (crossed > DIVIDER_MOST).sum(1) >= need
+            share[sel] = np.where(half | most, share[sel], 0.0)
         out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
 
