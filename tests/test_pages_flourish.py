@@ -75,3 +75,20 @@ def test_strikes_of_every_style_still_read_struck_beside_flourishes(layout, art)
     truth = transform_truth(truth, M)
     for g, w in zip(seg.lines, truth["lines"]):
         assert iou(g.signature, w["signature"]) >= 0.9
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_a_page_struck_along_the_divider_on_every_line_reads_struck(seed):
+    # Every line struck along the rule between its rows, every other one with
+    # a flourish too: the median line, which stands for the printed rule,
+    # holds a strike, so what is left of each strike beside it is patchy.
+    # Each still reads struck (the cells it crosses are not asked for then).
+    spec = layout_template(HAIRLINE)
+    rng = np.random.default_rng(seed)
+    lines = [_line(i, nm, seed, state="struck", strike="divider", flourish=(i + seed) % 2 == 1)
+             for i, nm in enumerate(NAMES)]
+    page, _truth = render_template_page(spec, lines, dpi=200, rng=rng)
+    img, _M = scan(page, rng=np.random.default_rng(seed), skew_deg=-4.2, noise=0.05, bilevel=True)
+    seg = segment_page(img, template=FormTemplate.from_dict(spec), dpi=200)
+    got = [(ln.state, round(ln.strike_cover, 2)) for ln in seg.lines]
+    assert [s for s, _ in got] == ["struck"] * len(NAMES), got

@@ -1750,7 +1750,11 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
                 need = min(2, len(w_))
                 half &= (crossed > 0.5).sum(1) >= need
                 most |= (crossed > DIVIDER_MOST).sum(1) >= need
-            share[sel] = np.where(half | most, share[sel], 0.0)
+            # When most lines are struck along the rule, the median line that
+            # stands for the printed rule holds strikes too and what is left
+            # of each is patchy: the cells are not asked for then.
+            if 2 * int((share[sel] >= 0.5).sum()) <= len(sel):
+                share[sel] = np.where(half | most, share[sel], 0.0)
         out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
 
