@@ -1649,6 +1649,8 @@ DIVIDER_BAND_IN = 0.09
 #: Share of a cell a strike along that rule crosses to count as crossing
 #: most of it (see :func:`_divider_strikes`).
 DIVIDER_MOST = 0.7
+#: ... and share of each of three cells of the two rows beside it.
+DIVIDER_THREE = 0.55
 
 
 def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray:
@@ -1662,7 +1664,9 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     share of the block's width so thickened (gaps of a few pixels bridged)
     is the cover, counted only when it crosses the cells beside the rule as
     a strike through a row does (more than half of two cells of each row,
-    or of a row's only cell; or most of two cells of one row): a long flat
+    or of a row's only cell; or a good part of three cells of the two rows;
+    or most of two cells of one row) - except on a page struck along the
+    rule on most lines, whose median line holds a strike too: a long flat
     flourish under a signature runs along the rule too, but through the
     signature's cell and a little of the next only.
     """
@@ -1744,12 +1748,19 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             np.cumsum(cols, axis=1, out=csum[:, 1:])
             half = np.ones(len(sel), bool)
             most = np.zeros(len(sel), bool)
+            n_half = np.zeros(len(sel), np.intp)
+            n_cells = 0
             for a_, b_, w_ in (lay.row_spans[r], lay.row_spans[r + 1]):
                 aa, bb = np.clip(a_ - x_lo, 0, wb), np.clip(b_ - x_lo, 0, wb)
                 crossed = (csum[:, bb] - csum[:, aa]) / w_
                 need = min(2, len(w_))
+                n_half += (crossed > DIVIDER_THREE).sum(1)
+                n_cells += len(w_)
                 half &= (crossed > 0.5).sum(1) >= need
                 most |= (crossed > DIVIDER_MOST).sum(1) >= need
+            # ... or, a stretch of it hidden, a good part (DIVIDER_THREE) of
+            # three cells of the two rows together.
+            half |= n_half >= min(3, n_cells)
             # When most lines are struck along the rule, the median line that
             # stands for the printed rule holds strikes too and what is left
             # of each is patchy: the cells are not asked for then.
