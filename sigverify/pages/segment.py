@@ -1646,6 +1646,11 @@ SPILL_TIP_IN = 0.3
 #: Half-height (inches) of the band around a rule between a block's rows
 #: searched for a strike drawn along it.
 DIVIDER_BAND_IN = 0.09
+#: Share of a cell a strike along that rule crosses to count as crossing
+#: most of it (see :func:`_divider_strikes`).
+DIVIDER_MOST = 0.7
+#: ... and share of each of three cells of the two rows beside it.
+DIVIDER_THREE = 0.55
 
 
 def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, written: np.ndarray) -> np.ndarray:
@@ -1657,7 +1662,13 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     not struck there): a pen line along the rule adds its own thickness,
     whether it runs just above, just below or partly on the rule. The
     share of the block's width so thickened (gaps of a few pixels bridged)
-    is the cover.
+    is the cover, counted only when it crosses the cells beside the rule as
+    a strike through a row does (more than half of two cells of each row,
+    or of a row's only cell; or a good part of three cells of the two rows;
+    or most of two cells of one row) - except on a page struck along the
+    rule on most lines, whose median line holds a strike too: a long flat
+    flourish under a signature runs along the rule too, but through the
+    signature's cell and a little of the next only.
     """
     d = STATE_DPI
     H, W = table.shape
@@ -1674,7 +1685,7 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
     near_rule = (np.abs(np.arange(-band, band + 1)) <= strip)[:, None]
     is_written = np.zeros(n_lines, bool)
     is_written[written] = True
-    for (_y0, y1, _n), (y0n, _y1n, _nn) in zip(lay.rows[:-1], lay.rows[1:]):
+    for r, ((_y0, y1, _n), (y0n, _y1n, _nn)) in enumerate(zip(lay.rows[:-1], lay.rows[1:])):
         if abs(y1 - y0n) > 1:
             continue  # no shared rule between these rows
         # Every line's band around the rule at once: (lines, rows, columns).
@@ -1727,6 +1738,34 @@ def _divider_strikes(table: np.ndarray, bg: np.ndarray, lay: _StateLayout, writt
             cols = cv2.morphologyEx(cols, cv2.MORPH_CLOSE, np.ones((1, g), np.uint8))
             cols = cv2.morphologyEx(cols, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
             share[sel] = cols.sum(1) / float(wb)
+            # A strike along the rule runs through the cells on both sides of
+            # it, as one through a row does: two cells of each row (or its
+            # only one) more than half crossed, or, where the pen drifts off
+            # the rule at one end, most (DIVIDER_MOST) of two cells of one
+            # row. A long flat flourish under a signature crosses its own
+            # cell and only a little of the next.
+            csum = np.zeros((len(sel), wb + 1), np.int32)
+            np.cumsum(cols, axis=1, out=csum[:, 1:])
+            half = np.ones(len(sel), bool)
+            most = np.zeros(len(sel), bool)
+            n_half = np.zeros(len(sel), np.intp)
+            n_cells = 0
+            for a_, b_, w_ in (lay.row_spans[r], lay.row_spans[r + 1]):
+                aa, bb = np.clip(a_ - x_lo, 0, wb), np.clip(b_ - x_lo, 0, wb)
+                crossed = (csum[:, bb] - csum[:, aa]) / w_
+                need = min(2, len(w_))
+                n_half += (crossed > DIVIDER_THREE).sum(1)
+                n_cells += len(w_)
+                half &= (crossed > 0.5).sum(1) >= need
+                most |= (crossed > DIVIDER_MOST).sum(1) >= need
+            # ... or, a stretch of it hidden, a good part (DIVIDER_THREE) of
+            # three cells of the two rows together.
+            half |= n_half >= min(3, n_cells)
+            # When most lines are struck along the rule, the median line that
+            # stands for the printed rule holds strikes too and what is left
+            # of each is patchy: the cells are not asked for then.
+            if 2 * int((share[sel] >= 0.5).sum()) <= len(sel):
+                share[sel] = np.where(half | most, share[sel], 0.0)
         out = np.maximum(out, np.where(is_written, share, 0.0))
     return out
 
