@@ -325,15 +325,24 @@ class TemplateDialog(QDialog):
         return lambda: petitions.draft_form_template(dr.path, page=dr.page, columns=cols, fields=fields,
                                                      name=name).template
 
-    def check_sample(self) -> None:
-        """Draw the named template's cells over a page of a filled scan."""
+    def _named_with(self, edit, missing: str):
+        """``(_named(), edit's text)`` for a step, or None with the refusal
+        shown (no draft yet, or `edit` empty: `missing` said)."""
         named = self._named()
         if named is None:
+            return None
+        text = edit.text()
+        if not text:
+            self._fail(missing)
+            return None
+        return named, text
+
+    def check_sample(self) -> None:
+        """Draw the named template's cells over a page of a filled scan."""
+        got = self._named_with(self.sample, "choose a filled scan to check the template on")
+        if got is None:
             return
-        path = self.sample.text()
-        if not path:
-            self._fail("choose a filled scan to check the template on")
-            return
+        named, path = got
         page = self.sample_page.value()
 
         def shown(got) -> None:
@@ -350,13 +359,10 @@ class TemplateDialog(QDialog):
 
     def save(self) -> None:
         """Write the named template; nothing is written on a refusal."""
-        named = self._named()
-        if named is None:
+        got = self._named_with(self.out, "choose where to save the template (Save as)")
+        if got is None:
             return
-        out = self.out.text()
-        if not out:
-            self._fail("choose where to save the template (Save as)")
-            return
+        named, out = got
 
         def write():
             t = named()

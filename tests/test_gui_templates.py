@@ -89,12 +89,16 @@ def dialog(qtbot):
 def test_draft_name_the_columns_by_keyboard_check_on_a_sample_and_save(qtbot, dialog, scans, tmp_path):
     win, dlg = dialog
     qtbot.keyClicks(dlg.blank.edit, str(scans["blank"]))
+    steps: list[str] = []
+    dlg.step_done.connect(steps.append)
     with qtbot.waitSignal(dlg.step_done, timeout=30_000):
         qtbot.keyClick(dlg.blank.edit, Qt.Key.Key_Return)   # Enter drafts ...
         # ... off the GUI thread: the window answers meanwhile, the steps' buttons off until it ends.
         assert dlg.busy and not dlg.draft_btn.isEnabled() and not dlg.blank.isEnabled()
         assert "Drafting a template from la-blank.pdf page 1" in dlg.summary.text()
         qtbot.keyClick(dlg.blank.edit, Qt.Key.Key_Return)   # a second Enter meanwhile starts nothing
+    qtbot.wait(200)
+    assert steps == ["draft"]   # one draft ran, not two
     assert not dlg.busy and dlg.draft_btn.isEnabled() and dlg.error.text() == ""
     assert "10 lines" in dlg.summary.text() and "7 cells" in dlg.summary.text() and "guessed" in dlg.summary.text()
     assert len(dlg.cell_names) == 7 and not dlg.field_names and not dlg.fields_box.isVisible()

@@ -67,12 +67,17 @@ def triage_rows(ws: Workspace, filing_id: int) -> list[dict]:
         "WHERE l.filing_id = ? ORDER BY l.seq", (filing_id,))
 
 
+#: A page the segmenter marked ``check``, as its canonical segmentation JSON
+#: says it (sorted keys, no spaces), for ``LIKE``.
+LAYOUT_CHECK_LIKE = '%"check":true%'
+
+
 def layout_check_lines(ws: Workspace, filing_id: int) -> set[int]:
     """Ids of the filing's lines on pages whose layout fit was confident but
     not certain (``"check":true`` in the page's canonical segmentation JSON)."""
     return {r["id"] for r in ws._rows(
         "SELECT l.id FROM lines l JOIN pages p ON p.id = l.page_id "
-        "WHERE l.filing_id = ? AND p.segmentation_json LIKE ?", (filing_id, '%"check":true%'))}
+        "WHERE l.filing_id = ? AND p.segmentation_json LIKE ?", (filing_id, LAYOUT_CHECK_LIKE))}
 
 
 def current_determinations(ws: Workspace, filing_id: int) -> list[dict]:

@@ -9,6 +9,7 @@ import json
 from typing import Sequence
 
 from petitions.store.workspace import Workspace
+from petitions.store.results import LAYOUT_CHECK_LIKE
 
 
 def decode_candidates(js: str | None) -> list[tuple[str, float | None]]:
@@ -195,7 +196,7 @@ def page(ws: Workspace, page_id: int) -> dict | None:
     return ws._one(
         "SELECT p.id, s.number AS section, p.number, p.image_hash, p.width, p.height, s.filing_id, "
         "  CASE WHEN p.segmentation_json LIKE ? THEN 1 ELSE 0 END AS layout_check FROM pages p "
-        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", ('%"check":true%', page_id))
+        "JOIN sections s ON s.id = p.section_id WHERE p.id = ?", (LAYOUT_CHECK_LIKE, page_id))
 
 
 def page_lines(ws: Workspace, page_id: int) -> list[dict]:

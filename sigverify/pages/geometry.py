@@ -582,6 +582,13 @@ def table_quad_fine(work: Working) -> np.ndarray | None:
     return table_quad(replace(work, ink=fine_ink(work)))
 
 
+def box_corners(box) -> np.ndarray:
+    """The corners of an axis-aligned box (x, y, w, h), clockwise from the
+    top left (the order of :func:`order_corners`), float64 (4, 2)."""
+    x, y, w, h = box
+    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+
+
 def order_corners(pts: np.ndarray) -> np.ndarray:
     """Order four points as TL, TR, BR, BL in image coordinates."""
     pts = np.asarray(pts, np.float64)

@@ -174,11 +174,6 @@ def agreement(rmap: RuleMap, M: np.ndarray, t: FormTemplate, coarse: bool = Fals
     return 0.5 * _sample(hm, S, hp) + 0.5 * _sample(vm, S, vp)
 
 
-def _table_corners(t: FormTemplate) -> np.ndarray:
-    x, y, w, h = t.table
-    return np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
-
-
 #: Directions of the homography search, as moves of the table's four
 #: corners (TL, TR, BR, BL; x, y) in template inches: each corner on its
 #: own, and the whole table shifted, stretched and turned.
@@ -213,7 +208,7 @@ def fit_to_rules(rmap: RuleMap, M0: np.ndarray, t: FormTemplate, steps: tuple[fl
     from coarse steps (on the blurred maps) to fine ones: a lost outer rule
     is one rule among many, so it no longer decides the fit.
     """
-    tq = _table_corners(t)
+    tq = geo.box_corners(t.table)
     delta = np.zeros((4, 2))
 
     def at(dl: np.ndarray) -> np.ndarray:
@@ -365,8 +360,7 @@ def edge_variants(M: np.ndarray, t: FormTemplate) -> list[np.ndarray]:
 def sheet_hypotheses(corners: np.ndarray, t: FormTemplate) -> list[tuple[np.ndarray, int]]:
     """Maps (inches -> full-resolution pixels) putting the template's page
     corners on the sheet's, one per quarter turn: (M, rotation)."""
-    W, H = t.page_size
-    pq = np.array([[0.0, 0.0], [W, 0.0], [W, H], [0.0, H]])
+    pq = geo.box_corners((0.0, 0.0, *t.page_size))
     return [(geo.fit_transform(pq, np.roll(corners, -k, axis=0)), 90 * k) for k in range(4)]
 
 

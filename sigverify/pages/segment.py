@@ -311,8 +311,7 @@ def _register(image: np.ndarray, work: geo.Working, templates: list[FormTemplate
     def quad_hyps(t: FormTemplate, quad: np.ndarray | None) -> list:
         if quad is None:
             return []
-        x, y, w, h = t.table
-        tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]])
+        tq = geo.box_corners(t.table)
         return [(geo.fit_transform(tq, np.roll(quad, -k, axis=0) * f), 90 * k, "table") for k in range(4)]
 
     def score(hyps_of: list, w: geo.Working = work) -> list:
@@ -545,8 +544,7 @@ def _three_corner_fits(work: geo.Working, reg: _Registration, dpi: float, guesse
     would be refused, so it costs the other pages nothing.
     """
     t = reg.template
-    x, y, w, h = t.table
-    tq = np.array([[x, y], [x + w, y], [x + w, y + h], [x, y + h]], np.float64)
+    tq = geo.box_corners(t.table)
     quad = geo.apply(reg.M, tq)
     best, best_key = None, None
     for drop in range(4):
